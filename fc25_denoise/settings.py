@@ -1,0 +1,193 @@
+"""Django settings for fc25_denoise.
+
+Everything that differs between machines comes from the environment through
+the typed helpers in :mod:`fc25_denoise.env`; the defaults are the embedded,
+single-machine setup (SQLite, in-memory channel layer, local media folder).
+See README.md "Settings" for every variable.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from .env import (
+    database_from_url,
+    env_bool,
+    env_choice,
+    env_float,
+    env_int,
+    env_list,
+    env_str,
+    secret_key,
+)
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+DATA_DIR = Path(env_str("FC25_DATA_DIR", str(BASE_DIR / "data"))).resolve()
+RUNNING_TESTS = "pytest" in sys.modules
+
+DEBUG = env_bool("DEBUG", False)
+SECRET_KEY = secret_key(
+    DATA_DIR, allow_local=env_bool("FC25_LOCAL_SECRET", False) or DEBUG or RUNNING_TESTS
+)
+ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]"])
+CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
+
+INSTALLED_APPS = [
+    "daphne",
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "channels",
+    "users",
+    "streams",
+    "frontend",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "fc25_denoise.urls"
+ASGI_APPLICATION = "fc25_denoise.asgi.application"
+AUTH_USER_MODEL = "users.User"
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+# --- Database: SQLite in the data folder, or PostgreSQL from DATABASE_URL.
+DATABASE_URL = env_str("DATABASE_URL")
+if DATABASE_URL:
+    DATABASES = {"default": database_from_url(DATABASE_URL)}
+else:
+    DATABASES = {
+        "default": {
+            "ENGINE": "django.db.backends.sqlite3",
+            "NAME": DATA_DIR / "db.sqlite3",
+            # WAL lets the recorder thread write while pages read.
+            "OPTIONS": {"init_command": "PRAGMA journal_mode=WAL;", "timeout": 20},
+        }
+    }
+
+# --- Channel layer and cache: in-memory, or Redis from REDIS_URL (needed as
+# soon as there is more than one server process).
+REDIS_URL = env_str("REDIS_URL")
+REDIS_PREFIX = env_str("FC25_REDIS_PREFIX", "fc25")
+if REDIS_URL:
+    CHANNEL_LAYERS = {
+        "default": {
+            "BACKEND": "channels_redis.core.RedisChannelLayer",
+            "CONFIG": {"hosts": [REDIS_URL], "prefix": f"{REDIS_PREFIX}:asgi"},
+        }
+    }
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            "KEY_PREFIX": REDIS_PREFIX,
+        }
+    }
+else:
+    CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+
+# --- Auth
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+if RUNNING_TESTS:
+    # Hashing cost is not what the tests are about.
+    PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+LOGIN_URL = "/login/"
+LOGIN_RATE_LIMIT = env_int("FC25_LOGIN_RATE_LIMIT", 10, minimum=1)
+"""Failed logins allowed per user name and per client address in the window."""
+LOGIN_RATE_WINDOW = env_int("FC25_LOGIN_RATE_WINDOW", 300, minimum=1)
+"""Rate-limit window in seconds."""
+
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+CSRF_COOKIE_SAMESITE = "Lax"
+SECURE_COOKIES = env_bool("FC25_SECURE_COOKIES", False)
+SESSION_COOKIE_SECURE = SECURE_COOKIES
+CSRF_COOKIE_SECURE = SECURE_COOKIES
+CSRF_FAILURE_VIEW = "fc25_denoise.api.csrf_failure"
+X_FRAME_OPTIONS = "DENY"
+SECURE_CONTENT_TYPE_NOSNIFF = True
+
+# --- Request size: API bodies are small JSON (an SDP offer is a few KB).
+API_MAX_BODY_BYTES = env_int("FC25_API_MAX_BODY_BYTES", 64 * 1024, minimum=1024)
+DATA_UPLOAD_MAX_MEMORY_SIZE = API_MAX_BODY_BYTES
+
+# --- Static files (whitenoise serves them, also with DEBUG off) and media.
+STATIC_URL = "/static/"
+STATICFILES_DIRS = [BASE_DIR / "static"]
+STATIC_ROOT = DATA_DIR / "staticfiles"
+WHITENOISE_USE_FINDERS = True  # serve straight from static/ too: no collectstatic needed
+MEDIA_ROOT = Path(env_str("FC25_MEDIA_ROOT", str(DATA_DIR / "media"))).resolve()
+MEDIA_URL = "/media/"  # never served directly: recordings go through permission checks
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
+}
+
+# --- Live streams and the engine.
+DENOISE_MODEL = env_str("FC25_DENOISE_MODEL", "dfn3")
+DENOISE_WORKERS = env_int("FC25_DENOISE_WORKERS", 2, minimum=1)
+DENOISE_ATTEN_LIM_DB = env_float("FC25_ATTEN_LIM_DB", 100.0, lo=6.0, hi=100.0)
+MAX_LIVE_STREAMS = env_int("FC25_MAX_LIVE_STREAMS", 16, minimum=1)
+MAX_LISTENERS_PER_STREAM = env_int("FC25_MAX_LISTENERS", 16, minimum=1)
+DENOISE_BUDGET_MS = env_int("FC25_DENOISE_BUDGET_MS", 30, minimum=5)
+"""A frame whose inference takes longer is passed through (counted) instead of waited for."""
+WEBRTC_STUN_URLS = env_list("FC25_STUN_URLS", [])
+"""STUN servers for ICE; none needed on one host or a LAN."""
+WEBRTC_JITTER_PREFETCH = env_int("FC25_JITTER_PREFETCH", 1, minimum=0)
+"""Packets aiortc's receive jitter buffer holds back (its default 4 adds ~80 ms)."""
+WEBRTC_MEDIA_TIMEOUT = env_float("FC25_MEDIA_TIMEOUT", 5.0, lo=0.5, hi=600.0)
+"""Seconds without audio from the broadcaster before the stream is ended and saved."""
+WEBRTC_CONNECT_TIMEOUT = env_float("FC25_CONNECT_TIMEOUT", 20.0, lo=1.0, hi=600.0)
+"""Seconds a new stream may take to connect before it is dropped."""
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+
+LOG_LEVEL = env_choice("LOG_LEVEL", "INFO", ("DEBUG", "INFO", "WARNING", "ERROR"))
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": LOG_LEVEL},
+    "loggers": {
+        "django": {"level": "INFO"},
+        "aioice": {"level": "WARNING"},
+        "aiortc": {"level": "WARNING"},
+    },
+}

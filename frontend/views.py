@@ -1,0 +1,72 @@
+"""HTML pages. Each page is a thin template; its ES module talks to the JSON API.
+
+The views only decide *which* page to show (login required, safe ``next``
+target, canonical user name); all data is fetched by the page's script.
+"""
+
+from __future__ import annotations
+
+from django.contrib.auth import get_user_model
+from django.contrib.auth.decorators import login_required
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.csrf import ensure_csrf_cookie
+from django.views.decorators.http import require_GET
+
+DEFAULT_NEXT = "/"
+
+
+def safe_next(request: HttpRequest) -> str:
+    """The ``next`` query parameter if it is a same-site relative path, else ``/``."""
+    target = request.GET.get("next", "")
+    if (
+        target.startswith("/")
+        and not target.startswith(("//", "/\\"))
+        and url_has_allowed_host_and_scheme(target, allowed_hosts=None)
+    ):
+        return target
+    return DEFAULT_NEXT
+
+
+@require_GET
+@ensure_csrf_cookie
+def login_page(request: HttpRequest) -> HttpResponse:
+    next_url = safe_next(request)
+    if request.user.is_authenticated:
+        return redirect(next_url)
+    return render(request, "frontend/login.html", {"next_url": next_url})
+
+
+@require_GET
+@ensure_csrf_cookie
+def register_page(request: HttpRequest) -> HttpResponse:
+    next_url = safe_next(request)
+    if request.user.is_authenticated:
+        return redirect(next_url)
+    return render(request, "frontend/register.html", {"next_url": next_url})
+
+
+@require_GET
+@ensure_csrf_cookie
+@login_required
+def main_page(request: HttpRequest) -> HttpResponse:
+    return render(request, "frontend/main.html")
+
+
+@require_GET
+@ensure_csrf_cookie
+@login_required
+def friend_page(request: HttpRequest, username: str) -> HttpResponse:
+    """A friend's page; the script decides whether you are friends (and updates live)."""
+    other = (
+        get_user_model()
+        .objects.filter(username__iexact=username, is_active=True)
+        .only("username")
+        .first()
+    )
+    if other is None:
+        raise Http404("No such user.")
+    if other.pk == request.user.pk:
+        return redirect("frontend:main")
+    return render(request, "frontend/friend.html", {"friend_name": other.get_username()})

@@ -1,0 +1,124 @@
+// Shared JSON API helper (contract: API.md).
+//
+//   import { api, ApiError } from "./api.js";
+//   const me = await api("GET", "/api/auth/me/");
+//   await api("POST", "/api/friends/requests/", { to_user: "bob" });
+//
+// Sends JSON with the session cookie and the CSRF token (X-CSRFToken, read
+// from the `csrftoken` cookie; fetched from /api/auth/csrf/ first if missing).
+// Non-2xx answers throw an ApiError carrying `status`, the server's `error`
+// sentence as `message`, and its per-field `errors` (form validation).
+
+const SAFE_METHODS = new Set(["GET", "HEAD", "OPTIONS"]);
+
+/** An HTTP error answer (or a network failure: status 0). */
+export class ApiError extends Error {
+  constructor(status, message, errors = null) {
+    super(message);
+    this.name = "ApiError";
+    this.status = status;
+    this.errors = errors || {};
+  }
+}
+
+/** Read a cookie by name (null when absent). */
+export function getCookie(name) {
+  for (const part of document.cookie.split(";")) {
+    const [key, ...rest] = part.trim().split("=");
+    if (key === name) return decodeURIComponent(rest.join("="));
+  }
+  return null;
+}
+
+/** The CSRF token, asking the server to set the cookie if we have none yet. */
+async function csrfToken() {
+  let token = getCookie("csrftoken");
+  if (!token) {
+    const resp = await fetch("/api/auth/csrf/", { credentials: "same-origin" });
+    const body = await resp.json().catch(() => ({}));
+    token = getCookie("csrftoken") || body.csrfToken || "";
+  }
+  return token;
+}
+
+/**
+ * Call the JSON API. Resolves to the parsed body (null for 204 / empty).
+ * @param {string} method  GET, POST, PATCH, DELETE
+ * @param {string} path    e.g. "/api/friends/"
+ * @param {object} [data]  JSON body for unsafe methods
+ */
+export async function api(method, path, data) {
+  method = method.toUpperCase();
+  const headers = { Accept: "application/json" };
+  const init = { method, headers, credentials: "same-origin" };
+  if (!SAFE_METHODS.has(method)) {
+    headers["X-CSRFToken"] = await csrfToken();
+    if (data !== undefined) {
+      headers["Content-Type"] = "application/json";
+      init.body = JSON.stringify(data);
+    }
+  }
+  let resp;
+  try {
+    resp = await fetch(path, init);
+  } catch (err) {
+    throw new ApiError(0, "Cannot reach the server. Check your connection.");
+  }
+  const text = await resp.text();
+  let body = null;
+  if (text) {
+    try {
+      body = JSON.parse(text);
+    } catch {
+      body = null; // not JSON (should not happen under /api/)
+    }
+  }
+  if (!resp.ok) {
+    const message = (body && body.error) || `Request failed (HTTP ${resp.status}).`;
+    throw new ApiError(resp.status, message, body && body.errors);
+  }
+  return body;
+}
+
+/**
+ * The `next` target from the page's query string (or a fallback), accepted
+ * only if it is a same-site relative path: "/x" but never "//host" or "/\host".
+ */
+export function safeNext(candidate, fallback = "/") {
+  if (typeof candidate !== "string" || !candidate.startsWith("/")) return fallback;
+  if (candidate.startsWith("//") || candidate.startsWith("/\\")) return fallback;
+  try {
+    const url = new URL(candidate, window.location.origin);
+    if (url.origin !== window.location.origin) return fallback;
+    return url.pathname + url.search + url.hash;
+  } catch {
+    return fallback;
+  }
+}
+
+/** Wire the header's "Log out" button (present on logged-in pages). */
+export function bindLogout() {
+  const button = document.querySelector('[data-action="logout"]');
+  if (!button) return;
+  button.addEventListener("click", async () => {
+    button.disabled = true;
+    try {
+      await api("POST", "/api/auth/logout/");
+    } catch (err) {
+      // Even if the call failed, the login page is the right place to go.
+      console.warn("logout failed", err);
+    }
+    window.location.assign("/login/");
+  });
+}
+
+/** "just now", "5 min ago", "3 h ago", "2 days ago" for an ISO timestamp. */
+export function timeAgo(iso) {
+  if (!iso) return "";
+  const seconds = Math.max(0, (Date.now() - new Date(iso).getTime()) / 1000);
+  if (seconds < 60) return "just now";
+  if (seconds < 3600) return `${Math.floor(seconds / 60)} min ago`;
+  if (seconds < 86400) return `${Math.floor(seconds / 3600)} h ago`;
+  const days = Math.floor(seconds / 86400);
+  return days === 1 ? "1 day ago" : `${days} days ago`;
+}

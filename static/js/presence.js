@@ -1,0 +1,150 @@
+// Shared presence socket: /ws/presence/ with reconnect, backoff and keepalive.
+//
+//   import { connectPresence } from "./presence.js";
+//   const presence = connectPresence();
+//   presence.on("presence", (ev) => ...);        // one event type
+//   presence.on("*", (ev) => ...);               // every server event
+//   presence.on("open", () => refreshAll());     // (re)connected: resync state
+//
+// Server events are JSON objects with a `type` (see API.md). Besides those,
+// subscribers can listen to the local pseudo-events "open" and "close".
+// The connection state is mirrored on the header's
+// [data-testid="connection-status"] element (data-state="open|connecting|closed").
+
+const PING_INTERVAL_MS = 25_000;
+const BACKOFF_MIN_MS = 1_000;
+const BACKOFF_MAX_MS = 30_000;
+const CLOSE_UNAUTHENTICATED = 4401;
+
+const STATE_TEXT = {
+  open: "Connected",
+  connecting: "Connecting…",
+  closed: "Reconnecting…",
+};
+
+function showState(state) {
+  const el = document.querySelector('[data-testid="connection-status"]');
+  if (!el) return;
+  el.dataset.state = state;
+  const text = el.querySelector(".conn-text");
+  if (text) text.textContent = STATE_TEXT[state] || state;
+  el.title = state === "open" ? "Live updates are on" : "Live updates are paused; reconnecting";
+}
+
+/** Open the presence socket and return a small subscribe API. */
+export function connectPresence() {
+  const handlers = new Map(); // type -> Set<fn>
+  let socket = null;
+  let pingTimer = null;
+  let retryTimer = null;
+  let backoff = BACKOFF_MIN_MS;
+  let stopped = false;
+
+  function emit(type, event) {
+    for (const key of [type, "*"]) {
+      for (const fn of handlers.get(key) || []) {
+        try {
+          fn(event);
+        } catch (err) {
+          console.error("presence handler failed", err);
+        }
+      }
+    }
+  }
+
+  function url() {
+    const scheme = window.location.protocol === "https:" ? "wss" : "ws";
+    return `${scheme}://${window.location.host}/ws/presence/`;
+  }
+
+  function open() {
+    clearTimeout(retryTimer);
+    showState("connecting");
+    socket = new WebSocket(url());
+
+    socket.addEventListener("open", () => {
+      backoff = BACKOFF_MIN_MS;
+      showState("open");
+      pingTimer = setInterval(() => send({ type: "ping" }), PING_INTERVAL_MS);
+      emit("open", { type: "open" });
+    });
+
+    socket.addEventListener("message", (msg) => {
+      let event;
+      try {
+        event = JSON.parse(msg.data);
+      } catch {
+        return; // ignore anything that is not JSON
+      }
+      if (!event || typeof event.type !== "string" || event.type === "pong") return;
+      emit(event.type, event);
+    });
+
+    socket.addEventListener("close", (ev) => {
+      clearInterval(pingTimer);
+      socket = null;
+      emit("close", { type: "close", code: ev.code });
+      if (stopped) return;
+      if (ev.code === CLOSE_UNAUTHENTICATED) {
+        // The session is gone (logged out elsewhere): go log in again.
+        const next = window.location.pathname + window.location.search;
+        window.location.assign(`/login/?next=${encodeURIComponent(next)}`);
+        return;
+      }
+      showState("closed");
+      // Exponential backoff with jitter, so many tabs do not reconnect at once.
+      const delay = backoff * (0.75 + Math.random() * 0.5);
+      backoff = Math.min(backoff * 2, BACKOFF_MAX_MS);
+      retryTimer = setTimeout(open, delay);
+    });
+    // "error" is always followed by "close"; nothing more to do there.
+  }
+
+  function send(obj) {
+    if (socket && socket.readyState === WebSocket.OPEN) socket.send(JSON.stringify(obj));
+  }
+
+  // Coming back online or to the tab: retry now instead of waiting out the backoff.
+  function retrySoon() {
+    if (!stopped && socket === null) {
+      backoff = BACKOFF_MIN_MS;
+      open();
+    }
+  }
+  window.addEventListener("online", retrySoon);
+  document.addEventListener("visibilitychange", () => {
+    if (document.visibilityState === "visible") retrySoon();
+  });
+  // Leaving the page: close cleanly so friends see us go offline promptly.
+  window.addEventListener("pagehide", () => {
+    stopped = true;
+    if (socket) socket.close(1000, "page hidden");
+  });
+  window.addEventListener("pageshow", (ev) => {
+    if (ev.persisted) {
+      stopped = false; // restored from the back/forward cache
+      retrySoon();
+    }
+  });
+
+  open();
+
+  return {
+    /** Subscribe to an event type ("*" for all); returns an unsubscribe function. */
+    on(type, fn) {
+      if (!handlers.has(type)) handlers.set(type, new Set());
+      handlers.get(type).add(fn);
+      return () => handlers.get(type).delete(fn);
+    },
+    /** True while the socket is open. */
+    get connected() {
+      return socket !== null && socket.readyState === WebSocket.OPEN;
+    },
+    /** Close for good (no reconnect). */
+    close() {
+      stopped = true;
+      clearTimeout(retryTimer);
+      if (socket) socket.close(1000, "closed by page");
+    },
+  };
+}

@@ -1,0 +1,167 @@
+"""This process's live streams: creates, finds and ends :class:`BroadcastSession`s.
+
+One hub per server process, owned by the ``streams`` app config (see
+``StreamsConfig.hub``); it owns the denoise worker pool and every session.
+All methods run on the server's event loop; database work goes through
+``sync_to_async``, inference through the pool.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+
+from aiortc import RTCSessionDescription
+from asgiref.sync import sync_to_async
+from django.conf import settings
+
+from denoise.base import DenoiseError, Denoiser
+from denoise.registry import create_denoiser
+from fc25_denoise.api import ApiError, BadRequest, Conflict, TooMany
+from users.models import User
+
+from . import services
+from .webrtc.session import BroadcastSession, SessionClosed, SessionConfig, SessionResult
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Started:
+    session_id: uuid.UUID
+    answer: RTCSessionDescription
+
+
+class LiveHub:
+    """Registry of this process's sessions keyed by broadcaster id."""
+
+    def __init__(self) -> None:
+        self._sessions: dict[int, BroadcastSession] = {}
+        self._executor = ThreadPoolExecutor(
+            max_workers=settings.DENOISE_WORKERS, thread_name_prefix="denoise"
+        )
+        self._config = SessionConfig(
+            stun_urls=settings.WEBRTC_STUN_URLS,
+            jitter_prefetch=settings.WEBRTC_JITTER_PREFETCH,
+            budget=settings.DENOISE_BUDGET_MS / 1000,
+            media_timeout=settings.WEBRTC_MEDIA_TIMEOUT,
+            connect_timeout=settings.WEBRTC_CONNECT_TIMEOUT,
+        )
+
+    def session_for(self, user_id: int) -> BroadcastSession | None:
+        session = self._sessions.get(user_id)
+        return None if session is None or session.stopped else session
+
+    def listeners(self, user_id: int) -> int:
+        session = self.session_for(user_id)
+        return session.listeners if session else 0
+
+    async def start(self, user: User, offer: RTCSessionDescription) -> Started:
+        """Go live with ``offer``.
+
+        Raises:
+            Conflict: already live. TooMany: server stream limit reached.
+            ApiError 503: the denoise model cannot be loaded (reason given).
+            BadRequest: the SDP was rejected.
+        """
+        if user.pk in self._sessions:
+            raise Conflict("You are already live.")
+        if len(self._sessions) >= settings.MAX_LIVE_STREAMS:
+            raise TooMany(
+                f"This server carries at most {settings.MAX_LIVE_STREAMS} live streams; try again later."
+            )
+        session_id = uuid.uuid4()
+        self._sessions[user.pk] = None  # type: ignore[assignment]  # reserve the slot
+        try:
+            prefs = await sync_to_async(services.broadcast_settings)(user)
+            # The row is the cross-process "live" lock: 409 if live elsewhere.
+            await sync_to_async(services.do_begin_stream)(
+                user, session_id, prefs.model, prefs.atten_lim_db
+            )
+        except BaseException:
+            del self._sessions[user.pk]
+            raise
+        try:
+            denoiser = await self._create_denoiser(prefs.model, prefs.atten_lim_db)
+            session = BroadcastSession(
+                user_id=user.pk,
+                username=user.username,
+                session_id=session_id,
+                denoiser=denoiser,
+                executor=self._executor,
+                recording_path=services.recording_abspath(user.pk, session_id),
+                config=self._config,
+                on_finished=self._finished,
+            )
+            try:
+                answer = await session.accept_offer(offer)
+            except ValueError as exc:
+                await session.stop("rejected offer")
+                raise BadRequest(f"The SDP offer was rejected: {exc}") from None
+        except BaseException:
+            del self._sessions[user.pk]
+            await sync_to_async(services.do_end_stream)(user.pk, session_id, 0.0)
+            raise
+        self._sessions[user.pk] = session
+        session.log.info("live (model=%s, atten_lim=%g dB)", prefs.model, prefs.atten_lim_db)
+        return Started(session_id, answer)
+
+    async def _create_denoiser(self, model: str, atten_lim_db: float) -> Denoiser:
+        loop = asyncio.get_running_loop()
+        try:
+            return await loop.run_in_executor(self._executor, create_denoiser, model, atten_lim_db)
+        except DenoiseError as exc:
+            logger.error("cannot start a stream: model %s: %s", model, exc)
+            raise ApiError(503, f"Noise removal is unavailable: {exc}") from None
+
+    async def listen(self, broadcaster_id: int, offer: RTCSessionDescription) -> RTCSessionDescription:
+        """Add a listener to a live session in this process.
+
+        Raises:
+            Conflict: not live here. TooMany: listener limit. BadRequest: bad SDP.
+        """
+        session = self.session_for(broadcaster_id)
+        if session is None:
+            raise Conflict("That stream is not live on this server.")
+        if session.listeners >= settings.MAX_LISTENERS_PER_STREAM:
+            raise TooMany(
+                f"This stream already has {settings.MAX_LISTENERS_PER_STREAM} listeners; try again later."
+            )
+        try:
+            return await session.add_listener(offer)
+        except SessionClosed:
+            raise Conflict("The stream just ended.") from None
+        except ValueError as exc:
+            raise BadRequest(f"The SDP offer was rejected: {exc}") from None
+
+    async def stop(self, user_id: int, reason: str) -> SessionResult:
+        """End ``user_id``'s stream and return what was saved.
+
+        Raises:
+            Conflict: not live in this process.
+        """
+        session = self._sessions.get(user_id)
+        if session is None:
+            raise Conflict("You are not live.")
+        return await session.stop(reason)
+
+    async def _finished(self, result: SessionResult) -> int | None:
+        for uid, session in list(self._sessions.items()):
+            if session is not None and session.session_id == result.session_id:
+                del self._sessions[uid]
+                recording = await sync_to_async(services.do_end_stream)(
+                    uid, result.session_id, result.duration
+                )
+                return recording.pk if recording else None
+        return None
+
+    async def shutdown(self) -> None:
+        """Stop every session (recordings finalized and saved), then the pool."""
+        sessions = [s for s in self._sessions.values() if s is not None]
+        if sessions:
+            logger.info("server shutdown: stopping %d live streams", len(sessions))
+            await asyncio.gather(*(s.stop("server shutdown") for s in sessions), return_exceptions=True)
+        self._executor.shutdown(wait=False, cancel_futures=True)

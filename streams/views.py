@@ -1,0 +1,123 @@
+"""Live-stream JSON API (contract: ../shared/API.md). Thin: check, call the hub/services, reply.
+
+WebRTC views are async: aiortc objects must live on the server's event loop.
+"""
+
+from __future__ import annotations
+
+from typing import cast
+
+from asgiref.sync import sync_to_async
+from django.apps import apps
+from django.conf import settings
+from django.http import HttpRequest, HttpResponse, JsonResponse
+
+from denoise.base import check_atten_lim
+from denoise.registry import available_models
+from fc25_denoise.api import BadRequest, Json, api_view, check_number, parse_json_body
+from users.models import User
+
+from . import services
+from .apps import StreamsConfig
+from .hub import LiveHub
+from .webrtc.peer import OfferError, parse_offer
+
+
+def _hub() -> LiveHub:
+    return cast(StreamsConfig, apps.get_app_config("streams")).hub
+
+
+async def _user(request: HttpRequest) -> User:
+    user = await request.auser()
+    assert isinstance(user, User)
+    return user
+
+
+def _offer(data: Json):  # type: ignore[no-untyped-def]
+    try:
+        return parse_offer(data.get("sdp"), data.get("type"))
+    except OfferError as exc:
+        raise BadRequest(str(exc)) from None
+
+
+@api_view("POST")
+async def offer(request: HttpRequest) -> HttpResponse:
+    user = await _user(request)
+    rtc_offer = _offer(parse_json_body(request))
+    started = await _hub().start(user, rtc_offer)
+    return JsonResponse(
+        {"sdp": started.answer.sdp, "type": started.answer.type, "session_id": str(started.session_id)}
+    )
+
+
+@api_view("POST")
+async def listen(request: HttpRequest, username: str) -> HttpResponse:
+    user = await _user(request)
+    rtc_offer = _offer(parse_json_body(request))
+    broadcaster = await sync_to_async(services.check_can_listen)(user, username)
+    answer = await _hub().listen(broadcaster.pk, rtc_offer)
+    session = _hub().session_for(broadcaster.pk)
+    return JsonResponse(
+        {"sdp": answer.sdp, "type": answer.type, "session_id": str(session.session_id) if session else None}
+    )
+
+
+@api_view("POST")
+async def stop(request: HttpRequest) -> HttpResponse:
+    user = await _user(request)
+    result = await _hub().stop(user.pk, "stopped by the broadcaster")
+    return JsonResponse({"recording_id": result.recording_id, "duration": result.duration})
+
+
+@api_view("GET")
+async def active(request: HttpRequest) -> HttpResponse:
+    user = await _user(request)
+    streams = await sync_to_async(services.live_friends)(user)
+    hub = _hub()
+    return JsonResponse(
+        {
+            "streams": [
+                {
+                    "username": s.user.username,
+                    "session_id": str(s.session_id),
+                    "started_at": s.started_at.isoformat(),
+                    "listeners": hub.listeners(s.user_id),
+                }
+                for s in streams
+            ]
+        }
+    )
+
+
+@api_view("GET", "PATCH")
+async def stream_settings(request: HttpRequest) -> HttpResponse:
+    user = await _user(request)
+    if request.method == "PATCH":
+        data = parse_json_body(request)
+        atten = None
+        if "atten_lim_db" in data:
+            atten = check_atten_lim(check_number(data, "atten_lim_db", lo=6, hi=100))
+        model = None
+        if "model" in data:
+            model = data["model"]
+            if not isinstance(model, str) or model not in available_models():
+                raise BadRequest(
+                    f"Unknown model; choose one of {', '.join(available_models())}.",
+                    {"model": ["Unknown model."]},
+                )
+        if atten is None and model is None:
+            raise BadRequest("Send atten_lim_db and/or model.", {"atten_lim_db": ["This field is required."]})
+        prefs = await sync_to_async(services.do_update_settings)(user, atten, model)
+        session = _hub().session_for(user.pk)
+        if session is not None and atten is not None:
+            session.set_atten_lim(atten)  # the engine applies it on its next 10 ms hop
+    else:
+        prefs = await sync_to_async(services.broadcast_settings)(user)
+    return JsonResponse(
+        {
+            "atten_lim_db": prefs.atten_lim_db,
+            "model": prefs.model,
+            "models": available_models(),
+            "default_model": settings.DENOISE_MODEL,
+        }
+    )

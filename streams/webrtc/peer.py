@@ -1,0 +1,59 @@
+"""Peer-connection helpers: offer validation, ICE config, receive-latency tuning."""
+
+from __future__ import annotations
+
+import logging
+
+from aiortc import RTCConfiguration, RTCIceServer, RTCPeerConnection, RTCSessionDescription
+from aiortc.jitterbuffer import JitterBuffer
+from aiortc.rtcrtpreceiver import RTCRtpReceiver
+
+logger = logging.getLogger(__name__)
+
+MAX_SDP_CHARS = 32_000
+
+
+class OfferError(ValueError):
+    """The client's offer is not a usable SDP offer; the message says why."""
+
+
+def parse_offer(sdp: object, type_: object, *, need_audio: bool = True) -> RTCSessionDescription:
+    """Validate a client offer before it reaches aiortc.
+
+    Raises:
+        OfferError: wrong type, not SDP, no audio section.
+    """
+    if type_ != "offer":
+        raise OfferError('"type" must be "offer".')
+    if not isinstance(sdp, str) or not sdp.strip():
+        raise OfferError('"sdp" must be a non-empty string.')
+    if len(sdp) > MAX_SDP_CHARS:
+        raise OfferError("The SDP offer is too large.")
+    if not sdp.lstrip().startswith("v=0"):
+        raise OfferError("The SDP offer is malformed (it must start with v=0).")
+    if need_audio and "\nm=audio " not in sdp.replace("\r\n", "\n"):
+        raise OfferError("The SDP offer has no audio section.")
+    return RTCSessionDescription(sdp=sdp, type="offer")
+
+
+def new_peer_connection(stun_urls: list[str]) -> RTCPeerConnection:
+    """A peer connection with the configured STUN servers (none on loopback)."""
+    servers = [RTCIceServer(urls=url) for url in stun_urls]
+    return RTCPeerConnection(RTCConfiguration(iceServers=servers))
+
+
+def tune_receive_latency(receiver: RTCRtpReceiver, prefetch: int) -> bool:
+    """Shrink aiortc's audio jitter buffer prefetch (default 4 packets, ~80 ms).
+
+    aiortc has no public knob for this, so the receiver's private buffer is
+    replaced before any packet arrives. With ``prefetch=1`` a 20 ms packet is
+    released as soon as the next one arrives. Returns False (and logs) if the
+    aiortc version no longer has that attribute, leaving the default.
+    """
+    attr = "_RTCRtpReceiver__jitter_buffer"
+    current = getattr(receiver, attr, None)
+    if not isinstance(current, JitterBuffer):
+        logger.warning("cannot tune aiortc jitter buffer (aiortc internals changed)")
+        return False
+    setattr(receiver, attr, JitterBuffer(capacity=current.capacity, prefetch=prefetch))
+    return True

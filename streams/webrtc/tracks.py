@@ -1,0 +1,144 @@
+"""The denoising ``MediaStreamTrack``: pulls the broadcaster's audio, returns it cleaned.
+
+Inference runs on a worker-thread pool, never on the event loop. ``recv()`` is
+called by a single consumer (the relay), so one stream's frames are processed
+strictly in order. If the engine has not returned a frame within the budget,
+the stream degrades instead of queueing: that frame, and every frame that
+arrives while the engine is still busy, is passed through (raw audio delayed
+by the engine's latency so the timeline stays continuous) and counted.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from concurrent.futures import Executor
+from dataclasses import dataclass
+
+import av
+import numpy as np
+from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
+
+from denoise.base import Audio, Denoiser
+from denoise.constants import SAMPLE_RATE
+from denoise.frames import StreamResampler, frame_to_mono, mono_to_frame
+
+logger = logging.getLogger(__name__)
+
+
+class DelayLine:
+    """Delays a sample stream by a fixed number of samples."""
+
+    def __init__(self, delay: int) -> None:
+        self._buf = np.zeros(delay, dtype=np.float32)
+
+    def process(self, x: Audio) -> Audio:
+        joined = np.concatenate((self._buf, x))
+        self._buf = joined[x.size :]
+        return joined[: x.size]
+
+
+@dataclass
+class TrackStats:
+    """Frame counters for one stream (read by the session for logs and the API)."""
+
+    frames: int = 0
+    denoised: int = 0
+    bypassed: int = 0
+    """Frames passed through because the engine was busy or late."""
+    late: int = 0
+    """Frames whose inference missed the budget (a subset of ``bypassed``)."""
+
+
+class DenoiseTrack(MediaStreamTrack):
+    """Wraps ``source``; each ``recv()`` returns the next frame, denoised.
+
+    Ends (raises ``MediaStreamError``) when the source ends or sends nothing
+    for ``media_timeout`` seconds, which is how a vanished browser is noticed
+    even before ICE gives up.
+    """
+
+    kind = "audio"
+
+    def __init__(
+        self,
+        source: MediaStreamTrack,
+        denoiser: Denoiser,
+        executor: Executor,
+        *,
+        budget: float,
+        media_timeout: float,
+        log: logging.LoggerAdapter[logging.Logger] | None = None,
+    ) -> None:
+        super().__init__()
+        self._source = source
+        self._denoiser = denoiser
+        self._executor = executor
+        self._budget = budget
+        self._media_timeout = media_timeout
+        self._delay = DelayLine(denoiser.latency_samples)
+        self._busy: asyncio.Future[Audio] | None = None
+        self._fifo: Audio = np.zeros(0, dtype=np.float32)
+        self._resampler: StreamResampler | None = None
+        self._log = log or logging.LoggerAdapter(logger, {})
+        self.stats = TrackStats()
+
+    async def recv(self) -> av.AudioFrame:
+        if self.readyState != "live":
+            raise MediaStreamError
+        try:
+            frame = await asyncio.wait_for(self._source.recv(), self._media_timeout)
+        except (asyncio.TimeoutError, MediaStreamError):
+            self._log.info("source ended or silent for %.1fs", self._media_timeout)
+            self.stop()
+            raise MediaStreamError from None
+        assert isinstance(frame, av.AudioFrame)
+        x = frame_to_mono(frame)
+        if frame.sample_rate != SAMPLE_RATE:  # Opus decodes at 48 kHz; other codecs may not
+            if self._resampler is None:
+                self._resampler = StreamResampler(frame.sample_rate, SAMPLE_RATE)
+            x = self._resampler.process(x)
+        y = await self._process(x)
+        pts = None if frame.pts is None else int(frame.pts * SAMPLE_RATE / frame.sample_rate)
+        return mono_to_frame(y, pts=pts, layout="mono")
+
+    def set_atten_lim(self, db: float) -> None:
+        """Takes effect on the engine's next hop (at most one packet later)."""
+        self._denoiser.set_atten_lim(db)
+
+    async def _process(self, x: Audio) -> Audio:
+        self.stats.frames += 1
+        raw = self._delay.process(x)
+        if self._busy is not None and not self._busy.done():
+            return self._bypass(raw, late=False)
+        loop = asyncio.get_running_loop()
+        fut = loop.run_in_executor(self._executor, self._denoiser.process, x)
+        done, _ = await asyncio.wait({fut}, timeout=self._budget)
+        if not done:
+            self._busy = fut  # finishes in the background; its output is dropped
+            return self._bypass(raw, late=True)
+        self._busy = None
+        y = fut.result()
+        if y.size != x.size:
+            # Frames that are not whole hops (rare Opus sizes): the engine returns
+            # whole hops only, so re-chunk through a FIFO to keep the timeline.
+            self._fifo = np.concatenate((self._fifo, y))
+            short = x.size - self._fifo.size
+            if short > 0:
+                self._fifo = np.concatenate((np.zeros(short, np.float32), self._fifo))
+            y, self._fifo = self._fifo[: x.size], self._fifo[x.size :]
+        self.stats.denoised += 1
+        return y
+
+    def _bypass(self, raw: Audio, *, late: bool) -> Audio:
+        self.stats.bypassed += 1
+        if late:
+            self.stats.late += 1
+        if self.stats.bypassed == 1 or self.stats.bypassed % 100 == 0:
+            self._log.warning(
+                "engine behind: passing audio through (bypassed=%d late=%d of %d frames)",
+                self.stats.bypassed,
+                self.stats.late,
+                self.stats.frames,
+            )
+        return raw

@@ -1,0 +1,199 @@
+"""Browser-test fixtures: a real Daphne server in a subprocess and headless Chromium.
+
+The tests talk to the server over HTTP/WebSocket only; they never touch the
+pytest-django test database. The server gets its own temporary data folder
+(SQLite) or, when ``DATABASE_URL`` is set, its own freshly created PostgreSQL
+database (dropped afterwards) and a random Redis prefix.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+from urllib.parse import quote, unquote, urlsplit, urlunsplit
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+STARTUP_TIMEOUT_S = 60
+
+_server_log: Path | None = None  # read by the report hook below
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _read_log() -> str:
+    if _server_log is None or not _server_log.exists():
+        return "(no server log)"
+    return _server_log.read_text(errors="replace")[-20000:]
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    """Attach the server's log to every failing browser test's report."""
+    outcome = yield
+    report = outcome.get_result()
+    if report.failed and "live_server_url" in getattr(item, "fixturenames", ()):
+        report.sections.append(("daphne server log (tail)", _read_log()))
+
+
+# --- PostgreSQL: one throwaway database per test session
+
+
+def _admin_conninfo(url: str) -> str:
+    """The same server, database ``postgres`` (to run CREATE/DROP DATABASE)."""
+    parts = urlsplit(url)
+    return urlunsplit(parts._replace(scheme="postgresql", path="/postgres"))
+
+
+def _with_database(url: str, name: str) -> str:
+    parts = urlsplit(url)
+    return urlunsplit(parts._replace(path="/" + quote(name)))
+
+
+@pytest.fixture(scope="session")
+def _server_database() -> Iterator[str | None]:
+    """A fresh PostgreSQL database URL if DATABASE_URL is set, else None (SQLite)."""
+    url = os.environ.get("DATABASE_URL", "")
+    if not url:
+        yield None
+        return
+    import psycopg
+    from psycopg import sql
+
+    name = f"fc25_browser_{secrets.token_hex(6)}"
+    base_db = unquote(urlsplit(url).path.lstrip("/"))
+    admin = _admin_conninfo(url)
+    try:
+        conn = psycopg.connect(admin, autocommit=True)
+    except psycopg.OperationalError:  # no "postgres" database: use the URL's own
+        conn = psycopg.connect(_with_database(url, base_db), autocommit=True)
+    with conn:
+        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    try:
+        yield _with_database(url, name)
+    finally:
+        try:
+            conn = psycopg.connect(admin, autocommit=True)
+        except psycopg.OperationalError:
+            conn = psycopg.connect(_with_database(url, base_db), autocommit=True)
+        with conn:
+            conn.execute(
+                sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
+            )
+
+
+@pytest.fixture(scope="session")
+def live_server_url(_server_database: str | None) -> Iterator[str]:
+    """Start ``daphne`` on a free port with a fresh data folder; yield its base URL."""
+    global _server_log
+    data_dir = Path(tempfile.mkdtemp(prefix="fc25_browser_"))
+    _server_log = data_dir / "server.log"
+    env = dict(os.environ)
+    env.update(
+        FC25_DATA_DIR=str(data_dir),
+        FC25_LOCAL_SECRET="1",
+        DJANGO_SETTINGS_MODULE="fc25_denoise.settings",
+        PYTHONUNBUFFERED="1",
+    )
+    if _server_database:
+        env["DATABASE_URL"] = _server_database
+    if env.get("REDIS_URL"):
+        env["FC25_REDIS_PREFIX"] = f"fc25test{secrets.token_hex(4)}"
+
+    migrate = subprocess.run(
+        [sys.executable, "manage.py", "migrate", "--noinput"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    if migrate.returncode != 0:
+        pytest.fail(f"migrate failed:\n{migrate.stdout}\n{migrate.stderr}")
+
+    port = _free_port()
+    url = f"http://127.0.0.1:{port}"
+    with _server_log.open("wb") as log:
+        proc = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "daphne",
+                "-b",
+                "127.0.0.1",
+                "-p",
+                str(port),
+                "fc25_denoise.asgi:application",
+            ],
+            cwd=ROOT,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+    try:
+        _wait_until_up(proc, url)
+        yield url
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=5)
+        if proc.returncode not in (0, -15):
+            print(f"\n--- daphne exited with {proc.returncode}; log tail:\n{_read_log()}")
+        shutil.rmtree(data_dir, ignore_errors=True)
+
+
+def _wait_until_up(proc: subprocess.Popen, url: str) -> None:
+    deadline = time.monotonic() + STARTUP_TIMEOUT_S
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            pytest.fail(f"daphne exited early ({proc.returncode}):\n{_read_log()}")
+        try:
+            with urllib.request.urlopen(f"{url}/api/auth/csrf/", timeout=2) as resp:
+                if resp.status == 200:
+                    return
+        except (urllib.error.URLError, ConnectionError, TimeoutError):
+            pass
+        time.sleep(0.2)
+    pytest.fail(f"daphne did not answer within {STARTUP_TIMEOUT_S}s:\n{_read_log()}")
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """Headless Debian Chromium via Playwright's sync API (never `playwright install`)."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        chromium = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        try:
+            yield chromium
+        finally:
+            chromium.close()

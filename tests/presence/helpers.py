@@ -1,0 +1,54 @@
+"""Open real presence sockets through the full ASGI stack (session cookie auth)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from typing import Any
+
+from channels.db import database_sync_to_async
+from channels.testing import WebsocketCommunicator
+from django.test import Client
+
+from tests.conftest import PASSWORD
+
+
+@database_sync_to_async
+def session_cookie(username: str) -> str:
+    client = Client()
+    assert client.login(username=username, password=PASSWORD)
+    return client.cookies["sessionid"].value
+
+
+async def connect(username: str | None) -> WebsocketCommunicator:
+    """A connected presence socket for ``username`` (anonymous when None)."""
+    from fc25_denoise.asgi import application
+
+    headers = [(b"origin", b"http://127.0.0.1")]
+    if username:
+        headers.append((b"cookie", f"sessionid={await session_cookie(username)}".encode()))
+    comm = WebsocketCommunicator(application, "/ws/presence/", headers=headers)
+    connected, _ = await comm.connect()
+    assert connected
+    return comm
+
+
+async def events(comm: WebsocketCommunicator, timeout: float = 0.5) -> list[dict[str, Any]]:
+    """Every event that arrives within ``timeout`` seconds of quiet."""
+    # receive_nothing() polls without cancelling the app (a receive timeout would).
+    out = []
+    while not await comm.receive_nothing(timeout=timeout):
+        out.append(json.loads(await comm.receive_from(timeout=1)))
+    return out
+
+
+async def wait_for(comm: WebsocketCommunicator, type_: str, timeout: float = 3.0) -> dict[str, Any]:
+    """The next event of ``type_`` (others are skipped)."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while True:
+        remaining = deadline - loop.time()
+        assert remaining > 0, f"no {type_} event within {timeout}s"
+        event = json.loads(await comm.receive_from(timeout=remaining))
+        if event.get("type") == type_:
+            return event

@@ -1,0 +1,32 @@
+from django.contrib import admin
+from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
+
+from .models import FriendRequest, Friendship, PresenceConnection, User
+
+
+@admin.register(User)
+class UserAdmin(BaseUserAdmin):
+    list_display = ("username", "is_streaming", "last_seen", "is_staff", "date_joined")
+    list_filter = ("is_streaming", "is_staff", "is_active")
+    fieldsets = (*(BaseUserAdmin.fieldsets or ()), ("Presence", {"fields": ("is_streaming", "last_seen")}))
+
+
+@admin.register(FriendRequest)
+class FriendRequestAdmin(admin.ModelAdmin):
+    list_display = ("from_user", "to_user", "status", "created_at", "responded_at")
+    list_filter = ("status",)
+    search_fields = ("from_user__username", "to_user__username")
+    raw_id_fields = ("from_user", "to_user")
+
+
+@admin.register(Friendship)
+class FriendshipAdmin(admin.ModelAdmin):
+    list_display = ("user_low", "user_high", "created_at")
+    search_fields = ("user_low__username", "user_high__username")
+    raw_id_fields = ("user_low", "user_high")
+
+
+@admin.register(PresenceConnection)
+class PresenceConnectionAdmin(admin.ModelAdmin):
+    list_display = ("user", "channel_name", "connected_at")
+    search_fields = ("user__username",)

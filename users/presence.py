@@ -1,0 +1,82 @@
+"""Online presence and live status: who is connected, who is streaming.
+
+A user is online while at least one presence socket is open, in any server
+process (rows in :class:`PresenceConnection`). Transitions are announced to
+the user's friends only.
+"""
+
+from __future__ import annotations
+
+from django.db import transaction
+from django.utils import timezone
+
+from .events import publish
+from .models import PresenceConnection, User
+from .services import friend_ids
+
+
+def _announce_presence(user: User, online: bool) -> None:
+    last_seen = user.last_seen.isoformat() if user.last_seen else None
+    publish(
+        friend_ids(user),
+        {"type": "presence", "username": user.username, "online": online, "last_seen": last_seen},
+    )
+
+
+def do_connect(user: User, channel_name: str) -> None:
+    """Record an open socket; tell friends if the user just came online."""
+    with transaction.atomic():
+        locked = User.objects.select_for_update().get(pk=user.pk)
+        was_online = PresenceConnection.objects.filter(user=locked).exists()
+        PresenceConnection.objects.update_or_create(
+            channel_name=channel_name, defaults={"user": locked}
+        )
+        locked.last_seen = timezone.now()
+        locked.save(update_fields=["last_seen"])
+        if not was_online:
+            _announce_presence(locked, online=True)
+
+
+def do_disconnect(user: User, channel_name: str) -> None:
+    """Forget a socket; tell friends if it was the user's last one."""
+    with transaction.atomic():
+        locked = User.objects.select_for_update().get(pk=user.pk)
+        PresenceConnection.objects.filter(channel_name=channel_name).delete()
+        locked.last_seen = timezone.now()
+        locked.save(update_fields=["last_seen"])
+        if not PresenceConnection.objects.filter(user=locked).exists():
+            _announce_presence(locked, online=False)
+
+
+def is_online(user: User) -> bool:
+    return PresenceConnection.objects.filter(user=user).exists()
+
+
+def online_ids(user_ids: list[int]) -> set[int]:
+    return set(
+        PresenceConnection.objects.filter(user_id__in=user_ids).values_list("user_id", flat=True)
+    )
+
+
+def do_set_streaming(user: User, is_streaming: bool) -> None:
+    """Set ``user.is_streaming`` and push ``streaming_status`` to friends.
+
+    The single entry point the live-stream code uses to announce going live or
+    stopping; no-op (no event) when the flag already has that value.
+    """
+    with transaction.atomic():
+        changed = User.objects.filter(pk=user.pk).exclude(is_streaming=is_streaming).update(
+            is_streaming=is_streaming
+        )
+        user.is_streaming = is_streaming
+        if changed:
+            publish(
+                friend_ids(user),
+                {"type": "streaming_status", "username": user.username, "is_streaming": is_streaming},
+            )
+
+
+def clear_stale_connections() -> int:
+    """Delete all presence rows (run at server start, before any socket connects)."""
+    deleted, _ = PresenceConnection.objects.all().delete()
+    return deleted

@@ -1,0 +1,251 @@
+"""Business rules for accounts and friends (the ``do_*`` half of views).
+
+Functions here are synchronous and transactional; they raise
+:class:`fc25_denoise.api.ApiError` subclasses for rule violations and push
+presence events with :func:`users.events.publish`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.contrib.auth import password_validation
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from fc25_denoise.api import BadRequest, Conflict, Forbidden, NotFound
+
+from .events import publish
+from .models import FriendRequest, Friendship, User
+
+SEARCH_LIMIT = 20
+
+
+def get_user(username: str) -> User:
+    """The active user with this user name (case-insensitive).
+
+    Raises:
+        NotFound: no such user.
+    """
+    user = User.objects.filter(username__iexact=username, is_active=True).first()
+    if user is None:
+        raise NotFound(f"No user named {username!r}.")
+    return user
+
+
+def do_register(username: str, password: str) -> User:
+    """Create an account after Django's user-name and password validators.
+
+    Raises:
+        ValidationError: invalid user name or password (field errors).
+        Conflict: the user name is taken.
+    """
+    candidate = User(username=username)
+    try:
+        User.username_validator(username)
+    except ValidationError as exc:
+        raise ValidationError({"username": exc.messages}) from None
+    try:
+        password_validation.validate_password(password, candidate)
+    except ValidationError as exc:
+        raise ValidationError({"password": exc.messages}) from None
+    if User.objects.filter(username__iexact=username).exists():
+        raise Conflict("That user name is taken.")
+    try:
+        with transaction.atomic():
+            return User.objects.create_user(username=username, password=password)
+    except IntegrityError:
+        raise Conflict("That user name is taken.") from None
+
+
+# --- Friendship queries
+
+
+def _pair(a: User, b: User) -> tuple[User, User]:
+    return (a, b) if a.pk < b.pk else (b, a)
+
+
+def friend_ids(user: User) -> list[int]:
+    """Primary keys of ``user``'s friends."""
+    rows = Friendship.objects.filter(Q(user_low=user) | Q(user_high=user)).values_list(
+        "user_low_id", "user_high_id"
+    )
+    return [high if low == user.pk else low for low, high in rows]
+
+
+def are_friends(a: User, b: User) -> bool:
+    low, high = _pair(a, b)
+    return Friendship.objects.filter(user_low=low, user_high=high).exists()
+
+
+def list_friends(user: User) -> list[User]:
+    return list(User.objects.filter(pk__in=friend_ids(user)).order_by("username"))
+
+
+@dataclass(frozen=True)
+class SearchResult:
+    username: str
+    is_friend: bool
+    request_pending: bool
+
+
+def search_users(user: User, query: str) -> list[SearchResult]:
+    """Users whose name contains ``query`` (never ``user``), with relationship flags."""
+    query = query.strip()
+    if not query:
+        return []
+    matches = list(
+        User.objects.filter(username__icontains=query, is_active=True)
+        .exclude(pk=user.pk)
+        .order_by("username")[:SEARCH_LIMIT]
+    )
+    friends = set(friend_ids(user))
+    pending = set()
+    for from_id, to_id in FriendRequest.objects.filter(
+        Q(from_user=user) | Q(to_user=user), status=FriendRequest.Status.PENDING
+    ).values_list("from_user_id", "to_user_id"):
+        pending.add(to_id if from_id == user.pk else from_id)
+    return [SearchResult(u.username, u.pk in friends, u.pk in pending) for u in matches]
+
+
+def pending_requests(user: User) -> tuple[list[FriendRequest], list[FriendRequest]]:
+    """(incoming, outgoing) pending requests, newest first."""
+    base = FriendRequest.objects.filter(status=FriendRequest.Status.PENDING).select_related(
+        "from_user", "to_user"
+    )
+    return list(base.filter(to_user=user)), list(base.filter(from_user=user))
+
+
+# --- Friendship changes
+
+
+def _befriend(a: User, b: User) -> None:
+    low, high = _pair(a, b)
+    Friendship.objects.get_or_create(user_low=low, user_high=high)
+    publish([a.pk], {"type": "friendship", "username": b.username, "status": "accepted"})
+    publish([b.pk], {"type": "friendship", "username": a.username, "status": "accepted"})
+
+
+@dataclass(frozen=True)
+class RequestOutcome:
+    request: FriendRequest
+    accepted_crossing: bool
+    """True when this call accepted the other user's pending request instead."""
+
+
+def do_send_friend_request(sender: User, to_username: str) -> RequestOutcome:
+    """Ask ``to_username`` to be friends.
+
+    A request crossing a pending one in the other direction accepts it.
+
+    Raises:
+        NotFound: unknown user. BadRequest: yourself, or already friends.
+        Conflict: a request from you is already pending.
+    """
+    target = get_user(to_username)
+    if target.pk == sender.pk:
+        raise BadRequest("You cannot send a friend request to yourself.")
+    with transaction.atomic():
+        if are_friends(sender, target):
+            raise BadRequest(f"You and {target.username} are already friends.")
+        crossing = (
+            FriendRequest.objects.select_for_update()
+            .filter(from_user=target, to_user=sender, status=FriendRequest.Status.PENDING)
+            .first()
+        )
+        if crossing is not None:
+            _close_request(crossing, FriendRequest.Status.ACCEPTED)
+            _befriend(sender, target)
+            return RequestOutcome(crossing, accepted_crossing=True)
+        if FriendRequest.objects.filter(
+            from_user=sender, to_user=target, status=FriendRequest.Status.PENDING
+        ).exists():
+            raise Conflict(f"A friend request to {target.username} is already pending.")
+        try:
+            with transaction.atomic():
+                request = FriendRequest.objects.create(from_user=sender, to_user=target)
+        except IntegrityError:  # a concurrent request for the same pair won the race
+            raise Conflict(f"A friend request with {target.username} is already pending.") from None
+    publish(
+        [target.pk],
+        {"type": "friend_request", "id": request.pk, "from_user": sender.username},
+    )
+    return RequestOutcome(request, accepted_crossing=False)
+
+
+def _close_request(request: FriendRequest, status: str) -> None:
+    request.status = status
+    request.responded_at = timezone.now()
+    request.save(update_fields=["status", "responded_at"])
+    event = {"type": "friend_request_closed", "id": request.pk, "status": status}
+    publish([request.from_user_id, request.to_user_id], event)
+
+
+def _pending_for_update(user: User, request_id: int) -> FriendRequest:
+    request = (
+        FriendRequest.objects.select_for_update()
+        .select_related("from_user", "to_user")
+        .filter(pk=request_id)
+        .filter(Q(from_user=user) | Q(to_user=user))
+        .first()
+    )
+    if request is None:
+        raise NotFound("No such friend request.")
+    if request.status != FriendRequest.Status.PENDING:
+        raise Conflict(f"This friend request was already {request.status}.")
+    return request
+
+
+def do_respond(user: User, request_id: int, accept: bool) -> FriendRequest:
+    """Accept or reject a pending request addressed to ``user``.
+
+    Raises:
+        NotFound: no such request involving ``user``. Forbidden: ``user`` sent it.
+        Conflict: no longer pending.
+    """
+    with transaction.atomic():
+        request = _pending_for_update(user, request_id)
+        if request.to_user_id != user.pk:
+            raise Forbidden("Only the addressee can answer a friend request.")
+        if accept:
+            _close_request(request, FriendRequest.Status.ACCEPTED)
+            _befriend(request.to_user, request.from_user)
+        else:
+            _close_request(request, FriendRequest.Status.REJECTED)
+    return request
+
+
+def do_cancel_request(user: User, request_id: int) -> None:
+    """Withdraw a pending request ``user`` sent (the row is deleted).
+
+    Raises:
+        NotFound: no such request involving ``user``. Forbidden: not the sender.
+        Conflict: no longer pending.
+    """
+    with transaction.atomic():
+        request = _pending_for_update(user, request_id)
+        if request.from_user_id != user.pk:
+            raise Forbidden("Only the sender can cancel a friend request.")
+        publish(
+            [request.from_user_id, request.to_user_id],
+            {"type": "friend_request_closed", "id": request.pk, "status": "cancelled"},
+        )
+        request.delete()
+
+
+def do_unfriend(user: User, username: str) -> None:
+    """End the friendship with ``username`` (both directions: it is one row).
+
+    Raises:
+        NotFound: unknown user, or not friends.
+    """
+    other = get_user(username)
+    low, high = _pair(user, other)
+    with transaction.atomic():
+        deleted, _ = Friendship.objects.filter(user_low=low, user_high=high).delete()
+        if not deleted:
+            raise NotFound(f"You are not friends with {other.username}.")
+        publish([user.pk], {"type": "friendship", "username": other.username, "status": "removed"})
+        publish([other.pk], {"type": "friendship", "username": user.username, "status": "removed"})

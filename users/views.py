@@ -1,0 +1,156 @@
+"""Accounts and friends JSON API (contract: ../shared/API.md). Thin: check, call, reply."""
+
+from __future__ import annotations
+
+from django.contrib.auth import authenticate, login, logout
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.middleware.csrf import get_token
+from django.views.decorators.csrf import ensure_csrf_cookie
+
+from fc25_denoise.api import TooMany, api_view, check_str, parse_json_body
+
+from . import presence, ratelimit, services
+from .models import FriendRequest, User
+
+PASSWORD_MAX = 4096  # longer than any real password; bounds hashing work
+
+
+def _user(request: HttpRequest) -> User:
+    assert isinstance(request.user, User)
+    return request.user
+
+
+def _client_address(request: HttpRequest) -> str:
+    return str(request.META.get("REMOTE_ADDR") or "unknown")
+
+
+@ensure_csrf_cookie
+@api_view("GET", login=False)
+def csrf(request: HttpRequest) -> HttpResponse:
+    return JsonResponse({"csrfToken": get_token(request)})
+
+
+@api_view("POST", login=False)
+def register(request: HttpRequest) -> HttpResponse:
+    data = parse_json_body(request)
+    username = check_str(data, "username", max_length=150)
+    password = check_str(data, "password", max_length=PASSWORD_MAX, strip=False)
+    user = services.do_register(username, password)
+    login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+    return JsonResponse({"username": user.username}, status=201)
+
+
+@api_view("POST", login=False)
+def login_view(request: HttpRequest) -> HttpResponse:
+    data = parse_json_body(request)
+    username = check_str(data, "username", max_length=150)
+    password = check_str(data, "password", max_length=PASSWORD_MAX, strip=False)
+    address = _client_address(request)
+    if ratelimit.is_limited(username, address):
+        raise TooMany("Too many failed logins. Wait a few minutes and try again.")
+    user = authenticate(request, username=username, password=password)
+    if user is None:
+        ratelimit.record_failure(username, address)
+        return JsonResponse({"error": "Invalid user name or password."}, status=401)
+    ratelimit.reset(username)
+    login(request, user)
+    return JsonResponse({"username": user.get_username()})
+
+
+@api_view("POST", login=False)
+def logout_view(request: HttpRequest) -> HttpResponse:
+    logout(request)
+    return HttpResponse(status=204)
+
+
+@api_view("GET")
+def me(request: HttpRequest) -> HttpResponse:
+    user = _user(request)
+    user.refresh_from_db(fields=["is_streaming"])
+    return JsonResponse({"username": user.username, "is_streaming": user.is_streaming})
+
+
+@api_view("GET")
+def search(request: HttpRequest) -> HttpResponse:
+    query = request.GET.get("q", "")[:150]
+    results = services.search_users(_user(request), query)
+    return JsonResponse(
+        {
+            "results": [
+                {"username": r.username, "is_friend": r.is_friend, "request_pending": r.request_pending}
+                for r in results
+            ]
+        }
+    )
+
+
+@api_view("GET")
+def friends(request: HttpRequest) -> HttpResponse:
+    people = services.list_friends(_user(request))
+    online = presence.online_ids([u.pk for u in people])
+    return JsonResponse(
+        {
+            "friends": [
+                {
+                    "username": u.username,
+                    "is_streaming": u.is_streaming,
+                    "last_seen": u.last_seen.isoformat() if u.last_seen else None,
+                    "online": u.pk in online,
+                }
+                for u in people
+            ]
+        }
+    )
+
+
+@api_view("DELETE")
+def unfriend(request: HttpRequest, username: str) -> HttpResponse:
+    services.do_unfriend(_user(request), username)
+    return HttpResponse(status=204)
+
+
+def _request_json(fr: FriendRequest) -> dict[str, object]:
+    return {"id": fr.pk, "to_user": fr.to_user.username, "status": fr.status}
+
+
+@api_view("GET", "POST")
+def requests_collection(request: HttpRequest) -> HttpResponse:
+    user = _user(request)
+    if request.method == "GET":
+        incoming, outgoing = services.pending_requests(user)
+        return JsonResponse(
+            {
+                "incoming": [
+                    {"id": r.pk, "from_user": r.from_user.username, "created_at": r.created_at.isoformat()}
+                    for r in incoming
+                ],
+                "outgoing": [
+                    {"id": r.pk, "to_user": r.to_user.username, "created_at": r.created_at.isoformat()}
+                    for r in outgoing
+                ],
+            }
+        )
+    data = parse_json_body(request)
+    to_user = check_str(data, "to_user", max_length=150)
+    outcome = services.do_send_friend_request(user, to_user)
+    if outcome.accepted_crossing:
+        return JsonResponse({"id": outcome.request.pk, "status": "accepted"}, status=200)
+    return JsonResponse(_request_json(outcome.request), status=201)
+
+
+@api_view("POST")
+def accept(request: HttpRequest, request_id: int) -> HttpResponse:
+    fr = services.do_respond(_user(request), request_id, accept=True)
+    return JsonResponse({"id": fr.pk, "status": fr.status, "from_user": fr.from_user.username})
+
+
+@api_view("POST")
+def reject(request: HttpRequest, request_id: int) -> HttpResponse:
+    fr = services.do_respond(_user(request), request_id, accept=False)
+    return JsonResponse({"id": fr.pk, "status": fr.status, "from_user": fr.from_user.username})
+
+
+@api_view("DELETE")
+def cancel(request: HttpRequest, request_id: int) -> HttpResponse:
+    services.do_cancel_request(_user(request), request_id)
+    return HttpResponse(status=204)
