@@ -47,10 +47,19 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("input", help="input audio file")
     p.add_argument("output", help="output file; type from the extension (.wav, .flac, .ogg)")
-    p.add_argument("--model", default=DEFAULT_MODEL, choices=available_models(),
-                   help=f"model (default: {DEFAULT_MODEL})")
-    p.add_argument("--atten-lim", type=float, default=ATTEN_LIM_MAX_DB, metavar="DB",
-                   help="limit noise attenuation to DB (6..100, 100 = no limit)")
+    p.add_argument(
+        "--model",
+        default=DEFAULT_MODEL,
+        choices=available_models(),
+        help=f"model (default: {DEFAULT_MODEL})",
+    )
+    p.add_argument(
+        "--atten-lim",
+        type=float,
+        default=ATTEN_LIM_MAX_DB,
+        metavar="DB",
+        help="limit noise attenuation to DB (6..100, 100 = no limit)",
+    )
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     return p
 

@@ -33,7 +33,7 @@ def frame_to_mono(frame: av.AudioFrame) -> Audio:
     # Packed formats come as (1, samples * channels), planar as (channels, samples).
     x = data.reshape(-1, channels).T if not frame.format.is_planar else data
     if np.issubdtype(x.dtype, np.integer):
-        scale = float(np.iinfo(x.dtype).max) + 1.0
+        scale = float(2 ** (8 * x.dtype.itemsize - 1))  # s16 -> 32768, s32 -> 2**31
         mono = x.astype(np.float32).mean(axis=0) / np.float32(scale)
     elif np.issubdtype(x.dtype, np.floating):
         mono = x.astype(np.float32).mean(axis=0)
@@ -95,9 +95,9 @@ class StreamResampler:
     def __init__(self, in_rate: int, out_rate: int, channels: int = 1) -> None:
         self.in_rate, self.out_rate, self.channels = in_rate, out_rate, channels
         self._passthrough = in_rate == out_rate
-        self._stream = (
-            None if self._passthrough else soxr.ResampleStream(in_rate, out_rate, channels, "float32", "HQ")
-        )
+        self._stream = None
+        if not self._passthrough:
+            self._stream = soxr.ResampleStream(in_rate, out_rate, channels, "float32", "HQ")
 
     def process(self, chunk: NDArray[np.floating], last: bool = False) -> Audio:
         """Resample one chunk (1-D for mono, samples x channels otherwise)."""

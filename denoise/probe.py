@@ -24,8 +24,13 @@ def run(source: ModelSource) -> None:
         verify_file(source.path, source.sha256)
     # No background state pre-creation in a throwaway process.
     model = load_in_process(
-        ModelSource(source.kind, source.path, source.sha256, source.latency_samples,
-                    {**source.options, "spare_states": 0})
+        ModelSource(
+            source.kind,
+            source.path,
+            source.sha256,
+            source.latency_samples,
+            {**source.options, "spare_states": 0},
+        )
     )
     backend = model.new_backend()
     rng = np.random.default_rng(0)

@@ -12,10 +12,13 @@ import asyncio
 import logging
 import uuid
 from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TypeVar
 
 from aiortc import RTCSessionDescription
 from asgiref.sync import sync_to_async
+from django.db import close_old_connections
 from django.conf import settings
 
 from denoise.base import DenoiseError, Denoiser
@@ -27,6 +30,25 @@ from . import services
 from .webrtc.session import BroadcastSession, SessionClosed, SessionConfig, SessionResult
 
 logger = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+
+async def _db(fn: Callable[..., T], *args: object) -> T:
+    """Run a service function in a worker thread with a fresh DB connection.
+
+    Not thread-sensitive on purpose: sessions outlive the request that
+    created them, and the request's thread executor is gone by then.
+    """
+
+    def call() -> T:
+        close_old_connections()
+        try:
+            return fn(*args)
+        finally:
+            close_old_connections()
+
+    return await sync_to_async(call, thread_sensitive=False)()
 
 
 @dataclass(frozen=True)
@@ -76,11 +98,9 @@ class LiveHub:
         session_id = uuid.uuid4()
         self._sessions[user.pk] = None  # type: ignore[assignment]  # reserve the slot
         try:
-            prefs = await sync_to_async(services.broadcast_settings)(user)
+            prefs = await _db(services.broadcast_settings, user)
             # The row is the cross-process "live" lock: 409 if live elsewhere.
-            await sync_to_async(services.do_begin_stream)(
-                user, session_id, prefs.model, prefs.atten_lim_db
-            )
+            await _db(services.do_begin_stream, user, session_id, prefs.model, prefs.atten_lim_db)
         except BaseException:
             del self._sessions[user.pk]
             raise
@@ -103,7 +123,7 @@ class LiveHub:
                 raise BadRequest(f"The SDP offer was rejected: {exc}") from None
         except BaseException:
             del self._sessions[user.pk]
-            await sync_to_async(services.do_end_stream)(user.pk, session_id, 0.0)
+            await _db(services.do_end_stream, user.pk, session_id, 0.0)
             raise
         self._sessions[user.pk] = session
         session.log.info("live (model=%s, atten_lim=%g dB)", prefs.model, prefs.atten_lim_db)
@@ -117,7 +137,9 @@ class LiveHub:
             logger.error("cannot start a stream: model %s: %s", model, exc)
             raise ApiError(503, f"Noise removal is unavailable: {exc}") from None
 
-    async def listen(self, broadcaster_id: int, offer: RTCSessionDescription) -> RTCSessionDescription:
+    async def listen(
+        self, broadcaster_id: int, offer: RTCSessionDescription
+    ) -> RTCSessionDescription:
         """Add a listener to a live session in this process.
 
         Raises:
@@ -152,8 +174,8 @@ class LiveHub:
         for uid, session in list(self._sessions.items()):
             if session is not None and session.session_id == result.session_id:
                 del self._sessions[uid]
-                recording = await sync_to_async(services.do_end_stream)(
-                    uid, result.session_id, result.duration
+                recording = await _db(
+                    services.do_end_stream, uid, result.session_id, result.duration
                 )
                 return recording.pk if recording else None
         return None
@@ -163,5 +185,7 @@ class LiveHub:
         sessions = [s for s in self._sessions.values() if s is not None]
         if sessions:
             logger.info("server shutdown: stopping %d live streams", len(sessions))
-            await asyncio.gather(*(s.stop("server shutdown") for s in sessions), return_exceptions=True)
+            await asyncio.gather(
+                *(s.stop("server shutdown") for s in sessions), return_exceptions=True
+            )
         self._executor.shutdown(wait=False, cancel_futures=True)

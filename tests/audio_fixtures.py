@@ -61,10 +61,7 @@ def _speech(seconds: float, seed: int) -> np.ndarray:
     i = 0
     while pos < n:
         utt = _espeak(SENTENCES[order[i % len(order)]])
-        if utt is None:
-            seg = _harmonic_speech(min(2.0, (n - pos) / SR), rng)
-        else:
-            seg = utt
+        seg = _harmonic_speech(min(2.0, (n - pos) / SR), rng) if utt is None else utt
         seg = seg[: n - pos]
         out[pos : pos + len(seg)] = seg
         pos += len(seg) + int(GAP_S * SR)

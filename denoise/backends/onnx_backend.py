@@ -4,10 +4,9 @@ The loop follows upstream's ``libDF/src/tract.rs`` (the official runtime):
 
 1. STFT analysis of the new hop, ERB and complex features (``onnx_dsp``).
 2. Encoder on that frame -> embeddings and a local SNR estimate (lsnr).
-3. lsnr gating with the official thresholds: below -10 dB the frame gets a
-   zero mask, above 30 dB it is left alone, above 20 dB it gets the ERB mask
-   only, otherwise mask and deep filter. A decoder that is not needed is not
-   run, so its recurrent state skips that frame (as in the official runtime).
+3. Optional local-SNR gating (:class:`~.onnx_model.Gating`, upstream's
+   ``apply_stages``); off by default like the shipped official runtime, so
+   every frame gets the ERB mask and the deep filter.
 4. ERB mask on the frame the encoder's lookahead points at; deep filter
    (``df_order`` complex taps over time, lowest ``nb_df`` bins) once the
    frames it reads exist; attenuation limit by mixing the noisy spectrum back;
@@ -27,31 +26,15 @@ import numpy as np
 
 from ..base import Audio, FrameBackend
 from ..constants import ATTEN_LIM_MAX_DB, HOP_SAMPLES
-from .onnx_model import (
-    MAX_DB_DF_THRESH,
-    MAX_DB_ERB_THRESH,
-    MIN_DB_THRESH,
-    OnnxModel,
-    StreamGraph,
-    load_onnx_model,
-)
+from .onnx_model import Gating, OnnxModel, StreamGraph, load_onnx_model
 
 SILENCE_MEAN_SQUARE = 1e-7
 SILENCE_HOPS = 5
-import os
-
-H1 = os.environ.get('H1')
 
 
-def gating(lsnr: float) -> tuple[bool, bool, bool]:
-    """Official stage selection: ``(apply_mask, apply_zero_mask, apply_df)``."""
-    if lsnr < MIN_DB_THRESH:
-        return False, True, False
-    if lsnr > MAX_DB_ERB_THRESH:
-        return False, False, False
-    if lsnr > MAX_DB_DF_THRESH:
-        return True, False, False
-    return True, False, True
+def stages(gating: Gating | None, lsnr: float) -> tuple[bool, bool, bool]:
+    """``(apply_mask, apply_zero_mask, apply_df)``; everything when ungated."""
+    return (True, False, True) if gating is None else gating.stages(lsnr)
 
 
 def atten_gain(db: float) -> float | None:
@@ -80,7 +63,11 @@ class OnnxBackend(FrameBackend):
     """One stream of a DeepFilterNet ONNX model. Not thread-safe (one caller at a time)."""
 
     def __init__(
-        self, model: OnnxModel, atten_lim_db: float = ATTEN_LIM_MAX_DB, skip_silence: bool = True
+        self,
+        model: OnnxModel,
+        atten_lim_db: float = ATTEN_LIM_MAX_DB,
+        gating: Gating | None = None,
+        skip_silence: bool = True,
     ) -> None:
         cfg = model.config
         self.model = model
@@ -90,7 +77,9 @@ class OnnxBackend(FrameBackend):
         self._erb = _GraphRunner(model.erb_dec)
         self._df = _GraphRunner(model.df_dec)
         self._enc_out = {n: i for i, n in enumerate(model.enc.outputs)}
+        self._erb_inputs = ("emb", "e3", "e2", "e1", "e0")
         self._lim = atten_gain(atten_lim_db)
+        self._gating = gating
         self._skip_silence = skip_silence
         self._skip = 0
         self._t = -1  # index of the newest analysed frame
@@ -144,15 +133,12 @@ class OnnxBackend(FrameBackend):
         )
         e = self._enc_out
         lsnr = float(enc[e["lsnr"]].reshape(-1)[0])
-        use_mask, zero_mask, use_df = gating(lsnr)
+        use_mask, zero_mask, use_df = stages(self._gating, lsnr)
 
         # Stage 1: ERB mask for the frame the encoder's lookahead ends at.
         newest = t - self._conv_la
-        if use_mask or H1 in ('1','erb'):
-            m = self._erb.run(
-                {k: enc[e[k]] for k in ("emb", "e3", "e2", "e1", "e0")}
-            )[0].reshape(-1)
         if use_mask:
+            m = self._erb.run({k: enc[e[k]] for k in self._erb_inputs})[0].reshape(-1)
             self._y[newest % d] = self._x[newest % d] * self.model.config.dsp.band_gains(m)
             self._skip = 0
         elif zero_mask:
@@ -162,11 +148,10 @@ class OnnxBackend(FrameBackend):
             self._y[newest % d] = self._x[newest % d]
             self._skip += 1
         coefs = None
-        if use_df or H1 in ('1','df'):
+        if use_df:
             raw = self._df.run({"emb": enc[e["emb"]], "c0": enc[e["c0"]]})[0]
             c = raw.reshape(self._nb_df, self._order, 2)
             coefs = (c[..., 0] + 1j * c[..., 1]).astype(np.complex64).T  # [order, nb_df]
-            if not use_df: coefs = None
         self._coefs.append(coefs)
 
         # Stage 2: deep filter and output for the frame whose taps are all known.
@@ -184,11 +169,14 @@ class OnnxBackend(FrameBackend):
 
 
 def create_onnx_backend(
-    filename: str, sha256: str, atten_lim_db: float = ATTEN_LIM_MAX_DB
+    filename: str,
+    sha256: str,
+    atten_lim_db: float = ATTEN_LIM_MAX_DB,
+    gating: Gating | None = None,
 ) -> OnnxBackend:
     """A new stream on the shared model ``filename`` (pinned by ``sha256``).
 
     Raises:
         ModelLoadError: the model cannot be loaded (see :func:`load_onnx_model`).
     """
-    return OnnxBackend(load_onnx_model(filename, sha256), atten_lim_db)
+    return OnnxBackend(load_onnx_model(filename, sha256), atten_lim_db, gating)

@@ -200,4 +200,3 @@ class DspState:
         normed = low / np.sqrt(self.unit_norm)
         feat_spec = np.stack((normed.real, normed.imag)).astype(np.float32)
         return feat_erb, feat_spec
-

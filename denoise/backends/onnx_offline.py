@@ -17,13 +17,18 @@ import numpy as np
 from numpy.typing import NDArray
 
 from ..constants import ATTEN_LIM_MAX_DB
-from .onnx_backend import atten_gain, gating
-from .onnx_model import OnnxModel
+from .onnx_backend import atten_gain, stages
+from .onnx_model import Gating, OnnxModel
 
 F32 = NDArray[np.float32]
 
 
-def enhance_offline(model: OnnxModel, audio: NDArray[np.floating], atten_lim_db: float) -> F32:
+def enhance_offline(
+    model: OnnxModel,
+    audio: NDArray[np.floating],
+    atten_lim_db: float = ATTEN_LIM_MAX_DB,
+    gating: Gating | None = None,
+) -> F32:
     """Denoise ``audio`` (48 kHz mono) in one pass, delay removed.
 
     Returns an array as long as ``audio`` whose sample n is the enhanced input
@@ -52,9 +57,10 @@ def enhance_offline(model: OnnxModel, audio: NDArray[np.floating], atten_lim_db:
 
     sess = model.offline_sessions()
     enc_names = [o.name for o in sess["enc"].get_outputs()]
-    enc = dict(zip(enc_names, sess["enc"].run(None, {"feat_erb": feat_erb, "feat_spec": feat_spec}), strict=True))
+    enc_out = sess["enc"].run(None, {"feat_erb": feat_erb, "feat_spec": feat_spec})
+    enc = dict(zip(enc_names, enc_out, strict=True))
     lsnr = enc["lsnr"].reshape(-1)
-    gates = np.array([gating(float(v)) for v in lsnr], dtype=bool).reshape(-1, 3)
+    gates = np.array([stages(gating, float(v)) for v in lsnr], dtype=bool).reshape(-1, 3)
     use_mask, zero_mask, use_df = gates.T
 
     # Frame index f lives at row f + off, so frames before the start are zero rows.

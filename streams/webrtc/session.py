@@ -26,6 +26,7 @@ from aiortc.contrib.media import MediaRelay
 from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
 
 from denoise.base import Denoiser
+from denoise.frames import frame_to_mono
 
 from .peer import new_peer_connection, tune_receive_latency
 from .recorder import WavRecorder
@@ -169,7 +170,7 @@ class BroadcastSession:
         try:
             while True:
                 frame = await track.recv()
-                await self._recorder.write(frame.to_ndarray().reshape(-1).astype("float32") / 32768.0)
+                await self._recorder.write(frame_to_mono(frame))
         except MediaStreamError:
             pass
         except Exception:

@@ -100,7 +100,8 @@ class DenoiseTrack(MediaStreamTrack):
             x = self._resampler.process(x)
         y = await self._process(x)
         pts = None if frame.pts is None else int(frame.pts * SAMPLE_RATE / frame.sample_rate)
-        return mono_to_frame(y, pts=pts, layout="mono")
+        # Stereo (L = R): aiortc's Opus encoder upmixes mono with a -3 dB centre gain.
+        return mono_to_frame(y, pts=pts, layout="stereo")
 
     def set_atten_lim(self, db: float) -> None:
         """Takes effect on the engine's next hop (at most one packet later)."""

@@ -61,6 +61,15 @@ def pytest_runtest_makereport(item, call):
         report.sections.append(("daphne server log (tail)", _read_log()))
 
 
+@pytest.fixture(autouse=True)
+def _clear_cache() -> None:
+    """Override tests/conftest.py's cache reset: browser tests use no in-process cache.
+
+    With REDIS_URL set, Django's ``RedisCache.clear()`` is a FLUSHDB (it ignores
+    KEY_PREFIX), which would also wipe the live server's channel-layer state.
+    """
+
+
 # --- PostgreSQL: one throwaway database per test session
 
 

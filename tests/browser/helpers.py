@@ -37,3 +37,11 @@ def wait_live(page: Page) -> None:
     expect(by_testid(page, "connection-status")).to_have_attribute(
         "data-state", "open", timeout=TIMEOUT_MS
     )
+
+
+def collect_errors(page: Page) -> list[str]:
+    """Record console errors and uncaught exceptions of ``page`` into the returned list."""
+    errors: list[str] = []
+    page.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
+    page.on("pageerror", lambda exc: errors.append(f"uncaught: {exc}"))
+    return errors

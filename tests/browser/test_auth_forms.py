@@ -7,7 +7,7 @@ import os
 import pytest
 from playwright.sync_api import expect
 
-from .helpers import PASSWORD, TIMEOUT_MS, by_testid, register, unique_name
+from .helpers import PASSWORD, TIMEOUT_MS, by_testid, collect_errors, register, unique_name
 
 pytestmark = pytest.mark.browser
 
@@ -19,6 +19,7 @@ def test_forms_errors_next_and_logout(live_server_url: str, browser) -> None:
     ctx.set_default_timeout(TIMEOUT_MS)
     try:
         page = ctx.new_page()
+        errors = collect_errors(page)
         # The main page needs a login and remembers where to come back to.
         page.goto(f"{base}/")
         page.wait_for_url(f"{base}/login/?next=/")
@@ -68,5 +69,7 @@ def test_forms_errors_next_and_logout(live_server_url: str, browser) -> None:
         by_testid(page, "password-input").fill(PASSWORD)
         by_testid(page, "submit-button").click()
         page.wait_for_url(f"{base}/?from=login")
+        # 4xx answers the forms handle show up as "Failed to load resource"; nothing else may.
+        assert [e for e in errors if "Failed to load resource" not in e] == [], errors
     finally:
         ctx.close()

@@ -7,7 +7,7 @@ import os
 import pytest
 from playwright.sync_api import Page, expect
 
-from .helpers import TIMEOUT_MS, by_testid, register, unique_name, wait_live
+from .helpers import TIMEOUT_MS, by_testid, collect_errors, register, unique_name, wait_live
 
 pytestmark = pytest.mark.browser
 
@@ -33,6 +33,7 @@ def test_friend_request_and_presence_are_live(live_server_url: str, browser) -> 
         ctx.set_default_timeout(TIMEOUT_MS)
     try:
         alice, bob = ctx_a.new_page(), ctx_b.new_page()
+        alice_errors, bob_errors = collect_errors(alice), collect_errors(bob)
         register(bob, base, bob_name)
         register(alice, base, alice_name)
         expect(by_testid(alice, "current-user")).to_have_text(alice_name)
@@ -119,6 +120,8 @@ def test_friend_request_and_presence_are_live(live_server_url: str, browser) -> 
         expect(bob.locator("#listen-panel")).to_be_hidden()
         expect(by_testid(alice_on_bob, "status")).to_contain_text("not friends")
         assert_not_reloaded(alice)
+        assert alice_errors == [], alice_errors
+        assert bob_errors == [], bob_errors
     finally:
         ctx_a.close()
         ctx_b.close()

@@ -35,7 +35,7 @@ def test_out_of_range_rejected(bad: float) -> None:
 
 @pytest.mark.model
 def test_native_change_starts_at_next_hop(speech_5db) -> None:
-    x = speech_5db[2][: 48_000]
+    x = speech_5db[2][:48_000]
     switch_hop = 50
     a, b = create_denoiser("dfn3"), create_denoiser("dfn3")
     ya = a.process(x)

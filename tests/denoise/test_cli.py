@@ -20,7 +20,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 @pytest.fixture(scope="module")
 def speech16k_stereo() -> np.ndarray:
-    clean, _, noisy, _ = noisy_speech(seconds=3.0, snr_db=20.0, seed=2)
+    _, _, noisy, _ = noisy_speech(seconds=3.0, snr_db=20.0, seed=2)
     left = resample(noisy, 48_000, 16_000)
     return np.stack([left, 0.5 * np.roll(left, 800)], axis=1)
 
@@ -65,7 +65,11 @@ def test_identity_model_reproduces_input(tmp_path: Path, speech16k_stereo) -> No
 
 def _cli(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "denoise", *args], capture_output=True, text=True, cwd=ROOT, check=False
+        [sys.executable, "-m", "denoise", *args],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        check=False,
     )
 
 
@@ -84,8 +88,12 @@ def test_clear_errors(case: str, tmp_path: Path) -> None:
     assert r.returncode == 1
     lines = r.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("error: ")
-    assert {"missing": "not found", "empty": "no audio", "not-audio": "not a readable audio",
-            "bad-ext": "unsupported output"}[case] in lines[0]
+    assert {
+        "missing": "not found",
+        "empty": "no audio",
+        "not-audio": "not a readable audio",
+        "bad-ext": "unsupported output",
+    }[case] in lines[0]
     assert not dst.exists()
 
 

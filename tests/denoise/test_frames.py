@@ -53,7 +53,8 @@ def test_clipping_on_output() -> None:
 
 
 def _tone(freq: float, rate: int, seconds: float = 1.0, amp: float = 0.5) -> np.ndarray:
-    return (amp * np.sin(2 * np.pi * freq * np.arange(int(rate * seconds)) / rate)).astype(np.float32)
+    t = np.arange(int(rate * seconds)) / rate
+    return (amp * np.sin(2 * np.pi * freq * t)).astype(np.float32)
 
 
 def _peak_freq(x: np.ndarray, rate: int) -> float:
@@ -61,7 +62,10 @@ def _peak_freq(x: np.ndarray, rate: int) -> float:
     return float(np.fft.rfftfreq(len(x), 1 / rate)[np.argmax(spec)])
 
 
-@pytest.mark.parametrize(("src", "dst"), [(16_000, 48_000), (44_100, 48_000), (48_000, 22_050)])
+RATES = [(16_000, 48_000), (44_100, 48_000), (48_000, 22_050)]
+
+
+@pytest.mark.parametrize(("src", "dst"), RATES)
 def test_resampler_keeps_frequency_and_level(src: int, dst: int) -> None:
     y = resample(_tone(1000, src), src, dst)
     assert len(y) == dst
@@ -77,5 +81,6 @@ def test_resampler_keeps_frequency_and_level(src: int, dst: int) -> None:
 def test_stream_resampler_matches_one_shot() -> None:
     x = _tone(440, 16_000)
     r = StreamResampler(16_000, 48_000)
-    y = np.concatenate([r.process(x[i : i + 320], last=i + 320 >= len(x)) for i in range(0, len(x), 320)])
+    parts = [r.process(x[i : i + 320], last=i + 320 >= len(x)) for i in range(0, len(x), 320)]
+    y = np.concatenate(parts)
     np.testing.assert_allclose(y, resample(x, 16_000, 48_000), atol=1e-5)

@@ -89,7 +89,7 @@ def test_panicking_file_refused_by_probe(
         return real_run(*args, **kwargs)  # type: ignore[call-overload,no-any-return]
 
     monkeypatch.setattr(loading.subprocess, "run", counting_run)
-    with pytest.raises(ModelLoadError, match="crashed the runtime.*SIGABRT"):
+    with pytest.raises(ModelLoadError, match=r"crashed the runtime.*SIGABRT"):
         create_denoiser(kind)
     # The verdict is cached: a second attempt fails without a second child.
     with pytest.raises(ModelLoadError):

@@ -44,6 +44,7 @@ def test_native_chunking_matches_one_shot(speech_5db) -> None:
         xs = x[:9600] if chunk == 1 else x
         d = create_denoiser("dfn3")
         got = run_all(d, xs, chunk)
-        np.testing.assert_array_equal(got, run_all(create_denoiser("dfn3"), xs), err_msg=f"{chunk=}")
+        want = run_all(create_denoiser("dfn3"), xs)
+        np.testing.assert_array_equal(got, want, err_msg=f"{chunk=}")
         d.close()
     np.testing.assert_array_equal(run_all(create_denoiser("dfn3"), x, 960), ref)

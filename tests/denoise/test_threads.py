@@ -18,7 +18,9 @@ pytestmark = pytest.mark.model
 HOPS = 300
 
 
-def _intervals(backend_call, hops: np.ndarray, out: list[tuple[float, float]], go: threading.Barrier):
+def _intervals(
+    backend_call, hops: np.ndarray, out: list[tuple[float, float]], go: threading.Barrier
+) -> None:
     go.wait()
     for hop in hops:
         t0 = time.perf_counter()

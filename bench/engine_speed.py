@@ -1,0 +1,170 @@
+"""Engine speed: real-time factor, concurrent real-time streams, memory, load time.
+
+Usage: python bench/engine_speed.py [--model dfn3] [--seconds 4] [--workers 2]
+
+Prints one line per figure. Streams are simulated like the live path: every
+stream gets a 20 ms packet (two 10 ms hops) every 20 ms, staggered in phase,
+and its packets are processed in order on a ThreadPoolExecutor. A packet is
+late if it is finished more than 20 ms after it arrived (the next one is due).
+"""
+
+from __future__ import annotations
+
+import argparse
+import heapq
+import os
+import sys
+import threading
+import time
+from collections import deque
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from denoise import check_model, create_denoiser  # noqa: E402
+from denoise.base import Denoiser  # noqa: E402
+from denoise.constants import PACKET_SAMPLES, SAMPLE_RATE  # noqa: E402
+from tests.audio_fixtures import noisy_speech  # noqa: E402
+
+PACKET_S = PACKET_SAMPLES / SAMPLE_RATE
+
+
+def rss_mb() -> float:
+    with open("/proc/self/status") as fh:
+        for line in fh:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def threads() -> int:
+    return len(os.listdir("/proc/self/task"))
+
+
+def rtf(model: str, audio: np.ndarray) -> tuple[float, float]:
+    """(RTF through Denoiser in 20 ms packets, RTF of the backend calls alone)."""
+    d = create_denoiser(model)
+    d.process(audio[:PACKET_SAMPLES * 10])  # warm-up
+    t0 = time.perf_counter()
+    for i in range(0, len(audio) - PACKET_SAMPLES + 1, PACKET_SAMPLES):
+        d.process(audio[i : i + PACKET_SAMPLES])
+    wall = time.perf_counter() - t0
+    backend_ms = sum(t.process_ms for t in d.telemetry) / len(d.telemetry)
+    d.close()
+    return wall / (len(audio) / SAMPLE_RATE), backend_ms / 10.0
+
+
+class Stream:
+    """One simulated live stream: ordered packets, a backlog, lateness counts."""
+
+    def __init__(self, denoiser: Denoiser, audio: np.ndarray, pool: ThreadPoolExecutor) -> None:
+        self.d, self.audio, self.pool = denoiser, audio, pool
+        self.lock = threading.Lock()
+        self.backlog: deque[tuple[float, int]] = deque()
+        self.busy = False
+        self.late = self.done = 0
+
+    def arrive(self, release: float, k: int) -> None:
+        with self.lock:
+            self.backlog.append((release, k))
+            if self.busy:
+                return
+            self.busy = True
+        self.pool.submit(self._work)
+
+    def _work(self) -> None:
+        while True:
+            with self.lock:
+                if not self.backlog:
+                    self.busy = False
+                    return
+                release, k = self.backlog.popleft()
+            off = (k * PACKET_SAMPLES) % (len(self.audio) - PACKET_SAMPLES)
+            self.d.process(self.audio[off : off + PACKET_SAMPLES])
+            finished = time.perf_counter()
+            self.done += 1
+            self.late += finished - release > PACKET_S
+
+
+def concurrent(model: str, n: int, seconds: float, workers: int, audio: np.ndarray) -> float:
+    """Late-packet rate for ``n`` real-time streams on ``workers`` threads."""
+    pool = ThreadPoolExecutor(max_workers=workers)
+    streams = [Stream(create_denoiser(model), audio, pool) for _ in range(n)]
+    start = time.perf_counter() + 0.2
+    events = [(start + i * PACKET_S / n, i, 0) for i in range(n)]
+    heapq.heapify(events)
+    end = start + seconds
+    while events:
+        release, i, k = heapq.heappop(events)
+        if release > end:
+            break
+        delay = release - time.perf_counter()
+        if delay > 0:
+            time.sleep(delay)
+        streams[i].arrive(release, k)
+        heapq.heappush(events, (release + PACKET_S, i, k + 1))
+    pool.shutdown(wait=True)
+    for s in streams:
+        s.d.close()
+    return sum(s.late for s in streams) / max(1, sum(s.done for s in streams))
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--model", default="dfn3")
+    ap.add_argument("--seconds", type=float, default=4.0, help="per concurrency level")
+    ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument("--streams", default="8,12,14,16,18,20", help="levels to try")
+    args = ap.parse_args()
+    env = {k: v for k, v in os.environ.items() if "THREAD" in k or k.startswith("RAYON")}
+    print(f"cpus={os.cpu_count()} model={args.model} thread-env={env or 'none'}")
+
+    t0 = time.perf_counter()
+    check_model(args.model)
+    print(f"first load incl. hash check + child probe: {time.perf_counter() - t0:.2f} s")
+    t0 = time.perf_counter()
+    create_denoiser(args.model).close()
+    print(f"first stream state (waits for the spare pool): {time.perf_counter() - t0:.3f} s")
+    times = []
+    for _ in range(3):
+        time.sleep(1.0)  # let the background refill finish
+        t0 = time.perf_counter()
+        create_denoiser(args.model).close()
+        times.append(time.perf_counter() - t0)
+    print(f"next stream state (from spare pool): {1e3 * min(times):.1f} ms")
+    backend = getattr(check_model(args.model), "_create_state", None)
+    if backend is not None:
+        t0 = time.perf_counter()
+        check_model(args.model)._lib.df_free(backend())  # type: ignore[attr-defined]
+        print(f"raw df_create (no pool): {time.perf_counter() - t0:.3f} s")
+
+    audio = noisy_speech(seconds=10.0, snr_db=5.0, seed=0)[2]
+    total, backend_only = rtf(args.model, audio)
+    print(f"RTF one stream, one thread: {total:.4f} (backend calls alone {backend_only:.4f})")
+    print(f"threads in process: {threads()}")
+
+    time.sleep(1.0)
+    base = rss_mb()
+    extra = [create_denoiser(args.model) for _ in range(20)]
+    for d in extra:
+        d.process(audio[:PACKET_SAMPLES])
+    print(f"memory per extra stream: {(rss_mb() - base) / 20:.1f} MB (RSS delta over 20)")
+    for d in extra:
+        d.close()
+
+    best = 0
+    for n in (int(s) for s in args.streams.split(",")):
+        late = concurrent(args.model, n, args.seconds, args.workers, audio)
+        ok = late < 0.01
+        best = n if ok else best
+        print(f"{n:3d} streams on {args.workers} workers: late packets {100 * late:.2f} %")
+        if not ok:
+            break
+    print(f"max concurrent real-time streams (late < 1 %): {best}")
+
+
+if __name__ == "__main__":
+    main()

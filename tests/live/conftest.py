@@ -1,0 +1,165 @@
+"""In-process live-stream harness: the ASGI app and aiortc clients share one event loop.
+
+Django's AsyncClient calls the ASGI handler directly, so the server's hub,
+its peer connections and the test's aiortc clients all run on the test's
+loop and talk over real ICE/DTLS/SRTP on this host.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import fractions
+import json
+from typing import Any
+
+import av
+import numpy as np
+import pytest
+from aiortc import RTCPeerConnection, RTCSessionDescription
+from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
+from django.apps import apps
+from django.test import AsyncClient
+
+from denoise.constants import PACKET_SAMPLES, SAMPLE_RATE
+
+
+class ArrayTrack(MediaStreamTrack):
+    """A microphone stand-in: plays ``samples`` in real time, then silence (or ends)."""
+
+    kind = "audio"
+
+    def __init__(self, samples: np.ndarray, *, end_when_done: bool = False) -> None:
+        super().__init__()
+        self._s16 = np.clip(samples * 32768, -32768, 32767).astype(np.int16)
+        self._pos = 0
+        self._start: float | None = None
+        self._end_when_done = end_when_done
+        self.paused = False
+
+    async def recv(self) -> av.AudioFrame:
+        loop = asyncio.get_running_loop()
+        if self._start is None:
+            self._start = loop.time()
+        wait = self._start + self._pos / SAMPLE_RATE - loop.time()
+        if wait > 0:
+            await asyncio.sleep(wait)
+        while self.paused:  # a vanished browser: nothing more is sent
+            await asyncio.sleep(0.05)
+        chunk = self._s16[self._pos : self._pos + PACKET_SAMPLES]
+        if chunk.size < PACKET_SAMPLES:
+            if self._end_when_done:
+                self.stop()
+                raise MediaStreamError
+            chunk = np.concatenate((chunk, np.zeros(PACKET_SAMPLES - chunk.size, np.int16)))
+        # Stereo like a browser's decoded Opus (mono would be upmixed at -3 dB).
+        stereo = np.repeat(chunk, 2).reshape(1, -1)
+        frame = av.AudioFrame.from_ndarray(stereo, format="s16", layout="stereo")
+        frame.sample_rate = SAMPLE_RATE
+        frame.time_base = fractions.Fraction(1, SAMPLE_RATE)
+        frame.pts = self._pos
+        self._pos += PACKET_SAMPLES
+        return frame
+
+
+class Capture:
+    """Collects a received track's audio as float32 mono."""
+
+    def __init__(self) -> None:
+        self.chunks: list[np.ndarray] = []
+        self.task: asyncio.Task[None] | None = None
+
+    def start(self, track: MediaStreamTrack) -> None:
+        async def run() -> None:
+            try:
+                while True:
+                    frame = await track.recv()
+                    x = frame.to_ndarray().astype(np.float32) / 32768.0
+                    channels = len(frame.layout.channels)
+                    self.chunks.append(x.reshape(-1, channels).mean(axis=1))
+            except MediaStreamError:
+                pass
+
+        self.task = asyncio.ensure_future(run())
+
+    @property
+    def audio(self) -> np.ndarray:
+        return np.concatenate(self.chunks) if self.chunks else np.zeros(0, np.float32)
+
+
+class LiveClient:
+    """A logged-in browser stand-in: JSON API with CSRF plus aiortc peers."""
+
+    def __init__(self, user: Any | None) -> None:
+        self.user = user
+        self.http = AsyncClient(enforce_csrf_checks=True)
+        self.pcs: list[RTCPeerConnection] = []
+
+    async def setup(self) -> LiveClient:
+        if self.user is not None:
+            await self.http.aforce_login(self.user)
+        await self.http.get("/api/auth/csrf/")
+        return self
+
+    async def call(self, method: str, path: str, body: Any = None, raw: str | None = None) -> Any:
+        data = raw if raw is not None else (json.dumps(body) if body is not None else "")
+        token = self.http.cookies["csrftoken"].value
+        return await getattr(self.http, method)(
+            path, data, content_type="application/json", headers={"X-CSRFToken": token}
+        )
+
+    async def go_live(self, track: MediaStreamTrack) -> tuple[Any, RTCPeerConnection]:
+        pc = RTCPeerConnection()
+        self.pcs.append(pc)
+        pc.addTrack(track)
+        await pc.setLocalDescription(await pc.createOffer())
+        resp = await self.call("post", "/api/webrtc/offer/", {"sdp": pc.localDescription.sdp, "type": "offer"})
+        if resp.status_code == 200:
+            await pc.setRemoteDescription(RTCSessionDescription(**{k: resp.json()[k] for k in ("sdp", "type")}))
+        return resp, pc
+
+    async def listen(self, username: str) -> tuple[Any, Capture]:
+        pc = RTCPeerConnection()
+        self.pcs.append(pc)
+        pc.addTransceiver("audio", direction="recvonly")
+        capture = Capture()
+        pc.on("track", capture.start)
+        await pc.setLocalDescription(await pc.createOffer())
+        resp = await self.call(
+            "post", f"/api/webrtc/listen/{username}/", {"sdp": pc.localDescription.sdp, "type": "offer"}
+        )
+        if resp.status_code == 200:
+            await pc.setRemoteDescription(RTCSessionDescription(**{k: resp.json()[k] for k in ("sdp", "type")}))
+        return resp, capture
+
+    async def close(self) -> None:
+        for pc in self.pcs:
+            await pc.close()
+
+
+@pytest.fixture
+async def hub(settings, tmp_path):
+    """A fresh live hub on this test's loop; every session is stopped afterwards."""
+    settings.MEDIA_ROOT = tmp_path / "media"
+    config = apps.get_app_config("streams")
+    config._hub = None
+    yield config.hub
+    await config.hub.shutdown()
+    config._hub = None
+
+
+@pytest.fixture
+async def clients(friends, hub):
+    """(alice, bob, carol, anonymous) live clients; alice and bob are friends."""
+    alice, bob, carol = friends
+    made = [await LiveClient(u).setup() for u in (alice, bob, carol, None)]
+    yield made
+    for c in made:
+        await c.close()
+
+
+async def wait_until(predicate, timeout: float = 10.0, interval: float = 0.05) -> None:
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while not predicate():
+        assert loop.time() < deadline, "condition not met in time"
+        await asyncio.sleep(interval)
