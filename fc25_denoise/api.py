@@ -12,7 +12,7 @@ import asyncio
 import functools
 import json
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
 from django.conf import settings
@@ -22,7 +22,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 logger = logging.getLogger(__name__)
 
 Json = dict[str, Any]
-View = Callable[..., HttpResponse]
+View = Callable[..., HttpResponse | Awaitable[HttpResponse]]
 V = TypeVar("V", bound=View)
 
 
@@ -63,7 +63,9 @@ class TooMany(ApiError):
         super().__init__(429, message)
 
 
-def error_response(status: int, message: str, errors: dict[str, list[str]] | None = None) -> JsonResponse:
+def error_response(
+    status: int, message: str, errors: dict[str, list[str]] | None = None
+) -> JsonResponse:
     body: Json = {"error": message}
     if errors:
         body["errors"] = errors
@@ -133,7 +135,8 @@ def check_number(data: Json, field: str, *, lo: float, hi: float) -> float:
         raise BadRequest(f"Field {field} must be a number.", {field: ["Must be a number."]})
     if not lo <= value <= hi:
         raise BadRequest(
-            f"Field {field} must be between {lo:g} and {hi:g}.", {field: [f"Between {lo:g} and {hi:g}."]}
+            f"Field {field} must be between {lo:g} and {hi:g}.",
+            {field: [f"Between {lo:g} and {hi:g}."]},
         )
     return float(value)
 
@@ -167,13 +170,17 @@ def api_view(*methods: str, login: bool = True) -> Callable[[V], V]:
         if asyncio.iscoroutinefunction(view):
             # Async views (live streams) must not touch request.user lazily.
             @functools.wraps(view)
-            async def async_wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+            async def async_wrapper(
+                request: HttpRequest, *args: Any, **kwargs: Any
+            ) -> HttpResponse:
                 user = await request.auser()
                 early = check(request, user.is_authenticated)
                 if early is not None:
                     return early
                 try:
-                    return await view(request, *args, **kwargs)
+                    response = view(request, *args, **kwargs)
+                    assert not isinstance(response, HttpResponse)
+                    return await response
                 except (ApiError, ValidationError) as exc:
                     return to_response(exc)
 
@@ -185,9 +192,11 @@ def api_view(*methods: str, login: bool = True) -> Callable[[V], V]:
             if early is not None:
                 return early
             try:
-                return view(request, *args, **kwargs)
+                response = view(request, *args, **kwargs)
             except (ApiError, ValidationError) as exc:
                 return to_response(exc)
+            assert isinstance(response, HttpResponse)
+            return response
 
         return wrapper  # type: ignore[return-value]
 
@@ -201,7 +210,9 @@ def is_api(request: HttpRequest) -> bool:
 def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
     """CSRF_FAILURE_VIEW: JSON 403 under /api/, Django's page elsewhere."""
     if is_api(request):
-        return error_response(403, "CSRF check failed: send the csrftoken cookie's value as X-CSRFToken.")
+        return error_response(
+            403, "CSRF check failed: send the csrftoken cookie's value as X-CSRFToken."
+        )
     from django.views.csrf import csrf_failure as default
 
     return default(request, reason)

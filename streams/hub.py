@@ -11,15 +11,15 @@ from __future__ import annotations
 import asyncio
 import logging
 import uuid
-from concurrent.futures import ThreadPoolExecutor
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import TypeVar
 
 from aiortc import RTCSessionDescription
 from asgiref.sync import sync_to_async
-from django.db import close_old_connections
 from django.conf import settings
+from django.db import close_old_connections
 
 from denoise.base import DenoiseError, Denoiser
 from denoise.registry import create_denoiser
@@ -92,9 +92,8 @@ class LiveHub:
         if user.pk in self._sessions:
             raise Conflict("You are already live.")
         if len(self._sessions) >= settings.MAX_LIVE_STREAMS:
-            raise TooMany(
-                f"This server carries at most {settings.MAX_LIVE_STREAMS} live streams; try again later."
-            )
+            limit = settings.MAX_LIVE_STREAMS
+            raise TooMany(f"This server carries at most {limit} live streams; try again later.")
         session_id = uuid.uuid4()
         self._sessions[user.pk] = None  # type: ignore[assignment]  # reserve the slot
         try:
@@ -149,9 +148,8 @@ class LiveHub:
         if session is None:
             raise Conflict("That stream is not live on this server.")
         if session.listeners >= settings.MAX_LISTENERS_PER_STREAM:
-            raise TooMany(
-                f"This stream already has {settings.MAX_LISTENERS_PER_STREAM} listeners; try again later."
-            )
+            limit = settings.MAX_LISTENERS_PER_STREAM
+            raise TooMany(f"This stream already has {limit} listeners; try again later.")
         try:
             return await session.add_listener(offer)
         except SessionClosed:

@@ -27,6 +27,7 @@ def install_shutdown_hook(hub: LiveHub) -> bool:
     def before_shutdown() -> Any:
         return defer.Deferred.fromFuture(asyncio.ensure_future(hub.shutdown()))
 
-    reactor.addSystemEventTrigger("before", "shutdown", before_shutdown)  # type: ignore[attr-defined]
+    core: Any = reactor  # the installed reactor is an IReactorCore at run time
+    core.addSystemEventTrigger("before", "shutdown", before_shutdown)
     logger.info("live streams will be finalized at server shutdown")
     return True

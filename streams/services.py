@@ -46,7 +46,9 @@ def broadcast_settings(user: User) -> BroadcastSettings:
     return obj
 
 
-def do_update_settings(user: User, atten_lim_db: float | None, model: str | None) -> BroadcastSettings:
+def do_update_settings(
+    user: User, atten_lim_db: float | None, model: str | None
+) -> BroadcastSettings:
     """Store settings; the live stream (if any) is updated by the caller."""
     obj = broadcast_settings(user)
     if atten_lim_db is not None:
@@ -54,13 +56,13 @@ def do_update_settings(user: User, atten_lim_db: float | None, model: str | None
     if model is not None:
         obj.model = model
     obj.save()
-    ActiveStream.objects.filter(user=user).update(
-        atten_lim_db=obj.atten_lim_db
-    )
+    ActiveStream.objects.filter(user=user).update(atten_lim_db=obj.atten_lim_db)
     return obj
 
 
-def do_begin_stream(user: User, session_id: uuid.UUID, model: str, atten_lim_db: float) -> ActiveStream:
+def do_begin_stream(
+    user: User, session_id: uuid.UUID, model: str, atten_lim_db: float
+) -> ActiveStream:
     """Record that ``user`` is live and tell their friends.
 
     Raises:
@@ -84,9 +86,12 @@ def do_end_stream(user_id: int, session_id: uuid.UUID, duration: float) -> Strea
     with transaction.atomic():
         recording = None
         if duration > 0 and path.exists():
-            started = ActiveStream.objects.filter(session_id=session_id).values_list(
-                "started_at", flat=True
-            ).first() or timezone.now()
+            started = (
+                ActiveStream.objects.filter(session_id=session_id)
+                .values_list("started_at", flat=True)
+                .first()
+                or timezone.now()
+            )
             recording = StreamRecording.objects.create(
                 owner=user,
                 title=f"Live {timezone.localtime(started):%Y-%m-%d %H:%M}",
@@ -152,5 +157,7 @@ def live_friends(user: User) -> list[ActiveStream]:
     """Live streams of ``user``'s friends (and the user's own), oldest first."""
     ids = [*friend_ids(user), user.pk]
     return list(
-        ActiveStream.objects.filter(Q(user_id__in=ids)).select_related("user").order_by("started_at")
+        ActiveStream.objects.filter(Q(user_id__in=ids))
+        .select_related("user")
+        .order_by("started_at")
     )

@@ -46,7 +46,11 @@ async def offer(request: HttpRequest) -> HttpResponse:
     rtc_offer = _offer(parse_json_body(request))
     started = await _hub().start(user, rtc_offer)
     return JsonResponse(
-        {"sdp": started.answer.sdp, "type": started.answer.type, "session_id": str(started.session_id)}
+        {
+            "sdp": started.answer.sdp,
+            "type": started.answer.type,
+            "session_id": str(started.session_id),
+        }
     )
 
 
@@ -58,7 +62,11 @@ async def listen(request: HttpRequest, username: str) -> HttpResponse:
     answer = await _hub().listen(broadcaster.pk, rtc_offer)
     session = _hub().session_for(broadcaster.pk)
     return JsonResponse(
-        {"sdp": answer.sdp, "type": answer.type, "session_id": str(session.session_id) if session else None}
+        {
+            "sdp": answer.sdp,
+            "type": answer.type,
+            "session_id": str(session.session_id) if session else None,
+        }
     )
 
 
@@ -106,7 +114,9 @@ async def stream_settings(request: HttpRequest) -> HttpResponse:
                     {"model": ["Unknown model."]},
                 )
         if atten is None and model is None:
-            raise BadRequest("Send atten_lim_db and/or model.", {"atten_lim_db": ["This field is required."]})
+            raise BadRequest(
+                "Send atten_lim_db and/or model.", {"atten_lim_db": ["This field is required."]}
+            )
         prefs = await sync_to_async(services.do_update_settings)(user, atten, model)
         session = _hub().session_for(user.pk)
         if session is not None and atten is not None:

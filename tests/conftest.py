@@ -34,7 +34,9 @@ class ApiClient:
     def get(self, path: str, **extra: Any) -> Any:
         return self.client.get(path, **extra)
 
-    def _send(self, method: str, path: str, data: Any = None, raw: bytes | str | None = None) -> Any:
+    def _send(
+        self, method: str, path: str, data: Any = None, raw: bytes | str | None = None
+    ) -> Any:
         body = raw if raw is not None else (json.dumps(data) if data is not None else "")
         return getattr(self.client, method)(
             path, body, content_type="application/json", HTTP_X_CSRFTOKEN=self.csrf

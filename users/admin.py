@@ -8,7 +8,10 @@ from .models import FriendRequest, Friendship, PresenceConnection, User
 class UserAdmin(BaseUserAdmin):
     list_display = ("username", "is_streaming", "last_seen", "is_staff", "date_joined")
     list_filter = ("is_streaming", "is_staff", "is_active")
-    fieldsets = (*(BaseUserAdmin.fieldsets or ()), ("Presence", {"fields": ("is_streaming", "last_seen")}))
+    fieldsets = (
+        *(BaseUserAdmin.fieldsets or ()),
+        ("Presence", {"fields": ("is_streaming", "last_seen")}),
+    )
 
 
 @admin.register(FriendRequest)

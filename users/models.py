@@ -59,8 +59,12 @@ class Friendship(models.Model):
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(fields=["user_low", "user_high"], name="one_friendship_per_pair"),
-            models.CheckConstraint(condition=Q(user_low__lt=F("user_high")), name="friendship_ordered"),
+            models.UniqueConstraint(
+                fields=["user_low", "user_high"], name="one_friendship_per_pair"
+            ),
+            models.CheckConstraint(
+                condition=Q(user_low__lt=F("user_high")), name="friendship_ordered"
+            ),
         ]
 
     def __str__(self) -> str:

@@ -65,14 +65,20 @@ def do_set_streaming(user: User, is_streaming: bool) -> None:
     stopping; no-op (no event) when the flag already has that value.
     """
     with transaction.atomic():
-        changed = User.objects.filter(pk=user.pk).exclude(is_streaming=is_streaming).update(
-            is_streaming=is_streaming
+        changed = (
+            User.objects.filter(pk=user.pk)
+            .exclude(is_streaming=is_streaming)
+            .update(is_streaming=is_streaming)
         )
         user.is_streaming = is_streaming
         if changed:
             publish(
                 friend_ids(user),
-                {"type": "streaming_status", "username": user.username, "is_streaming": is_streaming},
+                {
+                    "type": "streaming_status",
+                    "username": user.username,
+                    "is_streaming": is_streaming,
+                },
             )
 
 

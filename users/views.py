@@ -77,7 +77,11 @@ def search(request: HttpRequest) -> HttpResponse:
     return JsonResponse(
         {
             "results": [
-                {"username": r.username, "is_friend": r.is_friend, "request_pending": r.request_pending}
+                {
+                    "username": r.username,
+                    "is_friend": r.is_friend,
+                    "request_pending": r.request_pending,
+                }
                 for r in results
             ]
         }
@@ -121,11 +125,19 @@ def requests_collection(request: HttpRequest) -> HttpResponse:
         return JsonResponse(
             {
                 "incoming": [
-                    {"id": r.pk, "from_user": r.from_user.username, "created_at": r.created_at.isoformat()}
+                    {
+                        "id": r.pk,
+                        "from_user": r.from_user.username,
+                        "created_at": r.created_at.isoformat(),
+                    }
                     for r in incoming
                 ],
                 "outgoing": [
-                    {"id": r.pk, "to_user": r.to_user.username, "created_at": r.created_at.isoformat()}
+                    {
+                        "id": r.pk,
+                        "to_user": r.to_user.username,
+                        "created_at": r.created_at.isoformat(),
+                    }
                     for r in outgoing
                 ],
             }

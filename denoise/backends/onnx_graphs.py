@@ -6,7 +6,8 @@ frames of zeros before the time axis) + ``Conv`` pairs and ``GRU`` nodes that
 start from zeros. :func:`make_streaming` turns each such context into an
 explicit state input/output, so running the rewritten graph one frame at a
 time and feeding the states back is the same computation as the original graph
-over the whole sequence.
+over the whole sequence. :func:`specialise_for_frames` then pins batch and
+time to 1 and swaps a slow kernel for a fast one, for speed only.
 """
 
 from __future__ import annotations
@@ -79,7 +80,7 @@ def make_streaming(model: onnx.ModelProto) -> tuple[onnx.ModelProto, list[StateS
         else:
             new_nodes.append(node)
     del graph.node[:]
-    graph.node.extend(_prune(new_nodes, [o.name for o in graph.output]))
+    graph.node.extend(prune(new_nodes, [o.name for o in graph.output]))
     onnx.checker.check_model(model)
     return model, states
 
@@ -209,7 +210,7 @@ def _stream_gru(
     return [node, helper.make_node("Identity", [outputs[1]], [s_out], name=f"{s_out}_id")]
 
 
-def _prune(nodes: list[onnx.NodeProto], outputs: list[str]) -> list[onnx.NodeProto]:
+def prune(nodes: list[onnx.NodeProto], outputs: list[str]) -> list[onnx.NodeProto]:
     """Drop nodes nothing depends on (e.g. the zero initial states we replaced)."""
     needed = set(outputs)
     kept: list[onnx.NodeProto] = []
@@ -218,3 +219,61 @@ def _prune(nodes: list[onnx.NodeProto], outputs: list[str]) -> list[onnx.NodePro
             kept.append(node)
             needed.update(i for i in node.input if i)
     return kept[::-1]
+
+
+GROUPED_LINEAR = b"btgi,gih->btgh"
+
+
+def specialise_for_frames(model: onnx.ModelProto) -> onnx.ModelProto:
+    """Return a copy of ``model`` with every symbolic input dim set to 1 and
+    grouped-linear Einsums turned into MatMuls. Output shapes are re-inferred.
+
+    Raises:
+        ModelLoadError: shape inference fails on the result.
+    """
+    model = onnx.ModelProto.FromString(model.SerializeToString())
+    graph = model.graph
+    for vi in graph.input:
+        for dim in vi.type.tensor_type.shape.dim:
+            if not dim.HasField("dim_value") or dim.dim_value == 0:
+                dim.Clear()
+                dim.dim_value = 1
+    # The exporter's output shapes name dims inconsistently ('S', 'S', 1 for
+    # lsnr); drop them and let inference recompute everything.
+    for vi in graph.output:
+        vi.type.tensor_type.ClearField("shape")
+    del graph.value_info[:]
+    weights = {i.name: i for i in graph.initializer}
+    nodes: list[onnx.NodeProto] = []
+    for node in graph.node:
+        eq = next((a.s for a in node.attribute if a.name == "equation"), b"")
+        if node.op_type == "Einsum" and eq == GROUPED_LINEAR and node.input[1] in weights:
+            nodes.extend(_grouped_matmul(node, weights[node.input[1]], graph))
+        else:
+            nodes.append(node)
+    del graph.node[:]
+    graph.node.extend(nodes)
+    used = {i for n in nodes for i in n.input}
+    kept = [t for t in graph.initializer if t.name in used]
+    del graph.initializer[:]
+    graph.initializer.extend(kept)
+    try:
+        return onnx.shape_inference.infer_shapes(model, strict_mode=True, data_prop=True)
+    except Exception as exc:  # InferenceError and friends
+        raise ModelLoadError(f"cannot specialise graph for single frames: {exc}") from exc
+
+
+def _grouped_matmul(
+    node: onnx.NodeProto, weight: onnx.TensorProto, graph: onnx.GraphProto
+) -> list[onnx.NodeProto]:
+    # x[b,t,g,i] @ W[g,i,h]: move g to the front, batch-matmul against
+    # W[g,1,i,h] (broadcast over b), move g back.
+    w = numpy_helper.to_array(weight)
+    name = node.output[0]
+    w4 = f"{name}_w4"
+    graph.initializer.append(numpy_helper.from_array(w[:, None].astype(w.dtype), w4))
+    return [
+        helper.make_node("Transpose", [node.input[0]], [f"{name}_xg"], perm=[2, 0, 1, 3]),
+        helper.make_node("MatMul", [f"{name}_xg", w4], [f"{name}_yg"]),
+        helper.make_node("Transpose", [f"{name}_yg"], [name], perm=[1, 2, 0, 3]),
+    ]

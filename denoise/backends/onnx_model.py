@@ -20,7 +20,7 @@ import onnxruntime as ort
 from ..base import ModelLoadError
 from .onnx_dsp import DspSpec, norm_alpha
 from .onnx_files import GRAPH_FILES, extract_model, find_model_tarball, read_config
-from .onnx_graphs import StateSpec, load_graph, make_streaming
+from .onnx_graphs import StateSpec, load_graph, make_streaming, specialise_for_frames
 
 
 @dataclass(frozen=True)
@@ -207,7 +207,7 @@ def _session(model_bytes: bytes) -> ort.InferenceSession:
 
 def _stream_graph(path: Path) -> StreamGraph:
     model, states = make_streaming(load_graph(path))
-    sess = _session(model.SerializeToString())
+    sess = _session(specialise_for_frames(model).SerializeToString())
     return StreamGraph(sess, tuple(states), tuple(o.name for o in sess.get_outputs()))
 
 

@@ -3,6 +3,7 @@
 // which the live-stream feature fills with its "Listen" button.
 
 import { api, bindLogout, timeAgo } from "./api.js";
+import { initListen, setLive } from "./listen.js";
 import { connectPresence } from "./presence.js";
 
 const byTestId = (id, root = document) => root.querySelector(`[data-testid="${id}"]`);
@@ -22,6 +23,7 @@ function render() {
   stateEl.hidden = !isFriend;
   listenPanel.hidden = !isFriend;
   listenPanel.dataset.friend = String(isFriend);
+  setLive(isFriend && friend.is_streaming);
   if (!isFriend) {
     statusEl.textContent = `You are not friends with ${username}. Send a request from the main page.`;
     return;
@@ -76,4 +78,5 @@ presence.on("friendship", (ev) => {
 setInterval(() => friend && !friend.online && render(), 30_000); // refresh "last seen"
 
 bindLogout();
+initListen();
 load();

@@ -1,11 +1,10 @@
 // Main page: the friends panel (search, requests, friend list), kept live by
-// the presence socket. #broadcast-panel and #recordings-panel are left to
-// their own modules (placeholders for now).
-//
+// the presence socket. #broadcast-panel lives in broadcast.js.
 // Rendering rule: user-provided text only ever goes through textContent /
 // attributes, never innerHTML. Rows are cloned from <template>s in main.html.
 
 import { api, bindLogout, timeAgo } from "./api.js";
+import { initBroadcast } from "./broadcast.js";
 import { connectPresence } from "./presence.js";
 
 const SEARCH_DEBOUNCE_MS = 250;
@@ -296,4 +295,5 @@ setInterval(() => {
 }, LAST_SEEN_REFRESH_MS);
 
 bindLogout();
+initBroadcast();
 loadAll();

@@ -16,11 +16,13 @@ import asyncio
 import dataclasses
 import logging
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, MutableMapping
 from concurrent.futures import Executor
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
+import av
 from aiortc import RTCPeerConnection, RTCSessionDescription
 from aiortc.contrib.media import MediaRelay
 from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
@@ -33,6 +35,16 @@ from .recorder import WavRecorder
 from .tracks import DenoiseTrack
 
 logger = logging.getLogger(__name__)
+
+
+class StreamLog(logging.LoggerAdapter[logging.Logger]):
+    """Prefixes every record with the stream and user it is about."""
+
+    def process(
+        self, msg: Any, kwargs: MutableMapping[str, Any]
+    ) -> tuple[Any, MutableMapping[str, Any]]:
+        extra = self.extra or {}
+        return f"[stream {extra['stream']} user={extra['user']}] {msg}", kwargs
 
 
 @dataclass(frozen=True)
@@ -77,11 +89,7 @@ class BroadcastSession:
         self.user_id = user_id
         self.username = username
         self.session_id = session_id
-        self.log = logging.LoggerAdapter(logger, {})
-        self.log.process = lambda msg, kw: (  # type: ignore[method-assign]
-            f"[stream {session_id} user={username}] {msg}",
-            kw,
-        )
+        self.log = StreamLog(logger, {"stream": str(session_id), "user": username})
         self._denoiser = denoiser
         self._executor = executor
         self._config = config
@@ -170,6 +178,7 @@ class BroadcastSession:
         try:
             while True:
                 frame = await track.recv()
+                assert isinstance(frame, av.AudioFrame)
                 await self._recorder.write(frame_to_mono(frame))
         except MediaStreamError:
             pass
@@ -233,7 +242,7 @@ class BroadcastSession:
             # The relay ends the recorder's proxy once the source stops.
             try:
                 await asyncio.wait_for(asyncio.shield(self._pump), 2.0)
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 self._pump.cancel()
         duration = await self._recorder.close()
         await asyncio.get_running_loop().run_in_executor(self._executor, self._denoiser.close)

@@ -88,7 +88,7 @@ class DenoiseTrack(MediaStreamTrack):
             raise MediaStreamError
         try:
             frame = await asyncio.wait_for(self._source.recv(), self._media_timeout)
-        except (asyncio.TimeoutError, MediaStreamError):
+        except (TimeoutError, MediaStreamError):
             self._log.info("source ended or silent for %.1fs", self._media_timeout)
             self.stop()
             raise MediaStreamError from None

@@ -46,8 +46,14 @@ def test_register_taken_name_conflicts(alice):
 
 @pytest.mark.parametrize(
     "body",
-    [{}, {"username": "dave"}, {"password": PASSWORD}, {"username": 5, "password": PASSWORD},
-     {"username": "dave", "password": ["x"]}, {"username": "", "password": PASSWORD}],
+    [
+        {},
+        {"username": "dave"},
+        {"password": PASSWORD},
+        {"username": 5, "password": PASSWORD},
+        {"username": "dave", "password": ["x"]},
+        {"username": "", "password": PASSWORD},
+    ],
 )
 def test_register_missing_or_wrong_fields(db, body):
     resp = ApiClient().post("/api/auth/register/", body)

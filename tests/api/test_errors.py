@@ -22,9 +22,17 @@ def test_oversized_body_is_413(as_alice):
 
 def test_missing_csrf_is_json_403(alice):
     c = Client(enforce_csrf_checks=True)
-    c.post("/api/auth/login/", {"username": "alice", "password": PASSWORD}, content_type="application/json")
+    c.post(
+        "/api/auth/login/",
+        {"username": "alice", "password": PASSWORD},
+        content_type="application/json",
+    )
     c.get("/api/auth/csrf/")
-    resp = c.post("/api/auth/login/", {"username": "alice", "password": PASSWORD}, content_type="application/json")
+    resp = c.post(
+        "/api/auth/login/",
+        {"username": "alice", "password": PASSWORD},
+        content_type="application/json",
+    )
     assert resp.status_code == 403
     assert "CSRF" in resp.json()["error"]
 

@@ -112,9 +112,13 @@ class LiveClient:
         self.pcs.append(pc)
         pc.addTrack(track)
         await pc.setLocalDescription(await pc.createOffer())
-        resp = await self.call("post", "/api/webrtc/offer/", {"sdp": pc.localDescription.sdp, "type": "offer"})
+        resp = await self.call(
+            "post", "/api/webrtc/offer/", {"sdp": pc.localDescription.sdp, "type": "offer"}
+        )
         if resp.status_code == 200:
-            await pc.setRemoteDescription(RTCSessionDescription(**{k: resp.json()[k] for k in ("sdp", "type")}))
+            await pc.setRemoteDescription(
+                RTCSessionDescription(**{k: resp.json()[k] for k in ("sdp", "type")})
+            )
         return resp, pc
 
     async def listen(self, username: str) -> tuple[Any, Capture]:
@@ -125,10 +129,14 @@ class LiveClient:
         pc.on("track", capture.start)
         await pc.setLocalDescription(await pc.createOffer())
         resp = await self.call(
-            "post", f"/api/webrtc/listen/{username}/", {"sdp": pc.localDescription.sdp, "type": "offer"}
+            "post",
+            f"/api/webrtc/listen/{username}/",
+            {"sdp": pc.localDescription.sdp, "type": "offer"},
         )
         if resp.status_code == 200:
-            await pc.setRemoteDescription(RTCSessionDescription(**{k: resp.json()[k] for k in ("sdp", "type")}))
+            await pc.setRemoteDescription(
+                RTCSessionDescription(**{k: resp.json()[k] for k in ("sdp", "type")})
+            )
         return resp, capture
 
     async def close(self) -> None:

@@ -60,11 +60,17 @@ async def test_friend_request_and_friendship_events(alice, bob, carol):
     assert req == {"type": "friend_request", "id": outcome.request.pk, "from_user": "alice"}
     await database_sync_to_async(services.do_respond)(bob, outcome.request.pk, True)
     assert (await wait_for(alice_ws, "friendship")) == {
-        "type": "friendship", "username": "bob", "status": "accepted"}
+        "type": "friendship",
+        "username": "bob",
+        "status": "accepted",
+    }
     assert (await wait_for(bob_ws, "friendship"))["username"] == "alice"
     await database_sync_to_async(services.do_unfriend)(alice, "bob")
     assert (await wait_for(bob_ws, "friendship")) == {
-        "type": "friendship", "username": "alice", "status": "removed"}
+        "type": "friendship",
+        "username": "alice",
+        "status": "removed",
+    }
     assert await events(carol_ws) == []
     for ws in (alice_ws, bob_ws, carol_ws):
         await ws.disconnect()

@@ -1,0 +1,199 @@
+// Shared WebRTC client for the live path (contract: API.md, "Live streams").
+//
+//   import { startBroadcast, listen } from "./webrtc_client.js";
+//   const live = await startBroadcast({ onLevel: (rms) => ..., onState: (s) => ... });
+//   live.level();            // current mic RMS (0..1)
+//   await live.stop();       // -> {recording_id, duration}
+//
+//   const player = await listen("alice", audioEl, { onState });  // call from a click
+//   player.stop();
+//
+// No trickle ICE: we wait for ICE gathering to complete before posting the
+// offer, and the server answers with its complete candidate list.
+
+import { api } from "./api.js";
+
+const ICE_GATHER_TIMEOUT_MS = 5_000;
+const PC_CONFIG = { iceServers: [] };
+
+// The server's noise model must see the raw microphone signal.
+const MIC_CONSTRAINTS = {
+  audio: {
+    echoCancellation: false,
+    noiseSuppression: false,
+    autoGainControl: false,
+    channelCount: 1,
+  },
+  video: false,
+};
+
+/** Resolve once ICE gathering is complete (or after a timeout: use what we have). */
+function iceGatheringComplete(pc) {
+  if (pc.iceGatheringState === "complete") return Promise.resolve();
+  return new Promise((resolve) => {
+    const done = () => {
+      if (pc.iceGatheringState !== "complete") return;
+      pc.removeEventListener("icegatheringstatechange", done);
+      clearTimeout(timer);
+      resolve();
+    };
+    const timer = setTimeout(() => {
+      pc.removeEventListener("icegatheringstatechange", done);
+      resolve();
+    }, ICE_GATHER_TIMEOUT_MS);
+    pc.addEventListener("icegatheringstatechange", done);
+  });
+}
+
+/** Create the offer, gather all candidates, POST it to `path`, apply the answer. */
+async function negotiate(pc, path) {
+  const offer = await pc.createOffer();
+  await pc.setLocalDescription(offer);
+  await iceGatheringComplete(pc);
+  const local = pc.localDescription;
+  const answer = await api("POST", path, { sdp: local.sdp, type: local.type });
+  await pc.setRemoteDescription({ sdp: answer.sdp, type: answer.type });
+  return answer;
+}
+
+function watchState(pc, onState) {
+  if (!onState) return;
+  pc.addEventListener("connectionstatechange", () => onState(pc.connectionState));
+}
+
+/** A mic level meter: an AnalyserNode RMS, pushed to `onLevel` every animation frame. */
+function levelMeter(stream, onLevel) {
+  const Ctx = window.AudioContext || window.webkitAudioContext;
+  if (!Ctx) return { level: () => 0, close() {} };
+  const ctx = new Ctx();
+  const source = ctx.createMediaStreamSource(stream);
+  const analyser = ctx.createAnalyser();
+  analyser.fftSize = 1024;
+  source.connect(analyser);
+  const buf = new Float32Array(analyser.fftSize);
+  let raf = 0;
+  let closed = false;
+  const level = () => {
+    analyser.getFloatTimeDomainData(buf);
+    let sum = 0;
+    for (let i = 0; i < buf.length; i++) sum += buf[i] * buf[i];
+    return Math.sqrt(sum / buf.length);
+  };
+  const tick = () => {
+    if (closed) return;
+    if (onLevel) onLevel(level());
+    raf = requestAnimationFrame(tick);
+  };
+  ctx.resume().catch(() => {});
+  raf = requestAnimationFrame(tick);
+  return {
+    level,
+    close() {
+      closed = true;
+      cancelAnimationFrame(raf);
+      source.disconnect();
+      ctx.close().catch(() => {});
+    },
+  };
+}
+
+/** A friendly sentence for getUserMedia failures. */
+function micError(err) {
+  const name = err && err.name;
+  if (name === "NotAllowedError" || name === "SecurityError")
+    return new Error("Microphone access was denied. Allow it in the browser to go live.");
+  if (name === "NotFoundError" || name === "OverconstrainedError")
+    return new Error("No microphone was found.");
+  if (name === "NotReadableError") return new Error("The microphone is in use by another app.");
+  return err instanceof Error ? err : new Error("Could not open the microphone.");
+}
+
+/**
+ * Go live: open the mic, send it to the server, return a handle.
+ * @param {{onLevel?: (rms:number)=>void, onState?: (state:string)=>void}} [opts]
+ */
+export async function startBroadcast({ onLevel, onState } = {}) {
+  if (!navigator.mediaDevices || !navigator.mediaDevices.getUserMedia) {
+    throw new Error("This browser cannot capture audio (a secure https page is required).");
+  }
+  let mic;
+  try {
+    mic = await navigator.mediaDevices.getUserMedia(MIC_CONSTRAINTS);
+  } catch (err) {
+    throw micError(err);
+  }
+  const pc = new RTCPeerConnection(PC_CONFIG);
+  const stopTracks = () => mic.getTracks().forEach((t) => t.stop());
+  let meter = null;
+  try {
+    for (const track of mic.getAudioTracks()) pc.addTrack(track, mic);
+    watchState(pc, onState);
+    meter = levelMeter(mic, onLevel);
+    const answer = await negotiate(pc, "/api/webrtc/offer/");
+    let stopped = null;
+    return {
+      sessionId: answer.session_id,
+      pc,
+      stream: mic,
+      level: () => meter.level(),
+      /** End the broadcast; resolves to the server's {recording_id, duration} (or null). */
+      stop() {
+        if (stopped) return stopped;
+        stopped = (async () => {
+          let result = null;
+          try {
+            result = await api("POST", "/api/streams/stop/");
+          } finally {
+            meter.close();
+            pc.close();
+            stopTracks();
+          }
+          return result;
+        })();
+        return stopped;
+      },
+    };
+  } catch (err) {
+    if (meter) meter.close();
+    pc.close();
+    stopTracks();
+    throw err;
+  }
+}
+
+/**
+ * Listen to a friend's live stream into `audioEl`. Call it from a click (a
+ * user gesture) so Safari/iOS allow playback.
+ * @returns {Promise<{stop: () => void, stream: MediaStream, pc: RTCPeerConnection}>}
+ */
+export async function listen(username, audioEl, { onState } = {}) {
+  const pc = new RTCPeerConnection(PC_CONFIG);
+  const stream = new MediaStream();
+  pc.addTransceiver("audio", { direction: "recvonly" });
+  pc.addEventListener("track", (ev) => {
+    if (!stream.getTracks().includes(ev.track)) stream.addTrack(ev.track);
+    if (audioEl.paused) audioEl.play().catch(() => {});
+  });
+  watchState(pc, onState);
+  // Attach and start playing within the gesture; the track arrives shortly.
+  audioEl.srcObject = stream;
+  audioEl.play().catch(() => {}); // may stay pending until the track arrives
+  try {
+    await negotiate(pc, `/api/webrtc/listen/${encodeURIComponent(username)}/`);
+  } catch (err) {
+    pc.close();
+    audioEl.srcObject = null;
+    throw err;
+  }
+  if (audioEl.paused) audioEl.play().catch(() => {});
+  return {
+    pc,
+    stream,
+    stop() {
+      pc.close();
+      stream.getTracks().forEach((t) => t.stop());
+      audioEl.pause();
+      audioEl.srcObject = null;
+    },
+  };
+}
