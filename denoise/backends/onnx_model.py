@@ -191,6 +191,7 @@ def session_options() -> ort.SessionOptions:
     so.inter_op_num_threads = 1
     so.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
     so.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    so.log_severity_level = 3  # errors only; ORT's notes on pruned initialisers are noise
     # Without this ORT spins worker threads after each run, burning the shared cores.
     so.add_session_config_entry("session.intra_op.allow_spinning", "0")
     return so

@@ -100,6 +100,7 @@ async function goLive() {
         }
       },
     });
+    window.__fc25MicStream = live.stream; // test/bench hook: the raw mic
     listenersEl.textContent = "0";
     setLive(true);
   } catch (err) {

@@ -1,0 +1,114 @@
+"""Two real server processes share PostgreSQL and Redis: presence crosses between them.
+
+Bob's presence socket is on server A; Alice connects to server B; Bob hears
+that Alice came online. Needs DATABASE_URL and REDIS_URL (the services pass
+of ``make test`` sets both); on the embedded defaults there is no shared
+state between processes by design, so the test is skipped there.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import secrets
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import requests
+import websockets
+
+from tests.browser.conftest import ROOT, _admin_conninfo, _free_port, _with_database
+
+pytestmark = pytest.mark.skipif(
+    not (os.environ.get("DATABASE_URL") and os.environ.get("REDIS_URL")),
+    reason="needs PostgreSQL and Redis (make test-services)",
+)
+
+PASSWORD = "correct-horse-battery-9"
+
+
+@pytest.fixture
+def shared_env(tmp_path):
+    import psycopg
+    from psycopg import sql
+
+    url = os.environ["DATABASE_URL"]
+    name = f"fc25_mp_{secrets.token_hex(5)}"
+    with psycopg.connect(_admin_conninfo(url), autocommit=True) as conn:
+        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    env = dict(os.environ, DATABASE_URL=_with_database(url, name), FC25_LOCAL_SECRET="1",
+               FC25_DATA_DIR=str(tmp_path), FC25_REDIS_PREFIX=f"fc25mp{secrets.token_hex(4)}",
+               DJANGO_SETTINGS_MODULE="fc25_denoise.settings")
+    subprocess.run([sys.executable, "manage.py", "migrate", "--noinput", "-v0"], cwd=ROOT, env=env, check=True)
+    script = (
+        "from users.models import User, Friendship\n"
+        f"a = User.objects.create_user('alice', password='{PASSWORD}')\n"
+        f"b = User.objects.create_user('bob', password='{PASSWORD}')\n"
+        "Friendship.objects.create(user_low=min(a, b, key=lambda u: u.pk), user_high=max(a, b, key=lambda u: u.pk))\n"
+    )
+    subprocess.run([sys.executable, "manage.py", "shell", "-c", script], cwd=ROOT, env=env, check=True)
+    yield env
+    with psycopg.connect(_admin_conninfo(url), autocommit=True) as conn:
+        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+
+
+def _start(env: dict[str, str], log: Path) -> tuple[subprocess.Popen, str]:
+    port = _free_port()
+    with log.open("wb") as out:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), "fc25_denoise.asgi:application"],
+            cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT,
+        )
+    return proc, f"127.0.0.1:{port}"
+
+
+def _login(host: str, username: str) -> str:
+    for _ in range(150):
+        try:
+            s = requests.Session()
+            s.get(f"http://{host}/api/auth/csrf/", timeout=2)
+            break
+        except requests.ConnectionError:
+            asyncio.run(asyncio.sleep(0.2))
+    r = s.post(f"http://{host}/api/auth/login/", json={"username": username, "password": PASSWORD},
+               headers={"X-CSRFToken": s.cookies["csrftoken"], "Referer": f"http://{host}/"}, timeout=5)
+    assert r.status_code == 200, r.text
+    return s.cookies["sessionid"]
+
+
+async def _socket(host: str, session: str):
+    return await websockets.connect(
+        f"ws://{host}/ws/presence/", additional_headers={"Cookie": f"sessionid={session}"},
+        origin=f"http://{host}",
+    )
+
+
+def test_presence_crosses_server_processes(shared_env, tmp_path):
+    a, host_a = _start(shared_env, tmp_path / "a.log")
+    b, host_b = _start(shared_env, tmp_path / "b.log")
+    try:
+        bob_session = _login(host_a, "bob")
+        alice_session = _login(host_b, "alice")
+
+        async def scenario() -> dict:
+            bob_ws = await _socket(host_a, bob_session)
+            await asyncio.sleep(0.3)
+            alice_ws = await _socket(host_b, alice_session)
+            try:
+                while True:
+                    event = json.loads(await asyncio.wait_for(bob_ws.recv(), 10))
+                    if event.get("type") == "presence":
+                        return event
+            finally:
+                await alice_ws.close()
+                await bob_ws.close()
+
+        event = asyncio.run(scenario())
+        assert event["username"] == "alice" and event["online"] is True
+    finally:
+        for proc in (a, b):
+            proc.terminate()
+            proc.wait(timeout=10)
