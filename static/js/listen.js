@@ -16,6 +16,7 @@ const username = panel.dataset.username;
 let isLive = false;
 let player = null; // the listen() handle while listening
 let connecting = false;
+let lostAt = 0; // when the connection last dropped while listening
 
 function status(text, state) {
   statusEl.textContent = text;
@@ -47,7 +48,8 @@ async function start() {
     player = await listen(username, audioEl, {
       onState: (state) => {
         if (state === "connected") status(`Listening to ${username}.`, "playing");
-        else if (state === "failed" && player) {
+        else if ((state === "failed" || state === "closed") && player) {
+          lostAt = Date.now();
           endPlayer();
           status("The connection was lost.", "error");
           render();
@@ -76,7 +78,8 @@ export function setLive(live) {
   live = Boolean(live);
   if (live === isLive) return;
   isLive = live;
-  if (!live && (player || connecting)) {
+  const justLost = Date.now() - lostAt < 10_000; // the stream's end reached us first
+  if (!live && (player || connecting || justLost)) {
     endPlayer();
     status(`The stream ended.`, "ended");
   } else if (!live) {

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 import soundfile as sf
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Browser, BrowserType, Error, Page, expect
 
 from .conftest import CHROMIUM, CHROMIUM_ARGS
 from .helpers import TIMEOUT_MS, by_testid, register
@@ -24,9 +24,10 @@ def write_wav(path: Path, audio: np.ndarray, rate: int = 48_000) -> Path:
     return path
 
 
-def launch_with_fake_mic(browser: Browser, wav: Path) -> Browser:
-    """A second Chromium from the same Playwright instance, its mic fed by ``wav``."""
-    return browser.browser_type.launch(
+def launch_with_fake_mic(browser: Browser | BrowserType, wav: Path) -> Browser:
+    """A Chromium whose microphone plays ``wav`` (from a Browser's or a BrowserType's Playwright)."""
+    browser_type = browser.browser_type if isinstance(browser, Browser) else browser
+    return browser_type.launch(
         executable_path=CHROMIUM,
         headless=True,
         args=[
@@ -52,7 +53,14 @@ def call_api(page: Page, method: str, path: str, data: dict | None = None):
 
 def befriend(alice: Page, bob: Page, alice_name: str, bob_name: str) -> None:
     """Alice asks, Bob asks back (which accepts Alice's request)."""
-    call_api(alice, "POST", "/api/friends/requests/", {"to_user": bob_name})
+    for attempt in range(3):  # SQLite may answer "database is locked" (500) under load
+        try:
+            call_api(alice, "POST", "/api/friends/requests/", {"to_user": bob_name})
+            break
+        except Error as exc:
+            if attempt == 2 or "HTTP 500" not in str(exc):
+                raise
+            alice.wait_for_timeout(500)
     answer = call_api(bob, "POST", "/api/friends/requests/", {"to_user": alice_name})
     assert answer["status"] == "accepted", answer
 
@@ -83,7 +91,9 @@ def start_listening(bob: Page, base: str, alice_name: str) -> None:
     listen = by_testid(bob, "listen")
     expect(listen).to_be_enabled(timeout=TIMEOUT_MS)
     listen.click()
-    expect(by_testid(bob, "listen-status")).to_have_attribute("data-state", "playing", timeout=30_000)
+    expect(by_testid(bob, "listen-status")).to_have_attribute(
+        "data-state", "playing", timeout=30_000
+    )
     bob.wait_for_function("() => window.__fc25ListenStream?.getAudioTracks().length > 0")
 
 

@@ -3,6 +3,8 @@ microphone, Bob listens on her page, and what Bob receives is denoised."""
 
 from __future__ import annotations
 
+import os
+
 import numpy as np
 import pytest
 from playwright.sync_api import expect
@@ -68,6 +70,9 @@ def test_live_broadcast_is_denoised_for_the_listener(
             "() => document.querySelector('[data-testid=level-meter]').value > 0.01"
         )
 
+        if os.environ.get("FC25_SCREENSHOTS"):
+            alice.screenshot(path="/tmp/fc25_live_alice.png")
+            bob.screenshot(path="/tmp/fc25_live_bob.png")
         got = bob.evaluate(CAPTURE_JS, [CAPTURE_S, "listen"])
         rate, received = got["rate"], np.asarray(got["samples"], dtype=np.float32)
         assert rate > 0 and len(received) >= rate * (CAPTURE_S - 0.1), "no audio received"
@@ -81,6 +86,12 @@ def test_live_broadcast_is_denoised_for_the_listener(
         print(report)
         assert out_quiet <= in_quiet - NOISE_DROP_DB, f"noise not removed: {report}"
         assert abs(out_loud - in_loud) <= SPEECH_TOLERANCE_DB, f"speech level off: {report}"
+
+        # The strength slider applies to the live stream (PATCH, debounced).
+        with alice.expect_response(lambda r: r.url.endswith("/api/streams/settings/")) as patch:
+            by_testid(alice, "strength-slider").fill("30")
+        assert patch.value.request.method == "PATCH" and patch.value.json()["atten_lim_db"] == 30
+        expect(by_testid(alice, "strength-value")).to_have_text("30 dB")
 
         # Alice stops: the server answers with the recording; Bob's player ends.
         with alice.expect_response(lambda r: r.url.endswith("/api/streams/stop/")) as info:

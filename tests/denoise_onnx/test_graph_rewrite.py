@@ -42,7 +42,9 @@ def test_frame_by_frame_equals_sequence(name: str, graph: str) -> None:
     got: dict[str, list[np.ndarray]] = {n: [] for n in names}
     for t in range(FRAMES):
         # Time is axis 1 for [B, T, C] tensors (emb) and axis 2 for [B, C, T, F].
-        frame = {k: (v[:, t : t + 1] if v.ndim == 3 else v[:, :, t : t + 1]) for k, v in feeds.items()}
+        frame = {
+            k: (v[:, t : t + 1] if v.ndim == 3 else v[:, :, t : t + 1]) for k, v in feeds.items()
+        }
         out = dict(zip(step_names, step.run(None, {**frame, **state}), strict=True))
         state = {s.input_name: out[s.output_name] for s in states}
         for n in names:
