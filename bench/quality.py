@@ -120,12 +120,21 @@ def mixtures(snrs: list[float], pairs: int | None, seed: int = 0):
             g = np.sqrt(np.mean(clean**2) / (np.mean(noise**2) * 10 ** (snr / 10)))
             noisy = clean + g * noise
             scale = min(1.0, 0.9 / float(np.abs(noisy).max()))
-            yield sp.stem, snr, (clean * scale).astype(np.float32), (noisy * scale).astype(np.float32)
+            yield (
+                sp.stem,
+                snr,
+                (clean * scale).astype(np.float32),
+                (noisy * scale).astype(np.float32),
+            )
 
 
 def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--models", default="dfn3", help="comma-separated registry names")
+    ap.add_argument(
+        "--models",
+        default="dfn3,dfn2,dfn2-ll,dfn3-onnx",  # native + ONNX backend (issue 4) columns
+        help="comma-separated registry names",
+    )
     ap.add_argument("--snrs", default="0,5,10")
     ap.add_argument("--pairs", type=int, default=None, help="use only the first N speech files")
     args = ap.parse_args()
@@ -148,13 +157,19 @@ def main() -> None:
             proc_s[sys_name] += time.perf_counter() - t0
             y, lag = align(clean, y)
             lags[sys_name].add(lag)
-            results.setdefault((sys_name, snr), []).append(scores(clean16, resample(y, SR, METRIC_SR)))
+            results.setdefault((sys_name, snr), []).append(
+                scores(clean16, resample(y, SR, METRIC_SR))
+            )
     n_items = len(results[("noisy", snrs[0])])
-    print(f"{n_items} speech files x {len(snrs)} SNRs, {audio_s:.0f} s of audio, "
-          f"{time.perf_counter() - t_start:.0f} s wall")
+    print(
+        f"{n_items} speech files x {len(snrs)} SNRs, {audio_s:.0f} s of audio, "
+        f"{time.perf_counter() - t_start:.0f} s wall"
+    )
     for sys_name in systems:
-        print(f"  {sys_name}: alignment lags found {sorted(lags[sys_name])}, "
-              f"processing RTF {proc_s[sys_name] / audio_s:.3f}")
+        print(
+            f"  {sys_name}: alignment lags found {sorted(lags[sys_name])}, "
+            f"processing RTF {proc_s[sys_name] / audio_s:.3f}"
+        )
     metrics = ["PESQ", "STOI", "SI-SDR", "OVRL", "SIG", "BAK"]
     print()
     print("| system | SNR in | " + " | ".join(metrics) + " |")

@@ -84,6 +84,10 @@ def denoise_file(
             if written < total:  # soxr rounding can leave a sample or two short
                 out.write(np.zeros((total - written, channels), np.float32))
                 written = total
+    except BaseException:
+        # A half-written file would look like a result; leave nothing behind.
+        Path(out_path).unlink(missing_ok=True)
+        raise
     finally:
         for d in denoisers:
             d.close()

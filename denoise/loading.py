@@ -199,8 +199,13 @@ def _run_probe_child(source: ModelSource) -> str | None:
 def _last_meaningful_line(text: str) -> str:
     """Pick the line that explains a failure (a Rust panic message or our error)."""
     lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
+    for i, ln in enumerate(lines):
+        if "panicked at" in ln:
+            # Newer Rust prints the panic message on the line after the location.
+            follow = lines[i + 1] if i + 1 < len(lines) and "note:" not in lines[i + 1] else ""
+            return f"{ln} {follow}".strip()[:300]
     for ln in reversed(lines):
-        if "panicked" in ln or "Error" in ln or "error" in ln:
+        if "Error" in ln or "error" in ln:
             return ln[:300]
     return lines[-1][:300] if lines else "no error output"
 

@@ -15,7 +15,7 @@ The loop follows upstream's ``libDF/src/tract.rs`` (the official runtime):
    outputs zeros without touching any state; so do we (``skip_silence``).
 
 Per-stream state is a few numpy arrays (STFT memory, normalisations, conv and
-GRU states, a short spectrum history): about 50 KB.
+GRU states, a short spectrum history): 60-90 KB (bench/onnx_speed.py).
 """
 
 from __future__ import annotations
@@ -96,9 +96,9 @@ class OnnxBackend(FrameBackend):
         self._x = np.zeros((depth, cfg.dsp.n_freqs), dtype=np.complex64)
         self._y = np.zeros_like(self._x)
         self._taps = np.arange(-self._df_back, cfg.df_lookahead + 1)
-        # DF coefficients (or None if DF is off for that frame) waiting for their frame.
-        # DeepFilterNet2 outputs a frame lag - conv_lookahead hops after its
-        # coefficients are computed; the queue holds exactly those in flight.
+        # DF coefficients (None where DF is off) waiting for their frame: a
+        # DeepFilterNet2 frame is output lag - conv_lookahead hops after its
+        # coefficients exist (0 for DeepFilterNet3); the queue holds those in flight.
         self._coefs: deque[np.ndarray | None] = deque([None] * (self._lag - self._conv_la))
         self._zero_hop = np.zeros(HOP_SAMPLES, dtype=np.float32)
 

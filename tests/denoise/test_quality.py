@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+
 from denoise import create_denoiser
 from tests.denoise.conftest import run_all
 

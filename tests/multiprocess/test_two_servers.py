@@ -39,28 +39,51 @@ def shared_env(tmp_path):
     name = f"fc25_mp_{secrets.token_hex(5)}"
     with psycopg.connect(_admin_conninfo(url), autocommit=True) as conn:
         conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    env = dict(os.environ, DATABASE_URL=_with_database(url, name), FC25_LOCAL_SECRET="1",
-               FC25_DATA_DIR=str(tmp_path), FC25_REDIS_PREFIX=f"fc25mp{secrets.token_hex(4)}",
-               DJANGO_SETTINGS_MODULE="fc25_denoise.settings")
-    subprocess.run([sys.executable, "manage.py", "migrate", "--noinput", "-v0"], cwd=ROOT, env=env, check=True)
+    env = dict(
+        os.environ,
+        DATABASE_URL=_with_database(url, name),
+        FC25_LOCAL_SECRET="1",
+        FC25_DATA_DIR=str(tmp_path),
+        FC25_REDIS_PREFIX=f"fc25mp{secrets.token_hex(4)}",
+        DJANGO_SETTINGS_MODULE="fc25_denoise.settings",
+    )
+    subprocess.run(
+        [sys.executable, "manage.py", "migrate", "--noinput", "-v0"], cwd=ROOT, env=env, check=True
+    )
     script = (
         "from users.models import User, Friendship\n"
         f"a = User.objects.create_user('alice', password='{PASSWORD}')\n"
         f"b = User.objects.create_user('bob', password='{PASSWORD}')\n"
         "Friendship.objects.create(user_low=min(a, b, key=lambda u: u.pk), user_high=max(a, b, key=lambda u: u.pk))\n"
     )
-    subprocess.run([sys.executable, "manage.py", "shell", "-c", script], cwd=ROOT, env=env, check=True)
+    subprocess.run(
+        [sys.executable, "manage.py", "shell", "-c", script], cwd=ROOT, env=env, check=True
+    )
     yield env
     with psycopg.connect(_admin_conninfo(url), autocommit=True) as conn:
-        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+        conn.execute(
+            sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
+        )
 
 
 def _start(env: dict[str, str], log: Path) -> tuple[subprocess.Popen, str]:
     port = _free_port()
     with log.open("wb") as out:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), "fc25_denoise.asgi:application"],
-            cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT,
+            [
+                sys.executable,
+                "-m",
+                "daphne",
+                "-b",
+                "127.0.0.1",
+                "-p",
+                str(port),
+                "fc25_denoise.asgi:application",
+            ],
+            cwd=ROOT,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
         )
     return proc, f"127.0.0.1:{port}"
 
@@ -73,15 +96,20 @@ def _login(host: str, username: str) -> str:
             break
         except requests.ConnectionError:
             asyncio.run(asyncio.sleep(0.2))
-    r = s.post(f"http://{host}/api/auth/login/", json={"username": username, "password": PASSWORD},
-               headers={"X-CSRFToken": s.cookies["csrftoken"], "Referer": f"http://{host}/"}, timeout=5)
+    r = s.post(
+        f"http://{host}/api/auth/login/",
+        json={"username": username, "password": PASSWORD},
+        headers={"X-CSRFToken": s.cookies["csrftoken"], "Referer": f"http://{host}/"},
+        timeout=5,
+    )
     assert r.status_code == 200, r.text
     return s.cookies["sessionid"]
 
 
 async def _socket(host: str, session: str):
     return await websockets.connect(
-        f"ws://{host}/ws/presence/", additional_headers={"Cookie": f"sessionid={session}"},
+        f"ws://{host}/ws/presence/",
+        additional_headers={"Cookie": f"sessionid={session}"},
         origin=f"http://{host}",
     )
 

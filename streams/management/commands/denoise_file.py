@@ -22,7 +22,12 @@ class Command(BaseCommand):
         parser.add_argument("--atten-lim", type=float, default=None)
 
     def handle(self, *args: Any, **options: Any) -> None:
-        argv = [options["input"], options["output"], "--model", options["model"] or settings.DENOISE_MODEL]
+        argv = [
+            options["input"],
+            options["output"],
+            "--model",
+            options["model"] or settings.DENOISE_MODEL,
+        ]
         if options["atten_lim"] is not None:
             argv += ["--atten-lim", str(options["atten_lim"])]
         code = denoise_main(argv)
