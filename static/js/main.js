@@ -32,6 +32,8 @@ function say(text) {
   statusTimer = setTimeout(() => (statusEl.textContent = ""), STATUS_CLEAR_MS);
 }
 function fail(err) {
+  // Logged out (here or in another tab): requests still in flight get 401.
+  if (err && err.status === 401) return void window.location.assign("/login/?next=/");
   console.error(err);
   say(err && err.message ? err.message : "Something went wrong.");
 }
