@@ -14,6 +14,7 @@ import os
 import secrets
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -95,7 +96,7 @@ def _login(host: str, username: str) -> str:
             s.get(f"http://{host}/api/auth/csrf/", timeout=2)
             break
         except requests.ConnectionError:
-            asyncio.run(asyncio.sleep(0.2))
+            time.sleep(0.2)
     r = s.post(
         f"http://{host}/api/auth/login/",
         json={"username": username, "password": PASSWORD},
