@@ -66,7 +66,8 @@ def denoise_file(
     trim = [_DelayCompensator(d.latency_samples) for d in denoisers]
     written = done = 0
     try:
-        with open_writer(out_path, rate, channels) as out:
+        out = open_writer(out_path, rate, channels)
+        try:
 
             def emit(block48: NDArray[np.float32], last: bool) -> None:
                 nonlocal written
@@ -84,10 +85,12 @@ def denoise_file(
             if written < total:  # soxr rounding can leave a sample or two short
                 out.write(np.zeros((total - written, channels), np.float32))
                 written = total
-    except BaseException:
-        # A half-written file would look like a result; leave nothing behind.
-        Path(out_path).unlink(missing_ok=True)
-        raise
+            out.close()
+        except BaseException:
+            # A half-written file would look like a result; leave nothing behind.
+            out.close()
+            Path(out_path).unlink(missing_ok=True)
+            raise
     finally:
         for d in denoisers:
             d.close()

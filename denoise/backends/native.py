@@ -67,11 +67,17 @@ def library() -> ctypes.CDLL:
 
 
 class NativeBackend(FrameBackend):
-    """One stream's ``DFState``. Not thread-safe; ``close`` frees the state."""
+    """One stream's ``DFState``; ``close`` frees it.
+
+    One processing thread at a time, but ``close`` and ``set_atten_lim`` may come
+    from any thread: a lock keeps them from freeing or touching the state while
+    a hop is inside the runtime (a use-after-free would kill the process).
+    """
 
     def __init__(self, lib: ctypes.CDLL, state: int, delay_samples: int) -> None:
         self._lib = lib
         self._state: int | None = state
+        self._guard = threading.Lock()
         self.delay_samples = delay_samples
 
     def process_hop(self, hop: Audio) -> tuple[Audio, float]:
@@ -81,8 +87,6 @@ class NativeBackend(FrameBackend):
             ValueError: ``hop`` does not hold exactly ``HOP_SAMPLES`` samples.
             RuntimeError: the backend was closed.
         """
-        if self._state is None:
-            raise RuntimeError("native backend is closed")
         if hop.shape != (HOP_SAMPLES,):
             # A short buffer would be read out of bounds by the runtime.
             raise ValueError(f"expected {HOP_SAMPLES} samples, got {hop.shape}")
@@ -91,20 +95,26 @@ class NativeBackend(FrameBackend):
             # The runtime panics (process abort) on NaN; never let one through.
             x = np.nan_to_num(x, nan=0.0, posinf=0.0, neginf=0.0)
         out = np.empty(HOP_SAMPLES, dtype=np.float32)
-        lsnr = self._lib.df_process_frame(self._state, x.ctypes.data, out.ctypes.data)
+        with self._guard:
+            if self._state is None:
+                raise RuntimeError("native backend is closed")
+            lsnr = self._lib.df_process_frame(self._state, x.ctypes.data, out.ctypes.data)
         return out, float(lsnr)
 
     def set_atten_lim(self, db: float) -> None:
-        if self._state is not None:
-            self._lib.df_set_atten_lim(self._state, float(db))
+        with self._guard:
+            if self._state is not None:
+                self._lib.df_set_atten_lim(self._state, float(db))
 
     def set_post_filter_beta(self, beta: float) -> None:
         """Enable the runtime's post filter (0 disables; upstream suggests 0..0.05)."""
-        if self._state is not None:
-            self._lib.df_set_post_filter_beta(self._state, float(beta))
+        with self._guard:
+            if self._state is not None:
+                self._lib.df_set_post_filter_beta(self._state, float(beta))
 
     def close(self) -> None:
-        state, self._state = self._state, None
+        with self._guard:
+            state, self._state = self._state, None
         if state is not None:
             self._lib.df_free(state)
 

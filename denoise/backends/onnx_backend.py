@@ -151,8 +151,9 @@ class OnnxBackend(FrameBackend):
         coefs = None
         if use_df:
             raw = self._df.run({"emb": enc[e["emb"]], "c0": enc[e["c0"]]})[0]
-            c = raw.reshape(self._nb_df, self._order, 2)
-            coefs = (c[..., 0] + 1j * c[..., 1]).astype(np.complex64).T  # [order, nb_df]
+            # [.., nb_df, order * 2] real/imag pairs -> complex [order, nb_df] without a copy.
+            pairs = np.ascontiguousarray(raw, dtype=np.float32).reshape(self._nb_df, self._order, 2)
+            coefs = pairs.view(np.complex64)[..., 0].T
         self._coefs.append(coefs)
 
         # Stage 2: deep filter and output for the frame whose taps are all known.

@@ -34,3 +34,16 @@ def test_silence_stays_silent(model: str) -> None:
 def test_rejects_multichannel_chunk() -> None:
     with pytest.raises(ValueError):
         create_denoiser("identity").process(np.zeros((2, 480), np.float32))
+
+
+@pytest.mark.model
+def test_native_close_is_safe_and_idempotent() -> None:
+    d = create_denoiser("dfn3")
+    d.process(np.zeros(960, np.float32))
+    backend = d._backend
+    d.close()
+    d.close()
+    with pytest.raises(RuntimeError):
+        backend.process_hop(np.zeros(480, np.float32))  # no use-after-free
+    with pytest.raises(ValueError):
+        create_denoiser("dfn3")._backend.process_hop(np.zeros(479, np.float32))
