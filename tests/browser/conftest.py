@@ -11,7 +11,6 @@ from __future__ import annotations
 import os
 import secrets
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -20,11 +19,12 @@ import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
-from urllib.parse import quote, unquote, urlsplit, urlunsplit
+from urllib.parse import unquote, urlsplit
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
+from tests.servers import ROOT, admin_conninfo, start_daphne, stop, with_database
+
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
     "--no-sandbox",
@@ -38,12 +38,6 @@ CHROMIUM_ARGS = [
 STARTUP_TIMEOUT_S = 60
 
 _server_log: Path | None = None  # read by the report hook below
-
-
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def _read_log() -> str:
@@ -73,17 +67,6 @@ def _clear_cache() -> None:
 # --- PostgreSQL: one throwaway database per test session
 
 
-def _admin_conninfo(url: str) -> str:
-    """The same server, database ``postgres`` (to run CREATE/DROP DATABASE)."""
-    parts = urlsplit(url)
-    return urlunsplit(parts._replace(scheme="postgresql", path="/postgres"))
-
-
-def _with_database(url: str, name: str) -> str:
-    parts = urlsplit(url)
-    return urlunsplit(parts._replace(path="/" + quote(name)))
-
-
 @pytest.fixture(scope="session")
 def _server_database() -> Iterator[str | None]:
     """A fresh PostgreSQL database URL if DATABASE_URL is set, else None (SQLite)."""
@@ -96,20 +79,20 @@ def _server_database() -> Iterator[str | None]:
 
     name = f"fc25_browser_{secrets.token_hex(6)}"
     base_db = unquote(urlsplit(url).path.lstrip("/"))
-    admin = _admin_conninfo(url)
+    admin = admin_conninfo(url)
     try:
         conn = psycopg.connect(admin, autocommit=True)
     except psycopg.OperationalError:  # no "postgres" database: use the URL's own
-        conn = psycopg.connect(_with_database(url, base_db), autocommit=True)
+        conn = psycopg.connect(with_database(url, base_db), autocommit=True)
     with conn:
         conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
     try:
-        yield _with_database(url, name)
+        yield with_database(url, name)
     finally:
         try:
             conn = psycopg.connect(admin, autocommit=True)
         except psycopg.OperationalError:
-            conn = psycopg.connect(_with_database(url, base_db), autocommit=True)
+            conn = psycopg.connect(with_database(url, base_db), autocommit=True)
         with conn:
             conn.execute(
                 sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
@@ -146,35 +129,13 @@ def live_server_url(_server_database: str | None) -> Iterator[str]:
     if migrate.returncode != 0:
         pytest.fail(f"migrate failed:\n{migrate.stdout}\n{migrate.stderr}")
 
-    port = _free_port()
-    url = f"http://127.0.0.1:{port}"
-    with _server_log.open("wb") as log:
-        proc = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "daphne",
-                "-b",
-                "127.0.0.1",
-                "-p",
-                str(port),
-                "fc25_denoise.asgi:application",
-            ],
-            cwd=ROOT,
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
+    proc, host = start_daphne(env, _server_log)
+    url = f"http://{host}"
     try:
         _wait_until_up(proc, url)
         yield url
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=5)
+        stop(proc)
         if proc.returncode not in (0, -15):
             print(f"\n--- daphne exited with {proc.returncode}; log tail:\n{_read_log()}")
         shutil.rmtree(data_dir, ignore_errors=True)

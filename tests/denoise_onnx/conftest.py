@@ -1,4 +1,4 @@
-"""Shared helpers for the ONNX backend tests (no Django, no database, no ../shared)."""
+"""Shared helpers for the ONNX backend tests (no Django, no database, only generated audio)."""
 
 from __future__ import annotations
 

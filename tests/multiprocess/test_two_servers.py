@@ -15,13 +15,12 @@ import secrets
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 import pytest
 import requests
 import websockets
 
-from tests.browser.conftest import ROOT, _admin_conninfo, _free_port, _with_database
+from tests.servers import ROOT, admin_conninfo, start_daphne, stop, with_database
 
 pytestmark = pytest.mark.skipif(
     not (os.environ.get("DATABASE_URL") and os.environ.get("REDIS_URL")),
@@ -38,11 +37,11 @@ def shared_env(tmp_path):
 
     url = os.environ["DATABASE_URL"]
     name = f"fc25_mp_{secrets.token_hex(5)}"
-    with psycopg.connect(_admin_conninfo(url), autocommit=True) as conn:
+    with psycopg.connect(admin_conninfo(url), autocommit=True) as conn:
         conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
     env = dict(
         os.environ,
-        DATABASE_URL=_with_database(url, name),
+        DATABASE_URL=with_database(url, name),
         FC25_LOCAL_SECRET="1",
         FC25_DATA_DIR=str(tmp_path),
         FC25_REDIS_PREFIX=f"fc25mp{secrets.token_hex(4)}",
@@ -61,32 +60,10 @@ def shared_env(tmp_path):
         [sys.executable, "manage.py", "shell", "-c", script], cwd=ROOT, env=env, check=True
     )
     yield env
-    with psycopg.connect(_admin_conninfo(url), autocommit=True) as conn:
+    with psycopg.connect(admin_conninfo(url), autocommit=True) as conn:
         conn.execute(
             sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
         )
-
-
-def _start(env: dict[str, str], log: Path) -> tuple[subprocess.Popen, str]:
-    port = _free_port()
-    with log.open("wb") as out:
-        proc = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "daphne",
-                "-b",
-                "127.0.0.1",
-                "-p",
-                str(port),
-                "fc25_denoise.asgi:application",
-            ],
-            cwd=ROOT,
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
-    return proc, f"127.0.0.1:{port}"
 
 
 def _login(host: str, username: str) -> str:
@@ -116,8 +93,8 @@ async def _socket(host: str, session: str):
 
 
 def test_presence_crosses_server_processes(shared_env, tmp_path):
-    a, host_a = _start(shared_env, tmp_path / "a.log")
-    b, host_b = _start(shared_env, tmp_path / "b.log")
+    a, host_a = start_daphne(shared_env, tmp_path / "a.log")
+    b, host_b = start_daphne(shared_env, tmp_path / "b.log")
     try:
         bob_session = _login(host_a, "bob")
         alice_session = _login(host_b, "alice")
@@ -139,5 +116,4 @@ def test_presence_crosses_server_processes(shared_env, tmp_path):
         assert event["username"] == "alice" and event["online"] is True
     finally:
         for proc in (a, b):
-            proc.terminate()
-            proc.wait(timeout=10)
+            stop(proc)

@@ -1,0 +1,68 @@
+"""Real server processes for end-to-end tests (browser, multi-process).
+
+Shared by ``tests/browser`` and ``tests/multiprocess`` so there is one way
+to pick a port, start Daphne, and make a throwaway PostgreSQL database.
+"""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+import sys
+from pathlib import Path
+from urllib.parse import quote, urlsplit, urlunsplit
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def admin_conninfo(url: str) -> str:
+    """The same PostgreSQL server, database ``postgres`` (to CREATE/DROP DATABASE)."""
+    parts = urlsplit(url)
+    return urlunsplit(parts._replace(scheme="postgresql", path="/postgres"))
+
+
+def with_database(url: str, name: str) -> str:
+    parts = urlsplit(url)
+    return urlunsplit(parts._replace(path="/" + quote(name)))
+
+
+def start_daphne(env: dict[str, str], log_path: Path) -> tuple[subprocess.Popen[bytes], str]:
+    """Start Daphne on a free loopback port; returns the process and ``host:port``.
+
+    Output goes to ``log_path``; the caller waits for readiness and stops it.
+    """
+    port = free_port()
+    with log_path.open("wb") as log:
+        proc = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "daphne",
+                "-b",
+                "127.0.0.1",
+                "-p",
+                str(port),
+                "fc25_denoise.asgi:application",
+            ],
+            cwd=ROOT,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+    return proc, f"127.0.0.1:{port}"
+
+
+def stop(proc: subprocess.Popen[bytes], timeout: float = 10) -> None:
+    """Terminate, then kill if it does not exit in time."""
+    proc.terminate()
+    try:
+        proc.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait(timeout=5)
