@@ -137,8 +137,8 @@ def verify_file(path: str | Path | None, sha256: str | None) -> Path:
         raise ModelLoadError(f"model file {p} is not readable: {exc.strerror or exc}") from exc
     if actual != sha256.lower():
         raise ModelLoadError(
-            f"model file {p} has SHA-256 {actual[:16]}..., expected {sha256[:16]}...; "
-            "refusing to load an unknown file"
+            f"model file {p} is corrupt or unknown: SHA-256 {actual[:16]}..., expected "
+            f"{sha256[:16]}...; refusing to load it"
         )
     return p
 

@@ -20,20 +20,37 @@ def _env(x: np.ndarray) -> np.ndarray:
     return np.sqrt(np.mean(x[:n].reshape(-1, FRAME).astype(np.float64) ** 2, axis=1) + 1e-12)
 
 
-def _align(reference: np.ndarray, received: np.ndarray) -> np.ndarray:
-    """``received`` shifted so it lines up with ``reference`` (10 ms envelope correlation)."""
-    ref, got = np.log(_env(reference)), np.log(_env(received))
+def _lag(ref_env: np.ndarray, got_env: np.ndarray, candidates) -> int:
     best, lag = -np.inf, 0
-    for k in range(0, max(1, len(got) - len(ref) // 2)):
-        seg = got[k : k + len(ref)]
-        n = len(seg)
-        if n < len(ref) // 2:
-            break
-        c = np.corrcoef(seg, ref[:n])[0, 1]
+    for k in candidates:
+        seg = got_env[k : k + len(ref_env)]
+        if k < 0 or len(seg) < len(ref_env) // 2:
+            continue
+        c = np.corrcoef(seg, ref_env[: len(seg)])[0, 1]
         if c > best:
             best, lag = c, k
-    out = received[lag * FRAME :]
-    return np.pad(out, (0, max(0, len(reference) - len(out))))[: len(reference)]
+    return lag
+
+
+def _align(reference: np.ndarray, received: np.ndarray, block_s: float = 1.0) -> np.ndarray:
+    """``received`` lined up with ``reference``, one block at a time (10 ms envelopes).
+
+    A WebRTC receiver may drop or conceal a packet under load, which shifts the
+    rest of the stream by 20 ms; so after a global lag, each ``block_s`` block
+    is re-aligned within +-150 ms of it.
+    """
+    ref, got = np.log(_env(reference)), np.log(_env(received))
+    lag = _lag(ref, got, range(0, max(1, len(got) - len(ref) // 2)))
+    per_block = int(block_s * 1000 / 10)
+    out = np.zeros_like(reference)
+    for start in range(0, len(ref), per_block):
+        block = ref[start : start + per_block]
+        base = lag + start
+        k = _lag(block, got, range(base - 15, base + 16))
+        n = min(len(block) * FRAME, len(received) - k * FRAME, len(reference) - start * FRAME)
+        if n > 0:
+            out[start * FRAME : start * FRAME + n] = received[k * FRAME : k * FRAME + n]
+    return out
 
 
 def _db(x: np.ndarray) -> float:
