@@ -15,6 +15,7 @@ import secrets
 import subprocess
 import sys
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 import requests
@@ -112,7 +113,10 @@ def test_presence_crosses_server_processes(shared_env, tmp_path):
                 await alice_ws.close()
                 await bob_ws.close()
 
-        event = asyncio.run(scenario())
+        # A fresh loop in its own thread: the session's Playwright keeps a loop
+        # running in this one, where asyncio.run() is refused.
+        with ThreadPoolExecutor(1) as pool:
+            event = pool.submit(asyncio.run, scenario()).result()
         assert event["username"] == "alice" and event["online"] is True
     finally:
         for proc in (a, b):
