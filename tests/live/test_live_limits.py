@@ -106,3 +106,14 @@ async def test_csrf_required_for_offer(friends, hub):
     c = await LiveClient(friends[0]).setup()
     resp = await c.http.post("/api/webrtc/offer/", "{}", content_type="application/json")
     assert resp.status_code == 403
+
+
+@pytest.mark.model
+async def test_model_choice_applies_to_next_stream(clients, hub):
+    alice, _, _, _ = clients
+    resp = await alice.call("patch", "/api/streams/settings/", {"model": "dfn2-ll"})
+    assert resp.status_code == 200 and resp.json()["model"] == "dfn2-ll"
+    assert (await alice.go_live(ArrayTrack(tone())))[0].status_code == 200
+    stream = await ActiveStream.objects.aget()
+    assert stream.model == "dfn2-ll"
+    assert hub.session_for(stream.user_id)._denoiser.latency_samples == 480  # dfn2-ll's delay
