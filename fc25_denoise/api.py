@@ -18,11 +18,12 @@ from typing import Any, TypeVar
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig, ValidationError
 from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http.response import HttpResponseBase
 
 logger = logging.getLogger(__name__)
 
 Json = dict[str, Any]
-View = Callable[..., HttpResponse | Awaitable[HttpResponse]]
+View = Callable[..., HttpResponseBase | Awaitable[HttpResponseBase]]
 V = TypeVar("V", bound=View)
 
 
@@ -172,14 +173,14 @@ def api_view(*methods: str, login: bool = True) -> Callable[[V], V]:
             @functools.wraps(view)
             async def async_wrapper(
                 request: HttpRequest, *args: Any, **kwargs: Any
-            ) -> HttpResponse:
+            ) -> HttpResponseBase:
                 user = await request.auser()
                 early = check(request, user.is_authenticated)
                 if early is not None:
                     return early
                 try:
                     response = view(request, *args, **kwargs)
-                    assert not isinstance(response, HttpResponse)
+                    assert not isinstance(response, HttpResponseBase)
                     return await response
                 except (ApiError, ValidationError) as exc:
                     return to_response(exc)
@@ -187,7 +188,7 @@ def api_view(*methods: str, login: bool = True) -> Callable[[V], V]:
             return async_wrapper  # type: ignore[return-value]
 
         @functools.wraps(view)
-        def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
             early = check(request, request.user.is_authenticated)
             if early is not None:
                 return early
@@ -195,7 +196,7 @@ def api_view(*methods: str, login: bool = True) -> Callable[[V], V]:
                 response = view(request, *args, **kwargs)
             except (ApiError, ValidationError) as exc:
                 return to_response(exc)
-            assert isinstance(response, HttpResponse)
+            assert isinstance(response, HttpResponseBase)
             return response
 
         return wrapper  # type: ignore[return-value]

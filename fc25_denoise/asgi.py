@@ -11,7 +11,11 @@ from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 
+from streams.library.jobs import job_runner  # noqa: E402
 from users.routing import websocket_urlpatterns as user_ws  # noqa: E402
+
+# Recording jobs left queued by a previous run (or another process) get picked up.
+job_runner().start_polling()
 
 application = ProtocolTypeRouter(
     {

@@ -157,10 +157,38 @@ STATIC_ROOT = DATA_DIR / "staticfiles"
 WHITENOISE_USE_FINDERS = True  # serve straight from static/ too: no collectstatic needed
 MEDIA_ROOT = Path(env_str("FC25_MEDIA_ROOT", str(DATA_DIR / "media"))).resolve()
 MEDIA_URL = "/media/"  # never served directly: recordings go through permission checks
+# Recordings go through Django's storage API: the local media folder, or any
+# S3-compatible store when FC25_S3_BUCKET is set (credentials from the usual
+# AWS_* variables or the instance role, never from this file).
+S3_BUCKET = env_str("FC25_S3_BUCKET")
+if S3_BUCKET:
+    _default_storage: dict[str, object] = {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {
+            "bucket_name": S3_BUCKET,
+            "endpoint_url": env_str("FC25_S3_ENDPOINT_URL") or None,
+            "region_name": env_str("FC25_S3_REGION") or None,
+            "location": env_str("FC25_S3_PREFIX"),
+            "default_acl": None,
+            "querystring_auth": True,
+            "file_overwrite": False,
+        },
+    }
+else:
+    _default_storage = {"BACKEND": "django.core.files.storage.FileSystemStorage"}
 STORAGES = {
-    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "default": _default_storage,
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
 }
+SPOOL_DIR = DATA_DIR / "spool"
+"""Local folder for recordings being written live (moved to storage when the stream ends)."""
+RECORDINGS_QUOTA_BYTES = env_int("FC25_RECORDINGS_QUOTA_MB", 2048, minimum=0) * 1024 * 1024
+"""Stored bytes allowed per user (both versions of every recording); 0 = unlimited."""
+UPLOAD_MAX_BYTES = env_int("FC25_UPLOAD_MAX_MB", 200, minimum=1) * 1024 * 1024
+"""Largest audio file accepted by POST /api/recordings/import/ (413 beyond)."""
+FILE_UPLOAD_MAX_MEMORY_SIZE = 4 * 1024 * 1024  # bigger uploads spool to a temp file
+RECORDING_JOB_WORKERS = env_int("FC25_JOB_WORKERS", 1, minimum=1)
+"""Threads running import and re-clean jobs in each server process."""
 
 # --- Live streams and the engine.
 DENOISE_MODEL = env_str("FC25_DENOISE_MODEL", "dfn3")

@@ -5,6 +5,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/", include("users.urls")),
     path("api/", include("streams.urls")),
+    path("api/", include("streams.library.urls")),
     path("", include("frontend.urls")),
 ]
 

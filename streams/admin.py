@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from .models import ActiveStream, StreamRecording
+from .models import ActiveStream, BroadcastSettings, RecordingJob, StreamRecording
 
 
 @admin.register(ActiveStream)
@@ -10,9 +10,31 @@ class ActiveStreamAdmin(admin.ModelAdmin):
     readonly_fields = ("session_id", "started_at")
 
 
+class RecordingJobInline(admin.TabularInline):
+    model = RecordingJob
+    extra = 0
+    readonly_fields = ("kind", "status", "progress", "model", "atten_lim_db", "error", "created_at")
+    can_delete = False
+
+
 @admin.register(StreamRecording)
 class StreamRecordingAdmin(admin.ModelAdmin):
-    list_display = ("title", "owner", "duration", "created_at")
+    list_display = ("title", "owner", "source", "status", "duration", "size_bytes", "created_at")
     search_fields = ("title", "owner__username")
-    list_filter = ("created_at",)
+    list_filter = ("source", "status", "created_at")
     raw_id_fields = ("owner",)
+    inlines = [RecordingJobInline]
+
+
+@admin.register(RecordingJob)
+class RecordingJobAdmin(admin.ModelAdmin):
+    list_display = ("id", "recording", "kind", "status", "progress", "model", "created_at")
+    list_filter = ("kind", "status")
+    raw_id_fields = ("recording",)
+
+
+@admin.register(BroadcastSettings)
+class BroadcastSettingsAdmin(admin.ModelAdmin):
+    list_display = ("user", "model", "atten_lim_db", "record_raw")
+    search_fields = ("user__username",)
+    raw_id_fields = ("user",)

@@ -6,12 +6,14 @@ from django.apps import AppConfig
 
 if TYPE_CHECKING:
     from .hub import LiveHub
+    from .library.jobs import JobRunner
 
 
 class StreamsConfig(AppConfig):
     name = "streams"
     verbose_name = "Live streams and recordings"
     _hub: LiveHub | None = None
+    _jobs: JobRunner | None = None
 
     @property
     def hub(self) -> LiveHub:
@@ -23,3 +25,14 @@ class StreamsConfig(AppConfig):
             self._hub = LiveHub()
             install_shutdown_hook(self._hub)
         return self._hub
+
+    @property
+    def jobs(self) -> JobRunner:
+        """This process's recording-job runner, created on first use."""
+        if self._jobs is None:
+            from django.conf import settings
+
+            from .library.jobs import JobRunner
+
+            self._jobs = JobRunner(settings.RECORDING_JOB_WORKERS)
+        return self._jobs

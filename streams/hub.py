@@ -9,6 +9,7 @@ All methods run on the server's event loop; database work goes through
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import uuid
 from collections.abc import Callable
@@ -27,6 +28,8 @@ from fc25_denoise.api import ApiError, BadRequest, Conflict, TooMany
 from users.models import User
 
 from . import services
+from .library.services import check_quota
+from .library.storage import spool_paths
 from .webrtc.session import BroadcastSession, SessionClosed, SessionConfig, SessionResult
 
 logger = logging.getLogger(__name__)
@@ -85,7 +88,8 @@ class LiveHub:
         """Go live with ``offer``.
 
         Raises:
-            Conflict: already live. TooMany: server stream limit reached.
+            Conflict: already live, or the recordings quota is full.
+            TooMany: server stream limit reached.
             ApiError 503: the denoise model cannot be loaded (reason given).
             BadRequest: the SDP was rejected.
         """
@@ -98,6 +102,7 @@ class LiveHub:
         self._sessions[user.pk] = None  # type: ignore[assignment]  # reserve the slot
         try:
             prefs = await _db(services.broadcast_settings, user)
+            await _db(functools.partial(check_quota, status=409), user.pk, 0)
             # The row is the cross-process "live" lock: 409 if live elsewhere.
             await _db(services.do_begin_stream, user, session_id, prefs.model, prefs.atten_lim_db)
         except BaseException:
@@ -105,13 +110,15 @@ class LiveHub:
             raise
         try:
             denoiser = await self._create_denoiser(prefs.model, prefs.atten_lim_db)
+            spool = spool_paths(user.pk, session_id)
             session = BroadcastSession(
                 user_id=user.pk,
                 username=user.username,
                 session_id=session_id,
                 denoiser=denoiser,
                 executor=self._executor,
-                recording_path=services.recording_abspath(user.pk, session_id),
+                recording_path=spool.cleaned,
+                raw_path=spool.raw if prefs.record_raw else None,
                 config=self._config,
                 on_finished=self._finished,
             )

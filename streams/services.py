@@ -9,9 +9,7 @@ from __future__ import annotations
 
 import logging
 import uuid
-from pathlib import Path
 
-import soundfile as sf
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import Q
@@ -22,18 +20,10 @@ from users.models import User
 from users.presence import do_set_streaming
 from users.services import are_friends, friend_ids, get_user
 
+from .library.services import do_save_live_recording, recover_spool
 from .models import ActiveStream, BroadcastSettings, StreamRecording
 
 logger = logging.getLogger(__name__)
-
-
-def recording_relpath(user_id: int, session_id: uuid.UUID) -> str:
-    """Storage name of a live stream's recording (relative to MEDIA_ROOT)."""
-    return f"recordings/{user_id}/{session_id}.wav"
-
-
-def recording_abspath(user_id: int, session_id: uuid.UUID) -> Path:
-    return Path(settings.MEDIA_ROOT) / recording_relpath(user_id, session_id)
 
 
 def broadcast_settings(user: User) -> BroadcastSettings:
@@ -46,14 +36,22 @@ def broadcast_settings(user: User) -> BroadcastSettings:
 
 
 def do_update_settings(
-    user: User, atten_lim_db: float | None, model: str | None
+    user: User,
+    atten_lim_db: float | None,
+    model: str | None,
+    record_raw: bool | None = None,
 ) -> BroadcastSettings:
-    """Store settings; the live stream (if any) is updated by the caller."""
+    """Store settings; the live stream (if any) is updated by the caller.
+
+    ``model`` and ``record_raw`` apply from the next stream on.
+    """
     obj = broadcast_settings(user)
     if atten_lim_db is not None:
         obj.atten_lim_db = atten_lim_db
     if model is not None:
         obj.model = model
+    if record_raw is not None:
+        obj.record_raw = record_raw
     obj.save()
     ActiveStream.objects.filter(user=user).update(atten_lim_db=obj.atten_lim_db)
     return obj
@@ -79,27 +77,30 @@ def do_begin_stream(
 
 
 def do_end_stream(user_id: int, session_id: uuid.UUID, duration: float) -> StreamRecording | None:
-    """Save the recording (if any audio was recorded), clear live state, tell friends."""
+    """Save the recording (if any audio was recorded), clear live state, tell friends.
+
+    ``duration`` is informational: the stored length is read from the spool file.
+    If storing fails (storage down), the spool files stay for
+    :func:`~streams.library.services.recover_spool` and live state is still cleared.
+    """
     user = User.objects.get(pk=user_id)
-    path = recording_abspath(user_id, session_id)
+    stream = ActiveStream.objects.filter(session_id=session_id).first()
+    recording = None
+    try:
+        recording = do_save_live_recording(
+            user,
+            session_id,
+            stream.started_at if stream else timezone.now(),
+            stream.model if stream else "",
+            stream.atten_lim_db if stream else settings.DENOISE_ATTEN_LIM_DB,
+        )
+    except Exception:
+        logger.exception(
+            "[stream %s user=%s] could not store the recording; spool kept for recovery",
+            session_id,
+            user.username,
+        )
     with transaction.atomic():
-        recording = None
-        if duration > 0 and path.exists():
-            started = (
-                ActiveStream.objects.filter(session_id=session_id)
-                .values_list("started_at", flat=True)
-                .first()
-                or timezone.now()
-            )
-            recording = StreamRecording.objects.create(
-                owner=user,
-                title=f"Live {timezone.localtime(started):%Y-%m-%d %H:%M}",
-                file=recording_relpath(user_id, session_id),
-                duration=round(duration, 3),
-                session_id=session_id,
-            )
-        elif path.exists():
-            path.unlink()
         ActiveStream.objects.filter(session_id=session_id).delete()
         if not ActiveStream.objects.filter(user_id=user_id).exists():
             do_set_streaming(user, False)
@@ -107,26 +108,21 @@ def do_end_stream(user_id: int, session_id: uuid.UUID, duration: float) -> Strea
 
 
 def clear_stale_streams() -> tuple[int, int]:
-    """At server start: turn left-over live rows into recordings, clear flags.
+    """At server start: turn left-over live state into recordings, clear flags.
 
-    A server that died mid-stream leaves its WAV valid up to the last header
-    sync (see :mod:`streams.webrtc.recorder`); it is saved as a recording.
+    A server that died mid-stream leaves its spool WAVs valid up to the last
+    header sync (see :mod:`streams.webrtc.recorder`); they are saved as a
+    recording, as are spool files a storage outage left behind.
     Returns (streams cleared, recordings recovered).
     """
     cleared = recovered = 0
     for stream in ActiveStream.objects.select_related("user"):
-        path = recording_abspath(stream.user_id, stream.session_id)
-        duration = 0.0
-        if path.exists():
-            try:
-                duration = sf.info(str(path)).duration
-            except (sf.LibsndfileError, RuntimeError):
-                logger.warning("unreadable partial recording %s", path)
-        if do_end_stream(stream.user_id, stream.session_id, duration) is not None:
+        if do_end_stream(stream.user_id, stream.session_id, 0.0) is not None:
             recovered += 1
         cleared += 1
     for user in User.objects.filter(is_streaming=True):
         do_set_streaming(user, False)
+    recovered += recover_spool(set(ActiveStream.objects.values_list("session_id", flat=True)))
     return cleared, recovered
 
 

@@ -74,7 +74,9 @@ async def listen(request: HttpRequest, username: str) -> HttpResponse:
 async def stop(request: HttpRequest) -> HttpResponse:
     user = await _user(request)
     result = await _hub().stop(user.pk, "stopped by the broadcaster")
-    return JsonResponse({"recording_id": result.recording_id, "duration": result.duration})
+    return JsonResponse(
+        {"recording_id": result.recording_id, "duration": result.duration, "stats": result.stats}
+    )
 
 
 @api_view("GET")
@@ -113,11 +115,20 @@ async def stream_settings(request: HttpRequest) -> HttpResponse:
                     f"Unknown model; choose one of {', '.join(available_models())}.",
                     {"model": ["Unknown model."]},
                 )
-        if atten is None and model is None:
+        record_raw = None
+        if "record_raw" in data:
+            record_raw = data["record_raw"]
+            if not isinstance(record_raw, bool):
+                raise BadRequest(
+                    "Field record_raw must be true or false.",
+                    {"record_raw": ["Must be a boolean."]},
+                )
+        if atten is None and model is None and record_raw is None:
             raise BadRequest(
-                "Send atten_lim_db and/or model.", {"atten_lim_db": ["This field is required."]}
+                "Send atten_lim_db, model and/or record_raw.",
+                {"atten_lim_db": ["This field is required."]},
             )
-        prefs = await sync_to_async(services.do_update_settings)(user, atten, model)
+        prefs = await sync_to_async(services.do_update_settings)(user, atten, model, record_raw)
         session = _hub().session_for(user.pk)
         if session is not None and atten is not None:
             session.set_atten_lim(atten)  # the engine applies it on its next 10 ms hop
@@ -129,5 +140,6 @@ async def stream_settings(request: HttpRequest) -> HttpResponse:
             "model": prefs.model,
             "models": available_models(),
             "default_model": settings.DENOISE_MODEL,
+            "record_raw": prefs.record_raw,
         }
     )

@@ -120,3 +120,11 @@ def _fresh_channel_layer() -> None:
     from channels.layers import channel_layers
 
     channel_layers.backends.clear()
+
+
+@pytest.fixture(autouse=True)
+def _media_dirs(settings: Any, tmp_path_factory: pytest.TempPathFactory) -> None:
+    # Recordings (storage and spool) go to a per-test folder, never the checkout's data/.
+    base = tmp_path_factory.mktemp("data")
+    settings.MEDIA_ROOT = base / "media"
+    settings.SPOOL_DIR = base / "spool"

@@ -16,6 +16,7 @@ import asyncio
 import dataclasses
 import logging
 import uuid
+from collections import deque
 from collections.abc import Awaitable, Callable, MutableMapping
 from concurrent.futures import Executor
 from dataclasses import dataclass
@@ -27,7 +28,7 @@ from aiortc import RTCPeerConnection, RTCSessionDescription
 from aiortc.contrib.media import MediaRelay
 from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
 
-from denoise.base import Denoiser
+from denoise.base import Audio, Denoiser
 from denoise.frames import frame_to_mono
 
 from .peer import new_peer_connection, tune_receive_latency
@@ -65,6 +66,7 @@ class SessionResult:
     duration: float
     reason: str
     recording_id: int | None = None
+    stats: dict[str, int] = dataclasses.field(default_factory=dict)
 
 
 class SessionClosed(Exception):
@@ -83,6 +85,7 @@ class BroadcastSession:
         denoiser: Denoiser,
         executor: Executor,
         recording_path: Path,
+        raw_path: Path | None,
         config: SessionConfig,
         on_finished: Callable[[SessionResult], Awaitable[int | None]],
     ) -> None:
@@ -99,6 +102,8 @@ class BroadcastSession:
         self._track: DenoiseTrack | None = None
         self._listeners: set[RTCPeerConnection] = set()
         self._recorder = WavRecorder(recording_path)
+        self._raw_recorder = WavRecorder(raw_path) if raw_path is not None else None
+        self._raw_frames: deque[Audio] = deque()
         self._pump: asyncio.Task[None] | None = None
         self._watchdog: asyncio.Task[None] | None = None
         self._stopping: asyncio.Task[SessionResult] | None = None
@@ -152,6 +157,8 @@ class BroadcastSession:
                 media_timeout=self._config.media_timeout,
                 log=self.log,
             )
+            if self._raw_recorder is not None:
+                self._track.raw_tap = self._raw_frames
             self._pump = asyncio.create_task(self._record(self._relay.subscribe(self._track)))
 
         @pc.on("connectionstatechange")
@@ -179,7 +186,13 @@ class BroadcastSession:
             while True:
                 frame = await track.recv()
                 assert isinstance(frame, av.AudioFrame)
-                await self._recorder.write(frame_to_mono(frame))
+                cleaned = frame_to_mono(frame)
+                await self._recorder.write(cleaned)
+                if self._raw_recorder is not None:
+                    # The buffered relay proxy delivers every frame in order, so the
+                    # raw tap holds exactly one matching entry per cleaned frame.
+                    raw = self._raw_frames.popleft() if self._raw_frames else 0 * cleaned
+                    await self._raw_recorder.write(raw)
         except MediaStreamError:
             pass
         except Exception:
@@ -245,8 +258,13 @@ class BroadcastSession:
             except TimeoutError:
                 self._pump.cancel()
         duration = await self._recorder.close()
+        if self._raw_recorder is not None:
+            await self._raw_recorder.close()
+            self._raw_frames.clear()
         await asyncio.get_running_loop().run_in_executor(self._executor, self._denoiser.close)
-        result = SessionResult(self.session_id, self._recorder.path, duration, reason)
+        result = SessionResult(
+            self.session_id, self._recorder.path, duration, reason, stats=self.stats
+        )
         try:
             result = dataclasses.replace(result, recording_id=await self._on_finished(result))
         except Exception:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections import deque
 from concurrent.futures import Executor
 from dataclasses import dataclass
 
@@ -82,6 +83,9 @@ class DenoiseTrack(MediaStreamTrack):
         self._resampler: StreamResampler | None = None
         self._log = log or logging.LoggerAdapter(logger, {})
         self.stats = TrackStats()
+        self.raw_tap: deque[Audio] | None = None
+        """When set, receives each frame's raw input delayed by the model latency: it
+        lines up sample for sample with the cleaned output (for the raw recording)."""
 
     async def recv(self) -> av.AudioFrame:
         if self.readyState != "live":
@@ -110,6 +114,8 @@ class DenoiseTrack(MediaStreamTrack):
     async def _process(self, x: Audio) -> Audio:
         self.stats.frames += 1
         raw = self._delay.process(x)
+        if self.raw_tap is not None:
+            self.raw_tap.append(raw)
         if self._busy is not None and not self._busy.done():
             return self._bypass(raw, late=False)
         loop = asyncio.get_running_loop()

@@ -94,17 +94,20 @@ async def test_server_shutdown_finalizes(clients, hub):
 
 async def test_stale_rows_cleared_at_start(alice, bob, tmp_path, settings):
     """A server that died mid-stream: its partial WAV becomes a recording at next start."""
-    from streams.services import clear_stale_streams, recording_abspath
+    from streams.library.storage import spool_paths
+    from streams.services import clear_stale_streams
 
-    settings.MEDIA_ROOT = tmp_path
     stream = await ActiveStream.objects.acreate(user=alice)
     await User.objects.filter(pk__in=[alice.pk, bob.pk]).aupdate(is_streaming=True)
-    path = recording_abspath(alice.pk, stream.session_id)
-    path.parent.mkdir(parents=True)
-    sf.write(path, tone(2.0), 48_000, subtype="PCM_16")
+    paths = spool_paths(alice.pk, stream.session_id)
+    paths.cleaned.parent.mkdir(parents=True)
+    sf.write(paths.cleaned, tone(2.0), 48_000, subtype="PCM_16")
+    sf.write(paths.raw, tone(2.0), 48_000, subtype="PCM_16")
     cleared, recovered = await database_sync_to_async(clear_stale_streams)()
     assert (cleared, recovered) == (1, 1)
     rec = await StreamRecording.objects.aget()
     assert rec.duration == pytest.approx(2.0, abs=0.01)
+    assert rec.file.name.endswith("-cleaned.flac") and rec.raw_file.name.endswith("-raw.flac")
+    assert not paths.cleaned.exists() and not paths.raw.exists()
     assert not await ActiveStream.objects.aexists()
     assert not await User.objects.filter(is_streaming=True).aexists()

@@ -1,0 +1,183 @@
+"""Audio file plumbing for the recordings library (no Django here).
+
+* :func:`encode_flac` turns a finished spool WAV (or any readable file) into
+  FLAC, block by block so memory stays flat for long recordings.
+* :class:`WavRenderer` presents any stored recording (FLAC or WAV) as a
+  byte-exact 16-bit PCM WAV that can be read at any byte offset, so HTTP Range
+  requests decode only the frames they cover.
+* :func:`peaks` computes min/max pairs per time bucket for a waveform.
+
+Errors: :class:`AudioError` with a one-line, user-facing message.
+"""
+
+from __future__ import annotations
+
+import struct
+from pathlib import Path
+from typing import IO, BinaryIO
+
+import numpy as np
+import soundfile as sf
+
+BLOCK_FRAMES = 48_000 * 5
+"""Frames per block when converting (5 s at 48 kHz)."""
+WAV_HEADER_BYTES = 44
+MAX_WAV_DATA_BYTES = 0xFFFFFFFF - 36
+"""A RIFF size field is 32 bits: longer recordings are served as FLAC only."""
+
+
+class AudioError(Exception):
+    """The audio cannot be read or written; the message says why."""
+
+
+class TooLongForWav(AudioError):
+    """The recording exceeds what a WAV header can describe."""
+
+
+Source = str | Path | IO[bytes]
+
+
+def _open(source: Source) -> sf.SoundFile:
+    try:
+        if isinstance(source, str | Path):
+            return sf.SoundFile(str(source))
+        return sf.SoundFile(source)
+    except (sf.LibsndfileError, RuntimeError, TypeError) as exc:
+        raise AudioError(f"not a readable audio file ({_reason(exc)})") from exc
+
+
+def _reason(exc: Exception) -> str:
+    text = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    return text.split(": ", 1)[-1][:160]
+
+
+def encode_flac(source: Source, dest: Path) -> tuple[int, int, int]:
+    """Decode ``source`` completely and write it to ``dest`` as 16-bit FLAC.
+
+    Returns ``(sample_rate, channels, frames)``. Every block is decoded, so a
+    file that is corrupt part-way fails here, not later in a job.
+
+    Raises:
+        AudioError: not audio, no samples, corrupt, or more than 8 channels.
+    """
+    with _open(source) as src:
+        rate, channels = src.samplerate, src.channels
+        if channels > 8:
+            raise AudioError(f"{channels} channels; at most 8 are supported")
+        frames = 0
+        try:
+            with sf.SoundFile(
+                str(dest), "w", samplerate=rate, channels=channels, format="FLAC", subtype="PCM_16"
+            ) as out:
+                while True:
+                    block = src.read(BLOCK_FRAMES, dtype="float32", always_2d=True)
+                    if not len(block):
+                        break
+                    if not np.all(np.isfinite(block)):
+                        block = np.nan_to_num(block, nan=0.0, posinf=0.0, neginf=0.0)
+                    out.write(np.clip(block, -1.0, 1.0))
+                    frames += len(block)
+        except (sf.LibsndfileError, RuntimeError) as exc:
+            dest.unlink(missing_ok=True)
+            raise AudioError(f"the audio is corrupt ({_reason(exc)})") from exc
+    if frames == 0:
+        dest.unlink(missing_ok=True)
+        raise AudioError("the file contains no audio")
+    return rate, channels, frames
+
+
+def duration_of(source: Source) -> float:
+    """Seconds of audio in ``source``.
+
+    Raises:
+        AudioError: not readable.
+    """
+    with _open(source) as f:
+        return f.frames / f.samplerate if f.samplerate else 0.0
+
+
+def wav_header(rate: int, channels: int, frames: int) -> bytes:
+    """The 44-byte header of a 16-bit PCM WAV with ``frames`` frames."""
+    data = frames * channels * 2
+    return b"".join(
+        (
+            b"RIFF",
+            struct.pack("<I", 36 + data),
+            b"WAVEfmt ",
+            struct.pack("<IHHIIHH", 16, 1, channels, rate, rate * channels * 2, channels * 2, 16),
+            b"data",
+            struct.pack("<I", data),
+        )
+    )
+
+
+class WavRenderer:
+    """A stored recording seen as a 16-bit WAV file of ``size`` bytes.
+
+    ``read(offset, length)`` decodes only the frames the range covers (FLAC
+    seeks), so a player seeking in a long recording stays cheap. Not
+    thread-safe; call ``close()`` when done.
+
+    Raises:
+        AudioError: the source is not audio, or too long for a WAV header.
+    """
+
+    def __init__(self, source: BinaryIO | Path) -> None:
+        self._file = _open(source)
+        self.rate = self._file.samplerate
+        self.channels = self._file.channels
+        self.frames = self._file.frames
+        self._frame_bytes = 2 * self.channels
+        if self.frames * self._frame_bytes > MAX_WAV_DATA_BYTES:
+            self._file.close()
+            raise TooLongForWav("recording too long for WAV; download it as FLAC")
+        self._header = wav_header(self.rate, self.channels, self.frames)
+        self.size = WAV_HEADER_BYTES + self.frames * self._frame_bytes
+
+    def read(self, offset: int, length: int) -> bytes:
+        """Bytes ``[offset, offset + length)`` of the WAV file (clipped to its size)."""
+        end = min(offset + length, self.size)
+        out = bytearray()
+        if offset < WAV_HEADER_BYTES:
+            out += self._header[offset : min(end, WAV_HEADER_BYTES)]
+            offset = WAV_HEADER_BYTES
+        if end > offset:
+            first = (offset - WAV_HEADER_BYTES) // self._frame_bytes
+            last = (end - WAV_HEADER_BYTES + self._frame_bytes - 1) // self._frame_bytes
+            self._file.seek(first)
+            pcm = self._file.read(last - first, dtype="int16", always_2d=True).tobytes()
+            skip = (offset - WAV_HEADER_BYTES) - first * self._frame_bytes
+            out += pcm[skip : skip + (end - offset)]
+        return bytes(out)
+
+    def close(self) -> None:
+        self._file.close()
+
+
+def peaks(source: Source, buckets: int) -> tuple[float, list[list[float]]]:
+    """``(duration, [[min, max], ...])`` of the channel mix in ``buckets`` time buckets.
+
+    Raises:
+        AudioError: not readable.
+    """
+    with _open(source) as f:
+        rate, total = f.samplerate, f.frames
+        edges = np.linspace(0, total, buckets + 1).astype(np.int64)
+        lo = np.zeros(buckets, np.float32)
+        hi = np.zeros(buckets, np.float32)
+        start = 0
+        for block in f.blocks(blocksize=BLOCK_FRAMES, dtype="float32", always_2d=True):
+            mono = block.mean(axis=1)
+            stop = start + len(mono)
+            # Buckets overlapping this block (a bucket may span blocks: min/max merge).
+            first = max(int(np.searchsorted(edges, start, side="right")) - 1, 0)
+            last = min(int(np.searchsorted(edges, stop, side="left")), buckets)
+            for b in range(first, last):
+                a, z = max(edges[b], start) - start, min(edges[b + 1], stop) - start
+                if z > a:
+                    seg = mono[a:z]
+                    lo[b] = min(lo[b], float(seg.min()))
+                    hi[b] = max(hi[b], float(seg.max()))
+            start = stop
+    pairs = [[round(float(a), 4), round(float(b), 4)] for a, b in zip(lo, hi, strict=True)]
+    return (total / rate if rate else 0.0), pairs

@@ -1,0 +1,233 @@
+"""Background jobs: clean an import, or re-clean a recording's raw track.
+
+A job is a ``RecordingJob`` row; the row is the queue, so any server process
+can run it and a job survives a restart. Each process has one
+:class:`JobRunner` (owned by the ``streams`` app config) whose threads claim
+rows atomically (``queued`` -> ``running``), so a job runs once even with
+several processes. Jobs run at a lower CPU priority than live streams.
+
+The previous cleaned version stays in place (and is served) until the new one
+is stored; then the row is switched in one transaction and the old file is
+deleted after commit. Progress goes to the owner's presence sockets as
+``{"type": "recording_job", "recording_id", "job"}``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import tempfile
+import threading
+import time
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+from django.db import close_old_connections, transaction
+from django.utils import timezone
+
+from denoise.base import DenoiseError
+from denoise.filedenoise import denoise_file
+from users.events import publish
+
+from ..models import RecordingJob, StreamRecording
+from .audio import AudioError
+from .storage import delete_files, fetch_file, spool_tmp_dir, storage_name, store_file
+
+logger = logging.getLogger(__name__)
+
+PROGRESS_EVERY = 0.5
+"""Seconds between progress events (status changes are always sent)."""
+STALE_AFTER = timedelta(minutes=2)
+"""A running job without a heartbeat for this long belonged to a dead process."""
+JOB_NICE = 10
+
+
+def job_json(job: RecordingJob) -> dict[str, Any]:
+    """The API object for a job (see docs/recordings.md)."""
+    return {
+        "id": job.pk,
+        "kind": job.kind,
+        "status": job.status,
+        "progress": round(job.progress, 3),
+        "model": job.model,
+        "atten_lim_db": job.atten_lim_db,
+        "error": job.error,
+    }
+
+
+def notify(job: RecordingJob, owner_id: int) -> None:
+    event = {"type": "recording_job", "recording_id": job.recording_id, "job": job_json(job)}
+    publish([owner_id], event)
+
+
+def enqueue(recording: StreamRecording, kind: str, model: str, atten_lim_db: float) -> RecordingJob:
+    """Create a queued job; the runner starts it when the transaction commits.
+
+    Call inside ``transaction.atomic()`` with the recording locked or fresh.
+    """
+    job = RecordingJob.objects.create(
+        recording=recording, kind=kind, model=model, atten_lim_db=atten_lim_db
+    )
+    transaction.on_commit(lambda: job_runner().submit(job.pk))
+    return job
+
+
+def job_runner() -> JobRunner:
+    from django.apps import apps
+
+    from ..apps import StreamsConfig
+
+    config = apps.get_app_config("streams")
+    assert isinstance(config, StreamsConfig)
+    return config.jobs
+
+
+def _lower_priority() -> None:
+    # On Linux a thread has its own nice value: only job threads yield to live streams.
+    with contextlib.suppress(AttributeError, OSError):
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), JOB_NICE)
+
+
+POLL_EVERY = 30.0
+"""Seconds between scans for queued jobs nobody started (e.g. after a restart)."""
+
+
+class JobRunner:
+    """This process's job threads. ``submit`` is safe from any thread."""
+
+    def __init__(self, workers: int) -> None:
+        self._pool = ThreadPoolExecutor(
+            max_workers=workers, thread_name_prefix="recjob", initializer=_lower_priority
+        )
+        self._poller: threading.Thread | None = None
+        self._stop = threading.Event()
+
+    def start_polling(self) -> None:
+        """Resume left-over jobs now and every ``POLL_EVERY`` s (server processes only)."""
+        if self._poller is not None:
+            return
+
+        def loop() -> None:
+            while not self._stop.wait(1.0 if self._poller is None else POLL_EVERY):
+                try:
+                    self.resume()
+                except Exception:
+                    logger.exception("could not scan for queued recording jobs")
+                finally:
+                    close_old_connections()
+
+        self._poller = threading.Thread(target=loop, name="recjob-poll", daemon=True)
+        self._poller.start()
+
+    def submit(self, job_id: int) -> None:
+        self._pool.submit(run_job, job_id)
+
+    def resume(self) -> int:
+        """Queue jobs left queued, or running without a heartbeat (their process died)."""
+        cutoff = timezone.now() - STALE_AFTER
+        RecordingJob.objects.filter(
+            status=RecordingJob.Status.RUNNING, updated_at__lt=cutoff
+        ).update(status=RecordingJob.Status.QUEUED)
+        ids = list(
+            RecordingJob.objects.filter(status=RecordingJob.Status.QUEUED).values_list(
+                "pk", flat=True
+            )
+        )
+        for job_id in ids:
+            self.submit(job_id)
+        return len(ids)
+
+    def shutdown(self) -> None:
+        self._stop.set()
+        self._pool.shutdown(wait=False, cancel_futures=True)
+
+
+def run_job(job_id: int) -> None:
+    """Claim and run one job; every outcome is stored on the row and announced."""
+    close_old_connections()
+    try:
+        claimed = RecordingJob.objects.filter(pk=job_id, status=RecordingJob.Status.QUEUED).update(
+            status=RecordingJob.Status.RUNNING, progress=0.0
+        )
+        if not claimed:
+            return  # another thread or process has it, or it was deleted
+        job = RecordingJob.objects.select_related("recording").get(pk=job_id)
+        owner_id = job.recording.owner_id
+        notify(job, owner_id)
+        _run(job, owner_id)
+    except Exception:
+        logger.exception("recording job %s crashed", job_id)
+        _fail(job_id, "Internal error while processing; please try again.")
+    finally:
+        close_old_connections()
+
+
+def _run(job: RecordingJob, owner_id: int) -> None:
+    rec = job.recording
+    log_prefix = f"[recording {rec.pk} user={owner_id} job={job.pk}]"
+    logger.info("%s %s with %s at %g dB", log_prefix, job.kind, job.model, job.atten_lim_db)
+    last = [0.0]
+
+    def progress(done: int, total: int) -> None:
+        now = time.monotonic()
+        if now - last[0] < PROGRESS_EVERY:
+            return
+        last[0] = now
+        job.progress = min(done / total, 0.99) if total else 0.0
+        # The update is also the heartbeat (updated_at) that resume() looks at.
+        RecordingJob.objects.filter(pk=job.pk).update(
+            progress=job.progress, updated_at=timezone.now()
+        )
+        notify(job, owner_id)
+
+    stored = ""
+    try:
+        with tempfile.TemporaryDirectory(dir=spool_tmp_dir()) as tmp:
+            raw = fetch_file(rec.raw_file.name or "", Path(tmp) / "raw.flac")
+            out = Path(tmp) / "cleaned.flac"
+            denoise_file(raw, out, job.model, job.atten_lim_db, progress)
+            stored, size = store_file(out, storage_name(owner_id, uuid.uuid4().hex, "cleaned"))
+            raw_size = raw.stat().st_size
+    except (DenoiseError, AudioError, ValueError) as exc:
+        logger.warning("%s failed: %s", log_prefix, exc)
+        _fail(job.pk, f"Could not clean the audio: {exc}")
+        return
+    except BaseException:
+        if stored:
+            with transaction.atomic():
+                delete_files(stored)
+        raise
+    with transaction.atomic():
+        current = StreamRecording.objects.select_for_update().filter(pk=rec.pk).first()
+        if current is None:  # deleted while we worked
+            delete_files(stored)
+            return
+        old = current.file.name
+        current.file.name = stored
+        current.model, current.atten_lim_db = job.model, job.atten_lim_db
+        current.size_bytes = raw_size + size
+        current.status, current.error = StreamRecording.Status.READY, ""
+        current.save()
+        job.status, job.progress, job.error = RecordingJob.Status.DONE, 1.0, ""
+        job.save(update_fields=["status", "progress", "error", "updated_at"])
+        delete_files(old)
+        notify(job, owner_id)
+    logger.info("%s done: %s (%d bytes)", log_prefix, stored, size)
+
+
+def _fail(job_id: int, message: str) -> None:
+    with transaction.atomic():
+        job = RecordingJob.objects.select_related("recording").filter(pk=job_id).first()
+        if job is None:
+            return
+        job.status, job.error = RecordingJob.Status.FAILED, message[:500]
+        job.save(update_fields=["status", "error", "updated_at"])
+        rec = job.recording
+        if not rec.file:  # an import that never produced a cleaned version
+            rec.status, rec.error = StreamRecording.Status.FAILED, message[:500]
+            rec.save(update_fields=["status", "error"])
+        notify(job, rec.owner_id)

@@ -1,0 +1,159 @@
+"""HTTP Range support for recordings: open a stored file as bytes, stream a span.
+
+A "source" has ``size``, ``read(offset, length)`` and ``close()``: either the
+stored file itself (``format=flac``) or a :class:`~.audio.WavRenderer` over it
+(``format=wav``, the contract's default).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, Protocol
+
+from asgiref.sync import sync_to_async
+from django.core.files.storage import default_storage
+from django.http import StreamingHttpResponse
+
+from .audio import WavRenderer
+
+CHUNK_BYTES = 256 * 1024
+_RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
+
+
+class ByteSource(Protocol):
+    size: int
+
+    def read(self, offset: int, length: int) -> bytes: ...
+
+    def close(self) -> None: ...
+
+
+class StoredBytes:
+    """A stored file read at arbitrary offsets."""
+
+    def __init__(self, fh: IO[bytes], size: int) -> None:
+        self._fh = fh
+        self.size = size
+
+    def read(self, offset: int, length: int) -> bytes:
+        self._fh.seek(offset)
+        return self._fh.read(length)
+
+    def close(self) -> None:
+        self._fh.close()
+
+
+def _local_path(name: str) -> Path | None:
+    try:
+        return Path(default_storage.path(name))
+    except NotImplementedError:  # remote storage (S3)
+        return None
+
+
+def open_audio(name: str, fmt: str) -> ByteSource:
+    """Open stored file ``name`` as ``fmt`` ("wav" rendered, or "flac" as stored). Blocking.
+
+    Raises:
+        FileNotFoundError: missing from storage. AudioError: not decodable.
+    """
+    local = _local_path(name)
+    if local is not None and not local.exists():
+        raise FileNotFoundError(name)
+    if fmt == "flac":
+        if local is not None:
+            return StoredBytes(local.open("rb"), local.stat().st_size)
+        return StoredBytes(default_storage.open(name, "rb"), default_storage.size(name))
+    if local is not None:
+        return WavRenderer(local)
+    fh = default_storage.open(name, "rb")
+    try:
+        return _ClosingRenderer(fh)
+    except BaseException:
+        fh.close()
+        raise
+
+
+class _ClosingRenderer(WavRenderer):
+    """A renderer that also closes the storage file it reads."""
+
+    def __init__(self, fh: IO[bytes]) -> None:
+        super().__init__(fh)  # type: ignore[arg-type]
+        self._fh = fh
+
+    def close(self) -> None:
+        super().close()
+        self._fh.close()
+
+
+class RangeNotSatisfiable(Exception):
+    """The Range header asks for bytes outside the file (HTTP 416)."""
+
+
+@dataclass(frozen=True)
+class Span:
+    start: int
+    end: int
+    """Inclusive."""
+    partial: bool
+    total: int
+
+
+def parse_range(header: str, size: int) -> Span:
+    """The byte span to send for ``Range: header`` on a ``size``-byte file.
+
+    A missing, malformed or multi-range header means the whole file (RFC 9110
+    lets a server ignore Range). Raises RangeNotSatisfiable for a valid range
+    outside the file.
+    """
+    full = Span(0, size - 1, False, size)
+    match = _RANGE.match(header.strip().replace(" ", "")) if header else None
+    if match is None:
+        return full
+    first, last = match.groups()
+    if not first and not last:
+        return full
+    if not first:  # suffix: the last N bytes
+        n = int(last)
+        if n == 0:
+            raise RangeNotSatisfiable
+        return Span(max(size - n, 0), size - 1, True, size)
+    start = int(first)
+    end = min(int(last), size - 1) if last else size - 1
+    if start >= size or (last and int(last) < start):
+        raise RangeNotSatisfiable
+    return Span(start, end, True, size)
+
+
+async def _chunks(source: ByteSource, span: Span) -> AsyncIterator[bytes]:
+    read = sync_to_async(source.read, thread_sensitive=False)
+    try:
+        pos = span.start
+        while pos <= span.end:
+            data = await read(pos, min(CHUNK_BYTES, span.end - pos + 1))
+            if not data:
+                break
+            yield data
+            pos += len(data)
+    finally:
+        await sync_to_async(source.close, thread_sensitive=False)()
+
+
+def stream_bytes(
+    source: ByteSource, span: Span, filename: str, *, download: bool
+) -> StreamingHttpResponse:
+    """A 200/206 streaming response for ``span`` of ``source`` (closed when done)."""
+    content_type = "audio/flac" if filename.endswith(".flac") else "audio/wav"
+    resp = StreamingHttpResponse(
+        _chunks(source, span), status=206 if span.partial else 200, content_type=content_type
+    )
+    resp["Accept-Ranges"] = "bytes"
+    resp["Content-Length"] = str(span.end - span.start + 1)
+    if span.partial:
+        resp["Content-Range"] = f"bytes {span.start}-{span.end}/{span.total}"
+    disposition = "attachment" if download else "inline"
+    resp["Content-Disposition"] = f'{disposition}; filename="{filename}"'
+    resp["Cache-Control"] = "private, no-cache"
+    return resp

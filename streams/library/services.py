@@ -1,0 +1,325 @@
+"""Business rules of the recordings library: who sees what, quota, save, rename, delete.
+
+Readers are the owner and the owner's friends; outsiders get 404 (the
+recording's existence is not revealed), friends get 403 for owner-only
+actions. Stored bytes of both versions count against the owner's quota.
+"""
+
+from __future__ import annotations
+
+import logging
+import tempfile
+import uuid
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from django.conf import settings
+from django.core.files.uploadedfile import UploadedFile
+from django.db import IntegrityError, transaction
+from django.db.models import Prefetch, Q, QuerySet, Sum
+from django.utils import timezone
+
+from fc25_denoise.api import ApiError, BadRequest, Conflict, Forbidden, NotFound
+from users.models import User
+from users.services import friend_ids
+
+from ..models import RecordingJob, StreamRecording
+from .audio import AudioError, duration_of, encode_flac
+from .jobs import enqueue, job_json
+from .storage import delete_files, spool_paths, spool_tmp_dir, storage_name, store_file
+
+logger = logging.getLogger(__name__)
+
+TITLE_MAX = 200
+
+
+def _latest_jobs() -> Prefetch[Any]:
+    return Prefetch("jobs", queryset=RecordingJob.objects.order_by("-created_at", "-id"))
+
+
+def visible_recordings(user: User) -> QuerySet[StreamRecording]:
+    """Recordings ``user`` may list: all of their own, their friends' ready ones."""
+    return (
+        StreamRecording.objects.filter(
+            Q(owner=user) | Q(owner_id__in=friend_ids(user), status=StreamRecording.Status.READY)
+        )
+        .select_related("owner")
+        .prefetch_related(_latest_jobs())
+    )
+
+
+def check_readable(user: User, recording_id: int) -> StreamRecording:
+    """The recording if ``user`` may read it.
+
+    Raises:
+        NotFound: unknown, or neither the owner's nor a friend's.
+    """
+    rec = visible_recordings(user).filter(pk=recording_id).first()
+    if rec is None:
+        raise NotFound("No such recording.")
+    return rec
+
+
+def check_owned(user: User, recording_id: int) -> StreamRecording:
+    """The recording if ``user`` owns it.
+
+    Raises:
+        NotFound: not readable by ``user``. Forbidden: a friend's recording.
+    """
+    rec = check_readable(user, recording_id)
+    if rec.owner_id != user.pk:
+        raise Forbidden(f"Only {rec.owner.username} can change this recording.")
+    return rec
+
+
+def storage_used(user_id: int) -> int:
+    total = StreamRecording.objects.filter(owner_id=user_id).aggregate(s=Sum("size_bytes"))["s"]
+    return int(total or 0)
+
+
+def check_quota(user_id: int, extra_bytes: int, *, status: int = 413) -> None:
+    """Raise unless ``extra_bytes`` more fit in the user's quota (0 = unlimited).
+
+    Raises:
+        ApiError: with ``status`` (413 for uploads, 409 for going live).
+    """
+    quota = settings.RECORDINGS_QUOTA_BYTES
+    if not quota:
+        return
+    used = storage_used(user_id)
+    if used + extra_bytes > quota:
+        mb = 1024 * 1024
+        raise ApiError(
+            status,
+            f"Your recordings use {used / mb:.1f} MB of your {quota / mb:.0f} MB quota; "
+            "delete some recordings to make room.",
+        )
+
+
+def latest_job(rec: StreamRecording) -> RecordingJob | None:
+    jobs = list(rec.jobs.all())  # prefetched newest first
+    return jobs[0] if jobs else None
+
+
+def recording_json(rec: StreamRecording, viewer_id: int) -> dict[str, Any]:
+    """The API object for ``rec`` (see docs/recordings.md)."""
+    base = f"/api/recordings/{rec.pk}"
+    job = latest_job(rec)
+    return {
+        "id": rec.pk,
+        "owner": rec.owner.username,
+        "title": rec.title,
+        "duration": rec.duration,
+        "created_at": rec.created_at.isoformat(),
+        "audio_url": f"{base}/audio/",
+        "raw_audio_url": f"{base}/audio/?version=raw" if rec.raw_file else None,
+        "peaks_url": f"{base}/peaks/",
+        "status": rec.status,
+        "error": rec.error,
+        "source": rec.source,
+        "model": rec.model,
+        "atten_lim_db": rec.atten_lim_db,
+        "size_bytes": rec.size_bytes,
+        "is_owner": rec.owner_id == viewer_id,
+        "job": job_json(job) if job is not None and rec.owner_id == viewer_id else None,
+    }
+
+
+def do_rename(rec: StreamRecording, title: str) -> StreamRecording:
+    rec.title = title
+    rec.save(update_fields=["title"])
+    return rec
+
+
+def do_delete(rec: StreamRecording) -> None:
+    """Delete the row and, once that commits, both stored files (a running job's output too)."""
+    with transaction.atomic():
+        names = (rec.file.name, rec.raw_file.name)
+        rec.delete()
+        delete_files(*names)
+    logger.info("recording %s of user %s deleted", rec.pk, rec.owner_id)
+
+
+def do_save_live_recording(
+    user: User,
+    session_id: uuid.UUID,
+    started_at: datetime,
+    model: str,
+    atten_lim_db: float,
+) -> StreamRecording | None:
+    """Store a finished live session's spool files as FLAC and create the recording.
+
+    Returns None (and removes the spool files) when nothing was recorded. On a
+    storage error the spool files are kept for :func:`recover_spool` and the
+    error propagates.
+    """
+    paths = spool_paths(user.pk, session_id)
+    try:
+        duration = duration_of(paths.cleaned) if paths.cleaned.exists() else 0.0
+    except AudioError:
+        logger.warning("[stream %s user=%s] unreadable recording", session_id, user.username)
+        duration = 0.0
+    if duration <= 0:
+        paths.remove()
+        return None
+    stored: list[str] = []
+    try:
+        with tempfile.TemporaryDirectory(dir=spool_tmp_dir()) as tmp:
+            size = 0
+            for version, local in (("cleaned", paths.cleaned), ("raw", paths.raw)):
+                if not local.exists():
+                    continue
+                flac = Path(tmp) / f"{version}.flac"
+                try:
+                    encode_flac(local, flac)
+                except AudioError:
+                    if version == "cleaned":
+                        raise
+                    logger.warning("[stream %s] raw track unreadable; not kept", session_id)
+                    continue
+                name, nbytes = store_file(flac, storage_name(user.pk, str(session_id), version))
+                stored.append(name)
+                size += nbytes
+        with transaction.atomic():
+            rec = StreamRecording.objects.create(
+                owner=user,
+                title=f"Live {timezone.localtime(started_at):%Y-%m-%d %H:%M}",
+                file=stored[0],
+                raw_file=stored[1] if len(stored) > 1 else "",
+                duration=round(duration, 3),
+                session_id=session_id,
+                source=StreamRecording.Source.LIVE,
+                model=model,
+                atten_lim_db=atten_lim_db,
+                size_bytes=size,
+            )
+    except BaseException:
+        with transaction.atomic():
+            delete_files(*stored)
+        raise
+    paths.remove()
+    return rec
+
+
+def recover_spool(active_sessions: set[uuid.UUID]) -> int:
+    """Save spool files left by a crash (or a storage outage) as recordings.
+
+    Sessions in ``active_sessions`` are still being written and are skipped.
+    Returns the number of recordings saved.
+    """
+    root = Path(settings.SPOOL_DIR)
+    saved = 0
+    for cleaned in sorted(root.glob("*/*.cleaned.wav")):
+        try:
+            user_id = int(cleaned.parent.name)
+            session_id = uuid.UUID(cleaned.name.split(".")[0])
+        except ValueError:
+            continue
+        if session_id in active_sessions:
+            continue
+        user = User.objects.filter(pk=user_id).first()
+        if user is None:
+            spool_paths(user_id, session_id).remove()
+            continue
+        started = datetime.fromtimestamp(
+            cleaned.stat().st_ctime, tz=timezone.get_current_timezone()
+        )
+        try:
+            rec = do_save_live_recording(
+                user, session_id, started, "", settings.DENOISE_ATTEN_LIM_DB
+            )
+        except Exception:
+            logger.exception("could not recover spooled recording %s", cleaned)
+            continue
+        if rec is not None:
+            saved += 1
+    return saved
+
+
+def check_no_open_job(rec: StreamRecording) -> None:
+    """Raises Conflict if a job for ``rec`` is queued or running."""
+    open_statuses = (RecordingJob.Status.QUEUED, RecordingJob.Status.RUNNING)
+    if rec.jobs.filter(status__in=open_statuses).exists():
+        raise Conflict("This recording is already being processed; wait for it to finish.")
+
+
+def do_request_reclean(
+    user: User, recording_id: int, model: str, atten_lim_db: float
+) -> RecordingJob:
+    """Queue a re-clean of an owned recording's raw track.
+
+    Raises:
+        NotFound, Forbidden: see :func:`check_owned`. Conflict: no raw track,
+        or a job is already open. ApiError 413: the owner is over quota.
+    """
+    try:
+        with transaction.atomic():
+            rec = check_owned(user, recording_id)
+            if not rec.raw_file:
+                raise Conflict(
+                    "This recording has no raw track to re-clean (raw recording was off)."
+                )
+            check_no_open_job(rec)
+            check_quota(user.pk, 0)
+            return enqueue(rec, RecordingJob.Kind.RECLEAN, model, atten_lim_db)
+    except IntegrityError:  # a concurrent request queued one first
+        raise Conflict(
+            "This recording is already being processed; wait for it to finish."
+        ) from None
+
+
+def default_title(filename: str) -> str:
+    stem = Path(filename or "").stem.strip()
+    return (stem or f"Import {timezone.localtime():%Y-%m-%d %H:%M}")[:TITLE_MAX]
+
+
+def do_import(
+    user: User, upload: UploadedFile, title: str, model: str, atten_lim_db: float
+) -> StreamRecording:
+    """Validate and store an uploaded audio file as a recording's raw version, queue its cleaning.
+
+    The whole file is decoded here, so a corrupt file fails the request and
+    leaves nothing behind.
+
+    Raises:
+        ApiError 413: larger than ``UPLOAD_MAX_BYTES`` or over the quota.
+        BadRequest: not audio, corrupt, empty.
+    """
+    limit = settings.UPLOAD_MAX_BYTES
+    if upload.size is not None and upload.size > limit:
+        raise ApiError(413, f"The file is larger than the {limit // (1024 * 1024)} MB limit.")
+    with tempfile.TemporaryDirectory(dir=spool_tmp_dir()) as tmp:
+        raw = Path(tmp) / "raw.flac"
+        path = getattr(upload, "temporary_file_path", None)
+        source: Any = path() if path else upload.file
+        try:
+            rate, _, frames = encode_flac(source, raw)
+        except AudioError as exc:
+            raise BadRequest(
+                f"That is not a usable audio file (WAV, FLAC, OGG or MP3): {exc}.",
+                {"file": [str(exc)]},
+            ) from None
+        raw_size = raw.stat().st_size
+        check_quota(user.pk, 2 * raw_size)  # the cleaned version is about as large
+        name, _ = store_file(raw, storage_name(user.pk, uuid.uuid4().hex, "raw"))
+    try:
+        with transaction.atomic():
+            rec = StreamRecording.objects.create(
+                owner=user,
+                title=title or default_title(upload.name or ""),
+                raw_file=name,
+                duration=round(frames / rate, 3),
+                source=StreamRecording.Source.IMPORT,
+                status=StreamRecording.Status.PROCESSING,
+                model=model,
+                atten_lim_db=atten_lim_db,
+                size_bytes=raw_size,
+            )
+            enqueue(rec, RecordingJob.Kind.IMPORT, model, atten_lim_db)
+    except BaseException:
+        with transaction.atomic():
+            delete_files(name)
+        raise
+    logger.info("recording %s imported by %s (%.1f s)", rec.pk, user.username, rec.duration)
+    return rec

@@ -1,0 +1,199 @@
+"""Recordings JSON API (../shared/API.md "Recordings", extended in docs/recordings.md).
+
+Thin: check the input, call :mod:`.services`, reply. Audio is streamed by an
+async view so a long download never holds a worker thread or the whole file
+in memory; each chunk is read in a worker thread.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from asgiref.sync import sync_to_async
+from django.conf import settings
+from django.core.cache import cache
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http.response import HttpResponseBase
+
+from denoise.base import check_atten_lim
+from denoise.registry import available_models
+from fc25_denoise.api import (
+    ApiError,
+    BadRequest,
+    Conflict,
+    Json,
+    NotFound,
+    api_view,
+    check_number,
+    check_str,
+    parse_json_body,
+)
+from users.models import User
+
+from ..models import StreamRecording
+from . import services
+from .audio import AudioError, TooLongForWav, peaks
+from .jobs import job_json
+from .ranges import RangeNotSatisfiable, open_audio, parse_range, stream_bytes
+
+PEAKS_CACHE_SECONDS = 24 * 3600
+
+
+def _check_model(value: Any) -> str:
+    if not isinstance(value, str) or value not in available_models():
+        raise BadRequest(
+            f"Unknown model; choose one of {', '.join(available_models())}.",
+            {"model": ["Unknown model."]},
+        )
+    return value
+
+
+def _engine_choice(data: Json | dict[str, str], default_model: str) -> tuple[str, float]:
+    """``(model, atten_lim_db)`` from optional fields, with the given defaults."""
+    model = _check_model(data["model"]) if data.get("model") else default_model
+    atten = settings.DENOISE_ATTEN_LIM_DB
+    if data.get("atten_lim_db") not in (None, ""):
+        raw = data["atten_lim_db"]
+        if isinstance(raw, str):
+            try:
+                raw = float(raw)
+            except ValueError:
+                raise BadRequest("Field atten_lim_db must be a number.") from None
+        atten = check_atten_lim(check_number({"atten_lim_db": raw}, "atten_lim_db", lo=6, hi=100))
+    return model, atten
+
+
+@api_view("GET")
+def recording_list(request: HttpRequest) -> HttpResponse:
+    user = request.user
+    assert isinstance(user, User)
+    recordings = [services.recording_json(r, user.pk) for r in services.visible_recordings(user)]
+    storage = {
+        "used_bytes": services.storage_used(user.pk),
+        "quota_bytes": settings.RECORDINGS_QUOTA_BYTES,
+    }
+    return JsonResponse({"recordings": recordings, "storage": storage})
+
+
+@api_view("GET", "PATCH", "DELETE")
+def recording_detail(request: HttpRequest, recording_id: int) -> HttpResponse:
+    user = request.user
+    assert isinstance(user, User)
+    if request.method == "GET":
+        rec = services.check_readable(user, recording_id)
+        return JsonResponse(services.recording_json(rec, user.pk))
+    if request.method == "PATCH":
+        data = parse_json_body(request)
+        title = check_str(data, "title", max_length=services.TITLE_MAX)
+        rec = services.do_rename(services.check_owned(user, recording_id), title)
+        return JsonResponse(services.recording_json(rec, user.pk))
+    services.do_delete(services.check_owned(user, recording_id))
+    return HttpResponse(status=204)
+
+
+@api_view("POST")
+def reclean(request: HttpRequest, recording_id: int) -> HttpResponse:
+    user = request.user
+    assert isinstance(user, User)
+    data = parse_json_body(request)
+    model, atten = _engine_choice(data, settings.DENOISE_MODEL)
+    job = services.do_request_reclean(user, recording_id, model, atten)
+    return JsonResponse({"job": job_json(job)}, status=202)
+
+
+@api_view("POST")
+def import_recording(request: HttpRequest) -> HttpResponse:
+    user = request.user
+    assert isinstance(user, User)
+    declared = request.META.get("CONTENT_LENGTH") or "0"
+    limit = settings.UPLOAD_MAX_BYTES
+    if declared.isdigit() and int(declared) > limit + 64 * 1024:  # + form overhead
+        raise ApiError(413, f"The file is larger than the {limit // (1024 * 1024)} MB limit.")
+    upload = request.FILES.get("file")
+    if upload is None:
+        raise BadRequest("Attach the audio file as the multipart field 'file'.")
+    title = request.POST.get("title", "").strip()[: services.TITLE_MAX]
+    model, atten = _engine_choice(request.POST.dict(), settings.DENOISE_MODEL)
+    rec = services.do_import(user, upload, title, model, atten)
+    rec = services.check_readable(user, rec.pk)  # with its job prefetched
+    return JsonResponse({"recording": services.recording_json(rec, user.pk)}, status=202)
+
+
+def _version_file(rec: StreamRecording, version: str) -> str:
+    if version not in ("cleaned", "raw"):
+        raise BadRequest("version must be 'cleaned' or 'raw'.")
+    field = rec.file if version == "cleaned" else rec.raw_file
+    if field and field.name:
+        return field.name
+    if version == "cleaned" and rec.status == StreamRecording.Status.PROCESSING:
+        raise Conflict("This recording is still being cleaned.")
+    if version == "cleaned":
+        raise NotFound("This recording has no cleaned version.")
+    raise NotFound("This recording has no raw version.")
+
+
+@api_view("GET")
+async def recording_audio(request: HttpRequest, recording_id: int) -> HttpResponseBase:
+    user = await request.auser()
+    assert isinstance(user, User)
+    fmt = request.GET.get("format", "wav")
+    if fmt not in ("wav", "flac"):
+        raise BadRequest("format must be 'wav' or 'flac'.")
+    version = request.GET.get("version", "cleaned")
+    rec = await sync_to_async(services.check_readable)(user, recording_id)
+    name = _version_file(rec, version)
+    try:
+        source = await sync_to_async(open_audio, thread_sensitive=False)(name, fmt)
+    except TooLongForWav as exc:
+        raise Conflict(f"Cannot serve this audio as WAV: {exc}.") from None
+    except AudioError as exc:
+        raise NotFound(f"The stored audio cannot be read: {exc}.") from None
+    except FileNotFoundError:
+        raise NotFound("The audio file is missing from storage.") from None
+    try:
+        span = parse_range(request.headers.get("Range", ""), source.size)
+    except RangeNotSatisfiable:
+        await sync_to_async(source.close, thread_sensitive=False)()
+        resp = JsonResponse({"error": "Requested range not satisfiable."}, status=416)
+        resp["Content-Range"] = f"bytes */{source.size}"
+        return resp
+    filename = f"{_safe(rec.title)}{'-raw' if version == 'raw' else ''}.{fmt}"
+    return stream_bytes(source, span, filename, download=request.GET.get("download") == "1")
+
+
+def _safe(title: str) -> str:
+    cleaned = "".join(c if c.isalnum() or c in "-_ " else "_" for c in title).strip()
+    return cleaned[:80] or "recording"
+
+
+@api_view("GET")
+def recording_peaks(request: HttpRequest, recording_id: int) -> HttpResponse:
+    user = request.user
+    assert isinstance(user, User)
+    try:
+        buckets = int(request.GET.get("buckets", "1000"))
+    except ValueError:
+        raise BadRequest("buckets must be an integer.") from None
+    if not 50 <= buckets <= 4000:
+        raise BadRequest("buckets must be between 50 and 4000.")
+    rec = services.check_readable(user, recording_id)
+    body: dict[str, Any] = {
+        "duration": rec.duration,
+        "buckets": buckets,
+        "cleaned": None,
+        "raw": None,
+    }
+    for version, field in (("cleaned", rec.file), ("raw", rec.raw_file)):
+        if not field:
+            continue
+        key = f"peaks:{field.name}:{buckets}"
+        cached = cache.get(key)
+        if cached is None:
+            try:
+                with field.storage.open(field.name or "", "rb") as fh:
+                    cached = peaks(fh, buckets)[1]
+            except (AudioError, FileNotFoundError) as exc:
+                raise NotFound(f"The {version} audio cannot be read: {exc}.") from None
+            cache.set(key, cached, PEAKS_CACHE_SECONDS)  # stored names never change content
+        body[version] = cached
+    return JsonResponse(body)
