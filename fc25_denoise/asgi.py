@@ -1,5 +1,6 @@
 """ASGI entry point: HTTP through Django, WebSockets through Channels."""
 
+import asyncio
 import os
 
 from django.core.asgi import get_asgi_application
@@ -7,19 +8,29 @@ from django.core.asgi import get_asgi_application
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "fc25_denoise.settings")
 django_asgi_app = get_asgi_application()  # set up Django before importing consumers
 
+from asgiref.typing import ASGIReceiveCallable, ASGISendCallable, Scope  # noqa: E402
 from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
+from django.conf import settings  # noqa: E402
 
 from streams.library.jobs import job_runner  # noqa: E402
+from users.events import remember_loop  # noqa: E402
 from users.routing import websocket_urlpatterns as user_ws  # noqa: E402
 
-# Recording jobs left queued by a previous run (or another process) get picked up.
-job_runner().start_polling()
+if not settings.RUNNING_TESTS:  # tests run their jobs explicitly
+    # Recording jobs left queued by a previous run (or another process) get picked up.
+    job_runner().start_polling()
 
-application = ProtocolTypeRouter(
+router = ProtocolTypeRouter(
     {
         "http": django_asgi_app,
         "websocket": AllowedHostsOriginValidator(AuthMiddlewareStack(URLRouter(user_ws))),
     }
 )
+
+
+async def application(scope: Scope, receive: ASGIReceiveCallable, send: ASGISendCallable) -> None:
+    """The ASGI app; remembers the server loop so worker threads can publish events."""
+    remember_loop(asyncio.get_running_loop())
+    await router(scope, receive, send)

@@ -5,12 +5,16 @@ event to a group it did not compute from the friendship table, so outsiders
 never receive anything about a user. Events are sent after the surrounding
 transaction commits, so a socket never hears about a state it cannot read.
 
-Callers must be in synchronous code (views, services run via
-``database_sync_to_async``).
+Callers must be in synchronous code: views, services run via
+``database_sync_to_async``, or plain worker threads (recording jobs). Events
+are sent on the server's event loop when it is known (see :func:`remember_loop`),
+because the in-memory channel layer's queues belong to that loop: a send from
+another loop would enqueue without waking the receiving socket.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Iterable
 from typing import Any
@@ -23,6 +27,23 @@ logger = logging.getLogger(__name__)
 
 EVENT_MESSAGE_TYPE = "presence.event"
 """Channel-layer message type; PresenceConsumer.presence_event relays it."""
+
+
+_server_loop: asyncio.AbstractEventLoop | None = None
+SEND_TIMEOUT = 5.0
+
+
+def remember_loop(loop: asyncio.AbstractEventLoop) -> None:
+    """Record the server's event loop (called by the ASGI entry point on every connection)."""
+    global _server_loop
+    _server_loop = loop
+
+
+def _foreign_thread(loop: asyncio.AbstractEventLoop) -> bool:
+    try:
+        return asyncio.get_running_loop() is not loop
+    except RuntimeError:
+        return True
 
 
 def user_group(user_id: int) -> str:
@@ -41,10 +62,21 @@ def publish(user_ids: Iterable[int], event: dict[str, Any]) -> None:
         if layer is None:
             return
         message = {"type": EVENT_MESSAGE_TYPE, "event": event}
-        for uid in targets:
-            try:
-                async_to_sync(layer.group_send)(user_group(uid), message)
-            except Exception:  # a broken layer must not break the request that changed state
-                logger.exception("could not publish %s to user %s", event.get("type"), uid)
+
+        async def send_all() -> None:
+            for uid in targets:
+                try:
+                    await layer.group_send(user_group(uid), message)
+                except Exception:  # a broken layer must not break the change that was made
+                    logger.exception("could not publish %s to user %s", event.get("type"), uid)
+
+        loop = _server_loop
+        try:
+            if loop is not None and loop.is_running() and _foreign_thread(loop):
+                asyncio.run_coroutine_threadsafe(send_all(), loop).result(SEND_TIMEOUT)
+            else:
+                async_to_sync(send_all)()
+        except Exception:
+            logger.exception("could not publish %s", event.get("type"))
 
     transaction.on_commit(send)
