@@ -8,7 +8,9 @@ See README.md "Settings" for every variable.
 
 from __future__ import annotations
 
+import os
 import sys
+import tempfile
 from pathlib import Path
 
 from .env import (
@@ -95,6 +97,10 @@ else:
                 "timeout": 20,
                 "transaction_mode": "IMMEDIATE",
             },
+            # Tests get a file database, not Django's shared-cache in-memory one: worker
+            # threads (live sessions, recording jobs) write concurrently, and shared-cache
+            # table locks fail at once ("database table is locked") instead of waiting.
+            "TEST": {"NAME": str(Path(tempfile.gettempdir()) / f"fc25-test-{os.getpid()}.sqlite3")},
         }
     }
 

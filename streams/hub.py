@@ -102,7 +102,8 @@ class LiveHub:
         self._sessions[user.pk] = None  # type: ignore[assignment]  # reserve the slot
         try:
             prefs = await _db(services.broadcast_settings, user)
-            await _db(functools.partial(check_quota, status=409), user.pk, 0)
+            # A full quota (not one byte left) blocks going live: the stream would not be kept.
+            await _db(functools.partial(check_quota, status=409), user.pk, 1)
             # The row is the cross-process "live" lock: 409 if live elsewhere.
             await _db(services.do_begin_stream, user, session_id, prefs.model, prefs.atten_lim_db)
         except BaseException:
