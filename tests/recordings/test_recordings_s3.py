@@ -122,11 +122,14 @@ def test_live_recording_is_stored_on_s3(s3, alice):
     np.testing.assert_allclose(raw, signal(1.0, seed=1), atol=1 / 32768 + 1e-6)
 
 
-def test_storage_outage_keeps_the_spool_for_recovery(settings, alice):
+def test_storage_outage_keeps_the_spool_for_recovery(s3, settings, alice):
     """S3 unreachable when a stream ends: nothing is lost; the next start saves it."""
     from streams.services import clear_stale_streams
 
-    good = settings.STORAGES
+    good = {
+        **settings.STORAGES,
+        "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    }
     settings.STORAGES = {
         **good,
         "default": {
