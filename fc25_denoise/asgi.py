@@ -14,6 +14,7 @@ from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 from django.conf import settings  # noqa: E402
 
+from fc25_denoise.limits import reject_if_oversized  # noqa: E402
 from streams.library.jobs import job_runner  # noqa: E402
 from users.events import remember_loop  # noqa: E402
 from users.routing import websocket_urlpatterns as user_ws  # noqa: E402
@@ -31,6 +32,9 @@ router = ProtocolTypeRouter(
 
 
 async def application(scope: Scope, receive: ASGIReceiveCallable, send: ASGISendCallable) -> None:
-    """The ASGI app; remembers the server loop so worker threads can publish events."""
+    """The ASGI app; remembers the server loop so worker threads can publish events,
+    and refuses oversized uploads before Django reads (and spools) their body."""
     remember_loop(asyncio.get_running_loop())
+    if scope["type"] == "http" and await reject_if_oversized(scope, send):
+        return
     await router(scope, receive, send)
