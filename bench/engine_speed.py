@@ -1,11 +1,18 @@
 """Engine speed: real-time factor, concurrent real-time streams, memory, load time.
 
 Usage: python bench/engine_speed.py [--model dfn3] [--seconds 4] [--workers 2]
+                                    [--batch [--max-wait-ms 2]]
 
 Prints one line per figure. Streams are simulated like the live path: every
 stream gets a 20 ms packet (two 10 ms hops) every 20 ms, staggered in phase,
 and its packets are processed in order on a ThreadPoolExecutor. A packet is
 late if it is finished more than 20 ms after it arrived (the next one is due).
+
+``--batch`` (ONNX models): all streams share one ``BatchScheduler`` that runs at
+most ``--workers`` batches at once; the pool then has one thread per stream
+(they sleep while a batch leader computes), so ``--workers`` is the CPU
+parallelism, as without batching. The CPU time of the whole process during the
+run is printed per stream as a real-time factor.
 """
 
 from __future__ import annotations
@@ -25,7 +32,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.proc import rss_mb
-from denoise import check_model, create_denoiser
+from denoise import BatchScheduler, check_model, create_denoiser
 from denoise.base import Denoiser
 from denoise.constants import PACKET_SAMPLES, SAMPLE_RATE
 from tests.audio_fixtures import noisy_speech
@@ -54,14 +61,21 @@ def rtf(model: str, audio: np.ndarray) -> tuple[float, float]:
     return wall / seconds, cpu / seconds
 
 
-def throughput(model: str, audio: np.ndarray, workers: int, seconds: float) -> tuple[float, float]:
+def throughput(
+    model: str,
+    audio: np.ndarray,
+    workers: int,
+    seconds: float,
+    scheduler: BatchScheduler | None = None,
+) -> tuple[float, float]:
     """Audio seconds processed per wall second and per CPU second, ``workers`` threads busy.
 
-    Each worker drives its own streams back to back; no deadlines. The first
+    Each worker drives its own stream back to back; no deadlines. The first
     number is the real-time stream capacity if nothing else ran on the machine
-    only when the second one times the core count agrees with it.
+    only when the second one times the core count agrees with it. With a
+    scheduler, ``workers`` is the number of streams (threads) feeding it.
     """
-    streams = [create_denoiser(model) for _ in range(workers)]
+    streams = [create_denoiser(model, scheduler=scheduler) for _ in range(workers)]
     done = [0] * workers
     stop = time.perf_counter() + seconds
 
@@ -120,11 +134,18 @@ class Stream:
 
 
 def concurrent(
-    model: str, n: int, seconds: float, workers: int, audio: np.ndarray
-) -> tuple[float, float]:
-    """Rates of packets finished > 20 ms and > 60 ms after arrival, ``n`` streams."""
-    pool = ThreadPoolExecutor(max_workers=workers)
-    streams = [Stream(create_denoiser(model), audio, pool) for _ in range(n)]
+    model: str,
+    n: int,
+    seconds: float,
+    workers: int,
+    audio: np.ndarray,
+    scheduler: BatchScheduler | None = None,
+) -> tuple[float, float, float]:
+    """Rates of packets finished > 20 ms and > 60 ms after arrival, ``n`` streams,
+    and the process CPU time per stream per audio second (CPU RTF per stream)."""
+    pool = ThreadPoolExecutor(max_workers=n if scheduler else workers)
+    streams = [Stream(create_denoiser(model, scheduler=scheduler), audio, pool) for _ in range(n)]
+    c0 = time.process_time()
     start = time.perf_counter() + 0.2
     events = [(start + i * PACKET_S / n, i, 0) for i in range(n)]
     heapq.heapify(events)
@@ -139,10 +160,12 @@ def concurrent(
         streams[i].arrive(release, k)
         heapq.heappush(events, (release + PACKET_S, i, k + 1))
     pool.shutdown(wait=True)
+    cpu = time.process_time() - c0
     for s in streams:
         s.d.close()
     done = max(1, sum(s.done for s in streams))
-    return sum(s.late for s in streams) / done, sum(s.very_late for s in streams) / done
+    cpu_rtf = cpu / (done * PACKET_S)
+    return sum(s.late for s in streams) / done, sum(s.very_late for s in streams) / done, cpu_rtf
 
 
 def main() -> None:
@@ -155,7 +178,16 @@ def main() -> None:
         default="2,4,6,8,10,12,14,16,20,30",
         help="levels to try, stops at the first failing one",
     )
+    ap.add_argument("--batch", action="store_true", help="share a BatchScheduler (ONNX models)")
+    ap.add_argument("--max-wait-ms", type=float, default=2.0, help="scheduler's batch wait")
+    ap.add_argument(
+        "--batch-threads", type=int, default=32, help="streams in the --batch throughput"
+    )
     args = ap.parse_args()
+    sched = None
+    if args.batch:
+        sched = BatchScheduler(max_wait_ms=args.max_wait_ms, max_parallel=args.workers)
+        print(f"batched: max_wait {args.max_wait_ms:g} ms, {args.workers} batches at once")
     env = {k: v for k, v in os.environ.items() if "THREAD" in k or k.startswith("RAYON")}
     print(f"cpus={os.cpu_count()} model={args.model} thread-env={env or 'none'}")
     print(
@@ -186,7 +218,10 @@ def main() -> None:
     audio = noisy_speech(seconds=10.0, snr_db=5.0, seed=0)[2]
     wall_rtf, cpu_rtf = rtf(args.model, audio)
     print(f"RTF one stream, one thread: {cpu_rtf:.4f} CPU time ({wall_rtf:.4f} wall clock)")
-    per_wall, per_cpu = throughput(args.model, audio, args.workers, args.seconds)
+    feeders = args.batch_threads if sched else args.workers
+    per_wall, per_cpu = throughput(args.model, audio, feeders, args.seconds, sched)
+    if sched:
+        print(f"  ({feeders} streams fed back to back into the scheduler; {sched.stats})")
     print(
         f"throughput with {args.workers} busy threads: {per_wall:.1f} s audio per wall s "
         f"-> capacity {per_wall:.1f} streams; {per_cpu:.2f} s audio per CPU s "
@@ -196,7 +231,7 @@ def main() -> None:
 
     time.sleep(1.0)
     base = rss_mb()
-    extra = [create_denoiser(args.model) for _ in range(20)]
+    extra = [create_denoiser(args.model, scheduler=sched) for _ in range(20)]
     for d in extra:
         d.process(audio[:PACKET_SAMPLES])
     print(f"memory per extra stream: {(rss_mb() - base) / 20:.1f} MB (RSS delta over 20)")
@@ -205,12 +240,19 @@ def main() -> None:
 
     best = 0
     for n in (int(s) for s in args.streams.split(",")):
-        late, very_late = concurrent(args.model, n, args.seconds, args.workers, audio)
+        before = (sched.stats.batches, sched.stats.items) if sched else (0, 0)
+        late, very_late, cpu_rtf = concurrent(
+            args.model, n, args.seconds, args.workers, audio, sched
+        )
         ok = late < 0.01
         best = n if ok else best
+        mean_batch = ""
+        if sched:
+            b, i = sched.stats.batches - before[0], sched.stats.items - before[1]
+            mean_batch = f", mean batch {i / max(1, b):.1f}"
         print(
             f"{n:3d} streams on {args.workers} workers: late packets {100 * late:.2f} % "
-            f"(> 60 ms: {100 * very_late:.2f} %)"
+            f"(> 60 ms: {100 * very_late:.2f} %), CPU RTF per stream {cpu_rtf:.4f}{mean_batch}"
         )
         if not ok:
             break

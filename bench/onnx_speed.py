@@ -1,20 +1,26 @@
 """ONNX backend speed and memory: RTF per stream on one thread, MB per stream, load time.
 
 Usage: python bench/onnx_speed.py [--models dfn2,dfn2-ll,dfn3-onnx] [--seconds 10]
-                                  [--streams 100] [--repeats 3]
+                                  [--streams 100] [--repeats 3] [--batch-sizes 1,4,16,32,64]
 
 For each model: load time and RSS growth of the shared sessions; real-time
 factor of one stream fed 20 ms packets on this thread (median of --repeats
 runs; p50/p99 of single 10 ms hops); RSS growth per extra stream after
 --streams streams have each processed one second. Everything runs on one
 thread (ONNX Runtime intra/inter-op threads are 1 by design), so the RTF is
-the fraction of one core a live stream needs.
+the fraction of one core a live stream needs. RTFs are CPU time of this thread
+(the machine is shared; wall time is printed alongside).
+
+The second table runs the batched engine core (``onnx_core.StreamCore``, what a
+``BatchScheduler`` batch executes) directly on N streams at once, one thread:
+CPU time per stream per hop and the resulting RTF per stream.
 """
 
 from __future__ import annotations
 
 import argparse
 import gc
+import os
 import statistics
 import sys
 import time
@@ -27,20 +33,38 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.proc import rss_mb
 from denoise import check_model, create_denoiser
+from denoise.backends.onnx_core import core_for
 from denoise.constants import HOP_SAMPLES, PACKET_SAMPLES, SAMPLE_RATE
 from tests.audio_fixtures import noisy_speech
 
 
-def stream_rtf(model: str, audio: np.ndarray) -> float:
-    """Wall time / audio time for one stream fed 20 ms packets."""
+def stream_rtf(model: str, audio: np.ndarray) -> tuple[float, float]:
+    """(CPU time, wall time) / audio time for one stream fed 20 ms packets."""
     d = create_denoiser(model)
     d.process(audio[: PACKET_SAMPLES * 10])  # warm-up (first runs allocate)
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.thread_time()
     for i in range(0, len(audio) - PACKET_SAMPLES + 1, PACKET_SAMPLES):
         d.process(audio[i : i + PACKET_SAMPLES])
-    wall = time.perf_counter() - t0
+    wall, cpu = time.perf_counter() - t0, time.thread_time() - c0
     d.close()
-    return wall / (len(audio) / SAMPLE_RATE)
+    seconds = len(audio) / SAMPLE_RATE
+    return cpu / seconds, wall / seconds
+
+
+def batch_us(model: str, audio: np.ndarray, n: int, hops: int = 300) -> float:
+    """CPU microseconds per stream per hop when the core runs ``n`` streams per call."""
+    core = core_for(check_model(model).model)  # type: ignore[attr-defined]
+    core.prepare_batch()
+    states = [core.new_state() for _ in range(n)]
+    frames = audio[: audio.size // HOP_SAMPLES * HOP_SAMPLES].reshape(-1, HOP_SAMPLES)
+    offsets = np.arange(n) * 37
+    batches = [frames[(offsets + k) % len(frames)] for k in range(20 + max(30, hops // n))]
+    for b in batches[:20]:
+        core.process(states, b)
+    c0 = time.thread_time()
+    for b in batches[20:]:
+        core.process(states, b)
+    return (time.thread_time() - c0) / (len(batches) - 20) / n * 1e6
 
 
 def hop_ms(model: str, audio: np.ndarray) -> list[float]:
@@ -81,11 +105,13 @@ def main() -> None:
     ap.add_argument("--seconds", type=float, default=10.0)
     ap.add_argument("--streams", type=int, default=100)
     ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument("--batch-sizes", default="1,4,16,32,64")
     args = ap.parse_args()
     _, _, audio, _ = noisy_speech(seconds=args.seconds, snr_db=5.0, seed=7)
+    print("load average at start: {:.2f} {:.2f} {:.2f}".format(*os.getloadavg()))
     print(f"{args.seconds:g} s noisy speech, 20 ms packets, one thread")
     print(
-        "| model | load s | shared MB | RTF/stream | hop p50 ms | hop p99 ms "
+        "| model | load s | shared MB | RTF/stream CPU (wall) | hop p50 ms | hop p99 ms "
         "| MB/stream (RSS) | MB/stream (heap) |"
     )
     print("|---|---|---|---|---|---|---|---|")
@@ -96,13 +122,27 @@ def main() -> None:
         load_s = time.perf_counter() - t0
         shared = rss_mb() - before
         rtfs = [stream_rtf(model, audio) for _ in range(args.repeats)]
+        cpu_rtf = statistics.median(r[0] for r in rtfs)
+        wall_rtf = statistics.median(r[1] for r in rtfs)
         hops = sorted(hop_ms(model, audio))
         p50, p99 = hops[len(hops) // 2], hops[int(len(hops) * 0.99)]
         rss, heap = per_stream_mb(model, audio, args.streams)
         print(
-            f"| {model} | {load_s:.2f} | {shared:.0f} | {statistics.median(rtfs):.3f} "
+            f"| {model} | {load_s:.2f} | {shared:.0f} | {cpu_rtf:.3f} ({wall_rtf:.3f}) "
             f"| {p50:.2f} | {p99:.2f} | {rss:.3f} | {heap:.3f} |"
         )
+    sizes = [int(n) for n in args.batch_sizes.split(",") if n]
+    if sizes:
+        print("\nbatched core, one thread: CPU us per stream per hop (RTF per stream)")
+        print("| model | " + " | ".join(f"N={n}" for n in sizes) + " |")
+        print("|---|" + "---|" * len(sizes))
+        for model in args.models.split(","):
+            cells = []
+            for n in sizes:
+                us = batch_us(model, audio, n)
+                cells.append(f"{us:.0f} ({us / 1e4:.3f})")
+            print(f"| {model} | " + " | ".join(cells) + " |")
+    print("load average at end: {:.2f} {:.2f} {:.2f}".format(*os.getloadavg()))
 
 
 if __name__ == "__main__":

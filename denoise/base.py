@@ -8,7 +8,8 @@ and keeps per-frame telemetry.
 
 Threading: one ``Denoiser`` is driven by one thread at a time (the live path
 serialises a stream's frames on a worker); ``set_atten_lim`` may be called from
-any thread and takes effect before the next hop is processed.
+any thread and takes effect before the next hop is processed (for a batched
+backend, ``multi_hop``, before the next chunk).
 """
 
 from __future__ import annotations
@@ -62,10 +63,19 @@ class FrameBackend(abc.ABC):
     """
 
     delay_samples: int = 0
+    multi_hop: bool = False
+    """True if :meth:`process_hops` is cheaper than one ``process_hop`` per hop
+    (a batched backend: one hand-off per chunk instead of per hop)."""
 
     @abc.abstractmethod
     def process_hop(self, hop: Audio) -> tuple[Audio, float]:
         """Denoise one hop; returns (output hop, local SNR in dB)."""
+
+    def process_hops(self, hops: NDArray[np.float32]) -> tuple[Audio, list[float]]:
+        """Denoise consecutive hops (``[k, HOP_SAMPLES]``); returns (outputs, local SNRs)."""
+        pairs = [self.process_hop(np.ascontiguousarray(h)) for h in hops]
+        out = np.stack([y for y, _ in pairs]) if pairs else np.zeros_like(hops)
+        return out, [snr for _, snr in pairs]
 
     @abc.abstractmethod
     def set_atten_lim(self, db: float) -> None:
@@ -141,10 +151,13 @@ class Denoiser:
         buf = np.concatenate((self._pending, x)) if self._pending.size else x
         n_hops = buf.size // HOP_SAMPLES
         out = np.empty(n_hops * HOP_SAMPLES, dtype=np.float32)
+        if n_hops > 1 and self._backend.multi_hop:
+            out[:] = self._process_hops(buf[: n_hops * HOP_SAMPLES].reshape(n_hops, HOP_SAMPLES))
+            n_hops = 0  # done
         for i in range(n_hops):
             sl = slice(i * HOP_SAMPLES, (i + 1) * HOP_SAMPLES)
             out[sl] = self._process_hop(np.ascontiguousarray(buf[sl]))
-        self._pending = buf[n_hops * HOP_SAMPLES :].copy()
+        self._pending = buf[out.size :].copy()
         return out
 
     def flush(self) -> Audio:
@@ -158,15 +171,29 @@ class Denoiser:
         return self.process(np.zeros(needed - self._pending.size + pad, dtype=np.float32))
 
     def _process_hop(self, hop: Audio) -> Audio:
-        lim = self._atten_lim_db
-        if lim != self._applied_atten:
-            self._backend.set_atten_lim(lim)
-            self._applied_atten = lim
+        self._apply_atten()
         t0 = time.perf_counter()
         y, lsnr = self._backend.process_hop(hop)
         self.telemetry.append(FrameTelemetry(float(lsnr), (time.perf_counter() - t0) * 1e3))
         self.frames += 1
         return y
+
+    def _process_hops(self, hops: NDArray[np.float32]) -> Audio:
+        # The limit is applied once for the whole chunk (a change made while
+        # the chunk is in flight applies to the next chunk).
+        self._apply_atten()
+        t0 = time.perf_counter()
+        y, snrs = self._backend.process_hops(np.ascontiguousarray(hops))
+        ms = (time.perf_counter() - t0) * 1e3 / len(hops)
+        self.telemetry.extend(FrameTelemetry(float(snr), ms) for snr in snrs)
+        self.frames += len(hops)
+        return y.reshape(-1)
+
+    def _apply_atten(self) -> None:
+        lim = self._atten_lim_db
+        if lim != self._applied_atten:
+            self._backend.set_atten_lim(lim)
+            self._applied_atten = lim
 
     def close(self) -> None:
         """Release the backend. Idempotent."""

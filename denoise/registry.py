@@ -15,7 +15,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .base import Denoiser, ModelLoadError, UnknownModelError
+from .base import Denoiser, ModelLoadError, UnknownModelError, check_atten_lim
+from .batching import BatchScheduler
 from .constants import ATTEN_LIM_MAX_DB
 from .loading import LoadedModel, ModelSource, load_in_process, probe, verify_file
 
@@ -170,8 +171,16 @@ def check_model(name: str) -> LoadedModel:
         return model
 
 
-def create_denoiser(model: str = DEFAULT_MODEL, atten_lim_db: float = ATTEN_LIM_MAX_DB) -> Denoiser:
+def create_denoiser(
+    model: str = DEFAULT_MODEL,
+    atten_lim_db: float = ATTEN_LIM_MAX_DB,
+    scheduler: BatchScheduler | None = None,
+) -> Denoiser:
     """Create one stream's denoiser (48 kHz mono float32 in, same out).
+
+    With a ``scheduler`` (owned by the caller, shared by its streams), models
+    that support it (the ONNX kinds) run this stream's hops batched with other
+    streams' (:mod:`denoise.batching`); other models ignore it.
 
     Blocking: up to ~0.6 s for a model's first use in the process (hash check +
     probe child), ~0.3 s when the native spare-state pool is empty, ~1 ms
@@ -181,5 +190,9 @@ def create_denoiser(model: str = DEFAULT_MODEL, atten_lim_db: float = ATTEN_LIM_
         UnknownModelError, ModelLoadError: see :func:`check_model`.
         ValueError: ``atten_lim_db`` outside [6, 100].
     """
+    check_atten_lim(atten_lim_db)
     loaded = check_model(model)
+    batched = getattr(loaded, "new_batched_backend", None)
+    if scheduler is not None and batched is not None:
+        return Denoiser(batched(scheduler), atten_lim_db)
     return Denoiser(loaded.new_backend(), atten_lim_db)

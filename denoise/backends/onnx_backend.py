@@ -15,22 +15,22 @@ The loop follows upstream's ``libDF/src/tract.rs`` (the official runtime):
    outputs zeros without touching any state; so do we (``skip_silence``).
 
 Per-stream state is a few numpy arrays (STFT memory, normalisations, conv and
-GRU states, a short spectrum history): 60-90 KB (bench/onnx_speed.py).
+GRU states, a short spectrum history): 60-110 KB (bench/onnx_speed.py). The
+arithmetic lives in :mod:`.onnx_core`, vectorised over a batch of streams;
+this module is the per-stream front end (silence skip, scheduler hand-off).
 """
 
 from __future__ import annotations
 
-from collections import deque
-
 import numpy as np
+from numpy.typing import NDArray
 
 from ..base import Audio, FrameBackend, ModelLoadError
+from ..batching import BatchScheduler
 from ..constants import ATTEN_LIM_MAX_DB, HOP_SAMPLES
 from ..loading import ModelSource
-from .onnx_model import UPSTREAM_GATING, Gating, OnnxModel, StreamGraph, load_onnx_model
-
-SILENCE_MEAN_SQUARE = 1e-7
-SILENCE_HOPS = 5
+from .onnx_core import SILENCE_HOPS, SILENCE_LSNR, StreamCore, core_for, silent_skip
+from .onnx_model import UPSTREAM_GATING, Gating, OnnxModel, load_onnx_model
 
 
 def stages(gating: Gating | None, lsnr: float) -> tuple[bool, bool, bool]:
@@ -43,25 +43,14 @@ def atten_gain(db: float) -> float | None:
     return None if db >= ATTEN_LIM_MAX_DB else float(10.0 ** (-abs(db) / 20.0))
 
 
-class _GraphRunner:
-    """Runs one shared streaming session with this stream's state tensors."""
-
-    def __init__(self, graph: StreamGraph) -> None:
-        self._sess = graph.session
-        self._state_in = [s.input_name for s in graph.states]
-        index = {name: i for i, name in enumerate(graph.outputs)}
-        self._state_out = [index[s.output_name] for s in graph.states]
-        self.states = [s.zeros() for s in graph.states]
-
-    def run(self, feeds: dict[str, np.ndarray]) -> list[np.ndarray]:
-        feeds.update(zip(self._state_in, self.states, strict=True))
-        outs = self._sess.run(None, feeds)
-        self.states = [outs[i] for i in self._state_out]
-        return outs
-
-
 class OnnxBackend(FrameBackend):
-    """One stream of a DeepFilterNet ONNX model. Not thread-safe (one caller at a time)."""
+    """One stream of a DeepFilterNet ONNX model. Not thread-safe (one caller at a time).
+
+    Without ``scheduler`` each hop runs on the caller's thread (a batch of
+    one). With a :class:`~denoise.batching.BatchScheduler` the hop is submitted
+    to it and may run together with other streams' hops, on whichever thread
+    leads that batch; the output is the same up to float rounding (~1e-7).
+    """
 
     def __init__(
         self,
@@ -69,105 +58,70 @@ class OnnxBackend(FrameBackend):
         atten_lim_db: float = ATTEN_LIM_MAX_DB,
         gating: Gating | None = None,
         skip_silence: bool = True,
+        scheduler: BatchScheduler | None = None,
     ) -> None:
-        cfg = model.config
         self.model = model
-        self.delay_samples = cfg.delay_samples
-        self._dsp = cfg.dsp.new_state()
-        self._enc = _GraphRunner(model.enc)
-        self._erb = _GraphRunner(model.erb_dec)
-        self._df = _GraphRunner(model.df_dec)
-        self._enc_out = {n: i for i, n in enumerate(model.enc.outputs)}
-        self._erb_inputs = ("emb", "e3", "e2", "e1", "e0")
-        self._lim = atten_gain(atten_lim_db)
-        self._gating = gating
+        self.delay_samples = model.config.delay_samples
+        self._core: StreamCore = core_for(model)
+        self.state = self._core.new_state(atten_gain(atten_lim_db), gating)
         self._skip_silence = skip_silence
-        self._skip = 0
-        self._t = -1  # index of the newest analysed frame
-        self._lag = cfg.lag_frames
-        self._conv_la = cfg.conv_lookahead
-        self._order = cfg.df_order
-        self._df_back = cfg.df_order - 1 - cfg.df_lookahead  # taps before the centre frame
-        self._nb_df = cfg.dsp.nb_df
-        self._df_on_masked = cfg.df_on_masked
-        # Ring buffers of noisy (x) and stage-1 (y) spectra, row = frame % depth.
-        depth = self._lag + self._df_back + 1
-        self._depth = depth
-        self._x = np.zeros((depth, cfg.dsp.n_freqs), dtype=np.complex64)
-        self._y = np.zeros_like(self._x)
-        self._taps = np.arange(-self._df_back, cfg.df_lookahead + 1)
-        # DF coefficients (None where DF is off) waiting for their frame: a
-        # DeepFilterNet2 frame is output lag - conv_lookahead hops after its
-        # coefficients exist (0 for DeepFilterNet3); the queue holds those in flight.
-        self._coefs: deque[np.ndarray | None] = deque([None] * (self._lag - self._conv_la))
         self._zero_hop = np.zeros(HOP_SAMPLES, dtype=np.float32)
+        self._scheduler = scheduler
+        self.multi_hop = scheduler is not None
+        self._counted = False  # registered with the scheduler as a stream that submits
+        self._closed = False
+        if scheduler is not None:
+            self._core.prepare_batch()
+            self._count(True)
+
+    def _count(self, on: bool) -> None:
+        if self._scheduler is not None and on != self._counted:
+            self._counted = on
+            (self._scheduler.register if on else self._scheduler.unregister)()
 
     def set_atten_lim(self, db: float) -> None:
-        self._lim = atten_gain(db)
+        self.state.gain = atten_gain(db)
 
     def process_hop(self, hop: Audio) -> tuple[Audio, float]:
         """Denoise one hop; see the module docstring for the steps.
 
         Raises:
             ValueError: ``hop`` is not ``HOP_SAMPLES`` long.
+            RuntimeError: the backend was closed (batched streams only).
         """
         if hop.shape != (HOP_SAMPLES,):
             raise ValueError(f"expected {HOP_SAMPLES} samples, got {hop.shape}")
         hop = np.asarray(hop, dtype=np.float32)
-        if float(np.dot(hop, hop)) / HOP_SAMPLES < SILENCE_MEAN_SQUARE:
-            self._skip += 1
-        else:
-            self._skip = 0
-        if self._skip_silence and self._skip > SILENCE_HOPS:
-            return self._zero_hop.copy(), -15.0
+        if self._scheduler is not None:
+            y, lsnr = self.process_hops(hop[None])
+            return y[0], lsnr[0]
+        st = self.state
+        if not silent_skip(st, hop, self._skip_silence):
+            out, lsnr_db = self._core.process([st], hop[None])
+            return out[0], float(lsnr_db[0])
+        return self._zero_hop.copy(), SILENCE_LSNR
 
-        t = self._t = self._t + 1
-        d = self._depth
-        spec = self._dsp.analysis(hop)
-        self._x[t % d] = spec
-        feat_erb, feat_spec = self._dsp.features(spec)
-        enc = self._enc.run(
-            {
-                "feat_erb": feat_erb.reshape(1, 1, 1, -1),
-                "feat_spec": feat_spec.reshape(1, 2, 1, -1),
-            }
-        )
-        e = self._enc_out
-        lsnr = float(enc[e["lsnr"]].reshape(-1)[0])
-        use_mask, zero_mask, use_df = stages(self._gating, lsnr)
+    def process_hops(self, hops: NDArray[np.float32]) -> tuple[Audio, list[float]]:
+        """Denoise consecutive hops ``[k, HOP_SAMPLES]``; batched streams submit them at once.
 
-        # Stage 1: ERB mask for the frame the encoder's lookahead ends at.
-        newest = t - self._conv_la
-        if use_mask:
-            m = self._erb.run({k: enc[e[k]] for k in self._erb_inputs})[0].reshape(-1)
-            self._y[newest % d] = self._x[newest % d] * self.model.config.dsp.band_gains(m)
-            self._skip = 0
-        elif zero_mask:
-            self._y[newest % d] = 0
-            self._skip = 0
-        else:
-            self._y[newest % d] = self._x[newest % d]
-            self._skip += 1
-        coefs = None
-        if use_df:
-            raw = self._df.run({"emb": enc[e["emb"]], "c0": enc[e["c0"]]})[0]
-            # [.., nb_df, order * 2] real/imag pairs -> complex [order, nb_df] without a copy.
-            pairs = np.ascontiguousarray(raw, dtype=np.float32).reshape(self._nb_df, self._order, 2)
-            coefs = pairs.view(np.complex64)[..., 0].T
-        self._coefs.append(coefs)
+        Raises:
+            RuntimeError: the backend was closed (batched streams only).
+        """
+        if self._scheduler is None:
+            return super().process_hops(hops)
+        if self._closed:
+            raise RuntimeError("backend is closed")
+        self._count(True)
+        item = (self.state, np.asarray(hops, dtype=np.float32), self._skip_silence)
+        y, lsnr = self._scheduler.submit(self._core, item)
+        # A stream that went quiet must not hold up the others' batches.
+        self._count(not (self._skip_silence and self.state.skip > SILENCE_HOPS))
+        return y, lsnr
 
-        # Stage 2: deep filter and output for the frame whose taps are all known.
-        out_frame = t - self._lag
-        coefs = self._coefs.popleft()
-        out = self._y[out_frame % d].copy()
-        if coefs is not None:
-            src = self._y if self._df_on_masked else self._x
-            rows = (out_frame + self._taps) % d
-            out[: self._nb_df] = np.einsum("kf,kf->f", coefs, src[rows, : self._nb_df])
-        if self._lim is not None:
-            out *= np.float32(1.0 - self._lim)
-            out += np.float32(self._lim) * self._x[out_frame % d]
-        return self._dsp.synthesis(out), lsnr
+    def close(self) -> None:
+        """Leave the scheduler (a hop already submitted still completes). Idempotent."""
+        self._closed = True
+        self._count(False)
 
 
 def create_onnx_backend(
@@ -212,3 +166,7 @@ class OnnxLoadedModel:
     def new_backend(self) -> OnnxBackend:
         """A fresh stream (a few numpy arrays; the sessions are shared)."""
         return OnnxBackend(self.model, gating=self._gating)
+
+    def new_batched_backend(self, scheduler: BatchScheduler) -> OnnxBackend:
+        """A fresh stream whose hops go through ``scheduler`` (see :mod:`denoise.batching`)."""
+        return OnnxBackend(self.model, gating=self._gating, scheduler=scheduler)

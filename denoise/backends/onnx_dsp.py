@@ -134,69 +134,91 @@ class DspSpec:
         return DspState(self)
 
     def band_gains(self, gains: F32) -> F32:
-        """Expand one gain per ERB band to one gain per FFT bin."""
-        return gains[self.band_of_bin]
+        """Expand gains per ERB band (last axis) to gains per FFT bin."""
+        return gains[..., self.band_of_bin]
 
+    # Batched kernels: row n of every argument is stream n. They return new
+    # arrays and never modify their arguments, so callers can keep per-stream
+    # views of the results as state. The FFTs run in float64 (numpy's float32
+    # rfft is slower, notably for many rows); results are cast back to float32.
 
-class DspState:
-    """One stream's STFT buffers and running normalisations. Not thread-safe."""
-
-    def __init__(self, spec: DspSpec) -> None:
-        self.spec = spec
-        self._analysis_mem = np.zeros(spec.fft_size - spec.hop_size, dtype=np.float32)
-        self._synthesis_mem = np.zeros(spec.fft_size - spec.hop_size, dtype=np.float32)
-        self._frame = np.zeros(spec.fft_size, dtype=np.float32)
-        self.mean_norm = np.linspace(*MEAN_NORM_INIT, spec.nb_erb, dtype=np.float32)
-        self.unit_norm = np.linspace(*UNIT_NORM_INIT, spec.nb_df, dtype=np.float32)
-        self._alpha = np.float32(spec.alpha)
-        self._one_minus_alpha = np.float32(1.0) - self._alpha
-
-    def analysis(self, hop: F32) -> C64:
-        """Window the previous and the new hop and return their spectrum (n_freqs bins).
+    def analysis_batch(self, mem: F32, hops: F32) -> tuple[C64, F32]:
+        """Spectra of ``[mem | hops]`` windowed frames ([N, n_freqs]) and the new memory.
 
         Scaled by ``wnorm`` here only, as upstream, so synthesis is a plain iFFT.
         """
-        sp = self.spec
-        frame = self._frame
-        frame[: sp.hop_size] = self._analysis_mem
-        frame[sp.hop_size :] = hop
-        self._analysis_mem[:] = hop
-        out = np.fft.rfft(frame * sp.window).astype(np.complex64)
-        out *= sp.wnorm
-        return out
+        frames = np.concatenate((mem, hops), axis=1) * self.window
+        spec = np.fft.rfft(frames.astype(np.float64), axis=1).astype(np.complex64)
+        spec *= self.wnorm
+        return spec, hops.copy()
 
-    def synthesis(self, spec: C64) -> F32:
-        """Inverse FFT, window and overlap-add; returns one hop of output.
+    def synthesis_batch(self, spec: C64, mem: F32) -> tuple[F32, F32]:
+        """Inverse FFT, window and overlap-add: (output hops [N, hop], new memory).
 
-        The output hop belongs to the first half of this frame, so the STFT
+        The output hop belongs to the first half of the frame, so the STFT
         alone delays the signal by ``fft_size - hop_size`` samples.
         """
-        sp = self.spec
         # numpy's irfft divides by N; libDF's realfft does not.
-        x = np.fft.irfft(spec, n=sp.fft_size).astype(np.float32)
-        x *= np.float32(sp.fft_size)
-        x *= sp.window
-        out = x[: sp.hop_size] + self._synthesis_mem
-        self._synthesis_mem[:] = x[sp.hop_size :]
-        return out
+        x = np.fft.irfft(spec.astype(np.complex128), n=self.fft_size, axis=1).astype(np.float32)
+        x *= self.window * np.float32(self.fft_size)
+        return x[:, : self.hop_size] + mem, x[:, self.hop_size :]
+
+    def features_batch(
+        self, spec: C64, mean_norm: F32, unit_norm: F32
+    ) -> tuple[F32, F32, F32, F32]:
+        """Network inputs for one frame of N streams and their updated normalisations.
+
+        Returns ``(feat_erb[N, nb_erb], feat_spec[N, 2, nb_df], mean_norm,
+        unit_norm)``: the mean-normalised log-ERB energies divided by 40, and
+        the real/imag parts of the lowest ``nb_df`` bins divided by the square
+        root of their running magnitude.
+        """
+        a = np.float32(self.alpha)
+        b = np.float32(1.0) - a
+        power = spec.real * spec.real + spec.imag * spec.imag
+        band = np.add.reduceat(power, self.band_starts, axis=1) * self.inv_width
+        erb_db = np.log10(band + np.float32(1e-10)) * np.float32(10.0)
+        mean_norm = erb_db * b + mean_norm * a
+        feat_erb = ((erb_db - mean_norm) / np.float32(40.0)).astype(np.float32)
+        low = spec[:, : self.nb_df]
+        unit_norm = np.abs(low) * b + unit_norm * a
+        normed = low / np.sqrt(unit_norm)
+        feat_spec = np.stack((normed.real, normed.imag), axis=1).astype(np.float32)
+        return feat_erb, feat_spec, mean_norm, unit_norm
+
+
+class DspState:
+    """One stream's STFT buffers and running normalisations. Not thread-safe.
+
+    A one-row front end to the :class:`DspSpec` batch kernels (the offline
+    reference and the tests use it; the streaming core calls the kernels).
+    """
+
+    def __init__(self, spec: DspSpec) -> None:
+        self.spec = spec
+        hold = spec.fft_size - spec.hop_size
+        self._analysis_mem = np.zeros((1, hold), dtype=np.float32)
+        self._synthesis_mem = np.zeros((1, hold), dtype=np.float32)
+        self.mean_norm = np.linspace(*MEAN_NORM_INIT, spec.nb_erb, dtype=np.float32)[None]
+        self.unit_norm = np.linspace(*UNIT_NORM_INIT, spec.nb_df, dtype=np.float32)[None]
+
+    def analysis(self, hop: F32) -> C64:
+        """Window the previous and the new hop and return their spectrum (n_freqs bins)."""
+        spec, self._analysis_mem = self.spec.analysis_batch(self._analysis_mem, hop[None])
+        return spec[0]
+
+    def synthesis(self, spec: C64) -> F32:
+        """Inverse FFT, window and overlap-add; returns one hop of output."""
+        out, self._synthesis_mem = self.spec.synthesis_batch(spec[None], self._synthesis_mem)
+        return out[0]
 
     def features(self, spec: C64) -> tuple[F32, F32]:
         """Network inputs for one frame, updating the running normalisations.
 
-        Returns ``(feat_erb[nb_erb], feat_spec[2, nb_df])``: the mean-normalised
-        log-ERB energies divided by 40, and the real/imag parts of the lowest
-        ``nb_df`` bins divided by the square root of their running magnitude.
+        Returns ``(feat_erb[nb_erb], feat_spec[2, nb_df])``, see
+        :meth:`DspSpec.features_batch`.
         """
-        sp = self.spec
-        a, b = self._alpha, self._one_minus_alpha
-        power = spec.real * spec.real + spec.imag * spec.imag
-        band = np.add.reduceat(power, sp.band_starts) * sp.inv_width
-        erb_db = np.log10(band + np.float32(1e-10)) * np.float32(10.0)
-        self.mean_norm = erb_db * b + self.mean_norm * a
-        feat_erb = ((erb_db - self.mean_norm) / np.float32(40.0)).astype(np.float32)
-
-        low = spec[: sp.nb_df]
-        self.unit_norm = np.abs(low) * b + self.unit_norm * a
-        normed = low / np.sqrt(self.unit_norm)
-        feat_spec = np.stack((normed.real, normed.imag)).astype(np.float32)
-        return feat_erb, feat_spec
+        erb, cplx, self.mean_norm, self.unit_norm = self.spec.features_batch(
+            spec[None], self.mean_norm, self.unit_norm
+        )
+        return erb[0], cplx[0]

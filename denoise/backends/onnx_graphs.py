@@ -7,7 +7,8 @@ start from zeros. :func:`make_streaming` turns each such context into an
 explicit state input/output, so running the rewritten graph one frame at a
 time and feeding the states back is the same computation as the original graph
 over the whole sequence. :func:`specialise_for_frames` then pins batch and
-time to 1 and swaps a slow kernel for a fast one, for speed only.
+time to 1 (or only time, leaving a symbolic batch axis so one run can carry
+many streams) and swaps a slow kernel for a fast one, for speed only.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ class StateSpec:
     input_name: str
     output_name: str
     shape: tuple[int, ...]
+    batch_axis: int = 0  # GRU hidden states are [directions, batch, hidden]
 
     def zeros(self) -> np.ndarray:
         return np.zeros(self.shape, dtype=np.float32)
@@ -197,7 +199,7 @@ def _stream_gru(
     shape = (1, 1, hidden)  # [num_directions, batch, hidden]
     graph.input.append(helper.make_tensor_value_info(s_in, TensorProto.FLOAT, list(shape)))
     graph.output.append(helper.make_tensor_value_info(s_out, TensorProto.FLOAT, list(shape)))
-    states.append(StateSpec(s_in, s_out, shape))
+    states.append(StateSpec(s_in, s_out, shape, batch_axis=1))
     inputs = list(node.input) + [""] * (6 - len(node.input))
     inputs[5] = s_in
     del node.input[:]
@@ -224,18 +226,34 @@ def prune(nodes: list[onnx.NodeProto], outputs: list[str]) -> list[onnx.NodeProt
 GROUPED_LINEAR = b"btgi,gih->btgh"
 
 
-def specialise_for_frames(model: onnx.ModelProto) -> onnx.ModelProto:
+BATCH_DIM = "N"
+
+
+def specialise_for_frames(
+    model: onnx.ModelProto, states: list[StateSpec] | None = None
+) -> onnx.ModelProto:
     """Return a copy of ``model`` with every symbolic input dim set to 1 and
     grouped-linear Einsums turned into MatMuls. Output shapes are re-inferred.
+
+    With ``states`` (from :func:`make_streaming`) the batch axis of every input
+    (axis 0, or ``StateSpec.batch_axis`` for a state) becomes the symbolic dim
+    :data:`BATCH_DIM` instead: one run then processes one frame of each of N
+    independent streams, their states stacked on that axis. The exported
+    graphs derive every Reshape target from ``Shape``, so this is exact.
 
     Raises:
         ModelLoadError: shape inference fails on the result.
     """
     model = onnx.ModelProto.FromString(model.SerializeToString())
     graph = model.graph
+    batch_axes = {s.input_name: s.batch_axis for s in states or ()}
     for vi in graph.input:
-        for dim in vi.type.tensor_type.shape.dim:
-            if not dim.HasField("dim_value") or dim.dim_value == 0:
+        batch_axis = batch_axes.get(vi.name, 0) if states is not None else -1
+        for axis, dim in enumerate(vi.type.tensor_type.shape.dim):
+            if axis == batch_axis:
+                dim.Clear()
+                dim.dim_param = BATCH_DIM
+            elif not dim.HasField("dim_value") or dim.dim_value == 0:
                 dim.Clear()
                 dim.dim_value = 1
     # The exporter's output shapes name dims inconsistently ('S', 'S', 1 for
@@ -249,6 +267,8 @@ def specialise_for_frames(model: onnx.ModelProto) -> onnx.ModelProto:
         eq = next((a.s for a in node.attribute if a.name == "equation"), b"")
         if node.op_type == "Einsum" and eq == GROUPED_LINEAR and node.input[1] in weights:
             nodes.extend(_grouped_matmul(node, weights[node.input[1]], graph))
+        elif node.op_type == "ConvTranspose" and _is_upsampler(node, weights):
+            nodes.extend(_subpixel_conv(node, weights[node.input[1]], graph))
         else:
             nodes.append(node)
     del graph.node[:]
@@ -276,4 +296,59 @@ def _grouped_matmul(
         helper.make_node("Transpose", [node.input[0]], [f"{name}_xg"], perm=[2, 0, 1, 3]),
         helper.make_node("MatMul", [f"{name}_xg", w4], [f"{name}_yg"]),
         helper.make_node("Transpose", [f"{name}_yg"], [name], perm=[1, 2, 0, 3]),
+    ]
+
+
+UPSAMPLER = {
+    "kernel_shape": [1, 3],
+    "strides": [1, 2],
+    "pads": [0, 1, 0, 1],
+    "output_padding": [0, 1],
+}
+
+
+def _is_upsampler(node: onnx.NodeProto, weights: dict[str, onnx.TensorProto]) -> bool:
+    """A depthwise ConvTranspose doubling the frequency axis (DeepFilterNet's ``convt``)."""
+    attrs = {a.name: helper.get_attribute_value(a) for a in node.attribute}
+    if len(node.input) != 2 or node.input[1] not in weights:
+        return False
+    dims = tuple(weights[node.input[1]].dims)
+    ok = all(attrs.get(k) == v for k, v in UPSAMPLER.items())
+    ok = ok and attrs.get("dilations", [1, 1]) == [1, 1] and "auto_pad" not in attrs
+    return ok and len(dims) == 4 and dims[1:] == (1, 1, 3) and attrs.get("group") == dims[0]
+
+
+def _subpixel_conv(
+    node: onnx.NodeProto, weight: onnx.TensorProto, graph: onnx.GraphProto
+) -> list[onnx.NodeProto]:
+    # Single frame (time = 1): y[2j] = w1 x[j], y[2j+1] = w2 x[j] + w0 x[j+1]. That
+    # is a depthwise Conv with kernel 2 and two output phases per channel, then
+    # the phases interleaved along frequency. ORT's grouped ConvTranspose is
+    # slow; this is the same arithmetic (one or two products per output).
+    w = numpy_helper.to_array(weight)[:, 0, 0, :]  # [C, 3]
+    c = w.shape[0]
+    phases = np.zeros((c, 2, 1, 1, 2), dtype=w.dtype)
+    phases[:, 0, 0, 0, 0] = w[:, 1]
+    phases[:, 1, 0, 0, 0] = w[:, 2]
+    phases[:, 1, 0, 0, 1] = w[:, 0]
+    name = node.output[0]
+    graph.initializer.extend(
+        [
+            numpy_helper.from_array(phases.reshape(2 * c, 1, 1, 2), f"{name}_wp"),
+            numpy_helper.from_array(np.array([0, c, 2, -1], dtype=np.int64), f"{name}_s1"),
+            numpy_helper.from_array(np.array([0, c, 1, -1], dtype=np.int64), f"{name}_s2"),
+        ]
+    )
+    return [
+        helper.make_node(
+            "Conv",
+            [node.input[0], f"{name}_wp"],
+            [f"{name}_ph"],
+            group=c,
+            kernel_shape=[1, 2],
+            pads=[0, 0, 0, 1],
+        ),
+        helper.make_node("Reshape", [f"{name}_ph", f"{name}_s1"], [f"{name}_r"]),
+        helper.make_node("Transpose", [f"{name}_r"], [f"{name}_t"], perm=[0, 1, 3, 2]),
+        helper.make_node("Reshape", [f"{name}_t", f"{name}_s2"], [name]),
     ]

@@ -170,6 +170,19 @@ class OnnxModel:
     erb_dec: StreamGraph
     df_dec: StreamGraph
 
+    def batch_graphs(self) -> tuple[StreamGraph, StreamGraph, StreamGraph]:
+        """(enc, erb_dec, df_dec) with a symbolic batch axis, built on first use, cached.
+
+        Same computation as the single-frame sessions, one frame of N streams
+        per run (:func:`~.onnx_graphs.specialise_for_frames` with ``states``).
+        """
+        with _LOCK:
+            cached = _BATCH.get(self.sha256)
+            if cached is None:
+                enc, erb, df = (_stream_graph(self.directory / f, batch=True) for f in GRAPH_FILES)
+                cached = _BATCH[self.sha256] = (enc, erb, df)
+        return cached
+
     def offline_sessions(self) -> dict[str, ort.InferenceSession]:
         """Sessions on the unmodified graphs (for the offline reference), cached."""
         with _LOCK:
@@ -188,6 +201,7 @@ class OnnxModel:
 _LOCK = threading.Lock()
 _MODELS: dict[str, OnnxModel] = {}
 _OFFLINE: dict[str, dict[str, ort.InferenceSession]] = {}
+_BATCH: dict[str, tuple[StreamGraph, StreamGraph, StreamGraph]] = {}
 
 
 def session_options() -> ort.SessionOptions:
@@ -212,9 +226,9 @@ def _session(model_bytes: bytes) -> ort.InferenceSession:
         raise ModelLoadError(f"ONNX Runtime refused the model: {exc}") from exc
 
 
-def _stream_graph(path: Path) -> StreamGraph:
+def _stream_graph(path: Path, batch: bool = False) -> StreamGraph:
     model, states = make_streaming(load_graph(path))
-    sess = _session(specialise_for_frames(model).SerializeToString())
+    sess = _session(specialise_for_frames(model, states if batch else None).SerializeToString())
     return StreamGraph(sess, tuple(states), tuple(o.name for o in sess.get_outputs()))
 
 
@@ -249,3 +263,4 @@ def clear_cache() -> None:
     with _LOCK:
         _MODELS.clear()
         _OFFLINE.clear()
+        _BATCH.clear()

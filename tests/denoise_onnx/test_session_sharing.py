@@ -27,7 +27,7 @@ def test_streams_share_sessions(speech) -> None:
     assert ba.model.enc.session is bb.model.enc.session
     so = ba.model.enc.session.get_session_options()
     assert (so.intra_op_num_threads, so.inter_op_num_threads) == (1, 1)
-    assert ba._enc.states[0] is not bb._enc.states[0]
+    assert ba.state.enc[0] is not bb.state.enc[0]
 
 
 @pytest.mark.model

@@ -1,0 +1,332 @@
+"""One 10 ms hop of N DeepFilterNet streams at once (N >= 1), vectorised.
+
+:class:`StreamCore` holds what every stream of one model shares (DSP
+constants, sessions); :class:`StreamState` holds one stream's memory, every
+array with the stream on its batch axis (size 1). :meth:`StreamCore.process`
+stacks the states of the streams in a batch, runs the DSP in numpy over all
+rows and each network once (single-frame sessions for N = 1, the symbolic-batch
+sessions of :meth:`~.onnx_model.OnnxModel.batch_graphs` otherwise), then hands
+each stream views of the results as its new state. Rows never mix: the result
+for a stream does not depend on what else is in its batch (up to float
+rounding of the batched kernels, ~1e-7).
+
+The loop follows upstream's ``libDF/src/tract.rs``; see ``onnx_backend`` for
+the steps. Spectrum history is kept as a shift register: position ``p`` of a
+``depth``-row history holds frame ``t - depth + 1 + p`` (``t`` = newest input
+frame); the masked history stops at the newest masked frame
+(``t - conv_lookahead``), so both histories index a frame the same way.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import NDArray
+
+from .onnx_dsp import C64, F32, MEAN_NORM_INIT, UNIT_NORM_INIT
+from .onnx_model import Gating, OnnxModel, StreamGraph
+
+States = list[np.ndarray]
+Item = tuple["StreamState", F32, bool]
+"""A batch item: a stream's state, its next hops ([k, hop_size] float32) and
+whether upstream's silence skip is on for it."""
+
+SILENCE_MEAN_SQUARE = 1e-7
+SILENCE_HOPS = 5
+SILENCE_LSNR = -15.0
+"""The local SNR reported for a skipped silent hop (as upstream)."""
+
+
+@dataclass(eq=False)
+class StreamState:
+    """One stream's memory (60-110 KB). Owned by one backend; the core replaces arrays.
+
+    ``gain`` is the share of the noisy signal mixed back (attenuation limit,
+    None = no limit); ``gating`` selects stages by local SNR (None = all);
+    ``skip`` is upstream's silence counter (kept by the backend and the core).
+    """
+
+    ana: F32
+    syn: F32
+    mean_norm: F32
+    unit_norm: F32
+    enc: States
+    erb: States
+    df: States
+    xh: C64  # noisy spectra, [1, depth, n_freqs]
+    yh: C64  # ERB-masked spectra, [1, depth - conv_lookahead, n_freqs]
+    cq: C64  # DF coefficients in flight, [1, lag - conv_lookahead, order, nb_df]
+    cq_on: NDArray[np.bool_]  # which of those apply (False where DF was skipped)
+    gain: float | None
+    gating: Gating | None
+    skip: int = 0
+
+
+def silent_skip(state: StreamState, hop: F32, enabled: bool) -> bool:
+    """Upstream's silence counter: True if this hop is skipped (zeros out, state untouched).
+
+    After more than ``SILENCE_HOPS`` hops with mean square below
+    ``SILENCE_MEAN_SQUARE`` the official runtime outputs zeros.
+    """
+    if float(np.dot(hop, hop)) / hop.size < SILENCE_MEAN_SQUARE:
+        state.skip += 1
+    else:
+        state.skip = 0
+    return enabled and state.skip > SILENCE_HOPS
+
+
+def _stack(arrays: Sequence[np.ndarray], axis: int = 0) -> np.ndarray:
+    return arrays[0] if len(arrays) == 1 else np.concatenate(arrays, axis=axis)
+
+
+def _rows(a: np.ndarray, n: int, axis: int = 0) -> list[np.ndarray]:
+    """Per-stream views of a batched array (no copies)."""
+    if n == 1:
+        return [a]
+    if axis == 0:
+        return [a[i : i + 1] for i in range(n)]
+    return [a[:, i : i + 1] for i in range(n)]
+
+
+class StreamCore:
+    """Batched streaming engine of one model; shared by all its streams, thread-safe.
+
+    Implements the ``BatchRunner`` protocol of :mod:`denoise.batching`
+    (:meth:`run_batch`).
+    """
+
+    def __init__(self, model: OnnxModel) -> None:
+        cfg = model.config
+        self.model = model
+        self.dsp = cfg.dsp
+        self._single = (model.enc, model.erb_dec, model.df_dec)
+        self._batch: tuple[StreamGraph, StreamGraph, StreamGraph] | None = None
+        self._lag = cfg.lag_frames
+        self._conv_la = cfg.conv_lookahead
+        self._order = cfg.df_order
+        self._nb_df = cfg.dsp.nb_df
+        self._df_on_masked = cfg.df_on_masked
+        df_back = cfg.df_order - 1 - cfg.df_lookahead  # taps before the centre frame
+        self._depth = self._lag + df_back + 1
+        self._queue = self._lag - self._conv_la
+        self._out_pos = self._depth - 1 - self._lag
+        self._taps = self._out_pos + np.arange(-df_back, cfg.df_lookahead + 1)
+        self._newest = self._depth - 1 - self._conv_la
+        self._erb_inputs = ("emb", "e3", "e2", "e1", "e0")
+        # The decoders' results are their first outputs (names differ between exports).
+        self._first = tuple(g.outputs[0] for g in self._single)
+        self._state_in = [[st.input_name for st in g.states] for g in self._single]
+        self._state_out = [
+            [g.outputs.index(st.output_name) for st in g.states] for g in self._single
+        ]
+
+    def prepare_batch(self) -> None:
+        """Build the batch sessions now (~0.3 s once per model) instead of on first use."""
+        if self._batch is None:
+            self._batch = self.model.batch_graphs()
+
+    def new_state(self, gain: float | None = None, gating: Gating | None = None) -> StreamState:
+        """A fresh stream, as after ``DFState::new`` + zeroed network states."""
+        d, f = self.dsp, self.dsp.n_freqs
+        hold = d.fft_size - d.hop_size
+        enc, erb, df = self._single
+        return StreamState(
+            ana=np.zeros((1, hold), np.float32),
+            syn=np.zeros((1, hold), np.float32),
+            mean_norm=np.linspace(*MEAN_NORM_INIT, d.nb_erb, dtype=np.float32)[None],
+            unit_norm=np.linspace(*UNIT_NORM_INIT, d.nb_df, dtype=np.float32)[None],
+            enc=[s.zeros() for s in enc.states],
+            erb=[s.zeros() for s in erb.states],
+            df=[s.zeros() for s in df.states],
+            xh=np.zeros((1, self._depth, f), np.complex64),
+            yh=np.zeros((1, self._depth - self._conv_la, f), np.complex64),
+            cq=np.zeros((1, self._queue, self._order, self._nb_df), np.complex64),
+            cq_on=np.zeros((1, self._queue), np.bool_),
+            gain=gain,
+            gating=gating,
+        )
+
+    def run_batch(self, items: Sequence[Item]) -> list[tuple[F32, list[float]]]:
+        """``BatchRunner`` entry point: each item's hops, in order, batched across items.
+
+        Hop j of every item that has one runs in the j-th core call; a hop the
+        silence rule skips gives zeros without touching that stream's state.
+        """
+        outs = [np.zeros_like(hops) for _, hops, _ in items]
+        snrs = [[SILENCE_LSNR] * len(hops) for _, hops, _ in items]
+        for j in range(max(len(hops) for _, hops, _ in items)):
+            rows = [
+                i
+                for i, (state, hops, skip) in enumerate(items)
+                if j < len(hops) and not silent_skip(state, hops[j], skip)
+            ]
+            if not rows:
+                continue
+            y, lsnr = self.process(
+                [items[i][0] for i in rows], _stack([items[i][1][j : j + 1] for i in rows])
+            )
+            for r, i in enumerate(rows):
+                outs[i][j] = y[r]
+                snrs[i][j] = float(lsnr[r])
+        return list(zip(outs, snrs, strict=True))
+
+    def _net(
+        self, which: int, feeds: dict[str, np.ndarray], members: list[States]
+    ) -> dict[str, np.ndarray]:
+        """Run network ``which`` (0 enc, 1 erb_dec, 2 df_dec) for ``members``' states."""
+        n = len(members)
+        if n == 1:  # fast path for unbatched streams: no stacking, no views
+            graph, state = self._single[which], members[0]
+            feeds.update(zip(self._state_in[which], state, strict=True))
+            outs_list = graph.session.run(None, feeds)
+            state[:] = [outs_list[i] for i in self._state_out[which]]
+            return dict(zip(graph.outputs, outs_list, strict=True))
+        self.prepare_batch()
+        assert self._batch is not None
+        graph = self._batch[which]
+        for k, spec in enumerate(graph.states):
+            feeds[spec.input_name] = _stack([m[k] for m in members], spec.batch_axis)
+        outs = dict(zip(graph.outputs, graph.session.run(None, feeds), strict=True))
+        for k, spec in enumerate(graph.states):
+            views = _rows(outs[spec.output_name], n, spec.batch_axis)
+            for m, view in zip(members, views, strict=True):
+                m[k] = view
+        return outs
+
+    def process(self, states: Sequence[StreamState], hops: F32) -> tuple[F32, F32]:
+        """Advance every stream by one hop; returns (output hops [N, hop], lsnr [N]).
+
+        ``hops`` is [N, hop_size] float32, row n for ``states[n]``. Not
+        re-entrant for the same state; different batches may run in parallel.
+        """
+        n = len(states)
+        dsp = self.dsp
+        spec, ana = dsp.analysis_batch(_stack([s.ana for s in states]), hops)
+        feat_erb, feat_spec, mean_norm, unit_norm = dsp.features_batch(
+            spec, _stack([s.mean_norm for s in states]), _stack([s.unit_norm for s in states])
+        )
+        feeds = {
+            "feat_erb": feat_erb.reshape(n, 1, 1, -1),
+            "feat_spec": feat_spec.reshape(n, 2, 1, -1),
+        }
+        enc = self._net(0, feeds, [s.enc for s in states])
+        lsnr = enc["lsnr"].reshape(n)
+        use_mask, zero_mask, use_df = self._stages(states, lsnr)
+        xh = np.concatenate((_stack([s.xh for s in states])[:, 1:], spec[:, None]), axis=1)
+
+        # Stage 1: ERB mask for the frame the encoder's lookahead ends at.
+        x_new = xh[:, self._newest]
+        y_new = x_new.copy() if len(use_mask) < n else x_new
+        if zero_mask:
+            y_new[zero_mask] = 0
+        if use_mask:
+            picked = self._subset(enc, self._erb_inputs, use_mask, n)
+            m = self._net(1, picked, [states[i].erb for i in use_mask])[self._first[1]]
+            gains = dsp.band_gains(m.reshape(len(use_mask), -1))
+            if len(use_mask) == n:
+                y_new = x_new * gains
+            else:
+                y_new[use_mask] = x_new[use_mask] * gains
+        yh = np.concatenate((_stack([s.yh for s in states])[:, 1:], y_new[:, None]), axis=1)
+
+        # Deep-filter coefficients of this frame, then the ones due now.
+        coefs, on = self._coefs(enc, states, use_df, n)
+        if self._queue:
+            cq = np.concatenate((_stack([s.cq for s in states]), coefs[:, None]), axis=1)
+            cq_on = np.concatenate((_stack([s.cq_on for s in states]), on[:, None]), axis=1)
+            coefs, on, cq, cq_on = cq[:, 0], cq_on[:, 0], cq[:, 1:], cq_on[:, 1:]
+
+        # Stage 2: deep filter and attenuation limit for the frame whose taps are known.
+        out = yh[:, self._out_pos].copy()
+        src = yh if self._df_on_masked else xh
+        nb = self._nb_df
+        if on.all():
+            out[:, :nb] = np.einsum("nkf,nkf->nf", coefs, src[:, self._taps, :nb])
+        elif on.any():
+            rows = np.flatnonzero(on)
+            taps = src[rows][:, self._taps, :nb]
+            out[rows, :nb] = np.einsum("nkf,nkf->nf", coefs[rows], taps)
+        if any(s.gain is not None for s in states):
+            g = np.array([s.gain or 0.0 for s in states], dtype=np.float32)[:, None]
+            out *= np.float32(1.0) - g
+            out += g * xh[:, self._out_pos]
+        hops_out, syn = dsp.synthesis_batch(out, _stack([s.syn for s in states]))
+
+        masked = set(use_mask) | set(zero_mask)
+        fields: list[tuple[str, np.ndarray]] = [
+            ("ana", ana),
+            ("syn", syn),
+            ("mean_norm", mean_norm),
+            ("unit_norm", unit_norm),
+            ("xh", xh),
+            ("yh", yh),
+        ]
+        if self._queue:
+            fields += [("cq", cq), ("cq_on", cq_on)]
+        for name, arr in fields:
+            for s, view in zip(states, _rows(arr, n), strict=True):
+                setattr(s, name, view)
+        for i, s in enumerate(states):
+            s.skip = 0 if i in masked else s.skip + 1
+        return hops_out, lsnr
+
+    @staticmethod
+    def _stages(states: Sequence[StreamState], lsnr: F32) -> tuple[list[int], list[int], list[int]]:
+        """Row indices that get the ERB mask, a zero mask, the deep filter."""
+        everyone = list(range(len(states)))
+        if all(s.gating is None for s in states):
+            return everyone, [], everyone
+        mask: list[int] = []
+        zero: list[int] = []
+        df: list[int] = []
+        for i, s in enumerate(states):
+            m, z, d = (True, False, True) if s.gating is None else s.gating.stages(float(lsnr[i]))
+            for flag, rows in ((m, mask), (z, zero), (d, df)):
+                if flag:
+                    rows.append(i)
+        return mask, zero, df
+
+    @staticmethod
+    def _subset(
+        outs: dict[str, np.ndarray], names: tuple[str, ...], rows: list[int], n: int
+    ) -> dict[str, np.ndarray]:
+        """The named outputs restricted to ``rows`` (no copy when that is everyone)."""
+        if len(rows) == n:
+            return {k: outs[k] for k in names}
+        return {k: outs[k][rows] for k in names}
+
+    def _coefs(
+        self, enc: dict[str, np.ndarray], states: Sequence[StreamState], rows: list[int], n: int
+    ) -> tuple[C64, NDArray[np.bool_]]:
+        """Complex DF coefficients [N, order, nb_df] (zeros where off) and the on flags."""
+        on = np.zeros(n, np.bool_)
+        coefs = np.zeros((n, self._order, self._nb_df), np.complex64)
+        if not rows:
+            return coefs, on
+        picked = self._subset(enc, ("emb", "c0"), rows, n)
+        raw = self._net(2, picked, [states[i].df for i in rows])[self._first[2]]
+        # [.., nb_df, order * 2] real/imag pairs -> complex [order, nb_df].
+        pairs = np.ascontiguousarray(raw, dtype=np.float32).reshape(len(rows), self._nb_df, -1, 2)
+        new = pairs.view(np.complex64)[..., 0].transpose(0, 2, 1)
+        if len(rows) == n:
+            on[:] = True
+            return np.ascontiguousarray(new), on
+        coefs[rows] = new
+        on[rows] = True
+        return coefs, on
+
+
+_CORES: dict[int, StreamCore] = {}
+_CORES_LOCK = threading.Lock()
+
+
+def core_for(model: OnnxModel) -> StreamCore:
+    """The shared :class:`StreamCore` of a loaded model (one per model object)."""
+    with _CORES_LOCK:
+        core = _CORES.get(id(model))
+        if core is None or core.model is not model:
+            core = _CORES[id(model)] = StreamCore(model)
+        return core
