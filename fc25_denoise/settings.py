@@ -199,6 +199,10 @@ RECORDING_JOB_WORKERS = env_int("FC25_JOB_WORKERS", 1, minimum=1)
 # --- Live streams and the engine.
 DENOISE_MODEL = env_str("FC25_DENOISE_MODEL", "dfn3")
 DENOISE_WORKERS = env_int("FC25_DENOISE_WORKERS", 2, minimum=1)
+DENOISE_BATCHING = env_bool("FC25_DENOISE_BATCHING", True)
+"""Run the ONNX models' hops of all live streams in shared batches (denoise.batching)."""
+DENOISE_BATCH_WAIT_MS = env_float("FC25_DENOISE_BATCH_WAIT_MS", 2.0, lo=0.0, hi=20.0)
+"""Longest a batch waits for more streams' hops before it runs."""
 DENOISE_ATTEN_LIM_DB = env_float("FC25_ATTEN_LIM_DB", 100.0, lo=6.0, hi=100.0)
 MAX_LIVE_STREAMS = env_int("FC25_MAX_LIVE_STREAMS", 16, minimum=1)
 MAX_LISTENERS_PER_STREAM = env_int("FC25_MAX_LISTENERS", 16, minimum=1)

@@ -23,6 +23,7 @@ from django.conf import settings
 from django.db import close_old_connections
 
 from denoise.base import DenoiseError, Denoiser
+from denoise.batching import BatchScheduler
 from denoise.registry import create_denoiser
 from fc25_denoise.api import ApiError, BadRequest, Conflict, TooMany
 from users.models import User
@@ -65,9 +66,21 @@ class LiveHub:
 
     def __init__(self) -> None:
         self._sessions: dict[int, BroadcastSession] = {}
-        self._executor = ThreadPoolExecutor(
-            max_workers=settings.DENOISE_WORKERS, thread_name_prefix="denoise"
+        # ONNX models run all streams' hops through one scheduler, in shared batches
+        # (far less CPU per stream). A stream's thread sleeps while its hop waits
+        # for a batch, so the pool has a thread per stream; the scheduler keeps
+        # the number of batches computing at once to DENOISE_WORKERS (the cores).
+        self._scheduler = (
+            BatchScheduler(
+                max_wait_ms=settings.DENOISE_BATCH_WAIT_MS, max_parallel=settings.DENOISE_WORKERS
+            )
+            if settings.DENOISE_BATCHING
+            else None
         )
+        workers = settings.DENOISE_WORKERS + (
+            settings.MAX_LIVE_STREAMS if self._scheduler is not None else 0
+        )
+        self._executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="denoise")
         self._config = SessionConfig(
             stun_urls=settings.WEBRTC_STUN_URLS,
             jitter_prefetch=settings.WEBRTC_JITTER_PREFETCH,
@@ -139,7 +152,9 @@ class LiveHub:
     async def _create_denoiser(self, model: str, atten_lim_db: float) -> Denoiser:
         loop = asyncio.get_running_loop()
         try:
-            return await loop.run_in_executor(self._executor, create_denoiser, model, atten_lim_db)
+            return await loop.run_in_executor(
+                self._executor, create_denoiser, model, atten_lim_db, self._scheduler
+            )
         except DenoiseError as exc:
             logger.error("cannot start a stream: model %s: %s", model, exc)
             raise ApiError(503, f"Noise removal is unavailable: {exc}") from None

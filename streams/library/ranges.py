@@ -18,6 +18,7 @@ from django.core.files.storage import default_storage
 from django.http import StreamingHttpResponse
 
 from .audio import WavRenderer
+from .s3range import S3RangeFile
 
 CHUNK_BYTES = 256 * 1024
 _RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
@@ -34,7 +35,7 @@ class ByteSource(Protocol):
 class StoredBytes:
     """A stored file read at arbitrary offsets."""
 
-    def __init__(self, fh: IO[bytes], size: int) -> None:
+    def __init__(self, fh: IO[bytes] | S3RangeFile, size: int) -> None:
         self._fh = fh
         self.size = size
 
@@ -65,10 +66,11 @@ def open_audio(name: str, fmt: str) -> ByteSource:
     if fmt == "flac":
         if local is not None:
             return StoredBytes(local.open("rb"), local.stat().st_size)
-        return StoredBytes(default_storage.open(name, "rb"), default_storage.size(name))
+        remote = _remote_file(name)
+        return StoredBytes(remote, remote.size)
     if local is not None:
         return WavRenderer(local)
-    fh = default_storage.open(name, "rb")
+    fh = _remote_file(name)
     try:
         return _ClosingRenderer(fh)
     except BaseException:
@@ -76,10 +78,15 @@ def open_audio(name: str, fmt: str) -> ByteSource:
         raise
 
 
+def _remote_file(name: str) -> S3RangeFile:
+    """A ranged reader for remote (S3) storage: a seek fetches only what it reads."""
+    return S3RangeFile(default_storage, name)
+
+
 class _ClosingRenderer(WavRenderer):
     """A renderer that also closes the storage file it reads."""
 
-    def __init__(self, fh: IO[bytes]) -> None:
+    def __init__(self, fh: S3RangeFile) -> None:
         super().__init__(fh)  # type: ignore[arg-type]
         self._fh = fh
 
