@@ -8,6 +8,7 @@ stored file itself (``format=flac``) or a :class:`~.audio.WavRenderer` over it
 from __future__ import annotations
 
 import re
+import threading
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -134,7 +135,33 @@ def parse_range(header: str, size: int) -> Span:
     return Span(start, end, True, size)
 
 
-async def _chunks(source: ByteSource, span: Span) -> AsyncIterator[bytes]:
+class _Guarded:
+    """Serializes ``read`` and ``close`` of a source.
+
+    When a client disconnects mid-download (every seek does), the response
+    task is cancelled while a ``read`` may still be running in its worker
+    thread; ``close`` from the cleanup must wait for it, or libsndfile frees
+    the handle under the running read (a crash, not an exception).
+    """
+
+    def __init__(self, source: ByteSource) -> None:
+        self._source = source
+        self._lock = threading.Lock()
+        self._closed = False
+
+    def read(self, offset: int, length: int) -> bytes:
+        with self._lock:
+            return b"" if self._closed else self._source.read(offset, length)
+
+    def close(self) -> None:
+        with self._lock:
+            if not self._closed:
+                self._closed = True
+                self._source.close()
+
+
+async def _chunks(raw_source: ByteSource, span: Span) -> AsyncIterator[bytes]:
+    source = _Guarded(raw_source)
     read = sync_to_async(source.read, thread_sensitive=False)
     try:
         pos = span.start

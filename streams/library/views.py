@@ -31,6 +31,7 @@ from fc25_denoise.api import (
 from users.models import User
 
 from ..models import StreamRecording
+from ..services import broadcast_settings
 from . import services
 from .audio import AudioError, TooLongForWav, peaks
 from .jobs import job_json
@@ -48,10 +49,11 @@ def _check_model(value: Any) -> str:
     return value
 
 
-def _engine_choice(data: Json | dict[str, str], default_model: str) -> tuple[str, float]:
-    """``(model, atten_lim_db)`` from optional fields, with the given defaults."""
-    model = _check_model(data["model"]) if data.get("model") else default_model
-    atten = settings.DENOISE_ATTEN_LIM_DB
+def _engine_choice(data: Json | dict[str, str], user: User) -> tuple[str, float]:
+    """``(model, atten_lim_db)`` from optional fields; defaults are the user's stream settings."""
+    prefs = broadcast_settings(user)
+    model = _check_model(data["model"]) if data.get("model") else prefs.model
+    atten = prefs.atten_lim_db
     if data.get("atten_lim_db") not in (None, ""):
         raw = data["atten_lim_db"]
         if isinstance(raw, str):
@@ -96,7 +98,7 @@ def reclean(request: HttpRequest, recording_id: int) -> HttpResponse:
     user = request.user
     assert isinstance(user, User)
     data = parse_json_body(request)
-    model, atten = _engine_choice(data, settings.DENOISE_MODEL)
+    model, atten = _engine_choice(data, user)
     job = services.do_request_reclean(user, recording_id, model, atten)
     return JsonResponse({"job": job_json(job)}, status=202)
 
@@ -113,7 +115,7 @@ def import_recording(request: HttpRequest) -> HttpResponse:
     if upload is None:
         raise BadRequest("Attach the audio file as the multipart field 'file'.")
     title = request.POST.get("title", "").strip()[: services.TITLE_MAX]
-    model, atten = _engine_choice(request.POST.dict(), settings.DENOISE_MODEL)
+    model, atten = _engine_choice(request.POST.dict(), user)
     rec = services.do_import(user, upload, title, model, atten)
     rec = services.check_readable(user, rec.pk)  # with its job prefetched
     return JsonResponse({"recording": services.recording_json(rec, user.pk)}, status=202)

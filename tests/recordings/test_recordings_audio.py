@@ -126,3 +126,42 @@ def test_peaks_of_both_versions(rec, as_bob):
     assert np.all(raw[:, 0] <= raw[:, 1])
     assert as_bob.get(f"/api/recordings/{rec.pk}/peaks/?buckets=5").status_code == 400
     assert as_bob.get(f"/api/recordings/{rec.pk}/peaks/?buckets=x").status_code == 400
+
+
+async def test_client_gone_mid_read_closes_after_the_read(rec):
+    """A cancelled download must not close the decoder under a running read (a crash)."""
+    import asyncio
+    import threading
+
+    from streams.library.ranges import Span, stream_bytes
+
+    class SlowSource:
+        size = 10_000_000
+
+        def __init__(self) -> None:
+            self.reading = threading.Event()
+            self.events: list[str] = []
+
+        def read(self, offset: int, length: int) -> bytes:
+            self.reading.set()
+            self.events.append("read start")
+            threading.Event().wait(0.3)
+            self.events.append("read end")
+            return b"x" * length
+
+        def close(self) -> None:
+            self.events.append("close")
+
+    source = SlowSource()
+    resp = stream_bytes(
+        source, Span(0, source.size - 1, False, source.size), "a.wav", download=False
+    )
+    it = resp.streaming_content.__aiter__()
+    task = asyncio.ensure_future(it.__anext__())
+    await asyncio.to_thread(source.reading.wait, 5)
+    task.cancel()  # the client went away while the read runs in its thread
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    await it.aclose()
+    await asyncio.sleep(0.5)
+    assert source.events == ["read start", "read end", "close"]

@@ -16,6 +16,7 @@ from botocore.exceptions import EndpointConnectionError
 from django.core.files.storage import default_storage
 from django.utils import timezone
 
+from streams.library.s3range import S3RangeFile
 from streams.library.services import do_save_live_recording
 from streams.library.storage import spool_paths
 from streams.models import StreamRecording
@@ -95,6 +96,15 @@ def test_import_play_reclean_delete_on_s3(s3, alice, as_alice):
     flac = body(as_alice.get(rec["audio_url"] + "?format=flac"))
     cleaned_key = next(k for k in stored if k.endswith("cleaned.flac"))
     assert flac == s3.get_object(Bucket=s3.bucket, Key=cleaned_key)["Body"].read()
+    ranged = S3RangeFile(default_storage, cleaned_key)
+    whole = s3.get_object(Bucket=s3.bucket, Key=cleaned_key)["Body"].read()
+    assert ranged.size == len(whole)
+    ranged.seek(len(whole) - 100)
+    assert ranged.read(1000) == whole[-100:]  # clipped at the end
+    ranged.seek(5)
+    assert ranged.read(10) == whole[5:15] and ranged.tell() == 15
+    with pytest.raises(FileNotFoundError):
+        S3RangeFile(default_storage, "recordings/none.flac")
     peaks = as_alice.get(f"/api/recordings/{rec['id']}/peaks/?buckets=50").json()
     assert len(peaks["cleaned"]) == len(peaks["raw"]) == 50
 
