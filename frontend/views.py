@@ -70,3 +70,11 @@ def friend_page(request: HttpRequest, username: str) -> HttpResponse:
     if other.pk == request.user.pk:
         return redirect("frontend:main")
     return render(request, "frontend/friend.html", {"friend_name": other.get_username()})
+
+
+@require_GET
+@ensure_csrf_cookie
+@login_required
+def recordings_page(request: HttpRequest) -> HttpResponse:
+    """Your and your friends' recordings; ``#<id>`` in the URL selects one (script side)."""
+    return render(request, "frontend/recordings.html")

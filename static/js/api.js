@@ -3,6 +3,7 @@
 //   import { api, ApiError } from "./api.js";
 //   const me = await api("GET", "/api/auth/me/");
 //   await api("POST", "/api/friends/requests/", { to_user: "bob" });
+//   await apiForm("/api/recordings/import/", new FormData(form)); // multipart
 //
 // Sends JSON with the session cookie and the CSRF token (X-CSRFToken, read
 // from the `csrftoken` cookie; fetched from /api/auth/csrf/ first if missing).
@@ -58,6 +59,30 @@ export async function api(method, path, data) {
       init.body = JSON.stringify(data);
     }
   }
+  return send(path, init);
+}
+
+/**
+ * Send a multipart form (file uploads) with the CSRF token; answers like api().
+ * The browser sets the multipart Content-Type (with its boundary) itself.
+ * @param {string} path          e.g. "/api/recordings/import/"
+ * @param {FormData} formData    the fields and files
+ * @param {string} [method]      POST (default) or another unsafe method
+ */
+export async function apiForm(path, formData, method = "POST") {
+  const headers = { Accept: "application/json", "X-CSRFToken": await csrfToken() };
+  return send(path, { method, headers, credentials: "same-origin", body: formData });
+}
+
+/** Fallback sentences when an error answer carries no JSON `error`. */
+const STATUS_TEXT = {
+  413: "That is too large for the server.",
+  429: "Too many requests. Please try again later.",
+  503: "The service is unavailable right now. Please try again later.",
+};
+
+/** fetch(), then parse the JSON answer or throw an ApiError. */
+async function send(path, init) {
   let resp;
   try {
     resp = await fetch(path, init);
@@ -74,7 +99,10 @@ export async function api(method, path, data) {
     }
   }
   if (!resp.ok) {
-    const message = (body && body.error) || `Request failed (HTTP ${resp.status}).`;
+    const message =
+      (body && body.error) ||
+      STATUS_TEXT[resp.status] ||
+      `Request failed (HTTP ${resp.status}).`;
     throw new ApiError(resp.status, message, body && body.errors);
   }
   return body;

@@ -1,5 +1,7 @@
 // Main page #broadcast-panel: Go live / Stop, mic level meter, noise-removal
-// strength (atten_lim_db 6..100, 100 = "max"), elapsed time, listener count.
+// strength (atten_lim_db 6..100, 100 = "max"), the "record raw microphone
+// audio" setting (record_raw), elapsed time, listener count, and after Stop a
+// link to the new recording (/recordings/#<id>).
 
 import { api, ApiError } from "./api.js";
 import { startBroadcast } from "./webrtc_client.js";
@@ -19,6 +21,8 @@ const strengthValue = q("strength-value");
 const elapsedEl = q("elapsed");
 const listenersEl = q("listener-count");
 const errorEl = q("broadcast-error");
+const recordRaw = q("record-raw");
+const lastRecording = q("last-recording");
 
 let live = null; // the startBroadcast() handle while live
 let me = null; // our username (to find our own stream in /api/streams/active/)
@@ -26,6 +30,7 @@ let startedAt = 0;
 let clock = null;
 let poll = null;
 let settingsTimer = null;
+let metering = false; // the meter follows the mic from Go live until Stop
 
 function showError(err) {
   if (!err) {
@@ -87,11 +92,15 @@ async function pollListeners() {
 
 async function goLive() {
   showError(null);
+  lastRecording.hidden = true;
+  metering = true;
   goButton.disabled = true;
   goButton.textContent = "Connecting…";
   try {
     live = await startBroadcast({
-      onLevel: (rms) => (meter.value = Math.min(1, rms * 4)),
+      onLevel: (rms) => {
+        if (metering) meter.value = Math.min(1, rms * 4); // not after Stop
+      },
       onState: (state) => {
         panel.dataset.connection = state;
         if (live && (state === "failed" || state === "closed")) {
@@ -105,6 +114,8 @@ async function goLive() {
     setLive(true);
   } catch (err) {
     live = null;
+    metering = false;
+    meter.value = 0;
     showError(err);
   } finally {
     goButton.disabled = false;
@@ -117,6 +128,7 @@ async function endLive() {
   const handle = live;
   if (!handle) return null;
   live = null;
+  metering = false;
   stopButton.disabled = true;
   setLive(false);
   try {
@@ -126,6 +138,30 @@ async function endLive() {
     return null;
   } finally {
     stopButton.disabled = false;
+  }
+}
+
+/** Stop button: end the stream, then link to the recording it made. */
+async function onStop() {
+  const result = await endLive();
+  if (result && result.recording_id) {
+    const link = q("last-recording-link");
+    link.href = `/recordings/#${encodeURIComponent(result.recording_id)}`;
+    lastRecording.hidden = false;
+  }
+}
+
+async function onRecordRaw() {
+  const wanted = recordRaw.checked;
+  recordRaw.disabled = true;
+  try {
+    const prefs = await api("PATCH", "/api/streams/settings/", { record_raw: wanted });
+    recordRaw.checked = typeof prefs.record_raw === "boolean" ? prefs.record_raw : wanted;
+  } catch (err) {
+    recordRaw.checked = !wanted;
+    showError(err);
+  } finally {
+    recordRaw.disabled = false;
   }
 }
 
@@ -150,6 +186,10 @@ async function loadInitial() {
     me = who.username;
     slider.value = String(Math.round(prefs.atten_lim_db));
     renderStrength();
+    if (typeof prefs.record_raw === "boolean") {
+      recordRaw.checked = prefs.record_raw;
+      recordRaw.disabled = false;
+    }
   } catch (err) {
     console.warn("broadcast settings not loaded", err);
   }
@@ -159,7 +199,8 @@ async function loadInitial() {
 export function initBroadcast() {
   if (!panel) return;
   goButton.addEventListener("click", goLive);
-  stopButton.addEventListener("click", endLive);
+  stopButton.addEventListener("click", onStop);
+  recordRaw.addEventListener("change", onRecordRaw);
   slider.addEventListener("input", onSlider);
   window.addEventListener("pagehide", () => live && endLive());
   renderStrength();

@@ -17,11 +17,16 @@ import tempfile
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote, urlsplit
 
 import pytest
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Browser
 
 from tests.servers import ROOT, admin_conninfo, start_daphne, stop, with_database
 
@@ -37,22 +42,26 @@ CHROMIUM_ARGS = [
 ]
 STARTUP_TIMEOUT_S = 60
 
-_server_log: Path | None = None  # read by the report hook below
+_server_logs: dict[str, Path] = {}  # running servers' logs, read by the report hook below
 
 
-def _read_log() -> str:
-    if _server_log is None or not _server_log.exists():
+def _read_log(log: Path | None) -> str:
+    if log is None or not log.exists():
         return "(no server log)"
-    return _server_log.read_text(errors="replace")[-20000:]
+    return log.read_text(errors="replace")[-20000:]
 
 
 @pytest.hookimpl(hookwrapper=True)
-def pytest_runtest_makereport(item, call):
-    """Attach the server's log to every failing browser test's report."""
+def pytest_runtest_makereport(
+    item: pytest.Item, call: pytest.CallInfo[None]
+) -> Generator[None, Any, None]:
+    """Attach the servers' logs to every failing browser test's report."""
     outcome = yield
     report = outcome.get_result()
-    if report.failed and "live_server_url" in getattr(item, "fixturenames", ()):
-        report.sections.append(("daphne server log (tail)", _read_log()))
+    names = getattr(item, "fixturenames", ())
+    if report.failed and any(name.endswith("server_url") for name in names):
+        for name, log in _server_logs.items():
+            report.sections.append((f"daphne server log, {name} (tail)", _read_log(log)))
 
 
 @pytest.fixture(autouse=True)
@@ -64,11 +73,11 @@ def _clear_cache() -> None:
     """
 
 
-# --- PostgreSQL: one throwaway database per test session
+# --- PostgreSQL: one throwaway database per server
 
 
-@pytest.fixture(scope="session")
-def _server_database() -> Iterator[str | None]:
+@contextmanager
+def fresh_database() -> Iterator[str | None]:
     """A fresh PostgreSQL database URL if DATABASE_URL is set, else None (SQLite)."""
     url = os.environ.get("DATABASE_URL", "")
     if not url:
@@ -100,11 +109,21 @@ def _server_database() -> Iterator[str | None]:
 
 
 @pytest.fixture(scope="session")
-def live_server_url(_server_database: str | None) -> Iterator[str]:
-    """Start ``daphne`` on a free port with a fresh data folder; yield its base URL."""
-    global _server_log
+def _server_database() -> Iterator[str | None]:
+    with fresh_database() as url:
+        yield url
+
+
+@contextmanager
+def run_server(
+    database_url: str | None, extra_env: dict[str, str] | None = None, name: str = "main"
+) -> Iterator[str]:
+    """Run ``daphne`` on a free port with a fresh data folder; yield its base URL.
+
+    ``extra_env`` overrides settings for this server only (e.g. FC25_MAX_LIVE_STREAMS).
+    """
     data_dir = Path(tempfile.mkdtemp(prefix="fc25_browser_"))
-    _server_log = data_dir / "server.log"
+    log = data_dir / "server.log"
     env = dict(os.environ)
     env.update(
         FC25_DATA_DIR=str(data_dir),
@@ -112,10 +131,11 @@ def live_server_url(_server_database: str | None) -> Iterator[str]:
         DJANGO_SETTINGS_MODULE="fc25_denoise.settings",
         PYTHONUNBUFFERED="1",
     )
-    if _server_database:
-        env["DATABASE_URL"] = _server_database
+    if database_url:
+        env["DATABASE_URL"] = database_url
     if env.get("REDIS_URL"):
         env["FC25_REDIS_PREFIX"] = f"fc25test{secrets.token_hex(4)}"
+    env.update(extra_env or {})
 
     migrate = subprocess.run(
         [sys.executable, "manage.py", "migrate", "--noinput"],
@@ -129,23 +149,32 @@ def live_server_url(_server_database: str | None) -> Iterator[str]:
     if migrate.returncode != 0:
         pytest.fail(f"migrate failed:\n{migrate.stdout}\n{migrate.stderr}")
 
-    proc, host = start_daphne(env, _server_log)
+    proc, host = start_daphne(env, log)
+    _server_logs[name] = log
     url = f"http://{host}"
     try:
-        _wait_until_up(proc, url)
+        _wait_until_up(proc, url, log)
         yield url
     finally:
         stop(proc)
         if proc.returncode not in (0, -15):
-            print(f"\n--- daphne exited with {proc.returncode}; log tail:\n{_read_log()}")
+            print(f"\n--- daphne exited with {proc.returncode}; log tail:\n{_read_log(log)}")
+        _server_logs.pop(name, None)
         shutil.rmtree(data_dir, ignore_errors=True)
 
 
-def _wait_until_up(proc: subprocess.Popen, url: str) -> None:
+@pytest.fixture(scope="session")
+def live_server_url(_server_database: str | None) -> Iterator[str]:
+    """The shared browser-test server (see :func:`run_server`)."""
+    with run_server(_server_database) as url:
+        yield url
+
+
+def _wait_until_up(proc: subprocess.Popen, url: str, log: Path) -> None:
     deadline = time.monotonic() + STARTUP_TIMEOUT_S
     while time.monotonic() < deadline:
         if proc.poll() is not None:
-            pytest.fail(f"daphne exited early ({proc.returncode}):\n{_read_log()}")
+            pytest.fail(f"daphne exited early ({proc.returncode}):\n{_read_log(log)}")
         try:
             with urllib.request.urlopen(f"{url}/api/auth/csrf/", timeout=2) as resp:
                 if resp.status == 200:
@@ -153,11 +182,11 @@ def _wait_until_up(proc: subprocess.Popen, url: str) -> None:
         except (urllib.error.URLError, ConnectionError, TimeoutError):
             pass
         time.sleep(0.2)
-    pytest.fail(f"daphne did not answer within {STARTUP_TIMEOUT_S}s:\n{_read_log()}")
+    pytest.fail(f"daphne did not answer within {STARTUP_TIMEOUT_S}s:\n{_read_log(log)}")
 
 
 @pytest.fixture(scope="session")
-def browser():
+def browser() -> Iterator[Browser]:
     """Headless Debian Chromium via Playwright's sync API (never `playwright install`)."""
     from playwright.sync_api import sync_playwright
 

@@ -22,6 +22,7 @@ from .live_helpers import (
     start_listening,
     write_wav,
 )
+from .recording_helpers import READY_TIMEOUT_MS, wait_audio
 
 pytestmark = [pytest.mark.browser, pytest.mark.model]
 
@@ -104,6 +105,28 @@ def test_live_broadcast_is_denoised_for_the_listener(
         expect(by_testid(bob, "listen-status")).to_have_attribute("data-state", "ended")
         expect(by_testid(bob, "listen")).to_be_disabled()
         expect(by_testid(bob, "stop-listen")).to_be_hidden()
+
+        # The recording is on Alice's recordings page (linked after Stop), and it plays.
+        link = by_testid(alice, "last-recording-link")
+        expect(link).to_be_visible()
+        if os.environ.get("FC25_SCREENSHOTS"):
+            alice.screenshot(path="/tmp/fc25_live_alice_stopped.png")
+        expect(link).to_have_attribute("href", f"/recordings/#{stopped['recording_id']}")
+        link.click()
+        alice.wait_for_url(f"{base}/recordings/#{stopped['recording_id']}")
+        row = alice.locator(
+            f'[data-testid="recording-row"][data-recording-id="{stopped["recording_id"]}"]'
+        )
+        expect(row).to_be_visible()
+        expect(row).to_contain_text("you")
+        expect(by_testid(alice, "player-panel")).to_have_attribute(
+            "data-status", "ready", timeout=READY_TIMEOUT_MS
+        )
+        alice.evaluate("document.querySelector('[data-testid=player-audio]').play()")
+        played = wait_audio(alice, "a.currentTime > 0.5 || a.error !== null", timeout=30_000)
+        assert played["error"] is None and played["currentTime"] > 0.5, played
+        if os.environ.get("FC25_SCREENSHOTS"):
+            alice.screenshot(path="/tmp/fc25_live_recording.png", full_page=True)
         assert not alice_errors, alice_errors
         assert not bob_errors, bob_errors
     finally:

@@ -1,0 +1,282 @@
+// Recordings page (/recordings/): your and your friends' recordings, your
+// storage use, the player (recording_player.js) with the owner tools
+// (recording_owner.js) and the import form (recording_import.js). Job progress
+// arrives live over the presence socket ("recording_job" events). The URL's
+// hash (#<id>) selects a recording, e.g. the link shown after going live.
+// Rendering rule: user-provided text only goes through textContent.
+
+import { api, ApiError, bindLogout } from "./api.js";
+import { connectPresence } from "./presence.js";
+import {
+  formatBytes,
+  formatDate,
+  formatDuration,
+  jobIsOpen,
+  statusText,
+} from "./recording_format.js";
+import { initImport } from "./recording_import.js";
+import { createOwnerTools } from "./recording_owner.js";
+import { createPlayer } from "./recording_player.js";
+
+const STATUS_CLEAR_MS = 8_000;
+const POLL_MS = 5_000; // only while some job runs that no socket event will tell us about
+
+const byTestId = (id, root = document) => root.querySelector(`[data-testid="${id}"]`);
+const listEl = byTestId("recording-list");
+const statusEl = byTestId("status");
+const errorEl = byTestId("recordings-error");
+
+// --- State (the server is the source of truth; these mirror its answers)
+let recordings = []; // in the server's order (newest first)
+let selectedId = null;
+let listSeq = 0;
+let settingsPromise = null;
+
+// --- Feedback: a polite status line and an assertive error region
+let statusTimer = null;
+function say(text) {
+  statusEl.textContent = text;
+  clearTimeout(statusTimer);
+  statusTimer = setTimeout(() => (statusEl.textContent = ""), STATUS_CLEAR_MS);
+}
+
+function fail(err) {
+  if (err && err.status === 401) {
+    window.location.assign(`/login/?next=${encodeURIComponent("/recordings/")}`);
+    return;
+  }
+  // Refusals (4xx) are expected answers the user can act on; anything else is a bug or outage.
+  if (err instanceof ApiError && err.status >= 400 && err.status < 500) console.warn(err);
+  else console.error(err);
+  errorEl.textContent = (err && err.message) || "Something went wrong.";
+}
+
+function clearError() {
+  errorEl.textContent = "";
+}
+
+const find = (id) => recordings.find((r) => r.id === id) || null;
+
+// ===== List ============================================================
+
+async function loadList() {
+  const mine = ++listSeq;
+  const data = await api("GET", "/api/recordings/");
+  if (mine !== listSeq) return;
+  recordings = data.recordings;
+  byTestId("recordings-loading").hidden = true;
+  renderStorage(data.storage);
+  renderList();
+  const shown = selectedId !== null ? find(selectedId) : null;
+  if (shown) showSelected(shown);
+}
+
+function renderStorage(storage) {
+  const box = byTestId("storage");
+  if (!storage) return;
+  const used = Number(storage.used_bytes) || 0;
+  const quota = Number(storage.quota_bytes) || 0;
+  const meter = byTestId("storage-meter");
+  box.hidden = false;
+  meter.hidden = quota <= 0;
+  if (quota > 0) {
+    meter.max = quota;
+    meter.value = Math.min(used, quota);
+    meter.low = quota * 0.8;
+    meter.high = quota * 0.95;
+    byTestId("storage-text").textContent = `Your storage: ${formatBytes(used)} of ${formatBytes(quota)}`;
+  } else {
+    byTestId("storage-text").textContent = `Your storage: ${formatBytes(used)} (no limit)`;
+  }
+}
+
+function renderList() {
+  listEl.replaceChildren(...recordings.map(row));
+  byTestId("recordings-empty").hidden = recordings.length > 0;
+}
+
+function row(rec) {
+  const li = document.getElementById("tpl-recording").content.firstElementChild.cloneNode(true);
+  li.dataset.recordingId = String(rec.id);
+  li.querySelector('[data-testid="recording-select"]').addEventListener("click", () => {
+    history.replaceState(null, "", `#${rec.id}`);
+    select(rec.id, { focus: true });
+  });
+  updateRow(li, rec);
+  return li;
+}
+
+/** Refresh one row in place (keeps focus and scroll). */
+function updateRow(li, rec) {
+  const field = (name) => li.querySelector(`[data-field="${name}"]`);
+  li.dataset.status = rec.status;
+  li.dataset.owner = rec.owner;
+  li.classList.toggle("is-selected", rec.id === selectedId);
+  const button = li.querySelector('[data-testid="recording-select"]');
+  if (rec.id === selectedId) button.setAttribute("aria-current", "true");
+  else button.removeAttribute("aria-current");
+  field("title").textContent = rec.title;
+  field("owner").textContent = rec.is_owner ? "you" : rec.owner;
+  const date = field("date");
+  date.textContent = formatDate(rec.created_at);
+  date.dateTime = rec.created_at;
+  field("duration").textContent = formatDuration(rec.duration);
+  field("status").textContent = statusText(rec);
+  field("status").classList.toggle("error-text", rec.status === "failed");
+  const bar = li.querySelector('[data-testid="recording-progress"]');
+  const open = jobIsOpen(rec.job);
+  bar.hidden = !open;
+  bar.value = open ? Number(rec.job.progress) || 0 : 0;
+  bar.setAttribute("aria-label", `Cleaning progress of ${rec.title}`);
+}
+
+function refreshRow(rec) {
+  const li = listEl.querySelector(`[data-recording-id="${rec.id}"]`);
+  if (li) updateRow(li, rec);
+}
+
+/** Replace (or add on top) one recording and update what shows it. */
+function store(rec) {
+  const at = recordings.findIndex((r) => r.id === rec.id);
+  if (at >= 0) {
+    recordings[at] = rec;
+    refreshRow(rec);
+  } else {
+    recordings.unshift(rec);
+    renderList();
+  }
+  if (rec.id === selectedId) showSelected(rec);
+}
+
+// ===== Selection and the player ========================================
+
+const panel = document.getElementById("player-panel");
+const player = createPlayer(panel, { onError: fail, say });
+const owner = createOwnerTools(panel, {
+  onUpdated: store,
+  onDeleted: removed,
+  onError: fail,
+  say,
+  loadSettings,
+});
+
+function loadSettings() {
+  if (!settingsPromise) {
+    settingsPromise = api("GET", "/api/streams/settings/").catch((err) => {
+      settingsPromise = null;
+      throw err;
+    });
+  }
+  return settingsPromise;
+}
+
+function showSelected(rec) {
+  player.show(rec);
+  owner.render(rec);
+}
+
+/** Select a recording by id (fetched if it is not in the list yet). */
+async function select(id, { focus = false } = {}) {
+  clearError();
+  selectedId = id;
+  for (const rec of recordings) refreshRow(rec);
+  let rec = find(id);
+  if (!rec) {
+    try {
+      rec = await api("GET", `/api/recordings/${id}/`);
+    } catch (err) {
+      if (selectedId !== id) return;
+      if (err.status === 404) err.message = "That recording does not exist or is not shared with you.";
+      unselect();
+      return fail(err);
+    }
+    if (selectedId !== id) return;
+    store(rec);
+  }
+  showSelected(rec);
+  if (focus) byTestId("player-title").focus({ preventScroll: false });
+}
+
+function unselect() {
+  selectedId = null;
+  player.clear();
+  owner.render(null);
+  for (const rec of recordings) refreshRow(rec);
+}
+
+function removed(id) {
+  recordings = recordings.filter((r) => r.id !== id);
+  renderList();
+  if (selectedId === id) {
+    history.replaceState(null, "", window.location.pathname);
+    unselect();
+  }
+  loadList().catch(fail); // the storage use changed
+}
+
+function selectFromHash() {
+  const id = Number.parseInt(window.location.hash.slice(1), 10);
+  if (Number.isInteger(id) && id > 0) {
+    if (id !== selectedId || !player.current()) select(id);
+  } else if (selectedId !== null && !window.location.hash) {
+    unselect();
+  }
+}
+
+// ===== Live job progress ===============================================
+
+function onJob(event) {
+  const rec = find(event.recording_id);
+  if (!rec) {
+    loadList().catch(fail); // e.g. an import started in another tab
+    return;
+  }
+  const job = event.job;
+  if (job.status === "done" || job.status === "failed") {
+    refresh(rec.id, job);
+    return;
+  }
+  store({ ...rec, job });
+}
+
+/** A job finished: re-read the recording (new audio, status, size) and the storage use. */
+async function refresh(id, job) {
+  try {
+    const rec = await api("GET", `/api/recordings/${id}/`);
+    store(rec);
+    if (job.status === "done") say(`“${rec.title}” is ready.`);
+    else fail(new Error(`Cleaning “${rec.title}” failed: ${job.error || "unknown error"}`));
+    await loadList();
+  } catch (err) {
+    fail(err);
+  }
+}
+
+const presence = connectPresence();
+presence.on("open", () => loadList().catch(fail)); // (re)connected: resync
+presence.on("recording_job", onJob);
+
+// Friends' jobs (no events for us) and a closed socket: poll while something runs.
+setInterval(() => {
+  const waiting = recordings.some(
+    (r) => (jobIsOpen(r.job) || r.status === "processing") && (!r.is_owner || !presence.connected)
+  );
+  if (waiting) loadList().catch(fail);
+}, POLL_MS);
+
+window.addEventListener("hashchange", selectFromHash);
+
+initImport(byTestId("import-form"), {
+  onImported: (rec) => {
+    store(rec);
+    history.replaceState(null, "", `#${rec.id}`);
+    select(rec.id);
+    loadList().catch(fail);
+  },
+  onError: fail,
+  say,
+});
+
+bindLogout();
+selectFromHash();
+loadList().catch(fail);
