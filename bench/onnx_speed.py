@@ -2,6 +2,7 @@
 
 Usage: python bench/onnx_speed.py [--models dfn2,dfn2-ll,dfn3-onnx] [--seconds 10]
                                   [--streams 100] [--repeats 3] [--batch-sizes 1,4,16,32,64]
+                                  [--ab]
 
 For each model: load time and RSS growth of the shared sessions; real-time
 factor of one stream fed 20 ms packets on this thread (median of --repeats
@@ -13,7 +14,9 @@ the fraction of one core a live stream needs. RTFs are CPU time of this thread
 
 The second table runs the batched engine core (``onnx_core.StreamCore``, what a
 ``BatchScheduler`` batch executes) directly on N streams at once, one thread:
-CPU time per stream per hop and the resulting RTF per stream.
+CPU time per stream per hop and the resulting RTF per stream (N = 1 is the
+lone-stream fast path, ``onnx_lane``). ``--ab`` times that fast path against
+the vectorised code at N = 1, interleaved in one process.
 """
 
 from __future__ import annotations
@@ -67,6 +70,33 @@ def batch_us(model: str, audio: np.ndarray, n: int, hops: int = 300) -> float:
     return (time.thread_time() - c0) / (len(batches) - 20) / n * 1e6
 
 
+def lane_ab(model: str, audio: np.ndarray, rounds: int = 6) -> tuple[float, float]:
+    """CPU us per hop of one stream: (lane fast path, vectorised path at N = 1).
+
+    Interleaved in blocks of 100 hops on the same sessions, so load from other
+    processes hits both alike.
+    """
+    core = core_for(check_model(model).model)  # type: ignore[attr-defined]
+    frames = audio[: audio.size // HOP_SAMPLES * HOP_SAMPLES].reshape(-1, HOP_SAMPLES)
+    fast, ref = core.new_state(), core.new_state()
+    spent = [0, 0]
+    for r in range(rounds + 1):
+        for i in range(0, len(frames), 100):
+            block = frames[i : i + 100]
+            c0 = time.thread_time_ns()
+            for hop in block:
+                core.process_one(fast, hop)
+            c1 = time.thread_time_ns()
+            for hop in block:
+                core.process_batch([ref], hop[None])
+            c2 = time.thread_time_ns()
+            if r:  # round 0 warms up
+                spent[0] += c1 - c0
+                spent[1] += c2 - c1
+    hops = rounds * len(frames)
+    return spent[0] / hops / 1e3, spent[1] / hops / 1e3
+
+
 def hop_ms(model: str, audio: np.ndarray) -> list[float]:
     """Per-hop backend time in ms (no Denoiser buffering around it)."""
     backend = check_model(model).new_backend()
@@ -106,6 +136,7 @@ def main() -> None:
     ap.add_argument("--streams", type=int, default=100)
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--batch-sizes", default="1,4,16,32,64")
+    ap.add_argument("--ab", action="store_true", help="also A/B the lone-stream fast path")
     args = ap.parse_args()
     _, _, audio, _ = noisy_speech(seconds=args.seconds, snr_db=5.0, seed=7)
     print("load average at start: {:.2f} {:.2f} {:.2f}".format(*os.getloadavg()))
@@ -131,6 +162,13 @@ def main() -> None:
             f"| {model} | {load_s:.2f} | {shared:.0f} | {cpu_rtf:.3f} ({wall_rtf:.3f}) "
             f"| {p50:.2f} | {p99:.2f} | {rss:.3f} | {heap:.3f} |"
         )
+    if args.ab:
+        print("\none stream, CPU us per hop: lane fast path vs vectorised path at N=1 (A/B)")
+        print("| model | lane | vectorised N=1 | ratio |")
+        print("|---|---|---|---|")
+        for model in args.models.split(","):
+            lane, vec = lane_ab(model, audio)
+            print(f"| {model} | {lane:.0f} | {vec:.0f} | {lane / vec:.2f} |")
     sizes = [int(n) for n in args.batch_sizes.split(",") if n]
     if sizes:
         print("\nbatched core, one thread: CPU us per stream per hop (RTF per stream)")

@@ -97,8 +97,7 @@ class OnnxBackend(FrameBackend):
             return y[0], lsnr[0]
         st = self.state
         if not silent_skip(st, hop, self._skip_silence):
-            out, lsnr_db = self._core.process([st], hop[None])
-            return out[0], float(lsnr_db[0])
+            return self._core.process_one(st, hop)
         return self._zero_hop.copy(), SILENCE_LSNR
 
     def process_hops(self, hops: NDArray[np.float32]) -> tuple[Audio, list[float]]:

@@ -4,9 +4,10 @@
 constants, sessions); :class:`StreamState` holds one stream's memory, every
 array with the stream on its batch axis (size 1). :meth:`StreamCore.process`
 stacks the states of the streams in a batch, runs the DSP in numpy over all
-rows and each network once (single-frame sessions for N = 1, the symbolic-batch
-sessions of :meth:`~.onnx_model.OnnxModel.batch_graphs` otherwise), then hands
-each stream views of the results as its new state. Rows never mix: the result
+rows and each network once (the symbolic-batch sessions of
+:meth:`~.onnx_model.OnnxModel.batch_graphs`), then hands each stream views of
+the results as its new state. A batch of one takes the lone-stream fast path
+of :mod:`.onnx_lane` instead (same arithmetic, bit-identical output). Rows never mix: the result
 for a stream does not depend on what else is in its batch (up to float
 rounding of the batched kernels, ~1e-7).
 
@@ -27,6 +28,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from .onnx_dsp import C64, F32, MEAN_NORM_INIT, UNIT_NORM_INIT
+from .onnx_lane import Lane
 from .onnx_model import Gating, OnnxModel, StreamGraph
 
 States = list[np.ndarray]
@@ -63,6 +65,7 @@ class StreamState:
     gain: float | None
     gating: Gating | None
     skip: int = 0
+    lane: Lane | None = None  # lone-stream workspace (onnx_lane), made on first use
 
 
 def silent_skip(state: StreamState, hop: F32, enabled: bool) -> bool:
@@ -102,25 +105,34 @@ class StreamCore:
         cfg = model.config
         self.model = model
         self.dsp = cfg.dsp
-        self._single = (model.enc, model.erb_dec, model.df_dec)
+        self.single = (model.enc, model.erb_dec, model.df_dec)
         self._batch: tuple[StreamGraph, StreamGraph, StreamGraph] | None = None
-        self._lag = cfg.lag_frames
-        self._conv_la = cfg.conv_lookahead
-        self._order = cfg.df_order
-        self._nb_df = cfg.dsp.nb_df
-        self._df_on_masked = cfg.df_on_masked
+        self.lag = cfg.lag_frames
+        self.conv_la = cfg.conv_lookahead
+        self.order = cfg.df_order
+        self.nb_df = cfg.dsp.nb_df
+        self.df_on_masked = cfg.df_on_masked
         df_back = cfg.df_order - 1 - cfg.df_lookahead  # taps before the centre frame
-        self._depth = self._lag + df_back + 1
-        self._queue = self._lag - self._conv_la
-        self._out_pos = self._depth - 1 - self._lag
-        self._taps = self._out_pos + np.arange(-df_back, cfg.df_lookahead + 1)
-        self._newest = self._depth - 1 - self._conv_la
+        self.depth = self.lag + df_back + 1
+        self.queue = self.lag - self.conv_la
+        self.out_pos = self.depth - 1 - self.lag
+        self.taps = self.out_pos + np.arange(-df_back, cfg.df_lookahead + 1)
+        self.tap_slice = slice(self.out_pos - df_back, self.out_pos + cfg.df_lookahead + 1)
+        self.newest = self.depth - 1 - self.conv_la
+        # float32 constants of the lone-stream path (onnx_lane), as the batch kernels use them.
+        d = cfg.dsp
+        self.win_lo, self.win_hi = d.window[: d.hop_size], d.window[d.hop_size :]
+        self.win_fft = d.window * np.float32(d.fft_size)
+        self.alpha = np.float32(d.alpha)
+        self.beta = np.float32(1.0) - self.alpha
+        self.eps, self.ten, self.forty = np.float32(1e-10), np.float32(10.0), np.float32(40.0)
+        self.use_lanes = True  # False: batches of one take the general path (tests)
         self._erb_inputs = ("emb", "e3", "e2", "e1", "e0")
         # The decoders' results are their first outputs (names differ between exports).
-        self._first = tuple(g.outputs[0] for g in self._single)
-        self._state_in = [[st.input_name for st in g.states] for g in self._single]
+        self._first = tuple(g.outputs[0] for g in self.single)
+        self._state_in = [[st.input_name for st in g.states] for g in self.single]
         self._state_out = [
-            [g.outputs.index(st.output_name) for st in g.states] for g in self._single
+            [g.outputs.index(st.output_name) for st in g.states] for g in self.single
         ]
 
     def prepare_batch(self) -> None:
@@ -132,7 +144,7 @@ class StreamCore:
         """A fresh stream, as after ``DFState::new`` + zeroed network states."""
         d, f = self.dsp, self.dsp.n_freqs
         hold = d.fft_size - d.hop_size
-        enc, erb, df = self._single
+        enc, erb, df = self.single
         return StreamState(
             ana=np.zeros((1, hold), np.float32),
             syn=np.zeros((1, hold), np.float32),
@@ -141,10 +153,10 @@ class StreamCore:
             enc=[s.zeros() for s in enc.states],
             erb=[s.zeros() for s in erb.states],
             df=[s.zeros() for s in df.states],
-            xh=np.zeros((1, self._depth, f), np.complex64),
-            yh=np.zeros((1, self._depth - self._conv_la, f), np.complex64),
-            cq=np.zeros((1, self._queue, self._order, self._nb_df), np.complex64),
-            cq_on=np.zeros((1, self._queue), np.bool_),
+            xh=np.zeros((1, self.depth, f), np.complex64),
+            yh=np.zeros((1, self.depth - self.conv_la, f), np.complex64),
+            cq=np.zeros((1, self.queue, self.order, self.nb_df), np.complex64),
+            cq_on=np.zeros((1, self.queue), np.bool_),
             gain=gain,
             gating=gating,
         )
@@ -179,7 +191,7 @@ class StreamCore:
         """Run network ``which`` (0 enc, 1 erb_dec, 2 df_dec) for ``members``' states."""
         n = len(members)
         if n == 1:  # fast path for unbatched streams: no stacking, no views
-            graph, state = self._single[which], members[0]
+            graph, state = self.single[which], members[0]
             feeds.update(zip(self._state_in[which], state, strict=True))
             outs_list = graph.session.run(None, feeds)
             state[:] = [outs_list[i] for i in self._state_out[which]]
@@ -196,12 +208,33 @@ class StreamCore:
                 m[k] = view
         return outs
 
+    def process_one(self, state: StreamState, hop: F32) -> tuple[F32, float]:
+        """Advance one stream by one hop ([hop_size] float32): (output hop, lsnr).
+
+        The lone-stream fast path (:class:`~.onnx_lane.Lane`, created on first
+        use); same result as :meth:`process` on a batch of one.
+        """
+        if not self.use_lanes:
+            y, lsnr = self.process_batch([state], hop[None])
+            return y[0], float(lsnr[0])
+        if state.lane is None:
+            state.lane = Lane(self)
+        return state.lane.hop(state, hop)
+
     def process(self, states: Sequence[StreamState], hops: F32) -> tuple[F32, F32]:
         """Advance every stream by one hop; returns (output hops [N, hop], lsnr [N]).
 
         ``hops`` is [N, hop_size] float32, row n for ``states[n]``. Not
         re-entrant for the same state; different batches may run in parallel.
+        A batch of one takes the lone-stream path (:meth:`process_one`).
         """
+        if len(states) == 1 and self.use_lanes:
+            y, lsnr = self.process_one(states[0], hops[0])
+            return y[None], np.array([lsnr], np.float32)
+        return self.process_batch(states, hops)
+
+    def process_batch(self, states: Sequence[StreamState], hops: F32) -> tuple[F32, F32]:
+        """:meth:`process` through the vectorised code, whatever the batch size."""
         n = len(states)
         dsp = self.dsp
         spec, ana = dsp.analysis_batch(_stack([s.ana for s in states]), hops)
@@ -218,7 +251,7 @@ class StreamCore:
         xh = np.concatenate((_stack([s.xh for s in states])[:, 1:], spec[:, None]), axis=1)
 
         # Stage 1: ERB mask for the frame the encoder's lookahead ends at.
-        x_new = xh[:, self._newest]
+        x_new = xh[:, self.newest]
         y_new = x_new.copy() if len(use_mask) < n else x_new
         if zero_mask:
             y_new[zero_mask] = 0
@@ -234,25 +267,25 @@ class StreamCore:
 
         # Deep-filter coefficients of this frame, then the ones due now.
         coefs, on = self._coefs(enc, states, use_df, n)
-        if self._queue:
+        if self.queue:
             cq = np.concatenate((_stack([s.cq for s in states]), coefs[:, None]), axis=1)
             cq_on = np.concatenate((_stack([s.cq_on for s in states]), on[:, None]), axis=1)
             coefs, on, cq, cq_on = cq[:, 0], cq_on[:, 0], cq[:, 1:], cq_on[:, 1:]
 
         # Stage 2: deep filter and attenuation limit for the frame whose taps are known.
-        out = yh[:, self._out_pos].copy()
-        src = yh if self._df_on_masked else xh
-        nb = self._nb_df
+        out = yh[:, self.out_pos].copy()
+        src = yh if self.df_on_masked else xh
+        nb = self.nb_df
         if on.all():
-            out[:, :nb] = np.einsum("nkf,nkf->nf", coefs, src[:, self._taps, :nb])
+            out[:, :nb] = np.einsum("nkf,nkf->nf", coefs, src[:, self.taps, :nb])
         elif on.any():
             rows = np.flatnonzero(on)
-            taps = src[rows][:, self._taps, :nb]
+            taps = src[rows][:, self.taps, :nb]
             out[rows, :nb] = np.einsum("nkf,nkf->nf", coefs[rows], taps)
         if any(s.gain is not None for s in states):
             g = np.array([s.gain or 0.0 for s in states], dtype=np.float32)[:, None]
             out *= np.float32(1.0) - g
-            out += g * xh[:, self._out_pos]
+            out += g * xh[:, self.out_pos]
         hops_out, syn = dsp.synthesis_batch(out, _stack([s.syn for s in states]))
 
         masked = set(use_mask) | set(zero_mask)
@@ -264,7 +297,7 @@ class StreamCore:
             ("xh", xh),
             ("yh", yh),
         ]
-        if self._queue:
+        if self.queue:
             fields += [("cq", cq), ("cq_on", cq_on)]
         for name, arr in fields:
             for s, view in zip(states, _rows(arr, n), strict=True):
@@ -303,13 +336,13 @@ class StreamCore:
     ) -> tuple[C64, NDArray[np.bool_]]:
         """Complex DF coefficients [N, order, nb_df] (zeros where off) and the on flags."""
         on = np.zeros(n, np.bool_)
-        coefs = np.zeros((n, self._order, self._nb_df), np.complex64)
+        coefs = np.zeros((n, self.order, self.nb_df), np.complex64)
         if not rows:
             return coefs, on
         picked = self._subset(enc, ("emb", "c0"), rows, n)
         raw = self._net(2, picked, [states[i].df for i in rows])[self._first[2]]
         # [.., nb_df, order * 2] real/imag pairs -> complex [order, nb_df].
-        pairs = np.ascontiguousarray(raw, dtype=np.float32).reshape(len(rows), self._nb_df, -1, 2)
+        pairs = np.ascontiguousarray(raw, dtype=np.float32).reshape(len(rows), self.nb_df, -1, 2)
         new = pairs.view(np.complex64)[..., 0].transpose(0, 2, 1)
         if len(rows) == n:
             on[:] = True

@@ -223,6 +223,80 @@ def prune(nodes: list[onnx.NodeProto], outputs: list[str]) -> list[onnx.NodeProt
     return kept[::-1]
 
 
+def keep_outputs(model: onnx.ModelProto, names: list[str]) -> onnx.ModelProto:
+    """A copy of ``model`` with only the graph outputs ``names`` and the nodes they need.
+
+    The decoders export extras the streaming loop never reads (DeepFilterNet's
+    ``df_alpha`` head: a Gemm and a Sigmoid per frame); dropping them is exact.
+    """
+    model = onnx.ModelProto.FromString(model.SerializeToString())
+    graph = model.graph
+    kept = [o for o in graph.output if o.name in names]
+    del graph.output[:]
+    graph.output.extend(kept)
+    nodes = prune(list(graph.node), [o.name for o in kept])
+    del graph.node[:]
+    graph.node.extend(nodes)
+    used = {i for n in nodes for i in n.input}
+    weights = [t for t in graph.initializer if t.name in used]
+    del graph.initializer[:]
+    graph.initializer.extend(weights)
+    return model
+
+
+def trivial_transposes_to_reshapes(model: onnx.ModelProto) -> onnx.ModelProto:
+    """A copy of a fully static graph whose data-preserving Transposes are Reshapes.
+
+    In a single-frame graph most Transposes only move axes of size 1 (the
+    grouped linears' ``[1, 1, G, I] -> [G, 1, 1, I]``, the GRUs' ``[1, 1, H]``
+    swaps); they are then plain reshapes, which ONNX Runtime does without a
+    copy. The shapes come from one run of the graph on zeros (the exporter
+    derives Reshape targets from ``Shape``, which static inference cannot
+    follow). Exact: no value changes.
+    """
+    import onnxruntime as ort
+
+    probe = onnx.ModelProto.FromString(model.SerializeToString())
+    listed = {o.name for o in probe.graph.output}
+    wanted = [n.input[0] for n in probe.graph.node if n.op_type == "Transpose"]
+    for name in dict.fromkeys(wanted):
+        if name not in listed:
+            probe.graph.output.append(helper.make_empty_tensor_value_info(name))
+    so = ort.SessionOptions()
+    so.graph_optimization_level = ort.GraphOptimizationLevel.ORT_DISABLE_ALL
+    so.intra_op_num_threads = so.inter_op_num_threads = 1
+    sess = ort.InferenceSession(probe.SerializeToString(), so, providers=["CPUExecutionProvider"])
+    feeds = {i.name: np.zeros(i.shape, np.float32) for i in sess.get_inputs()}
+    outs = sess.run(None, feeds)
+    shapes = {o.name: v.shape for o, v in zip(sess.get_outputs(), outs, strict=True)}
+    shapes.update({k: v.shape for k, v in feeds.items()})
+
+    model = onnx.ModelProto.FromString(model.SerializeToString())
+    graph = model.graph
+    nodes: list[onnx.NodeProto] = []
+    for node in graph.node:
+        shape = shapes.get(node.input[0]) if node.op_type == "Transpose" else None
+        perm = next((list(a.ints) for a in node.attribute if a.name == "perm"), None)
+        if shape is None or perm is None or len(perm) != len(shape):
+            nodes.append(node)
+            continue
+        moved = [p for p in perm if shape[p] != 1]
+        if moved != sorted(moved):  # real data movement
+            nodes.append(node)
+            continue
+        target = f"{node.output[0]}_as_shape"
+        new_shape = np.array([shape[p] for p in perm], dtype=np.int64)
+        graph.initializer.append(numpy_helper.from_array(new_shape, target))
+        nodes.append(
+            helper.make_node(
+                "Reshape", [node.input[0], target], list(node.output), name=f"{target}_reshape"
+            )
+        )
+    del graph.node[:]
+    graph.node.extend(nodes)
+    return model
+
+
 GROUPED_LINEAR = b"btgi,gih->btgh"
 
 

@@ -26,7 +26,14 @@ from .onnx_files import (
     read_config,
     verify_tarball,
 )
-from .onnx_graphs import StateSpec, load_graph, make_streaming, specialise_for_frames
+from .onnx_graphs import (
+    StateSpec,
+    keep_outputs,
+    load_graph,
+    make_streaming,
+    specialise_for_frames,
+    trivial_transposes_to_reshapes,
+)
 
 
 @dataclass(frozen=True)
@@ -228,7 +235,13 @@ def _session(model_bytes: bytes) -> ort.InferenceSession:
 
 def _stream_graph(path: Path, batch: bool = False) -> StreamGraph:
     model, states = make_streaming(load_graph(path))
-    sess = _session(specialise_for_frames(model, states if batch else None).SerializeToString())
+    if path.name != GRAPH_FILES[0]:  # decoders: only the first output and the states are read
+        first = model.graph.output[0].name
+        model = keep_outputs(model, [first, *(s.output_name for s in states)])
+    model = specialise_for_frames(model, states if batch else None)
+    if not batch:
+        model = trivial_transposes_to_reshapes(model)
+    sess = _session(model.SerializeToString())
     return StreamGraph(sess, tuple(states), tuple(o.name for o in sess.get_outputs()))
 
 

@@ -7,7 +7,12 @@ import onnxruntime as ort
 import pytest
 
 from denoise.backends.onnx_files import GRAPH_FILES
-from denoise.backends.onnx_graphs import load_graph, make_streaming, specialise_for_frames
+from denoise.backends.onnx_graphs import (
+    load_graph,
+    make_streaming,
+    specialise_for_frames,
+    trivial_transposes_to_reshapes,
+)
 from denoise.backends.onnx_model import session_options
 
 from .conftest import onnx_model
@@ -53,3 +58,22 @@ def test_frame_by_frame_equals_sequence(name: str, graph: str) -> None:
         ref = reference[n]
         axis = 2 if ref.ndim == 4 and ref.shape[2] == FRAMES else 1
         assert np.abs(np.concatenate(got[n], axis=axis) - ref).max() < 1e-4, n
+
+
+@pytest.mark.model
+@pytest.mark.parametrize("graph", GRAPH_FILES)
+def test_trivial_transposes_become_reshapes_exactly(graph: str) -> None:
+    streaming, _ = make_streaming(load_graph(onnx_model("dfn3-onnx").directory / graph))
+    single = specialise_for_frames(streaming)
+    rewritten = trivial_transposes_to_reshapes(single)
+
+    def count(model) -> int:
+        return sum(n.op_type == "Transpose" for n in model.graph.node)
+
+    assert count(rewritten) < count(single)
+    a = ort.InferenceSession(single.SerializeToString(), session_options())
+    b = ort.InferenceSession(rewritten.SerializeToString(), session_options())
+    rng = np.random.default_rng(1)
+    feeds = {i.name: rng.standard_normal(i.shape).astype(np.float32) for i in a.get_inputs()}
+    for x, y in zip(a.run(None, feeds), b.run(None, feeds), strict=True):
+        assert np.array_equal(x, y)
