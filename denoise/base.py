@@ -63,6 +63,8 @@ class FrameBackend(abc.ABC):
     """
 
     delay_samples: int = 0
+    batched: bool = False
+    """True if hops wait in a shared BatchScheduler: callers need a thread per stream."""
     multi_hop: bool = False
     """True if :meth:`process_hops` is cheaper than one ``process_hop`` per hop
     (a batched backend: one hand-off per chunk instead of per hop)."""
@@ -112,6 +114,11 @@ class Denoiser:
         self.frames = 0
         self.nonfinite_samples = 0
         self.telemetry: deque[FrameTelemetry] = deque(maxlen=self.TELEMETRY_FRAMES)
+
+    @property
+    def batched(self) -> bool:
+        """True if ``process`` may block waiting for other streams' hops (batching)."""
+        return self._backend.batched
 
     @property
     def latency_samples(self) -> int:

@@ -208,6 +208,8 @@ MAX_LIVE_STREAMS = env_int("FC25_MAX_LIVE_STREAMS", 16, minimum=1)
 MAX_LISTENERS_PER_STREAM = env_int("FC25_MAX_LISTENERS", 16, minimum=1)
 DENOISE_BUDGET_MS = env_int("FC25_DENOISE_BUDGET_MS", 30, minimum=5)
 """A frame whose inference takes longer is passed through (counted) instead of waited for."""
+MAX_BACKLOG_MS = env_int("FC25_MAX_BACKLOG_MS", 200, minimum=40)
+"""Audio a stream may fall behind real time (a saturated process) before frames are dropped."""
 WEBRTC_STUN_URLS = env_list("FC25_STUN_URLS", [])
 """STUN servers for ICE; none needed on one host or a LAN."""
 WEBRTC_JITTER_PREFETCH = env_int("FC25_JITTER_PREFETCH", 1, minimum=0)

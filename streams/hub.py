@@ -68,8 +68,11 @@ class LiveHub:
         self._sessions: dict[int, BroadcastSession] = {}
         # ONNX models run all streams' hops through one scheduler, in shared batches
         # (far less CPU per stream). A stream's thread sleeps while its hop waits
-        # for a batch, so the pool has a thread per stream; the scheduler keeps
-        # the number of batches computing at once to DENOISE_WORKERS (the cores).
+        # for a batch, so batched streams get a pool with a thread per stream; the
+        # scheduler limits the batches computing at once to DENOISE_WORKERS (the
+        # cores). Unbatched models (native dfn3) compute on DENOISE_WORKERS threads,
+        # and stream setup/teardown (model load, spare states) has its own pool so
+        # it never queues behind inference.
         self._scheduler = (
             BatchScheduler(
                 max_wait_ms=settings.DENOISE_BATCH_WAIT_MS, max_parallel=settings.DENOISE_WORKERS
@@ -77,16 +80,20 @@ class LiveHub:
             if settings.DENOISE_BATCHING
             else None
         )
-        workers = settings.DENOISE_WORKERS + (
-            settings.MAX_LIVE_STREAMS if self._scheduler is not None else 0
+        self._compute = ThreadPoolExecutor(
+            max_workers=settings.DENOISE_WORKERS, thread_name_prefix="denoise"
         )
-        self._executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="denoise")
+        self._batched = ThreadPoolExecutor(
+            max_workers=settings.MAX_LIVE_STREAMS + 1, thread_name_prefix="denoise-batch"
+        )
+        self._setup = ThreadPoolExecutor(max_workers=2, thread_name_prefix="denoise-setup")
         self._config = SessionConfig(
             stun_urls=settings.WEBRTC_STUN_URLS,
             jitter_prefetch=settings.WEBRTC_JITTER_PREFETCH,
             budget=settings.DENOISE_BUDGET_MS / 1000,
             media_timeout=settings.WEBRTC_MEDIA_TIMEOUT,
             connect_timeout=settings.WEBRTC_CONNECT_TIMEOUT,
+            max_backlog=settings.MAX_BACKLOG_MS / 1000,
         )
 
     def session_for(self, user_id: int) -> BroadcastSession | None:
@@ -130,7 +137,8 @@ class LiveHub:
                 username=user.username,
                 session_id=session_id,
                 denoiser=denoiser,
-                executor=self._executor,
+                executor=self._batched if denoiser.batched else self._compute,
+                setup_executor=self._setup,
                 recording_path=spool.cleaned,
                 raw_path=spool.raw if prefs.record_raw else None,
                 config=self._config,
@@ -153,7 +161,7 @@ class LiveHub:
         loop = asyncio.get_running_loop()
         try:
             return await loop.run_in_executor(
-                self._executor, create_denoiser, model, atten_lim_db, self._scheduler
+                self._setup, create_denoiser, model, atten_lim_db, self._scheduler
             )
         except DenoiseError as exc:
             logger.error("cannot start a stream: model %s: %s", model, exc)
@@ -209,4 +217,5 @@ class LiveHub:
             await asyncio.gather(
                 *(s.stop("server shutdown") for s in sessions), return_exceptions=True
             )
-        self._executor.shutdown(wait=False, cancel_futures=True)
+        for pool in (self._compute, self._batched, self._setup):
+            pool.shutdown(wait=False, cancel_futures=True)

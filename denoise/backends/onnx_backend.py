@@ -68,6 +68,7 @@ class OnnxBackend(FrameBackend):
         self._zero_hop = np.zeros(HOP_SAMPLES, dtype=np.float32)
         self._scheduler = scheduler
         self.multi_hop = scheduler is not None
+        self.batched = scheduler is not None
         self._counted = False  # registered with the scheduler as a stream that submits
         self._closed = False
         if scheduler is not None:

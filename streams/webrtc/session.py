@@ -55,6 +55,7 @@ class SessionConfig:
     budget: float
     media_timeout: float
     connect_timeout: float
+    max_backlog: float
 
 
 @dataclass(frozen=True)
@@ -84,6 +85,7 @@ class BroadcastSession:
         session_id: uuid.UUID,
         denoiser: Denoiser,
         executor: Executor,
+        setup_executor: Executor,
         recording_path: Path,
         raw_path: Path | None,
         config: SessionConfig,
@@ -95,6 +97,7 @@ class BroadcastSession:
         self.log = StreamLog(logger, {"stream": str(session_id), "user": username})
         self._denoiser = denoiser
         self._executor = executor
+        self._setup_executor = setup_executor
         self._config = config
         self._on_finished = on_finished
         self._pc = new_peer_connection(config.stun_urls)
@@ -127,6 +130,7 @@ class BroadcastSession:
             "denoised": s.denoised if s else 0,
             "bypassed": s.bypassed if s else 0,
             "late": s.late if s else 0,
+            "dropped": s.dropped if s else 0,
         }
 
     def set_atten_lim(self, db: float) -> None:
@@ -155,6 +159,7 @@ class BroadcastSession:
                 self._executor,
                 budget=self._config.budget,
                 media_timeout=self._config.media_timeout,
+                max_backlog=self._config.max_backlog,
                 log=self.log,
             )
             if self._raw_recorder is not None:
@@ -261,7 +266,7 @@ class BroadcastSession:
         if self._raw_recorder is not None:
             await self._raw_recorder.close()
             self._raw_frames.clear()
-        await asyncio.get_running_loop().run_in_executor(self._executor, self._denoiser.close)
+        await asyncio.get_running_loop().run_in_executor(self._setup_executor, self._denoiser.close)
         result = SessionResult(
             self.session_id, self._recorder.path, duration, reason, stats=self.stats
         )

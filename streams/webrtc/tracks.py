@@ -6,12 +6,20 @@ strictly in order. If the engine has not returned a frame within the budget,
 the stream degrades instead of queueing: that frame, and every frame that
 arrives while the engine is still busy, is passed through (raw audio delayed
 by the engine's latency so the timeline stays continuous) and counted.
+
+A whole process can also fall behind (its event loop saturated): then frames
+queue up in aiortc before ``recv()`` ever sees them, and no inference timer
+notices. So ``recv()`` also compares each frame's media time with the wall
+clock; once the stream is more than ``max_backlog`` behind its best-ever
+position, frames are dropped (counted) until it has caught up, which also
+sheds the work of relaying, encoding and recording them.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections import deque
 from concurrent.futures import Executor
 from dataclasses import dataclass
@@ -25,6 +33,38 @@ from denoise.constants import SAMPLE_RATE
 from denoise.frames import StreamResampler, frame_to_mono, mono_to_frame
 
 logger = logging.getLogger(__name__)
+
+
+class BacklogMeter:
+    """Tells whether a frame arrives too late relative to the stream's own clock.
+
+    ``lag`` = wall clock - media time of the frame. Its lowest value so far is
+    the stream's on-time baseline (network and jitter-buffer delay included);
+    a frame whose lag exceeds it by more than ``max_backlog`` seconds is behind.
+    The baseline creeps up by ``DRIFT`` (1000 ppm) so a sender whose clock runs
+    slightly slow is never mistaken for a backlog.
+    """
+
+    DRIFT = 0.001
+
+    def __init__(self, max_backlog: float) -> None:
+        self.max_backlog = max_backlog
+        self.excess = 0.0
+        self._floor: float | None = None
+        self._last: float | None = None
+
+    def behind(self, frame: av.AudioFrame) -> bool:
+        if frame.pts is None or frame.time_base is None:
+            return False
+        now = time.monotonic()
+        lag = now - float(frame.pts * frame.time_base)
+        if self._floor is None or self._last is None:
+            self._floor = lag
+        else:
+            self._floor = min(self._floor + self.DRIFT * (now - self._last), lag)
+        self._last = now
+        self.excess = lag - self._floor
+        return self.excess > self.max_backlog
 
 
 class DelayLine:
@@ -49,6 +89,8 @@ class TrackStats:
     """Frames passed through because the engine was busy or late."""
     late: int = 0
     """Frames whose inference missed the budget (a subset of ``bypassed``)."""
+    dropped: int = 0
+    """Frames dropped because the stream had fallen behind real time."""
 
 
 class DenoiseTrack(MediaStreamTrack):
@@ -69,6 +111,7 @@ class DenoiseTrack(MediaStreamTrack):
         *,
         budget: float,
         media_timeout: float,
+        max_backlog: float = 0.2,
         log: logging.LoggerAdapter[logging.Logger] | None = None,
     ) -> None:
         super().__init__()
@@ -83,6 +126,7 @@ class DenoiseTrack(MediaStreamTrack):
         self._resampler: StreamResampler | None = None
         self._log = log or logging.LoggerAdapter(logger, {})
         self.stats = TrackStats()
+        self._backlog = BacklogMeter(max_backlog)
         self.raw_tap: deque[Audio] | None = None
         """When set, receives each frame's raw input delayed by the model latency: it
         lines up sample for sample with the cleaned output (for the raw recording)."""
@@ -90,13 +134,24 @@ class DenoiseTrack(MediaStreamTrack):
     async def recv(self) -> av.AudioFrame:
         if self.readyState != "live":
             raise MediaStreamError
-        try:
-            frame = await asyncio.wait_for(self._source.recv(), self._media_timeout)
-        except (TimeoutError, MediaStreamError):
-            self._log.info("source ended or silent for %.1fs", self._media_timeout)
-            self.stop()
-            raise MediaStreamError from None
-        assert isinstance(frame, av.AudioFrame)
+        while True:
+            try:
+                frame = await asyncio.wait_for(self._source.recv(), self._media_timeout)
+            except (TimeoutError, MediaStreamError):
+                self._log.info("source ended or silent for %.1fs", self._media_timeout)
+                self.stop()
+                raise MediaStreamError from None
+            assert isinstance(frame, av.AudioFrame)
+            if not self._backlog.behind(frame):
+                break
+            self.stats.dropped += 1
+            if self.stats.dropped == 1 or self.stats.dropped % 50 == 0:
+                self._log.warning(
+                    "stream %.0f ms behind real time: dropping frames (dropped=%d of %d)",
+                    self._backlog.excess * 1000,
+                    self.stats.dropped,
+                    self.stats.frames + self.stats.dropped,
+                )
         x = frame_to_mono(frame)
         if frame.sample_rate != SAMPLE_RATE:  # Opus decodes at 48 kHz; other codecs may not
             if self._resampler is None:
