@@ -208,6 +208,8 @@ MAX_LIVE_STREAMS = env_int("FC25_MAX_LIVE_STREAMS", 16, minimum=1)
 MAX_LISTENERS_PER_STREAM = env_int("FC25_MAX_LISTENERS", 16, minimum=1)
 DENOISE_BUDGET_MS = env_int("FC25_DENOISE_BUDGET_MS", 30, minimum=5)
 """A frame whose inference takes longer is passed through (counted) instead of waited for."""
+STREAM_HEARTBEAT_S = env_float("FC25_STREAM_HEARTBEAT", 10.0, lo=0.1, hi=300.0)
+"""Seconds between a process's live-stream heartbeats; 3 missed ones end the stream."""
 MAX_BACKLOG_MS = env_int("FC25_MAX_BACKLOG_MS", 200, minimum=40)
 """Audio a stream may fall behind real time (a saturated process) before frames are dropped."""
 WEBRTC_STUN_URLS = env_list("FC25_STUN_URLS", [])

@@ -87,6 +87,7 @@ class LiveHub:
             max_workers=settings.MAX_LIVE_STREAMS + 1, thread_name_prefix="denoise-batch"
         )
         self._setup = ThreadPoolExecutor(max_workers=2, thread_name_prefix="denoise-setup")
+        self._heartbeat: asyncio.Future[None] | None = None
         self._config = SessionConfig(
             stun_urls=settings.WEBRTC_STUN_URLS,
             jitter_prefetch=settings.WEBRTC_JITTER_PREFETCH,
@@ -95,6 +96,26 @@ class LiveHub:
             connect_timeout=settings.WEBRTC_CONNECT_TIMEOUT,
             max_backlog=settings.MAX_BACKLOG_MS / 1000,
         )
+
+    def _ensure_heartbeat(self) -> None:
+        if self._heartbeat is None or self._heartbeat.done():
+            self._heartbeat = asyncio.ensure_future(self._beat())
+
+    async def _beat(self) -> None:
+        """Keep this process's ``ActiveStream`` rows fresh; end other processes' dead ones.
+
+        A process that dies leaves rows nobody clears at start (other processes
+        still run); every live process sweeps them once their heartbeat is stale.
+        """
+        interval = settings.STREAM_HEARTBEAT_S
+        while True:
+            await asyncio.sleep(interval)
+            live = {s.session_id: s.listeners for s in self._sessions.values() if s is not None}
+            try:
+                await _db(services.do_heartbeat, live)
+                await _db(services.clear_dead_streams, 3 * interval)
+            except Exception:
+                logger.exception("live-stream heartbeat failed")
 
     def session_for(self, user_id: int) -> BroadcastSession | None:
         session = self._sessions.get(user_id)
@@ -154,6 +175,7 @@ class LiveHub:
             await _db(services.do_end_stream, user.pk, session_id, 0.0)
             raise
         self._sessions[user.pk] = session
+        self._ensure_heartbeat()
         session.log.info("live (model=%s, atten_lim=%g dB)", prefs.model, prefs.atten_lim_db)
         return Started(session_id, answer)
 
@@ -210,7 +232,9 @@ class LiveHub:
         return None
 
     async def shutdown(self) -> None:
-        """Stop every session (recordings finalized and saved), then the pool."""
+        """Stop every session (recordings finalized and saved), then the pools."""
+        if self._heartbeat is not None:
+            self._heartbeat.cancel()
         sessions = [s for s in self._sessions.values() if s is not None]
         if sessions:
             logger.info("server shutdown: stopping %d live streams", len(sessions))

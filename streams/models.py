@@ -6,6 +6,7 @@ import uuid
 
 from django.conf import settings
 from django.db import models
+from django.utils import timezone
 
 
 class ActiveStream(models.Model):
@@ -18,6 +19,10 @@ class ActiveStream(models.Model):
     started_at = models.DateTimeField(auto_now_add=True)
     model = models.CharField(max_length=40, blank=True, default="")
     atten_lim_db = models.FloatField(default=100.0)
+    heartbeat = models.DateTimeField(
+        default=timezone.now, help_text="Refreshed by the owning server process while live"
+    )
+    listeners = models.PositiveIntegerField(default=0, help_text="As of the last heartbeat")
 
     def __str__(self) -> str:
         return f"{self.user} live since {self.started_at:%Y-%m-%d %H:%M}"

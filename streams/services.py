@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import uuid
+from datetime import timedelta
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
@@ -124,6 +125,29 @@ def clear_stale_streams() -> tuple[int, int]:
         do_set_streaming(user, False)
     recovered += recover_spool(set(ActiveStream.objects.values_list("session_id", flat=True)))
     return cleared, recovered
+
+
+def do_heartbeat(listeners: dict[uuid.UUID, int]) -> None:
+    """Mark this process's live sessions alive, with their listener counts."""
+    now = timezone.now()
+    for session_id, count in listeners.items():
+        ActiveStream.objects.filter(session_id=session_id).update(heartbeat=now, listeners=count)
+
+
+def clear_dead_streams(max_age_s: float) -> int:
+    """End live streams whose server process stopped sending heartbeats (it died).
+
+    Their recordings are saved from the spool when it is on this machine, else at
+    that machine's next start. Returns the number of streams ended.
+    """
+    cutoff = timezone.now() - timedelta(seconds=max_age_s)
+    dead = list(
+        ActiveStream.objects.filter(heartbeat__lt=cutoff).values_list("user_id", "session_id")
+    )
+    for user_id, session_id in dead:
+        logger.warning("[stream %s user=%s] its server stopped: ending it", session_id, user_id)
+        do_end_stream(user_id, session_id, 0.0)
+    return len(dead)
 
 
 def check_can_listen(listener: User, username: str) -> User:

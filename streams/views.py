@@ -91,7 +91,10 @@ async def active(request: HttpRequest) -> HttpResponse:
                     "username": s.user.username,
                     "session_id": str(s.session_id),
                     "started_at": s.started_at.isoformat(),
-                    "listeners": hub.listeners(s.user_id),
+                    # Another process's stream: the count from its last heartbeat.
+                    "listeners": hub.listeners(s.user_id)
+                    if hub.session_for(s.user_id)
+                    else s.listeners,
                 }
                 for s in streams
             ]
