@@ -169,7 +169,10 @@ export async function startBroadcast({ onLevel, onState } = {}) {
 export async function listen(username, audioEl, { onState } = {}) {
   const pc = new RTCPeerConnection(PC_CONFIG);
   const stream = new MediaStream();
-  pc.addTransceiver("audio", { direction: "recvonly" });
+  const transceiver = pc.addTransceiver("audio", { direction: "recvonly" });
+  // Ask for the smallest playout buffer the network allows: live voice wants low
+  // delay, and the receiver still grows the buffer when it sees jitter.
+  if ("jitterBufferTarget" in transceiver.receiver) transceiver.receiver.jitterBufferTarget = 0;
   pc.addEventListener("track", (ev) => {
     if (!stream.getTracks().includes(ev.track)) stream.addTrack(ev.track);
     if (audioEl.paused) audioEl.play().catch(() => {});
