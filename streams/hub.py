@@ -15,10 +15,11 @@ import uuid
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from aiortc import RTCSessionDescription
 from asgiref.sync import sync_to_async
+from channels.layers import get_channel_layer
 from django.conf import settings
 from django.db import close_old_connections
 
@@ -88,6 +89,8 @@ class LiveHub:
         )
         self._setup = ThreadPoolExecutor(max_workers=2, thread_name_prefix="denoise-setup")
         self._heartbeat: asyncio.Future[None] | None = None
+        self._channel: str | None = None
+        self._control: asyncio.Future[None] | None = None
         self._config = SessionConfig(
             stun_urls=settings.WEBRTC_STUN_URLS,
             jitter_prefetch=settings.WEBRTC_JITTER_PREFETCH,
@@ -96,6 +99,51 @@ class LiveHub:
             connect_timeout=settings.WEBRTC_CONNECT_TIMEOUT,
             max_backlog=settings.MAX_BACKLOG_MS / 1000,
         )
+
+    async def _node_channel(self) -> str:
+        """This process's control channel (created with its listener on first use).
+
+        Other processes send live-setting changes for our sessions here; the
+        channel is stored on each ``ActiveStream`` row this process owns.
+        """
+        layer = get_channel_layer()
+        if layer is None:
+            return ""
+        if self._channel is None:
+            self._channel = await layer.new_channel("live-hub.")
+            self._control = asyncio.ensure_future(self._receive_control(layer, self._channel))
+        return self._channel
+
+    async def _receive_control(self, layer: Any, channel: str) -> None:
+        while True:
+            try:
+                message = await layer.receive(channel)
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                logger.exception("live control channel failed; retrying")
+                await asyncio.sleep(1.0)
+                continue
+            if message.get("type") == "live.atten_lim":
+                self.apply_atten_lim(int(message["user_id"]), float(message["atten_lim_db"]))
+
+    def apply_atten_lim(self, user_id: int, db: float) -> bool:
+        """Apply ``db`` to ``user_id``'s stream if it is live in this process."""
+        session = self.session_for(user_id)
+        if session is None:
+            return False
+        session.set_atten_lim(db)  # the engine applies it on its next 10 ms hop
+        return True
+
+    async def send_atten_lim(self, user: User, db: float) -> None:
+        """Apply ``db`` to ``user``'s live stream wherever it runs (this or another process)."""
+        if self.apply_atten_lim(user.pk, db):
+            return
+        channel = await _db(services.live_node_channel, user)
+        layer = get_channel_layer()
+        if channel and layer is not None and channel != self._channel:
+            message = {"type": "live.atten_lim", "user_id": user.pk, "atten_lim_db": db}
+            await layer.send(channel, message)
 
     def _ensure_heartbeat(self) -> None:
         if self._heartbeat is None or self._heartbeat.done():
@@ -146,7 +194,10 @@ class LiveHub:
             # A full quota (not one byte left) blocks going live: the stream would not be kept.
             await _db(functools.partial(check_quota, status=409), user.pk, 1)
             # The row is the cross-process "live" lock: 409 if live elsewhere.
-            await _db(services.do_begin_stream, user, session_id, prefs.model, prefs.atten_lim_db)
+            channel = await self._node_channel()
+            await _db(
+                services.do_begin_stream, user, session_id, prefs.model, prefs.atten_lim_db, channel
+            )
         except BaseException:
             del self._sessions[user.pk]
             raise
@@ -233,8 +284,9 @@ class LiveHub:
 
     async def shutdown(self) -> None:
         """Stop every session (recordings finalized and saved), then the pools."""
-        if self._heartbeat is not None:
-            self._heartbeat.cancel()
+        for task in (self._heartbeat, self._control):
+            if task is not None:
+                task.cancel()
         sessions = [s for s in self._sessions.values() if s is not None]
         if sessions:
             logger.info("server shutdown: stopping %d live streams", len(sessions))

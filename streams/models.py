@@ -23,6 +23,9 @@ class ActiveStream(models.Model):
         default=timezone.now, help_text="Refreshed by the owning server process while live"
     )
     listeners = models.PositiveIntegerField(default=0, help_text="As of the last heartbeat")
+    node_channel = models.CharField(
+        max_length=120, blank=True, default="", help_text="Channel of the process holding it"
+    )
 
     def __str__(self) -> str:
         return f"{self.user} live since {self.started_at:%Y-%m-%d %H:%M}"

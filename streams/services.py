@@ -59,7 +59,7 @@ def do_update_settings(
 
 
 def do_begin_stream(
-    user: User, session_id: uuid.UUID, model: str, atten_lim_db: float
+    user: User, session_id: uuid.UUID, model: str, atten_lim_db: float, node_channel: str = ""
 ) -> ActiveStream:
     """Record that ``user`` is live and tell their friends.
 
@@ -69,7 +69,11 @@ def do_begin_stream(
     try:
         with transaction.atomic():
             stream = ActiveStream.objects.create(
-                user=user, session_id=session_id, model=model, atten_lim_db=atten_lim_db
+                user=user,
+                session_id=session_id,
+                model=model,
+                atten_lim_db=atten_lim_db,
+                node_channel=node_channel,
             )
             do_set_streaming(user, True)
     except IntegrityError:
@@ -125,6 +129,12 @@ def clear_stale_streams() -> tuple[int, int]:
         do_set_streaming(user, False)
     recovered += recover_spool(set(ActiveStream.objects.values_list("session_id", flat=True)))
     return cleared, recovered
+
+
+def live_node_channel(user: User) -> str:
+    """The channel of the server process holding ``user``'s live stream ("" if none)."""
+    row = ActiveStream.objects.filter(user=user).values_list("node_channel", flat=True).first()
+    return row or ""
 
 
 def do_heartbeat(listeners: dict[uuid.UUID, int]) -> None:

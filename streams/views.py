@@ -132,9 +132,9 @@ async def stream_settings(request: HttpRequest) -> HttpResponse:
                 {"atten_lim_db": ["This field is required."]},
             )
         prefs = await sync_to_async(services.do_update_settings)(user, atten, model, record_raw)
-        session = _hub().session_for(user.pk)
-        if session is not None and atten is not None:
-            session.set_atten_lim(atten)  # the engine applies it on its next 10 ms hop
+        if atten is not None:
+            # Applied within one hop, in whichever server process holds the stream.
+            await _hub().send_atten_lim(user, atten)
     else:
         prefs = await sync_to_async(services.broadcast_settings)(user)
     return JsonResponse(
