@@ -128,3 +128,11 @@ def _media_dirs(settings: Any, tmp_path_factory: pytest.TempPathFactory) -> None
     base = tmp_path_factory.mktemp("data")
     settings.MEDIA_ROOT = base / "media"
     settings.SPOOL_DIR = base / "spool"
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    # Browser tests run last: Playwright's sync API keeps an event loop running in the
+    # main thread until the session ends, and async tests after it could not start
+    # their own. The sort is stable, so pytest-django's database ordering is kept.
+    items.sort(key=lambda item: item.nodeid.startswith("tests/browser/"))
