@@ -110,7 +110,10 @@ class LiveHub:
         if layer is None:
             return ""
         if self._channel is None:
-            self._channel = await layer.new_channel("live-hub.")
+            # The default prefix on purpose: channels-redis serves all of a process's
+            # "specific." channels from one receive loop; a channel with another prefix
+            # would hold that loop's lock and stall the presence sockets' receives.
+            self._channel = await layer.new_channel()
             self._control = asyncio.ensure_future(self._receive_control(layer, self._channel))
         return self._channel
 

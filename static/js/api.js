@@ -124,12 +124,23 @@ export function safeNext(candidate, fallback = "/") {
   }
 }
 
+let leaving = false;
+
+/**
+ * True once this page is logging out: requests still in flight then get 401,
+ * and their handlers must not race the logout's own redirect to /login/.
+ */
+export function isLeaving() {
+  return leaving;
+}
+
 /** Wire the header's "Log out" button (present on logged-in pages). */
 export function bindLogout() {
   const button = document.querySelector('[data-action="logout"]');
   if (!button) return;
   button.addEventListener("click", async () => {
     button.disabled = true;
+    leaving = true;
     try {
       await api("POST", "/api/auth/logout/");
     } catch (err) {

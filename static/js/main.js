@@ -3,7 +3,7 @@
 // Rendering rule: user-provided text only ever goes through textContent /
 // attributes, never innerHTML. Rows are cloned from <template>s in main.html.
 
-import { api, bindLogout, timeAgo } from "./api.js";
+import { api, bindLogout, isLeaving, timeAgo } from "./api.js";
 import { initBroadcast } from "./broadcast.js";
 import { connectPresence } from "./presence.js";
 
@@ -33,7 +33,10 @@ function say(text) {
 }
 function fail(err) {
   // Logged out (here or in another tab): requests still in flight get 401.
-  if (err && err.status === 401) return void window.location.assign("/login/?next=/");
+  if (err && err.status === 401) {
+    if (!isLeaving()) window.location.assign("/login/?next=/");
+    return;
+  }
   console.error(err);
   say(err && err.message ? err.message : "Something went wrong.");
 }

@@ -5,7 +5,7 @@
 // hash (#<id>) selects a recording, e.g. the link shown after going live.
 // Rendering rule: user-provided text only goes through textContent.
 
-import { api, ApiError, bindLogout } from "./api.js";
+import { api, ApiError, bindLogout, isLeaving } from "./api.js";
 import { connectPresence } from "./presence.js";
 import {
   formatBytes,
@@ -42,6 +42,7 @@ function say(text) {
 
 function fail(err) {
   if (err && err.status === 401) {
+    if (isLeaving()) return;
     window.location.assign(`/login/?next=${encodeURIComponent("/recordings/")}`);
     return;
   }
