@@ -21,7 +21,7 @@ import tempfile
 import threading
 import time
 import uuid
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -104,6 +104,8 @@ class JobRunner:
             max_workers=workers, thread_name_prefix="recjob", initializer=_lower_priority
         )
         self._poller: threading.Thread | None = None
+        self._inflight: set[Future[None]] = set()
+        self._lock = threading.Lock()
         self._stop = threading.Event()
 
     def start_polling(self) -> None:
@@ -124,7 +126,20 @@ class JobRunner:
         self._poller.start()
 
     def submit(self, job_id: int) -> None:
-        self._pool.submit(run_job, job_id)
+        future = self._pool.submit(run_job, job_id)
+        with self._lock:
+            self._inflight.add(future)
+        future.add_done_callback(self._forget)
+
+    def _forget(self, future: Future[None]) -> None:
+        with self._lock:
+            self._inflight.discard(future)
+
+    def wait_idle(self, timeout: float) -> bool:
+        """Wait until every submitted job has finished (tests, shutdown); True if idle."""
+        with self._lock:
+            pending = list(self._inflight)
+        return not wait(pending, timeout=timeout).not_done
 
     def resume(self) -> int:
         """Queue jobs left queued, or running without a heartbeat (their process died)."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -90,3 +91,12 @@ def wait_job(job_id: int, timeout: float = 60.0) -> RecordingJob:
             return job
         time.sleep(0.05)
     raise AssertionError(f"job {job_id} still {job.status} after {timeout}s")
+
+
+@pytest.fixture(autouse=True)
+def _jobs_finish() -> Iterator[None]:
+    """No recording job may outlive its test (it would touch the next test's database)."""
+    yield
+    from streams.library.jobs import job_runner
+
+    assert job_runner().wait_idle(60), "a recording job was still running"

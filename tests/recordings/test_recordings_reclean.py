@@ -21,6 +21,20 @@ from .conftest import make_recording, wait_job
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
+@pytest.fixture
+def gated_engine(monkeypatch: pytest.MonkeyPatch) -> tuple[threading.Event, threading.Event]:
+    """(gate, started): jobs signal ``started`` and wait for ``gate`` before cleaning."""
+    gate, started = threading.Event(), threading.Event()
+
+    def gated(*args, **kwargs):
+        started.set()
+        assert gate.wait(30)
+        return denoise_file(*args, **kwargs)
+
+    monkeypatch.setattr(jobs, "denoise_file", gated)
+    return gate, started
+
+
 def stored(name: str) -> np.ndarray:
     with default_storage.open(name) as fh:
         return sf.read(fh, dtype="int16")[0]
@@ -48,15 +62,8 @@ def test_reclean_output_matches_the_engine_on_the_raw_track(rec, as_alice, tmp_p
     assert body["job"]["status"] == "done" and body["model"] == "dfn3"
 
 
-def test_previous_version_is_served_until_the_new_one_is_done(rec, as_alice, monkeypatch):
-    gate, started = threading.Event(), threading.Event()
-
-    def gated(*args, **kwargs):
-        started.set()
-        assert gate.wait(30)
-        return denoise_file(*args, **kwargs)
-
-    monkeypatch.setattr(jobs, "denoise_file", gated)
+def test_previous_version_is_served_until_the_new_one_is_done(rec, as_alice, gated_engine):
+    gate, started = gated_engine
     before = stored(rec.file.name)
     job_id = as_alice.post(f"/api/recordings/{rec.pk}/reclean/", {"model": "identity"}).json()[
         "job"
@@ -118,15 +125,8 @@ async def test_progress_reaches_the_owner_only(rec, as_alice):
     await bob_ws.disconnect()
 
 
-def test_deleting_during_a_job_leaves_no_files(rec, as_alice, monkeypatch):
-    gate, started = threading.Event(), threading.Event()
-
-    def gated(*args, **kwargs):
-        started.set()
-        assert gate.wait(30)
-        return denoise_file(*args, **kwargs)
-
-    monkeypatch.setattr(jobs, "denoise_file", gated)
+def test_deleting_during_a_job_leaves_no_files(rec, as_alice, gated_engine):
+    gate, started = gated_engine
     job_id = as_alice.post(f"/api/recordings/{rec.pk}/reclean/", {"model": "identity"}).json()[
         "job"
     ]["id"]
