@@ -88,6 +88,10 @@ def wait_job(job_id: int, timeout: float = 60.0) -> RecordingJob:
     while time.monotonic() < deadline:
         job = RecordingJob.objects.get(pk=job_id)
         if job.status in (RecordingJob.Status.DONE, RecordingJob.Status.FAILED):
+            # The row is final; let the job's after-commit work (old file deletion) finish.
+            from streams.library.jobs import job_runner
+
+            assert job_runner().wait_idle(timeout)
             return job
         time.sleep(0.05)
     raise AssertionError(f"job {job_id} still {job.status} after {timeout}s")
