@@ -34,24 +34,18 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bench.engine_speed import rtf
 from bench.proc import rss_mb
 from denoise import check_model, create_denoiser
 from denoise.backends.onnx_core import core_for
-from denoise.constants import HOP_SAMPLES, PACKET_SAMPLES, SAMPLE_RATE
+from denoise.constants import HOP_SAMPLES, SAMPLE_RATE
 from tests.audio_fixtures import noisy_speech
 
 
 def stream_rtf(model: str, audio: np.ndarray) -> tuple[float, float]:
     """(CPU time, wall time) / audio time for one stream fed 20 ms packets."""
-    d = create_denoiser(model)
-    d.process(audio[: PACKET_SAMPLES * 10])  # warm-up (first runs allocate)
-    t0, c0 = time.perf_counter(), time.thread_time()
-    for i in range(0, len(audio) - PACKET_SAMPLES + 1, PACKET_SAMPLES):
-        d.process(audio[i : i + PACKET_SAMPLES])
-    wall, cpu = time.perf_counter() - t0, time.thread_time() - c0
-    d.close()
-    seconds = len(audio) / SAMPLE_RATE
-    return cpu / seconds, wall / seconds
+    wall, cpu = rtf(model, audio)
+    return cpu, wall
 
 
 def batch_us(model: str, audio: np.ndarray, n: int, hops: int = 300) -> float:

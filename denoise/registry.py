@@ -105,7 +105,7 @@ MODELS: dict[str, ModelSpec] = {
         ModelSpec(
             name="dfn3-onnx",
             kind="onnx",
-            description="DeepFilterNet3 on ONNX Runtime (cross-check of the native dfn3)",
+            description="DeepFilterNet3 on ONNX Runtime, batched across streams (server default)",
             latency_samples=1440,
             path=_onnx_path("DeepFilterNet3_onnx.tar.gz"),
             sha256="c94d91f70911001c946e0fabb4aa9adc37045f45a03b56008cb0c8244cb63616",

@@ -226,7 +226,7 @@ class LiveHub:
                 raise BadRequest(f"The SDP offer was rejected: {exc}") from None
         except BaseException:
             del self._sessions[user.pk]
-            await _db(services.do_end_stream, user.pk, session_id, 0.0)
+            await _db(services.do_end_stream, user.pk, session_id)
             raise
         self._sessions[user.pk] = session
         self._ensure_heartbeat()
@@ -279,9 +279,7 @@ class LiveHub:
         for uid, session in list(self._sessions.items()):
             if session is not None and session.session_id == result.session_id:
                 del self._sessions[uid]
-                recording = await _db(
-                    services.do_end_stream, uid, result.session_id, result.duration
-                )
+                recording = await _db(services.do_end_stream, uid, result.session_id)
                 return recording.pk if recording else None
         return None
 

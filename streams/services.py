@@ -81,12 +81,12 @@ def do_begin_stream(
     return stream
 
 
-def do_end_stream(user_id: int, session_id: uuid.UUID, duration: float) -> StreamRecording | None:
+def do_end_stream(user_id: int, session_id: uuid.UUID) -> StreamRecording | None:
     """Save the recording (if any audio was recorded), clear live state, tell friends.
 
-    ``duration`` is informational: the stored length is read from the spool file.
-    If storing fails (storage down), the spool files stay for
-    :func:`~streams.library.services.recover_spool` and live state is still cleared.
+    The recording's length is read from its spool file. If storing fails (storage
+    down), the spool files stay for :func:`~streams.library.services.recover_spool`
+    and live state is still cleared.
     """
     user = User.objects.get(pk=user_id)
     stream = ActiveStream.objects.filter(session_id=session_id).first()
@@ -122,7 +122,7 @@ def clear_stale_streams() -> tuple[int, int]:
     """
     cleared = recovered = 0
     for stream in ActiveStream.objects.select_related("user"):
-        if do_end_stream(stream.user_id, stream.session_id, 0.0) is not None:
+        if do_end_stream(stream.user_id, stream.session_id) is not None:
             recovered += 1
         cleared += 1
     for user in User.objects.filter(is_streaming=True):
@@ -156,7 +156,7 @@ def clear_dead_streams(max_age_s: float) -> int:
     )
     for user_id, session_id in dead:
         logger.warning("[stream %s user=%s] its server stopped: ending it", session_id, user_id)
-        do_end_stream(user_id, session_id, 0.0)
+        do_end_stream(user_id, session_id)
     return len(dead)
 
 

@@ -223,6 +223,16 @@ def prune(nodes: list[onnx.NodeProto], outputs: list[str]) -> list[onnx.NodeProt
     return kept[::-1]
 
 
+def _set_nodes(graph: onnx.GraphProto, nodes: list[onnx.NodeProto]) -> None:
+    """Replace ``graph``'s nodes with ``nodes`` and drop the weights no node reads."""
+    del graph.node[:]
+    graph.node.extend(nodes)
+    used = {i for n in nodes for i in n.input}
+    weights = [t for t in graph.initializer if t.name in used]
+    del graph.initializer[:]
+    graph.initializer.extend(weights)
+
+
 def keep_outputs(model: onnx.ModelProto, names: list[str]) -> onnx.ModelProto:
     """A copy of ``model`` with only the graph outputs ``names`` and the nodes they need.
 
@@ -234,13 +244,7 @@ def keep_outputs(model: onnx.ModelProto, names: list[str]) -> onnx.ModelProto:
     kept = [o for o in graph.output if o.name in names]
     del graph.output[:]
     graph.output.extend(kept)
-    nodes = prune(list(graph.node), [o.name for o in kept])
-    del graph.node[:]
-    graph.node.extend(nodes)
-    used = {i for n in nodes for i in n.input}
-    weights = [t for t in graph.initializer if t.name in used]
-    del graph.initializer[:]
-    graph.initializer.extend(weights)
+    _set_nodes(graph, prune(list(graph.node), [o.name for o in kept]))
     return model
 
 
@@ -345,12 +349,7 @@ def specialise_for_frames(
             nodes.extend(_subpixel_conv(node, weights[node.input[1]], graph))
         else:
             nodes.append(node)
-    del graph.node[:]
-    graph.node.extend(nodes)
-    used = {i for n in nodes for i in n.input}
-    kept = [t for t in graph.initializer if t.name in used]
-    del graph.initializer[:]
-    graph.initializer.extend(kept)
+    _set_nodes(graph, nodes)
     try:
         return onnx.shape_inference.infer_shapes(model, strict_mode=True, data_prop=True)
     except Exception as exc:  # InferenceError and friends

@@ -127,11 +127,28 @@ export function safeNext(candidate, fallback = "/") {
 let leaving = false;
 
 /**
- * True once this page is logging out: requests still in flight then get 401,
- * and their handlers must not race the logout's own redirect to /login/.
+ * Go to the login page, coming back to `next` (a same-site path) afterwards.
+ * Does nothing once this page is logging out: requests still in flight then get
+ * 401 and must not race the logout's own redirect to /login/.
  */
-export function isLeaving() {
-  return leaving;
+export function goToLogin(next) {
+  if (leaving) return;
+  window.location.assign(`/login/?next=${encodeURIComponent(next).replaceAll("%2F", "/")}`);
+}
+
+/**
+ * A polite status line on `el`: returns `say(text)`; each message clears after `clearMs`.
+ * @param {HTMLElement} el
+ * @param {number} clearMs
+ * @returns {(text: string) => void}
+ */
+export function statusLine(el, clearMs = 8_000) {
+  let timer = null;
+  return (text) => {
+    el.textContent = text;
+    clearTimeout(timer);
+    timer = setTimeout(() => (el.textContent = ""), clearMs);
+  };
 }
 
 /** Wire the header's "Log out" button (present on logged-in pages). */

@@ -3,7 +3,7 @@
 // Rendering rule: user-provided text only ever goes through textContent /
 // attributes, never innerHTML. Rows are cloned from <template>s in main.html.
 
-import { api, bindLogout, isLeaving, timeAgo } from "./api.js";
+import { api, bindLogout, goToLogin, statusLine, timeAgo } from "./api.js";
 import { initBroadcast } from "./broadcast.js";
 import { connectPresence } from "./presence.js";
 
@@ -25,18 +25,10 @@ const seq = { friends: 0, requests: 0, search: 0 }; // drop answers that arrive 
 
 // --- Status line (aria-live); messages fade after a while
 const statusEl = byTestId("status");
-let statusTimer = null;
-function say(text) {
-  statusEl.textContent = text;
-  clearTimeout(statusTimer);
-  statusTimer = setTimeout(() => (statusEl.textContent = ""), STATUS_CLEAR_MS);
-}
+const say = statusLine(statusEl, STATUS_CLEAR_MS);
 function fail(err) {
   // Logged out (here or in another tab): requests still in flight get 401.
-  if (err && err.status === 401) {
-    if (!isLeaving()) window.location.assign("/login/?next=/");
-    return;
-  }
+  if (err && err.status === 401) return void goToLogin("/");
   console.error(err);
   say(err && err.message ? err.message : "Something went wrong.");
 }

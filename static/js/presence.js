@@ -11,7 +11,7 @@
 // The connection state is mirrored on the header's
 // [data-testid="connection-status"] element (data-state="open|connecting|closed").
 
-import { isLeaving } from "./api.js";
+import { goToLogin } from "./api.js";
 
 const PING_INTERVAL_MS = 25_000;
 const BACKOFF_MIN_MS = 1_000;
@@ -88,10 +88,8 @@ export function connectPresence() {
       emit("close", { type: "close", code: ev.code });
       if (stopped) return;
       if (ev.code === CLOSE_UNAUTHENTICATED) {
-        if (isLeaving()) return; // our own logout is already navigating
         // The session is gone (logged out elsewhere): go log in again.
-        const next = window.location.pathname + window.location.search;
-        window.location.assign(`/login/?next=${encodeURIComponent(next)}`);
+        goToLogin(window.location.pathname + window.location.search);
         return;
       }
       showState("closed");

@@ -5,7 +5,7 @@
 // hash (#<id>) selects a recording, e.g. the link shown after going live.
 // Rendering rule: user-provided text only goes through textContent.
 
-import { api, ApiError, bindLogout, isLeaving } from "./api.js";
+import { api, ApiError, bindLogout, goToLogin, statusLine } from "./api.js";
 import { connectPresence } from "./presence.js";
 import {
   formatBytes,
@@ -33,17 +33,11 @@ let listSeq = 0;
 let settingsPromise = null;
 
 // --- Feedback: a polite status line and an assertive error region
-let statusTimer = null;
-function say(text) {
-  statusEl.textContent = text;
-  clearTimeout(statusTimer);
-  statusTimer = setTimeout(() => (statusEl.textContent = ""), STATUS_CLEAR_MS);
-}
+const say = statusLine(statusEl, STATUS_CLEAR_MS);
 
 function fail(err) {
   if (err && err.status === 401) {
-    if (isLeaving()) return;
-    window.location.assign(`/login/?next=${encodeURIComponent("/recordings/")}`);
+    goToLogin("/recordings/");
     return;
   }
   // Refusals (4xx) are expected answers the user can act on; anything else is a bug or outage.

@@ -18,7 +18,6 @@ from django.http.response import HttpResponseBase
 from denoise.base import check_atten_lim
 from denoise.registry import available_models
 from fc25_denoise.api import (
-    ApiError,
     BadRequest,
     Conflict,
     Json,
@@ -107,10 +106,8 @@ def reclean(request: HttpRequest, recording_id: int) -> HttpResponse:
 def import_recording(request: HttpRequest) -> HttpResponse:
     user = request.user
     assert isinstance(user, User)
-    declared = request.META.get("CONTENT_LENGTH") or "0"
-    limit = settings.UPLOAD_MAX_BYTES
-    if declared.isdigit() and int(declared) > limit + 64 * 1024:  # + form overhead
-        raise ApiError(413, f"The file is larger than the {limit // (1024 * 1024)} MB limit.")
+    # Oversized bodies never get here: fc25_denoise.limits refuses them from their
+    # Content-Length, and do_import checks the real size (chunked uploads).
     upload = request.FILES.get("file")
     if upload is None:
         raise BadRequest("Attach the audio file as the multipart field 'file'.")

@@ -147,7 +147,6 @@ class LiveClient:
 @pytest.fixture
 async def hub(settings, tmp_path):
     """A fresh live hub on this test's loop; every session is stopped afterwards."""
-    settings.MEDIA_ROOT = tmp_path / "media"
     config = apps.get_app_config("streams")
     config._hub = None
     yield config.hub

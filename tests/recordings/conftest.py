@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import time
+import warnings
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -67,6 +68,14 @@ def make_recording(
 def rec(friends: Any, tmp_path: Path) -> StreamRecording:
     """Alice's recording (bob is her friend, carol is not)."""
     return make_recording(friends[0], tmp_path)
+
+
+def body(resp: Any) -> bytes:
+    """A streamed audio response's bytes. The view streams an async iterator (as under
+    ASGI); the sync test client collects it with async_to_sync and warns that it did."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return b"".join(resp)
 
 
 def upload(data: bytes, name: str = "take.wav") -> SimpleUploadedFile:

@@ -3,24 +3,15 @@
 from __future__ import annotations
 
 import io
-import warnings
 
 import numpy as np
 import pytest
 import soundfile as sf
 from django.core.files.storage import default_storage
 
-from .conftest import RATE, signal
+from .conftest import RATE, body, signal
 
 pytestmark = pytest.mark.django_db
-
-
-def body(resp) -> bytes:
-    # The view streams an async iterator (as under ASGI); the sync test client
-    # collects it with async_to_sync and warns that it did.
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        return b"".join(resp)
 
 
 def test_full_wav_is_the_stored_audio(rec, as_bob):

@@ -12,7 +12,7 @@ from django.conf import settings as django_settings
 
 from streams.models import RecordingJob, StreamRecording
 
-from .conftest import encoded, post_file, signal, wait_job
+from .conftest import body, encoded, post_file, signal, wait_job
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -31,12 +31,7 @@ def stored_files() -> list[Path]:
 def fetch(client, url: str) -> tuple[np.ndarray, int]:
     resp = client.get(url)
     assert resp.status_code == 200, resp.content
-    import warnings
-
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        data = b"".join(resp)
-    audio, rate = sf.read(io.BytesIO(data), dtype="float32", always_2d=True)
+    audio, rate = sf.read(io.BytesIO(body(resp)), dtype="float32", always_2d=True)
     return audio, rate
 
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import io
 import uuid
-import warnings
 from collections.abc import Iterator
 from typing import Any
 
@@ -22,7 +21,7 @@ from streams.library.storage import spool_paths
 from streams.models import StreamRecording
 from tests.servers import free_port
 
-from .conftest import encoded, post_file, signal, wait_job
+from .conftest import body, encoded, post_file, signal, wait_job
 
 pytestmark = pytest.mark.django_db(transaction=True)
 BUCKET = "fc25-recordings"
@@ -70,12 +69,6 @@ def s3(settings: Any, s3_endpoint: str, monkeypatch: pytest.MonkeyPatch) -> Any:
 def keys(s3: Any) -> list[str]:
     listing = s3.list_objects_v2(Bucket=s3.bucket)
     return sorted(o["Key"] for o in listing.get("Contents", []))
-
-
-def body(resp: Any) -> bytes:
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        return b"".join(resp)
 
 
 def test_import_play_reclean_delete_on_s3(s3, alice, as_alice):
