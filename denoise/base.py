@@ -68,6 +68,9 @@ class FrameBackend(abc.ABC):
     multi_hop: bool = False
     """True if :meth:`process_hops` is cheaper than one ``process_hop`` per hop
     (a batched backend: one hand-off per chunk instead of per hop)."""
+    awaitable: bool = False
+    """True if :meth:`process_hops_async` works (hops are computed elsewhere, so an
+    asyncio caller can await them without a thread of its own)."""
 
     @abc.abstractmethod
     def process_hop(self, hop: Audio) -> tuple[Audio, float]:
@@ -78,6 +81,14 @@ class FrameBackend(abc.ABC):
         pairs = [self.process_hop(np.ascontiguousarray(h)) for h in hops]
         out = np.stack([y for y, _ in pairs]) if pairs else np.zeros_like(hops)
         return out, [snr for _, snr in pairs]
+
+    async def process_hops_async(self, hops: NDArray[np.float32]) -> tuple[Audio, list[float]]:
+        """:meth:`process_hops` awaited on the caller's loop (``awaitable`` backends).
+
+        Raises:
+            TypeError: this backend is not ``awaitable``.
+        """
+        raise TypeError(f"{type(self).__name__} cannot be awaited")
 
     @abc.abstractmethod
     def set_atten_lim(self, db: float) -> None:
@@ -121,6 +132,11 @@ class Denoiser:
         return self._backend.batched
 
     @property
+    def awaitable(self) -> bool:
+        """True if :meth:`process_async` may be used (no thread needed per stream)."""
+        return self._backend.awaitable
+
+    @property
     def latency_samples(self) -> int:
         """Algorithmic delay of the output relative to the input, in samples."""
         return self._backend.delay_samples
@@ -146,6 +162,41 @@ class Denoiser:
             ValueError: ``chunk`` is not one-dimensional.
             RuntimeError: the denoiser was closed.
         """
+        hops = self._take(chunk)
+        n_hops = len(hops)
+        if n_hops > 1 and self._backend.multi_hop:
+            return self._process_hops(hops)
+        out = np.empty(n_hops * HOP_SAMPLES, dtype=np.float32)
+        for i in range(n_hops):
+            out[i * HOP_SAMPLES : (i + 1) * HOP_SAMPLES] = self._process_hop(hops[i])
+        return out
+
+    async def process_async(self, chunk: NDArray[np.floating]) -> Audio:
+        """:meth:`process` for an asyncio caller: awaits the batch instead of blocking.
+
+        Only for backends with ``awaitable`` set (batched ONNX streams); call
+        it from the loop the scheduler should answer on, one call at a time
+        per stream. The chunk is consumed when the call starts, so a caller
+        that stops waiting (for instance after a deadline) may leave the
+        returned coroutine running as a task and the stream stays consistent.
+
+        Raises:
+            TypeError: the backend cannot be awaited.
+            ValueError, RuntimeError: as :meth:`process`.
+        """
+        if not self._backend.awaitable:
+            raise TypeError("this denoiser's backend cannot be awaited; use process()")
+        hops = self._take(chunk)
+        if not len(hops):
+            return np.zeros(0, dtype=np.float32)
+        self._apply_atten()
+        t0 = time.perf_counter()
+        y, snrs = await self._backend.process_hops_async(hops)
+        self._telemetry(snrs, t0)
+        return y.reshape(-1)
+
+    def _take(self, chunk: NDArray[np.floating]) -> NDArray[np.float32]:
+        """Sanitise ``chunk``, append it, and remove the complete hops: ``[k, HOP_SAMPLES]``."""
         if self._closed:
             raise RuntimeError("denoiser is closed")
         x = np.asarray(chunk, dtype=np.float32)
@@ -156,16 +207,10 @@ class Denoiser:
             self.nonfinite_samples += int(bad.sum())
             x = np.where(bad, np.float32(0), x)
         buf = np.concatenate((self._pending, x)) if self._pending.size else x
-        n_hops = buf.size // HOP_SAMPLES
-        out = np.empty(n_hops * HOP_SAMPLES, dtype=np.float32)
-        if n_hops > 1 and self._backend.multi_hop:
-            out[:] = self._process_hops(buf[: n_hops * HOP_SAMPLES].reshape(n_hops, HOP_SAMPLES))
-            n_hops = 0  # done
-        for i in range(n_hops):
-            sl = slice(i * HOP_SAMPLES, (i + 1) * HOP_SAMPLES)
-            out[sl] = self._process_hop(np.ascontiguousarray(buf[sl]))
-        self._pending = buf[out.size :].copy()
-        return out
+        n = buf.size // HOP_SAMPLES * HOP_SAMPLES
+        self._pending = buf[n:].copy()
+        # A copy: the caller may reuse its buffer while the hops wait in a batch.
+        return np.array(buf[:n], dtype=np.float32).reshape(-1, HOP_SAMPLES)
 
     def flush(self) -> Audio:
         """Drain the delay line: pad with zeros so every input sample has come out.
@@ -191,10 +236,13 @@ class Denoiser:
         self._apply_atten()
         t0 = time.perf_counter()
         y, snrs = self._backend.process_hops(np.ascontiguousarray(hops))
-        ms = (time.perf_counter() - t0) * 1e3 / len(hops)
-        self.telemetry.extend(FrameTelemetry(float(snr), ms) for snr in snrs)
-        self.frames += len(hops)
+        self._telemetry(snrs, t0)
         return y.reshape(-1)
+
+    def _telemetry(self, snrs: list[float], t0: float) -> None:
+        ms = (time.perf_counter() - t0) * 1e3 / max(1, len(snrs))
+        self.telemetry.extend(FrameTelemetry(float(snr), ms) for snr in snrs)
+        self.frames += len(snrs)
 
     def _apply_atten(self) -> None:
         lim = self._atten_lim_db

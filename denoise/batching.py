@@ -1,23 +1,32 @@
 """Cross-stream batching: many streams' hops in one model run.
 
 A DeepFilterNet hop is a handful of tiny matrix products; one run over N
-streams costs far less than N runs (weights are read once, per-node overhead
-is paid once). :class:`BatchScheduler` gathers the hops that streams submit
-from their worker threads and runs them together, while each caller keeps the
-plain blocking ``Denoiser.process`` interface:
+streams costs far less than N runs. Weights and code are read once per batch,
+and, on a live server where each stream's hop arrives every 10-20 ms, the run
+finds caches warm only if the hops are run together: measured on the dev
+machine, one ``dfn3-onnx`` packet run alone after a 20 ms pause costs 3x the
+same packet run back to back (``bench/engine_speed.py --cold``).
 
-* the first thread to submit becomes the *leader*: it waits until every
-  registered stream has a hop pending, ``max_wait_ms`` has passed, or
-  ``max_batch`` hops are pending, and until fewer than ``max_parallel``
-  batches are running; then it takes the pending hops and runs them on its own
-  thread (grouped by runner, i.e. by model);
-* every other thread waits on its own event for its result. Hops that arrive
-  while a batch runs form the next batch, so batches grow with the load.
+:class:`BatchScheduler` owns up to ``max_parallel`` worker threads. Callers
+submit items and either block (:meth:`BatchScheduler.submit`, any thread) or
+await (:meth:`BatchScheduler.submit_async`, from an asyncio loop, without a
+thread per stream). One worker at a time *collects*: it waits until
 
-A stream has at most one hop in flight (its thread blocks), so per-stream order
-is kept. Batching only helps if several streams can be blocked in ``process``
-at once: the pool that calls the denoisers needs about one thread per live
-stream (they sleep while waiting); CPU parallelism is ``max_parallel``.
+* every registered stream has an item pending, or
+* ``max_batch`` items are pending, or
+* the oldest pending item has waited ``max_wait_ms``
+
+then takes the pending items, hands the collector role to an idle worker and
+runs the batch (grouped by runner, i.e. by model). Items that arrive while a
+batch runs form the next one, so batches grow with the load while a lone
+stream never waits. Results reach a blocked caller through its event, and an
+asyncio caller through one ``call_soon_threadsafe`` per loop per batch (not
+per item: each cross-thread wake-up costs the loop a syscall).
+
+A stream has at most one item in flight (its caller waits), so per-stream
+order is kept. Workers exit after ``IDLE_EXIT_S`` without work and are started
+again on demand, so an unused scheduler holds no threads; :meth:`close` stops
+them at once.
 
 The scheduler knows nothing about models: a runner is any object with
 ``run_batch(items) -> results`` (one result per item, same order).
@@ -25,6 +34,8 @@ The scheduler knows nothing about models: a runner is any object with
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import os
 import threading
 import time
@@ -45,11 +56,11 @@ class BatchRunner(Protocol):
 class _Request:
     runner: BatchRunner
     item: Any
-    event: threading.Event = field(default_factory=threading.Event)
+    arrived: float
+    event: threading.Event | None = None
+    future: asyncio.Future[Any] | None = None
     result: Any = None
-    error: BaseException | None = None
-    done: bool = False
-    promoted: bool = False
+    error: BaseException | None = field(default=None, repr=False)
 
 
 @dataclass
@@ -61,14 +72,21 @@ class BatchStats:
     largest: int = 0
 
 
+class SchedulerClosed(RuntimeError):
+    """The scheduler was closed; no more items are accepted."""
+
+
 class BatchScheduler:
-    """Runs hops submitted by many threads in shared batches. Thread-safe.
+    """Runs items submitted by many threads or tasks in shared batches. Thread-safe.
 
     Args:
-        max_wait_ms: longest a leader waits for more streams' hops.
+        max_wait_ms: longest the oldest pending item waits for more streams' items.
         max_batch: most items in one batch.
-        max_parallel: batches allowed to run at once (default: CPU count).
+        max_parallel: batches allowed to run at once = worker threads (default:
+            CPU count).
     """
+
+    IDLE_EXIT_S = 5.0
 
     def __init__(
         self, max_wait_ms: float = 2.0, max_batch: int = 64, max_parallel: int | None = None
@@ -79,81 +97,136 @@ class BatchScheduler:
         self.max_batch = max_batch
         self.max_parallel = max(1, max_parallel or os.cpu_count() or 1)
         self.stats = BatchStats()
-        self._cond = threading.Condition(threading.Lock())
+        lock = threading.Lock()
+        self._arrival = threading.Condition(lock)  # the collector waits here
+        self._idle = threading.Condition(lock)  # workers without a role wait here
         self._pending: list[_Request] = []
         self._collecting = False
-        self._running = 0
+        self._workers = 0
         self._active = 0
+        self._closed = False
 
     @property
     def active_streams(self) -> int:
-        """Registered streams (what a leader waits for)."""
+        """Registered streams (what a collector waits for)."""
         return self._active
 
     def register(self) -> None:
-        """Count one more stream that will submit hops."""
-        with self._cond:
+        """Count one more stream that will submit items."""
+        with self._arrival:
             self._active += 1
 
     def unregister(self) -> None:
-        """A stream stopped submitting (closed or idle); a waiting leader may go."""
-        with self._cond:
+        """A stream stopped submitting (closed or idle); a waiting collector may go."""
+        with self._arrival:
             self._active = max(0, self._active - 1)
-            self._cond.notify_all()
+            self._arrival.notify()
 
     def submit(self, runner: BatchRunner, item: Any) -> Any:
         """Process ``item`` with ``runner`` in some batch; blocks until done.
 
         Raises:
+            SchedulerClosed: after :meth:`close`.
             Exception: whatever ``runner.run_batch`` raised for this item's group.
         """
-        req = _Request(runner, item)
-        with self._cond:
-            self._pending.append(req)
-            lead = not self._collecting
-            if lead:
-                self._collecting = True
-            else:
-                self._cond.notify_all()  # the collecting leader may now have enough
-        while not lead:
-            req.event.wait()
-            if req.done:
-                return self._result(req)
-            req.event.clear()  # promoted: the previous leader left us in charge
-            lead = True
-        batch = self._collect()
-        try:
-            self._run(batch)
-        finally:
-            with self._cond:
-                self._running -= 1
-                self._cond.notify_all()
-            for r in batch:
-                r.done = True
-                if r is not req:
-                    r.event.set()
-        return self._result(req)
+        req = _Request(runner, item, time.monotonic(), event=threading.Event())
+        self._enqueue(req)
+        assert req.event is not None
+        req.event.wait()
+        if req.error is not None:
+            raise req.error
+        return req.result
 
-    def _collect(self) -> list[_Request]:
-        """As the leader: wait for a full batch (or the deadline) and a free slot."""
-        with self._cond:
-            deadline = time.monotonic() + self.max_wait_s
+    def submit_async(self, runner: BatchRunner, item: Any) -> asyncio.Future[Any]:
+        """Like :meth:`submit`, but returns a future of the running loop at once.
+
+        Must be called from a coroutine or callback on a running loop; the
+        future is resolved on that loop. Cancelling it does not withdraw the
+        item (its batch may already run); the result is then discarded.
+
+        Raises:
+            SchedulerClosed: after :meth:`close`.
+            RuntimeError: no running event loop.
+        """
+        future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        self._enqueue(_Request(runner, item, time.monotonic(), future=future))
+        return future
+
+    def close(self) -> None:
+        """Refuse new items, finish pending ones, and let the workers exit. Idempotent."""
+        with self._arrival:
+            self._closed = True
+            self._arrival.notify_all()
+            self._idle.notify_all()
+
+    # --- internals
+
+    def _enqueue(self, req: _Request) -> None:
+        with self._arrival:
+            if self._closed:
+                raise SchedulerClosed("the batch scheduler is closed")
+            self._pending.append(req)
+            if self._collecting:
+                self._arrival.notify()  # the collector may now have enough
+            else:
+                self._hand_over()
+
+    def _hand_over(self) -> None:
+        """(Lock held, no collector, items pending.) Get a worker to collect them."""
+        if self._workers < self.max_parallel:
+            self._workers += 1
+            self._collecting = True
+            threading.Thread(
+                target=self._worker, name=f"denoise-batch-{id(self):x}", daemon=True
+            ).start()
+        else:  # an idle worker takes over, or else the first one to finish its batch
+            self._idle.notify()
+
+    def _worker(self) -> None:
+        collecting = True  # a new worker starts as the collector (set in _enqueue)
+        while True:
+            batch = self._collect(collecting)
+            if batch is None:
+                return
+            self._run(batch)
+            self._deliver(batch)
+            collecting = False
+
+    def _collect(self, collecting: bool) -> list[_Request] | None:
+        """Become the collector, wait for a batch, take it; None: exit the thread."""
+        with self._arrival:
+            if not collecting:
+                idle_until = time.monotonic() + self.IDLE_EXIT_S
+                # Someone else collects, or there is nothing to do: wait for a turn.
+                # Leaving is safe here: pending items always have a collector or a
+                # worker that is about to become one (see _enqueue).
+                while self._collecting or not self._pending:
+                    left = idle_until - time.monotonic()
+                    if self._closed or left <= 0:
+                        self._workers -= 1
+                        return None
+                    self._idle.wait(left)
+                self._collecting = True
             while True:
                 n = len(self._pending)
-                full = n >= self.max_batch or n >= self._active
-                slot = self._running < self.max_parallel
-                now = time.monotonic()
-                if slot and (full or now >= deadline):
+                if n and (n >= self.max_batch or n >= self._active or self._closed):
                     break
-                self._cond.wait(deadline - now if slot else None)
+                now = time.monotonic()
+                if n and now >= self._pending[0].arrived + self.max_wait_s:
+                    break
+                # No item yet (only after close() drained them) or still waiting.
+                if not n and self._closed:
+                    self._collecting = False
+                    self._workers -= 1
+                    self._idle.notify_all()
+                    return None
+                timeout = self._pending[0].arrived + self.max_wait_s - now if n else None
+                self._arrival.wait(timeout)
             batch = self._pending[: self.max_batch]
             del self._pending[: self.max_batch]
-            self._running += 1
-            self._collecting = bool(self._pending)
-            if self._pending:  # too many for one batch: hand over to the next in line
-                nxt = self._pending[0]
-                nxt.promoted = True
-                nxt.event.set()
+            self._collecting = False
+            if self._pending:  # more than one batch's worth
+                self._hand_over()
             self.stats.batches += 1
             self.stats.items += len(batch)
             self.stats.largest = max(self.stats.largest, len(batch))
@@ -177,7 +250,26 @@ class BatchScheduler:
                 r.result = res
 
     @staticmethod
-    def _result(req: _Request) -> Any:
-        if req.error is not None:
-            raise req.error
-        return req.result
+    def _deliver(batch: list[_Request]) -> None:
+        by_loop: dict[asyncio.AbstractEventLoop, list[_Request]] = {}
+        for r in batch:
+            if r.event is not None:
+                r.event.set()
+            elif r.future is not None:
+                by_loop.setdefault(r.future.get_loop(), []).append(r)
+        for loop, reqs in by_loop.items():
+            # A closed loop raises RuntimeError: nobody is waiting any more.
+            with contextlib.suppress(RuntimeError):
+                loop.call_soon_threadsafe(_resolve, reqs)
+
+
+def _resolve(reqs: list[_Request]) -> None:
+    """On the caller's loop: complete the futures of one batch."""
+    for r in reqs:
+        fut = r.future
+        if fut is None or fut.done():  # cancelled by its caller
+            continue
+        if r.error is not None:
+            fut.set_exception(r.error)
+        else:
+            fut.set_result(r.result)

@@ -68,12 +68,11 @@ class LiveHub:
     def __init__(self) -> None:
         self._sessions: dict[int, BroadcastSession] = {}
         # ONNX models run all streams' hops through one scheduler, in shared batches
-        # (far less CPU per stream). A stream's thread sleeps while its hop waits
-        # for a batch, so batched streams get a pool with a thread per stream; the
-        # scheduler limits the batches computing at once to DENOISE_WORKERS (the
-        # cores). Unbatched models (native dfn3) compute on DENOISE_WORKERS threads,
-        # and stream setup/teardown (model load, spare states) has its own pool so
-        # it never queues behind inference.
+        # (far less CPU per stream). Its DENOISE_WORKERS threads (the cores) compute;
+        # a stream awaits its hop on the loop, so no thread per stream. Unbatched
+        # models (native dfn3) compute on a DENOISE_WORKERS pool, and stream
+        # setup/teardown (model load, spare states) has its own pool so it never
+        # queues behind inference.
         self._scheduler = (
             BatchScheduler(
                 max_wait_ms=settings.DENOISE_BATCH_WAIT_MS, max_parallel=settings.DENOISE_WORKERS
@@ -83,9 +82,6 @@ class LiveHub:
         )
         self._compute = ThreadPoolExecutor(
             max_workers=settings.DENOISE_WORKERS, thread_name_prefix="denoise"
-        )
-        self._batched = ThreadPoolExecutor(
-            max_workers=settings.MAX_LIVE_STREAMS + 1, thread_name_prefix="denoise-batch"
         )
         self._setup = ThreadPoolExecutor(max_workers=2, thread_name_prefix="denoise-setup")
         self._heartbeat: asyncio.Future[None] | None = None
@@ -212,7 +208,7 @@ class LiveHub:
                 username=user.username,
                 session_id=session_id,
                 denoiser=denoiser,
-                executor=self._batched if denoiser.batched else self._compute,
+                executor=self._compute,
                 setup_executor=self._setup,
                 recording_path=spool.cleaned,
                 raw_path=spool.raw if prefs.record_raw else None,
@@ -294,5 +290,7 @@ class LiveHub:
             await asyncio.gather(
                 *(s.stop("server shutdown") for s in sessions), return_exceptions=True
             )
-        for pool in (self._compute, self._batched, self._setup):
+        for pool in (self._compute, self._setup):
             pool.shutdown(wait=False, cancel_futures=True)
+        if self._scheduler is not None:
+            self._scheduler.close()

@@ -29,7 +29,7 @@ from ..base import Audio, FrameBackend, ModelLoadError
 from ..batching import BatchScheduler
 from ..constants import ATTEN_LIM_MAX_DB, HOP_SAMPLES
 from ..loading import ModelSource
-from .onnx_core import SILENCE_HOPS, SILENCE_LSNR, StreamCore, core_for, silent_skip
+from .onnx_core import SILENCE_HOPS, SILENCE_LSNR, Item, StreamCore, core_for, silent_skip
 from .onnx_model import UPSTREAM_GATING, Gating, OnnxModel, load_onnx_model
 
 
@@ -69,6 +69,7 @@ class OnnxBackend(FrameBackend):
         self._scheduler = scheduler
         self.multi_hop = scheduler is not None
         self.batched = scheduler is not None
+        self.awaitable = scheduler is not None
         self._counted = False  # registered with the scheduler as a stream that submits
         self._closed = False
         if scheduler is not None:
@@ -109,14 +110,31 @@ class OnnxBackend(FrameBackend):
         """
         if self._scheduler is None:
             return super().process_hops(hops)
+        y, lsnr = self._scheduler.submit(self._core, self._item(hops))
+        self._after_batch()
+        return y, lsnr
+
+    async def process_hops_async(self, hops: NDArray[np.float32]) -> tuple[Audio, list[float]]:
+        """:meth:`process_hops` awaited on the running loop (batched streams only).
+
+        Raises:
+            TypeError: no scheduler. RuntimeError: the backend was closed.
+        """
+        if self._scheduler is None:
+            raise TypeError("an unbatched ONNX stream cannot be awaited")
+        y, lsnr = await self._scheduler.submit_async(self._core, self._item(hops))
+        self._after_batch()
+        return y, lsnr
+
+    def _item(self, hops: NDArray[np.float32]) -> Item:
         if self._closed:
             raise RuntimeError("backend is closed")
         self._count(True)
-        item = (self.state, np.asarray(hops, dtype=np.float32), self._skip_silence)
-        y, lsnr = self._scheduler.submit(self._core, item)
+        return (self.state, np.asarray(hops, dtype=np.float32), self._skip_silence)
+
+    def _after_batch(self) -> None:
         # A stream that went quiet must not hold up the others' batches.
         self._count(not (self._skip_silence and self.state.skip > SILENCE_HOPS))
-        return y, lsnr
 
     def close(self) -> None:
         """Leave the scheduler (a hop already submitted still completes). Idempotent."""

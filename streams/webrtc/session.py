@@ -1,9 +1,10 @@
 """One live broadcast: the broadcaster's peer connection, the pipeline, listeners.
 
-Pipeline: broadcaster track -> :class:`DenoiseTrack` -> ``MediaRelay`` ->
-(a) the recorder pump (buffered: every frame is written) and
-(b) one unbuffered proxy per listener (a late or slow listener gets the newest
-frame, never a backlog).
+Pipeline: broadcaster track -> :class:`DenoiseTrack` -> the session's pump,
+its only consumer, which for every frame in order (a) encodes it to Opus once
+and offers the packet to every listener (:mod:`.fanout`; a late or slow
+listener gets the newest packets, never a backlog), then (b) writes the
+cleaned audio, and the raw input lined up with it, to the recorders.
 
 The session owns every peer connection, task and file it opens; ``stop()``
 closes them all and is safe to call from any cause (API, ICE failure, media
@@ -16,21 +17,18 @@ import asyncio
 import dataclasses
 import logging
 import uuid
-from collections import deque
 from collections.abc import Awaitable, Callable, MutableMapping
 from concurrent.futures import Executor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import av
 from aiortc import RTCPeerConnection, RTCSessionDescription
-from aiortc.contrib.media import MediaRelay
 from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
 
-from denoise.base import Audio, Denoiser
-from denoise.frames import frame_to_mono
+from denoise.base import Denoiser
 
+from .fanout import Fanout, PacketTrack, offers_opus, prefer_opus
 from .peer import new_peer_connection, tune_receive_latency
 from .recorder import WavRecorder
 from .tracks import DenoiseTrack
@@ -101,12 +99,11 @@ class BroadcastSession:
         self._config = config
         self._on_finished = on_finished
         self._pc = new_peer_connection(config.stun_urls)
-        self._relay = MediaRelay()
+        self._fanout = Fanout()
         self._track: DenoiseTrack | None = None
-        self._listeners: set[RTCPeerConnection] = set()
+        self._listeners: dict[RTCPeerConnection, PacketTrack] = {}
         self._recorder = WavRecorder(recording_path)
         self._raw_recorder = WavRecorder(raw_path) if raw_path is not None else None
-        self._raw_frames: deque[Audio] = deque()
         self._pump: asyncio.Task[None] | None = None
         self._watchdog: asyncio.Task[None] | None = None
         self._stopping: asyncio.Task[SessionResult] | None = None
@@ -162,9 +159,7 @@ class BroadcastSession:
                 max_backlog=self._config.max_backlog,
                 log=self.log,
             )
-            if self._raw_recorder is not None:
-                self._track.raw_tap = self._raw_frames
-            self._pump = asyncio.create_task(self._record(self._relay.subscribe(self._track)))
+            self._pump = asyncio.create_task(self._run_pump(self._track))
 
         @pc.on("connectionstatechange")
         async def on_state() -> None:
@@ -185,23 +180,25 @@ class BroadcastSession:
         if self._pc.connectionState != "connected":
             await self.stop("never connected")
 
-    async def _record(self, track: MediaStreamTrack) -> None:
-        """Drain the cleaned stream into the recorder until the source ends."""
+    async def _run_pump(self, track: DenoiseTrack) -> None:
+        """Pull every cleaned frame: listeners first (they wait for it), then the recorders."""
+        loop = asyncio.get_running_loop()
+        fanout = self._fanout
         try:
             while True:
-                frame = await track.recv()
-                assert isinstance(frame, av.AudioFrame)
-                cleaned = frame_to_mono(frame)
-                await self._recorder.write(cleaned)
+                chunk = await track.next_chunk()
+                if fanout.listening:
+                    packets = await loop.run_in_executor(
+                        self._executor, fanout.encoder().encode, chunk.cleaned
+                    )
+                    fanout.publish(packets)
+                await self._recorder.write(chunk.cleaned)
                 if self._raw_recorder is not None:
-                    # The buffered relay proxy delivers every frame in order, so the
-                    # raw tap holds exactly one matching entry per cleaned frame.
-                    raw = self._raw_frames.popleft() if self._raw_frames else 0 * cleaned
-                    await self._raw_recorder.write(raw)
+                    await self._raw_recorder.write(chunk.raw)
         except MediaStreamError:
             pass
         except Exception:
-            self.log.exception("recorder pump failed")
+            self.log.exception("stream pump failed")
         finally:
             self._spawn(self.stop("media ended"))
 
@@ -215,8 +212,11 @@ class BroadcastSession:
         """
         if self.stopped or self._track is None:
             raise SessionClosed
+        if not offers_opus(offer.sdp):
+            raise ValueError("the listener's offer has no Opus codec, the only one sent")
         pc = new_peer_connection(self._config.stun_urls)
-        self._listeners.add(pc)
+        track = self._fanout.subscribe()
+        self._listeners[pc] = track
 
         @pc.on("connectionstatechange")
         async def on_state() -> None:
@@ -225,7 +225,8 @@ class BroadcastSession:
 
         try:
             await pc.setRemoteDescription(offer)
-            pc.addTrack(self._relay.subscribe(self._track, buffered=False))
+            pc.addTrack(track)
+            prefer_opus(pc, track)
             await pc.setLocalDescription(await pc.createAnswer())
         except Exception:
             await self._drop_listener(pc)
@@ -234,8 +235,9 @@ class BroadcastSession:
         return pc.localDescription
 
     async def _drop_listener(self, pc: RTCPeerConnection) -> None:
-        if pc in self._listeners:
-            self._listeners.discard(pc)
+        track = self._listeners.pop(pc, None)
+        if track is not None:
+            self._fanout.unsubscribe(track)
             self.log.info("listener left (%d listening)", len(self._listeners))
         await pc.close()
 
@@ -257,7 +259,7 @@ class BroadcastSession:
             self._track.stop()
         await self._pc.close()
         if self._pump is not None and self._pump is not asyncio.current_task():
-            # The relay ends the recorder's proxy once the source stops.
+            # The pump ends once the stopped track raises MediaStreamError.
             try:
                 await asyncio.wait_for(asyncio.shield(self._pump), 2.0)
             except TimeoutError:
@@ -265,7 +267,7 @@ class BroadcastSession:
         duration = await self._recorder.close()
         if self._raw_recorder is not None:
             await self._raw_recorder.close()
-            self._raw_frames.clear()
+        self._fanout.close()
         await asyncio.get_running_loop().run_in_executor(self._setup_executor, self._denoiser.close)
         result = SessionResult(
             self.session_id, self._recorder.path, duration, reason, stats=self.stats

@@ -20,7 +20,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections import deque
 from concurrent.futures import Executor
 from dataclasses import dataclass
 
@@ -79,6 +78,18 @@ class DelayLine:
         return joined[: x.size]
 
 
+@dataclass(frozen=True, slots=True)
+class CleanChunk:
+    """One frame of the live stream after the engine, as float32 mono at 48 kHz."""
+
+    pts: int | None
+    """Media time in samples at 48 kHz (None if the source frame had none)."""
+    cleaned: Audio
+    """What listeners hear and the recording keeps (raw audio if the frame was bypassed)."""
+    raw: Audio
+    """The microphone input delayed by the model latency: lines up with ``cleaned``."""
+
+
 @dataclass
 class TrackStats:
     """Frame counters for one stream (read by the session for logs and the API)."""
@@ -127,16 +138,26 @@ class DenoiseTrack(MediaStreamTrack):
         self._log = log or logging.LoggerAdapter(logger, {})
         self.stats = TrackStats()
         self._backlog = BacklogMeter(max_backlog)
-        self.raw_tap: deque[Audio] | None = None
-        """When set, receives each frame's raw input delayed by the model latency: it
-        lines up sample for sample with the cleaned output (for the raw recording)."""
 
     async def recv(self) -> av.AudioFrame:
+        """The next cleaned frame (s16 stereo, L = R), for use as an aiortc track."""
+        chunk = await self.next_chunk()
+        # Stereo (L = R): aiortc's Opus encoder upmixes mono with a -3 dB centre gain.
+        return mono_to_frame(chunk.cleaned, pts=chunk.pts, layout="stereo")
+
+    async def next_chunk(self) -> CleanChunk:
+        """The next frame's audio as float mono: cleaned, and the raw input lined up with it.
+
+        What the live session's pump uses (no frame round trip). Raises
+        ``MediaStreamError`` when the source ends or stays silent too long.
+        """
         if self.readyState != "live":
             raise MediaStreamError
         while True:
             try:
-                frame = await asyncio.wait_for(self._source.recv(), self._media_timeout)
+                # asyncio.timeout, not wait_for: no extra task per frame.
+                async with asyncio.timeout(self._media_timeout):
+                    frame = await self._source.recv()
             except (TimeoutError, MediaStreamError):
                 self._log.info("source ended or silent for %.1fs", self._media_timeout)
                 self.stop()
@@ -157,30 +178,33 @@ class DenoiseTrack(MediaStreamTrack):
             if self._resampler is None:
                 self._resampler = StreamResampler(frame.sample_rate, SAMPLE_RATE)
             x = self._resampler.process(x)
-        y = await self._process(x)
+        raw = self._delay.process(x)
+        y = await self._process(x, raw)
         pts = None if frame.pts is None else int(frame.pts * SAMPLE_RATE / frame.sample_rate)
-        # Stereo (L = R): aiortc's Opus encoder upmixes mono with a -3 dB centre gain.
-        return mono_to_frame(y, pts=pts, layout="stereo")
+        return CleanChunk(pts, y, raw)
 
     def set_atten_lim(self, db: float) -> None:
         """Takes effect on the engine's next hop (at most one packet later)."""
         self._denoiser.set_atten_lim(db)
 
-    async def _process(self, x: Audio) -> Audio:
+    async def _process(self, x: Audio, raw: Audio) -> Audio:
         self.stats.frames += 1
-        raw = self._delay.process(x)
-        if self.raw_tap is not None:
-            self.raw_tap.append(raw)
         if self._busy is not None and not self._busy.done():
             return self._bypass(raw, late=False)
-        loop = asyncio.get_running_loop()
-        fut = loop.run_in_executor(self._executor, self._denoiser.process, x)
-        done, _ = await asyncio.wait({fut}, timeout=self._budget)
-        if not done:
+        fut: asyncio.Future[Audio]
+        if self._denoiser.awaitable:  # batched: the scheduler's threads compute it
+            fut = asyncio.ensure_future(self._denoiser.process_async(x))
+        else:
+            fut = asyncio.get_running_loop().run_in_executor(
+                self._executor, self._denoiser.process, x
+            )
+        try:
+            async with asyncio.timeout(self._budget):
+                y = await asyncio.shield(fut)
+        except TimeoutError:
             self._busy = fut  # finishes in the background; its output is dropped
             return self._bypass(raw, late=True)
         self._busy = None
-        y = fut.result()
         if y.size != x.size:
             # Frames that are not whole hops (rare Opus sizes): the engine returns
             # whole hops only, so re-chunk through a FIFO to keep the timeline.

@@ -1,0 +1,155 @@
+"""Listener fan-out: the cleaned stream is encoded to Opus once and sent to every listener.
+
+aiortc's ``RTCRtpSender`` encodes whatever frames its track yields, per
+listener: each one costs an Opus encode on a thread hop plus an RTP audio-level
+computation on the event loop (~0.13 ms of Python per packet). A track that
+yields ready ``av.Packet``s is only packetised (``Encoder.pack``), so the
+session encodes each frame once (:class:`OpusPacketizer`, on a worker thread:
+PyAV releases the GIL while encoding) and offers the packet to every
+listener's :class:`PacketTrack`. Listeners must therefore negotiate Opus
+(:func:`prefer_opus`), which every WebRTC browser supports.
+
+A listener who falls behind (its sender not draining its queue) loses its
+oldest packets rather than building up delay: live audio, never a backlog.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import fractions
+from collections import deque
+
+import av
+from aiortc import RTCPeerConnection, RTCRtpSender
+from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
+
+from denoise.base import Audio
+from denoise.constants import SAMPLE_RATE
+from denoise.frames import mono_to_frame
+
+OPUS_BITRATE = 64_000
+"""Mono voice: 64 kbit/s is transparent for speech (browsers send 32-40)."""
+MAX_QUEUED = 3
+"""Packets a listener's sender may lag behind (60 ms) before the oldest are dropped."""
+_TIME_BASE = fractions.Fraction(1, SAMPLE_RATE)
+
+
+class OpusPacketizer:
+    """Float mono -> Opus packets (mono, 20 ms, VoIP mode). One stream; one thread at a time."""
+
+    def __init__(self) -> None:
+        self._codec = av.CodecContext.create("libopus", "w")
+        self._codec.bit_rate = OPUS_BITRATE
+        self._codec.format = "s16"
+        self._codec.layout = "mono"
+        self._codec.sample_rate = SAMPLE_RATE
+        self._codec.time_base = _TIME_BASE
+        self._codec.options = {"application": "voip"}
+        self._first_pts: int | None = None
+        self._pts = 0
+
+    def encode(self, samples: Audio) -> list[av.Packet]:
+        """Encode one chunk (normally one 20 ms frame); returns the packets it completed.
+
+        Packets carry ``pts`` in samples from the stream's first packet and a
+        1/48000 ``time_base``, as ``Encoder.pack`` expects.
+        """
+        frame = mono_to_frame(samples, pts=self._pts, layout="mono")
+        self._pts += samples.size
+        packets = list(self._codec.encode(frame))
+        for p in packets:
+            if self._first_pts is None:  # the encoder's pre-skip makes the first pts < 0
+                self._first_pts = p.pts or 0
+            p.pts = (p.pts or 0) - self._first_pts
+            p.time_base = _TIME_BASE
+        return packets
+
+
+class PacketTrack(MediaStreamTrack):
+    """A listener's track: yields the live stream's Opus packets (newest kept)."""
+
+    kind = "audio"
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._queue: deque[av.Packet] = deque(maxlen=MAX_QUEUED)
+        self._ready = asyncio.Event()
+        self.dropped = 0
+        """Packets discarded because this listener's sender fell behind."""
+
+    def offer(self, packet: av.Packet) -> None:
+        """Queue a packet (called by the session's pump, on the loop)."""
+        if len(self._queue) == MAX_QUEUED:
+            self.dropped += 1
+        self._queue.append(packet)
+        self._ready.set()
+
+    async def recv(self) -> av.Packet:  # aiortc senders accept packets as well as frames
+        while not self._queue:
+            if self.readyState != "live":
+                raise MediaStreamError
+            self._ready.clear()
+            await self._ready.wait()
+        return self._queue.popleft()
+
+    def stop(self) -> None:
+        super().stop()
+        self._ready.set()  # a waiting recv() sees the end
+
+
+class Fanout:
+    """The session's listener tracks, fed from one encoder."""
+
+    def __init__(self) -> None:
+        self._tracks: set[PacketTrack] = set()
+        self._encoder: OpusPacketizer | None = None
+
+    @property
+    def listening(self) -> bool:
+        return bool(self._tracks)
+
+    def subscribe(self) -> PacketTrack:
+        if not self._tracks:  # nobody listened: start a fresh encoder, not a stale one
+            self._encoder = None
+        track = PacketTrack()
+        self._tracks.add(track)
+        return track
+
+    def unsubscribe(self, track: PacketTrack) -> None:
+        self._tracks.discard(track)
+        track.stop()
+
+    def encoder(self) -> OpusPacketizer:
+        """The stream's encoder (created on first use; only the pump uses it)."""
+        if self._encoder is None:
+            self._encoder = OpusPacketizer()
+        return self._encoder
+
+    def publish(self, packets: list[av.Packet]) -> None:
+        for track in self._tracks:
+            for p in packets:
+                track.offer(p)
+
+    def close(self) -> None:
+        for track in list(self._tracks):
+            self.unsubscribe(track)
+
+
+def prefer_opus(pc: RTCPeerConnection, track: MediaStreamTrack) -> None:
+    """Make the transceiver that sends ``track`` negotiate Opus only.
+
+    Raises:
+        ValueError: aiortc offers no Opus (cannot happen with a stock build).
+    """
+    codecs = RTCRtpSender.getCapabilities("audio").codecs
+    opus = [c for c in codecs if c.mimeType.lower() == "audio/opus"]
+    if not opus:
+        raise ValueError("this server's WebRTC stack has no Opus codec")
+    for transceiver in pc.getTransceivers():
+        if transceiver.sender.track is track:
+            transceiver.setCodecPreferences(opus)
+
+
+def offers_opus(sdp: str) -> bool:
+    """True if an SDP offer lists Opus (the only codec listeners are sent)."""
+    return "opus/48000" in sdp.lower()
