@@ -11,6 +11,7 @@ Batching many streams of an ONNX model into shared runs (see ``denoise.batching`
 
     sched = BatchScheduler()                        # one per process/pool
     d = create_denoiser("dfn3-onnx", scheduler=sched)
+    out = await d.process_async(chunk)              # from asyncio: no thread per stream
 """
 
 from .base import DenoiseError, Denoiser, ModelLoadError, UnknownModelError

@@ -64,7 +64,9 @@ class FrameBackend(abc.ABC):
 
     delay_samples: int = 0
     batched: bool = False
-    """True if hops wait in a shared BatchScheduler: callers need a thread per stream."""
+    """True if hops wait in a shared BatchScheduler: a blocking ``process`` call sleeps
+    until its batch ran, so blocking callers need a thread per stream (asyncio callers
+    use ``process_async`` instead)."""
     multi_hop: bool = False
     """True if :meth:`process_hops` is cheaper than one ``process_hop`` per hop
     (a batched backend: one hand-off per chunk instead of per hop)."""
@@ -176,9 +178,11 @@ class Denoiser:
 
         Only for backends with ``awaitable`` set (batched ONNX streams); call
         it from the loop the scheduler should answer on, one call at a time
-        per stream. The chunk is consumed when the call starts, so a caller
-        that stops waiting (for instance after a deadline) may leave the
-        returned coroutine running as a task and the stream stays consistent.
+        per stream. The chunk is consumed when the call starts. Never cancel
+        it: the hop stays in its batch and a next call would put a second hop
+        of the same stream in flight. A caller that stops waiting (after a
+        deadline, say) runs it as a task, shields it, and makes no further
+        call until that task is done (as ``DenoiseTrack`` does).
 
         Raises:
             TypeError: the backend cannot be awaited.

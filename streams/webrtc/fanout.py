@@ -151,5 +151,14 @@ def prefer_opus(pc: RTCPeerConnection, track: MediaStreamTrack) -> None:
 
 
 def offers_opus(sdp: str) -> bool:
-    """True if an SDP offer lists Opus (the only codec listeners are sent)."""
-    return "opus/48000" in sdp.lower()
+    """True if an audio section of the offer lists an Opus payload type on its m= line
+    (Opus is the only codec listeners are sent)."""
+    listed: set[str] = set()
+    opus: set[str] = set()
+    for line in sdp.splitlines():
+        line = line.strip()
+        if line.startswith("m=audio "):
+            listed.update(line.split()[3:])
+        elif line.lower().startswith("a=rtpmap:") and " opus/48000" in line.lower():
+            opus.add(line[len("a=rtpmap:") :].split()[0])
+    return bool(listed & opus)

@@ -1,8 +1,10 @@
 """The denoising ``MediaStreamTrack``: pulls the broadcaster's audio, returns it cleaned.
 
-Inference runs on a worker-thread pool, never on the event loop. ``recv()`` is
-called by a single consumer (the relay), so one stream's frames are processed
-strictly in order. If the engine has not returned a frame within the budget,
+Inference never runs on the event loop: a batched model's hops are awaited
+from the batch scheduler's worker threads (``Denoiser.process_async``), any
+other model runs on a worker-thread pool. ``next_chunk()`` (or ``recv()``) is
+called by a single consumer (the session's pump), so one stream's frames are
+processed strictly in order. If the engine has not returned a frame within the budget,
 the stream degrades instead of queueing: that frame, and every frame that
 arrives while the engine is still busy, is passed through (raw audio delayed
 by the engine's latency so the timeline stays continuous) and counted.

@@ -57,7 +57,7 @@ def test_scheduler_batches_all_registered_streams_in_order() -> None:
     _threads([lambda i=i: stream(i) for i in range(k)])
     for i in range(k):
         assert results[i] == [2 * (1000 * i + j) for j in range(m)]
-    # Every stream is registered, so a leader waits for all of them: full batches.
+    # Every stream is registered, so the collector waits for all of them: full batches.
     assert runner.sizes == [k] * m
     assert (sched.stats.batches, sched.stats.items, sched.stats.largest) == (m, k * m, k)
 
@@ -83,7 +83,7 @@ def test_scheduler_splits_oversized_batches_and_reports_errors() -> None:
     assert len(ok) >= 4  # only the failing item's batch (at most 2 items) fails
 
 
-def test_unregister_releases_a_waiting_leader() -> None:
+def test_unregister_releases_a_waiting_collector() -> None:
     sched = BatchScheduler(max_wait_ms=30_000)
     runner = Doubler()
     sched.register()
@@ -166,7 +166,7 @@ def test_stream_closed_while_its_hop_waits(speech) -> None:
     out: list[np.ndarray] = []
     t = threading.Thread(target=lambda: out.append(a.process(x)))
     t.start()
-    b.close()  # the leader (a) stops waiting for b and runs its hop alone
+    b.close()  # the collector stops waiting for b and runs a's hop alone
     t.join(JOIN_S)
     assert not t.is_alive()
     assert np.abs(out[0] - _alone("dfn3-onnx", x, 100.0)).max() < 1e-5
