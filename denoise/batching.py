@@ -87,6 +87,9 @@ class BatchScheduler:
     """
 
     IDLE_EXIT_S = 5.0
+    SPLIT_MIN = 8
+    """A collector that finds at least twice this many items pending while another
+    worker is free takes half (the rest become the next batch, on the free worker)."""
 
     def __init__(
         self, max_wait_ms: float = 2.0, max_batch: int = 64, max_parallel: int | None = None
@@ -103,6 +106,7 @@ class BatchScheduler:
         self._pending: list[_Request] = []
         self._collecting = False
         self._workers = 0
+        self._idle_workers = 0
         self._active = 0
         self._closed = False
 
@@ -205,7 +209,9 @@ class BatchScheduler:
                     if self._closed or left <= 0:
                         self._workers -= 1
                         return None
+                    self._idle_workers += 1
                     self._idle.wait(left)
+                    self._idle_workers -= 1
                 self._collecting = True
             while True:
                 n = len(self._pending)
@@ -222,8 +228,15 @@ class BatchScheduler:
                     return None
                 timeout = self._pending[0].arrived + self.max_wait_s - now if n else None
                 self._arrival.wait(timeout)
-            batch = self._pending[: self.max_batch]
-            del self._pending[: self.max_batch]
+            take = min(n, self.max_batch)
+            if n >= 2 * self.SPLIT_MIN and (
+                self._idle_workers or self._workers < self.max_parallel
+            ):
+                # A backlog (every stream waiting): use the other cores too rather
+                # than one batch that may outlast a packet.
+                take = min(take, (n + 1) // 2)
+            batch = self._pending[:take]
+            del self._pending[:take]
             self._collecting = False
             if self._pending:  # more than one batch's worth
                 self._hand_over()
