@@ -1,7 +1,7 @@
 """Engine speed: real-time factor, concurrent real-time streams, memory, load time.
 
 Usage: python bench/engine_speed.py [--model dfn3] [--seconds 4] [--workers 2]
-                                    [--batch [--max-wait-ms 8]] [--cold]
+                                    [--batch [--max-wait-ms 4]] [--cold]
 
 Prints one line per figure. Streams are simulated like the live path: every
 stream gets a 20 ms packet (two 10 ms hops) every 20 ms, staggered in phase,
@@ -246,7 +246,7 @@ def main() -> None:
         help="levels to try, stops at the first failing one",
     )
     ap.add_argument("--batch", action="store_true", help="share a BatchScheduler (ONNX models)")
-    ap.add_argument("--max-wait-ms", type=float, default=8.0, help="scheduler's batch wait")
+    ap.add_argument("--max-wait-ms", type=float, default=4.0, help="scheduler's batch wait")
     ap.add_argument("--cold", action="store_true", help="also print the cold-cache cost")
     ap.add_argument(
         "--batch-threads", type=int, default=32, help="streams in the --batch throughput"

@@ -203,7 +203,7 @@ DENOISE_MODEL = env_str("FC25_DENOISE_MODEL", "dfn3-onnx")
 DENOISE_WORKERS = env_int("FC25_DENOISE_WORKERS", 2, minimum=1)
 DENOISE_BATCHING = env_bool("FC25_DENOISE_BATCHING", True)
 """Run the ONNX models' hops of all live streams in shared batches (denoise.batching)."""
-DENOISE_BATCH_WAIT_MS = env_float("FC25_DENOISE_BATCH_WAIT_MS", 8.0, lo=0.0, hi=20.0)
+DENOISE_BATCH_WAIT_MS = env_float("FC25_DENOISE_BATCH_WAIT_MS", 4.0, lo=0.0, hi=20.0)
 """Longest a hop waits for other streams' hops before its batch runs. A lone stream never
 waits (the batch runs once every live stream has a hop in); with several, bigger batches
 cost much less CPU per stream (docs/benchmarks.md) for at most this much more delay."""
