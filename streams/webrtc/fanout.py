@@ -20,7 +20,7 @@ import fractions
 from collections import deque
 
 import av
-from aiortc import RTCPeerConnection, RTCRtpSender
+from aiortc import RTCRtpSender, RTCRtpTransceiver
 from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
 
 from denoise.base import Audio
@@ -135,8 +135,8 @@ class Fanout:
             self.unsubscribe(track)
 
 
-def prefer_opus(pc: RTCPeerConnection, track: MediaStreamTrack) -> None:
-    """Make the transceiver that sends ``track`` negotiate Opus only.
+def prefer_opus(transceiver: RTCRtpTransceiver) -> None:
+    """Make ``transceiver`` negotiate Opus only; call it before applying the remote offer.
 
     Raises:
         ValueError: aiortc offers no Opus (cannot happen with a stock build).
@@ -145,9 +145,7 @@ def prefer_opus(pc: RTCPeerConnection, track: MediaStreamTrack) -> None:
     opus = [c for c in codecs if c.mimeType.lower() == "audio/opus"]
     if not opus:
         raise ValueError("this server's WebRTC stack has no Opus codec")
-    for transceiver in pc.getTransceivers():
-        if transceiver.sender.track is track:
-            transceiver.setCodecPreferences(opus)
+    transceiver.setCodecPreferences(opus)
 
 
 def offers_opus(sdp: str) -> bool:

@@ -224,9 +224,10 @@ class BroadcastSession:
                 await self._drop_listener(pc)
 
         try:
+            # The transceiver exists before the offer is applied: aiortc picks the
+            # codec while applying it, in the offer's order unless preferences say.
+            prefer_opus(pc.addTransceiver(track, direction="sendonly"))
             await pc.setRemoteDescription(offer)
-            pc.addTrack(track)
-            prefer_opus(pc, track)
             await pc.setLocalDescription(await pc.createAnswer())
         except Exception:
             await self._drop_listener(pc)

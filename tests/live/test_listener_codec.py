@@ -7,11 +7,11 @@ from typing import Any
 
 import numpy as np
 import pytest
-from aiortc import RTCPeerConnection
+from aiortc import RTCPeerConnection, RTCSessionDescription
 
 from streams.hub import LiveHub
 from streams.models import ActiveStream
-from tests.live.conftest import ArrayTrack, LiveClient, wait_until
+from tests.live.conftest import ArrayTrack, Capture, LiveClient, wait_until
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -86,3 +86,38 @@ async def test_listener_without_opus_gets_400(clients: list[LiveClient], hub: Li
     assert ok.status_code == 200
     await wait_until(lambda: len(capture.chunks) > 10)
     assert session.listeners == 1
+
+
+async def test_opus_is_chosen_even_when_offered_last(
+    clients: list[LiveClient], hub: LiveHub
+) -> None:
+    """The packets are Opus, so the answer must pick Opus whatever the offer's order."""
+    alice, bob, _, _ = clients
+    resp, _ = await alice.go_live(ArrayTrack(tone()))
+    assert resp.status_code == 200, resp.content
+    pc = RTCPeerConnection()
+    pc.addTransceiver("audio", direction="recvonly")
+    capture = Capture()
+    pc.on("track", capture.start)
+    await pc.setLocalDescription(await pc.createOffer())
+    sdp = pc.localDescription.sdp
+    m_line = next(line for line in sdp.splitlines() if line.startswith("m=audio "))
+    head, pts = m_line.split()[:3], m_line.split()[3:]
+    reordered = " ".join(head + pts[1:] + pts[:1])  # Opus (listed first by aiortc) goes last
+    opus_pt = pts[0]
+    # aiortc reads the codec order from the rtpmap lines: move Opus's to the end too.
+    lines = sdp.replace(m_line, reordered).splitlines()
+    is_opus = [re.match(rf"a=(rtpmap|fmtp|rtcp-fb):{opus_pt} ", line) is not None for line in lines]
+    assert any(is_opus) and "opus" in lines[is_opus.index(True)].lower()
+    kept = [line for line, o in zip(lines, is_opus, strict=True) if not o]
+    moved = [line for line, o in zip(lines, is_opus, strict=True) if o]
+    offer = "\r\n".join(kept + moved) + "\r\n"  # the audio section is the last one
+    resp = await bob.call("post", "/api/webrtc/listen/alice/", {"sdp": offer, "type": "offer"})
+    assert resp.status_code == 200, resp.content
+    answer = resp.json()["sdp"]
+    names = dict(re.findall(r"^a=rtpmap:(\d+) ([^/]+)/", answer, flags=re.M))
+    answered = next(line for line in answer.splitlines() if line.startswith("m=audio "))
+    assert [names[pt].lower() for pt in answered.split()[3:]] == ["opus"]
+    await pc.setRemoteDescription(RTCSessionDescription(sdp=answer, type="answer"))
+    await wait_until(lambda: len(capture.chunks) > 10)
+    await pc.close()
