@@ -22,6 +22,8 @@ this module is the per-stream front end (silence skip, scheduler hand-off).
 
 from __future__ import annotations
 
+import threading
+
 import numpy as np
 from numpy.typing import NDArray
 
@@ -72,12 +74,17 @@ class OnnxBackend(FrameBackend):
         self.awaitable = scheduler is not None
         self._counted = False  # registered with the scheduler as a stream that submits
         self._closed = False
+        self._count_lock = threading.Lock()
         if scheduler is not None:
             self._core.prepare_batch()
             self._count(True)
 
     def _count(self, on: bool) -> None:
-        if self._scheduler is not None and on != self._counted:
+        # close() may run on another thread while a hop's result arrives; a closed
+        # stream must never register again (the scheduler would wait for it).
+        with self._count_lock:
+            if self._scheduler is None or on == self._counted or (on and self._closed):
+                return
             self._counted = on
             (self._scheduler.register if on else self._scheduler.unregister)()
 

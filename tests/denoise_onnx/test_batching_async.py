@@ -174,3 +174,24 @@ async def test_process_async_needs_an_awaitable_backend() -> None:
         assert not d.awaitable
         with pytest.raises(TypeError):
             await d.process_async(x)
+
+
+@pytest.mark.model
+async def test_stream_closed_while_its_hop_is_awaited_stays_unregistered(
+    speech: tuple[np.ndarray, ...],
+) -> None:
+    """A late hop's result arriving after close() must not register the stream again
+    (the collector would then wait for a stream that never submits)."""
+    sched = BatchScheduler(max_wait_ms=30_000)
+    a = create_denoiser("dfn3-onnx", scheduler=sched)
+    b = create_denoiser("dfn3-onnx", scheduler=sched)  # registered, never submits
+    assert sched.active_streams == 2
+    pending = asyncio.ensure_future(a.process_async(speech[2][:960]))
+    await asyncio.sleep(0)  # a's hop is now waiting for b's
+    await asyncio.to_thread(a.close)  # as the live session does, off the loop
+    out = await asyncio.wait_for(pending, JOIN_S)
+    assert out.size == 960
+    assert sched.active_streams == 1  # only b
+    b.close()
+    assert sched.active_streams == 0
+    sched.close()
