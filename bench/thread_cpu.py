@@ -62,6 +62,8 @@ def main() -> None:
         name = re.sub(r"([_-]\d+|-[0-9a-f]{8,})$", "", names.get(tid, f"tid {tid}"))
         groups[name] += ticks - before.get(tid, ticks)
     for name, ticks in groups.most_common():
+        if not ticks:
+            continue  # idle threads (pool threads that did not run)
         print(f"{100 * ticks / hz / args.seconds:6.1f} % of a core  {name}")
     print(f"{100 * sum(groups.values()) / hz / args.seconds:6.1f} % of a core  total")
 

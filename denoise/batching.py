@@ -84,6 +84,7 @@ class BatchScheduler:
         max_batch: most items in one batch.
         max_parallel: batches allowed to run at once = worker threads (default:
             CPU count).
+        name: worker thread name prefix (the scheduler's id is appended).
     """
 
     IDLE_EXIT_S = 5.0
@@ -92,13 +93,18 @@ class BatchScheduler:
     worker is free takes half (the rest become the next batch, on the free worker)."""
 
     def __init__(
-        self, max_wait_ms: float = 2.0, max_batch: int = 64, max_parallel: int | None = None
+        self,
+        max_wait_ms: float = 2.0,
+        max_batch: int = 64,
+        max_parallel: int | None = None,
+        name: str = "denoise-batch",
     ) -> None:
         if max_wait_ms < 0 or max_batch < 1:
             raise ValueError("max_wait_ms must be >= 0 and max_batch >= 1")
         self.max_wait_s = max_wait_ms / 1000.0
         self.max_batch = max_batch
         self.max_parallel = max(1, max_parallel or os.cpu_count() or 1)
+        self.name = f"{name}-{id(self):x}"
         self.stats = BatchStats()
         lock = threading.Lock()
         self._arrival = threading.Condition(lock)  # the collector waits here
@@ -180,9 +186,7 @@ class BatchScheduler:
         if self._workers < self.max_parallel:
             self._workers += 1
             self._collecting = True
-            threading.Thread(
-                target=self._worker, name=f"denoise-batch-{id(self):x}", daemon=True
-            ).start()
+            threading.Thread(target=self._worker, name=self.name, daemon=True).start()
         else:  # an idle worker takes over, or else the first one to finish its batch
             self._idle.notify()
 

@@ -84,6 +84,9 @@ class LiveHub:
             max_workers=settings.DENOISE_WORKERS, thread_name_prefix="denoise"
         )
         self._setup = ThreadPoolExecutor(max_workers=2, thread_name_prefix="denoise-setup")
+        # Listener packets: every stream's frames are Opus-encoded on one thread, in
+        # batches of whatever arrived meanwhile (no waiting: nothing registers).
+        self._encoder = BatchScheduler(max_wait_ms=0, max_parallel=1, name="opus-encode")
         self._heartbeat: asyncio.Future[None] | None = None
         self._channel: str | None = None
         self._control: asyncio.Future[None] | None = None
@@ -210,6 +213,7 @@ class LiveHub:
                 denoiser=denoiser,
                 executor=self._compute,
                 setup_executor=self._setup,
+                encoder=self._encoder,
                 recording_path=spool.cleaned,
                 raw_path=spool.raw if prefs.record_raw else None,
                 config=self._config,
@@ -292,5 +296,6 @@ class LiveHub:
             )
         for pool in (self._compute, self._setup):
             pool.shutdown(wait=False, cancel_futures=True)
+        self._encoder.close()
         if self._scheduler is not None:
             self._scheduler.close()

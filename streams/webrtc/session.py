@@ -27,8 +27,9 @@ from aiortc import RTCPeerConnection, RTCSessionDescription
 from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
 
 from denoise.base import Denoiser
+from denoise.batching import BatchScheduler
 
-from .fanout import Fanout, PacketTrack, offers_opus, prefer_opus
+from .fanout import ENCODE, Fanout, PacketTrack, offers_opus, prefer_opus
 from .peer import new_peer_connection, tune_receive_latency
 from .recorder import WavRecorder
 from .tracks import DenoiseTrack
@@ -84,6 +85,7 @@ class BroadcastSession:
         denoiser: Denoiser,
         executor: Executor,
         setup_executor: Executor,
+        encoder: BatchScheduler,
         recording_path: Path,
         raw_path: Path | None,
         config: SessionConfig,
@@ -96,6 +98,7 @@ class BroadcastSession:
         self._denoiser = denoiser
         self._executor = executor
         self._setup_executor = setup_executor
+        self._encoder = encoder
         self._config = config
         self._on_finished = on_finished
         self._pc = new_peer_connection(config.stun_urls)
@@ -182,14 +185,13 @@ class BroadcastSession:
 
     async def _run_pump(self, track: DenoiseTrack) -> None:
         """Pull every cleaned frame: listeners first (they wait for it), then the recorders."""
-        loop = asyncio.get_running_loop()
         fanout = self._fanout
         try:
             while True:
                 chunk = await track.next_chunk()
                 if fanout.listening:
-                    packets = await loop.run_in_executor(
-                        self._executor, fanout.encoder().encode, chunk.cleaned
+                    packets = await self._encoder.submit_async(
+                        ENCODE, (fanout.encoder(), chunk.cleaned)
                     )
                     fanout.publish(packets)
                 await self._recorder.write(chunk.cleaned)
