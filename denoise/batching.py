@@ -217,21 +217,16 @@ class BatchScheduler:
                     self._idle.wait(left)
                     self._idle_workers -= 1
                 self._collecting = True
+            # The collector role is only given while items are pending, and only the
+            # collector takes them: there is always at least one here.
             while True:
                 n = len(self._pending)
-                if n and (n >= self.max_batch or n >= self._active or self._closed):
+                if n >= self.max_batch or n >= self._active or self._closed:
                     break
-                now = time.monotonic()
-                if n and now >= self._pending[0].arrived + self.max_wait_s:
+                left = self._pending[0].arrived + self.max_wait_s - time.monotonic()
+                if left <= 0:
                     break
-                # No item yet (only after close() drained them) or still waiting.
-                if not n and self._closed:
-                    self._collecting = False
-                    self._workers -= 1
-                    self._idle.notify_all()
-                    return None
-                timeout = self._pending[0].arrived + self.max_wait_s - now if n else None
-                self._arrival.wait(timeout)
+                self._arrival.wait(left)
             take = min(n, self.max_batch)
             if n >= 2 * self.SPLIT_MIN and (
                 self._idle_workers or self._workers < self.max_parallel

@@ -23,6 +23,11 @@ export class ApiError extends Error {
 }
 
 /** Read a cookie by name (null when absent). */
+/** The element whose data-testid is `id` inside `root` (the pages' stable hooks), or null. */
+export function byTestId(id, root = document) {
+  return root.querySelector(`[data-testid="${id}"]`);
+}
+
 export function getCookie(name) {
   for (const part of document.cookie.split(";")) {
     const [key, ...rest] = part.trim().split("=");

@@ -3,7 +3,7 @@
 // audio" setting (record_raw), elapsed time, listener count, and after Stop a
 // link to the new recording (/recordings/#<id>).
 
-import { api, ApiError } from "./api.js";
+import { api, ApiError, byTestId } from "./api.js";
 import { startBroadcast } from "./webrtc_client.js";
 
 const SETTINGS_DEBOUNCE_MS = 50;
@@ -11,7 +11,7 @@ const POLL_MS = 2_000;
 const MAX_ATTEN = 100;
 
 const panel = document.getElementById("broadcast-panel");
-const q = (id) => panel.querySelector(`[data-testid="${id}"]`);
+const q = (id) => byTestId(id, panel);
 const goButton = q("go-live");
 const stopButton = q("stop-live");
 const liveBadge = q("broadcast-live-badge");

@@ -2,11 +2,10 @@
 // If you are not friends (or stop being friends), say so and hide #listen-panel,
 // which the live-stream feature fills with its "Listen" button.
 
-import { api, bindLogout, timeAgo } from "./api.js";
+import { api, bindLogout, timeAgo, byTestId } from "./api.js";
 import { initListen, setLive } from "./listen.js";
 import { connectPresence } from "./presence.js";
 
-const byTestId = (id, root = document) => root.querySelector(`[data-testid="${id}"]`);
 
 const card = byTestId("friend-card");
 const username = card.dataset.username; // canonical spelling, from the server

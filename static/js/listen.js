@@ -2,11 +2,11 @@
 // an <audio> player; when the friend stops, the player stops and says "ended".
 // friend.js owns the panel's visibility (friends only) and calls setLive().
 
-import { api } from "./api.js";
+import { api, byTestId } from "./api.js";
 import { listen } from "./webrtc_client.js";
 
 const panel = document.getElementById("listen-panel");
-const q = (id) => panel.querySelector(`[data-testid="${id}"]`);
+const q = (id) => byTestId(id, panel);
 const listenButton = q("listen");
 const stopButton = q("stop-listen");
 const audioEl = q("listen-audio");

@@ -3,7 +3,7 @@
 // Rendering rule: user-provided text only ever goes through textContent /
 // attributes, never innerHTML. Rows are cloned from <template>s in main.html.
 
-import { api, bindLogout, goToLogin, statusLine, timeAgo } from "./api.js";
+import { api, bindLogout, goToLogin, statusLine, timeAgo, byTestId } from "./api.js";
 import { initBroadcast } from "./broadcast.js";
 import { connectPresence } from "./presence.js";
 
@@ -11,7 +11,6 @@ const SEARCH_DEBOUNCE_MS = 250;
 const LAST_SEEN_REFRESH_MS = 30_000;
 const STATUS_CLEAR_MS = 8_000;
 
-const byTestId = (id, root = document) => root.querySelector(`[data-testid="${id}"]`);
 const clone = (templateId) =>
   document.getElementById(templateId).content.firstElementChild.cloneNode(true);
 const rowFor = (list, username) =>

@@ -2,7 +2,7 @@
 // CSRF token); the server answers 202 with a recording in "processing" state,
 // whose cleaning progress then arrives over the presence socket.
 
-import { apiForm } from "./api.js";
+import { apiForm, byTestId } from "./api.js";
 
 const HINTS = {
   400: "The server could not read it as audio. Try a WAV, FLAC, OGG or MP3 file.",
@@ -19,7 +19,7 @@ const HINTS = {
  * }} hooks
  */
 export function initImport(form, { onImported, onError, say }) {
-  const q = (id) => form.querySelector(`[data-testid="${id}"]`);
+  const q = (id) => byTestId(id, form);
   const fileInput = q("import-file");
   const titleInput = q("import-title");
   const submit = q("import-submit");

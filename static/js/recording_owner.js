@@ -3,7 +3,7 @@
 // or attenuation limit. Hidden unless the recording's `is_owner` is true; the
 // server enforces it anyway (403 for friends).
 
-import { api, ApiError } from "./api.js";
+import { api, ApiError, byTestId } from "./api.js";
 import { jobIsOpen } from "./recording_format.js";
 
 const ATTEN_MIN = 6;
@@ -22,7 +22,7 @@ const ATTEN_MAX = 100;
  * @returns {{render: (rec: object|null) => void}}
  */
 export function createOwnerTools(panel, { onUpdated, onDeleted, onError, say, loadSettings }) {
-  const q = (id) => panel.querySelector(`[data-testid="${id}"]`);
+  const q = (id) => byTestId(id, panel);
   const tools = q("owner-tools");
   const title = q("player-title");
   const renameForm = q("rename-form");

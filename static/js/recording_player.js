@@ -3,7 +3,7 @@
 // toggle that keeps the position and the play/pause state, the waveform, the
 // download links and the job progress. Owner tools live in recording_owner.js.
 
-import { ApiError } from "./api.js";
+import { ApiError, byTestId } from "./api.js";
 import {
   formatDate,
   formatDuration,
@@ -70,7 +70,7 @@ async function audioProblem(url) {
  * @returns {{show: (rec: object) => void, clear: () => void, current: () => object|null}}
  */
 export function createPlayer(panel, { onError, say }) {
-  const q = (id) => panel.querySelector(`[data-testid="${id}"]`);
+  const q = (id) => byTestId(id, panel);
   const audio = q("player-audio");
   const toggle = q("ab-toggle");
   const abState = q("ab-state");

@@ -5,7 +5,7 @@
 // hash (#<id>) selects a recording, e.g. the link shown after going live.
 // Rendering rule: user-provided text only goes through textContent.
 
-import { api, ApiError, bindLogout, goToLogin, statusLine } from "./api.js";
+import { api, ApiError, bindLogout, goToLogin, statusLine, byTestId } from "./api.js";
 import { connectPresence } from "./presence.js";
 import {
   formatBytes,
@@ -21,7 +21,6 @@ import { createPlayer } from "./recording_player.js";
 const STATUS_CLEAR_MS = 8_000;
 const POLL_MS = 5_000; // only while some job runs that no socket event will tell us about
 
-const byTestId = (id, root = document) => root.querySelector(`[data-testid="${id}"]`);
 const listEl = byTestId("recording-list");
 const statusEl = byTestId("status");
 const errorEl = byTestId("recordings-error");

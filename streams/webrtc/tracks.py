@@ -142,9 +142,12 @@ class DenoiseTrack(MediaStreamTrack):
         self._backlog = BacklogMeter(max_backlog)
 
     async def recv(self) -> av.AudioFrame:
-        """The next cleaned frame (s16 stereo, L = R), for use as an aiortc track."""
+        """The next cleaned frame (s16 stereo, L = R), for use as a plain aiortc track.
+
+        The live session does not use this (its pump takes :meth:`next_chunk`);
+        stereo because aiortc's own Opus encoder would upmix mono at -3 dB.
+        """
         chunk = await self.next_chunk()
-        # Stereo (L = R): aiortc's Opus encoder upmixes mono with a -3 dB centre gain.
         return mono_to_frame(chunk.cleaned, pts=chunk.pts, layout="stereo")
 
     async def next_chunk(self) -> CleanChunk:

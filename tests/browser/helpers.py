@@ -4,10 +4,22 @@ from __future__ import annotations
 
 import secrets
 
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Browser, BrowserContext, Page, expect
 
 PASSWORD = "quiet-river-lantern-42"
 TIMEOUT_MS = 15_000  # generous: the machine is shared
+
+
+def new_context(
+    browser: Browser, width: int = 1280, height: int = 800, mic_origin: str | None = None
+) -> BrowserContext:
+    """A fresh context (own cookies) with the shared timeout; microphone granted to
+    ``mic_origin`` if given. The caller closes it."""
+    ctx = browser.new_context(viewport={"width": width, "height": height})
+    ctx.set_default_timeout(TIMEOUT_MS)
+    if mic_origin is not None:
+        ctx.grant_permissions(["microphone"], origin=mic_origin)
+    return ctx
 
 
 def unique_name(prefix: str) -> str:

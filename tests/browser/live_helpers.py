@@ -13,7 +13,7 @@ import soundfile as sf
 from playwright.sync_api import Browser, BrowserType, Error, Page, expect
 
 from .conftest import CHROMIUM, CHROMIUM_ARGS
-from .helpers import TIMEOUT_MS, by_testid, register
+from .helpers import TIMEOUT_MS, by_testid, new_context, register
 
 FRAME_S = 0.01  # 10 ms analysis frames
 
@@ -69,9 +69,7 @@ def setup_pair(fake_mic_browser: Browser, base: str, alice_name: str, bob_name: 
     """Register Alice and Bob in two contexts and make them friends; return (ctxs, alice, bob)."""
     contexts = []
     for _ in range(2):
-        ctx = fake_mic_browser.new_context(viewport={"width": 1280, "height": 800})
-        ctx.set_default_timeout(TIMEOUT_MS)
-        ctx.grant_permissions(["microphone"], origin=base)
+        ctx = new_context(fake_mic_browser, mic_origin=base)
         contexts.append(ctx)
     alice, bob = contexts[0].new_page(), contexts[1].new_page()
     register(alice, base, alice_name)

@@ -7,7 +7,14 @@ import os
 import pytest
 from playwright.sync_api import expect
 
-from .helpers import PASSWORD, TIMEOUT_MS, by_testid, collect_errors, register, unique_name
+from .helpers import (
+    PASSWORD,
+    by_testid,
+    collect_errors,
+    new_context,
+    register,
+    unique_name,
+)
 
 pytestmark = pytest.mark.browser
 
@@ -15,8 +22,7 @@ pytestmark = pytest.mark.browser
 def test_forms_errors_next_and_logout(live_server_url: str, browser) -> None:
     base = live_server_url
     name = unique_name("carol")
-    ctx = browser.new_context(viewport={"width": 390, "height": 844})
-    ctx.set_default_timeout(TIMEOUT_MS)
+    ctx = new_context(browser, 390, 844)
     try:
         page = ctx.new_page()
         errors = collect_errors(page)

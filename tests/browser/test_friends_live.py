@@ -7,7 +7,14 @@ import os
 import pytest
 from playwright.sync_api import Page, expect
 
-from .helpers import TIMEOUT_MS, by_testid, collect_errors, register, unique_name, wait_live
+from .helpers import (
+    by_testid,
+    collect_errors,
+    new_context,
+    register,
+    unique_name,
+    wait_live,
+)
 
 pytestmark = pytest.mark.browser
 
@@ -27,10 +34,7 @@ def assert_not_reloaded(page: Page) -> None:
 def test_friend_request_and_presence_are_live(live_server_url: str, browser) -> None:
     base = live_server_url
     alice_name, bob_name = unique_name("alice"), unique_name("bob")
-    ctx_a = browser.new_context(viewport={"width": 1280, "height": 800})
-    ctx_b = browser.new_context(viewport={"width": 1280, "height": 800})
-    for ctx in (ctx_a, ctx_b):
-        ctx.set_default_timeout(TIMEOUT_MS)
+    ctx_a, ctx_b = new_context(browser), new_context(browser)
     try:
         alice, bob = ctx_a.new_page(), ctx_b.new_page()
         alice_errors, bob_errors = collect_errors(alice), collect_errors(bob)

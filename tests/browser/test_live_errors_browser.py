@@ -14,7 +14,7 @@ import pytest
 from playwright.sync_api import Browser, Page, expect
 
 from .conftest import fresh_database, run_server
-from .helpers import TIMEOUT_MS, by_testid, collect_errors, register, unique_name
+from .helpers import by_testid, collect_errors, new_context, register, unique_name
 from .live_helpers import call_api, go_live, launch_with_fake_mic, write_wav
 
 pytestmark = pytest.mark.browser
@@ -45,9 +45,7 @@ def fake_mic_browser(
 
 
 def new_user(browser: Browser, base: str, prefix: str) -> Page:
-    ctx = browser.new_context(viewport={"width": 1280, "height": 800})
-    ctx.set_default_timeout(TIMEOUT_MS)
-    ctx.grant_permissions(["microphone"], origin=base)
+    ctx = new_context(browser, mic_origin=base)
     page = ctx.new_page()
     register(page, base, unique_name(prefix))
     return page

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import Browser, expect
 
-from .helpers import TIMEOUT_MS, by_testid, collect_errors, register, unique_name
+from .helpers import by_testid, collect_errors, new_context, register, unique_name
 from .live_helpers import call_api
 
 pytestmark = pytest.mark.browser
@@ -14,8 +14,7 @@ pytestmark = pytest.mark.browser
 
 def test_record_raw_checkbox_is_saved(live_server_url: str, browser: Browser) -> None:
     base = live_server_url
-    ctx = browser.new_context(viewport={"width": 1280, "height": 800})
-    ctx.set_default_timeout(TIMEOUT_MS)
+    ctx = new_context(browser)
     try:
         page = ctx.new_page()
         errors = collect_errors(page)

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 import pytest
 from playwright.sync_api import Browser, Response, expect
 
-from .helpers import TIMEOUT_MS, by_testid, collect_errors, register, unique_name
+from .helpers import by_testid, collect_errors, new_context, register, unique_name
 from .recording_helpers import (
     import_through_api,
     launch_for_playback,
@@ -36,8 +36,7 @@ def test_ab_toggle_keeps_position_and_playing(
     live_server_url: str, playback_browser: Browser
 ) -> None:
     base = live_server_url
-    ctx = playback_browser.new_context(viewport={"width": 1280, "height": 900})
-    ctx.set_default_timeout(TIMEOUT_MS)
+    ctx = new_context(playback_browser, 1280, 900)
     try:
         page = ctx.new_page()
         errors = collect_errors(page)

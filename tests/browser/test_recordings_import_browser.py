@@ -12,7 +12,14 @@ import pytest
 from playwright.sync_api import Browser, Locator, Page, expect
 
 from .conftest import fresh_database, run_server
-from .helpers import TIMEOUT_MS, by_testid, collect_errors, register, unique_name, wait_live
+from .helpers import (
+    by_testid,
+    collect_errors,
+    new_context,
+    register,
+    unique_name,
+    wait_live,
+)
 from .recording_helpers import READY_TIMEOUT_MS, tones_and_noise_wav
 
 pytestmark = pytest.mark.browser
@@ -47,8 +54,7 @@ def expect_refused(page: Page, form_error: Locator, text: str) -> None:
 
 def test_import_form_errors_and_progress(small_server_url: str, browser: Browser) -> None:
     base = small_server_url
-    ctx = browser.new_context(viewport={"width": 1280, "height": 900})
-    ctx.set_default_timeout(TIMEOUT_MS)
+    ctx = new_context(browser, 1280, 900)
     try:
         page = ctx.new_page()
         page.goto(f"{base}/recordings/")  # the page needs a login

@@ -8,7 +8,14 @@ import os
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Locator, Page, expect
 
-from .helpers import TIMEOUT_MS, by_testid, collect_errors, register, unique_name, wait_live
+from .helpers import (
+    by_testid,
+    collect_errors,
+    new_context,
+    register,
+    unique_name,
+    wait_live,
+)
 from .live_helpers import befriend, call_api
 from .recording_helpers import import_through_api, open_recording, tones_and_noise_wav
 
@@ -20,8 +27,7 @@ def row(page: Page, recording_id: int) -> Locator:
 
 
 def new_page(browser: Browser, base: str, name: str) -> tuple[BrowserContext, Page]:
-    ctx = browser.new_context(viewport={"width": 1280, "height": 900})
-    ctx.set_default_timeout(TIMEOUT_MS)
+    ctx = new_context(browser, 1280, 900)
     page = ctx.new_page()
     register(page, base, name)
     return ctx, page

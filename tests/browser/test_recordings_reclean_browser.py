@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import Browser, expect
 
-from .helpers import TIMEOUT_MS, by_testid, collect_errors, register, unique_name
+from .helpers import by_testid, collect_errors, new_context, register, unique_name
 from .recording_helpers import (
     READY_TIMEOUT_MS,
     import_through_api,
@@ -22,8 +22,7 @@ POSITION_S = 2.5
 
 def test_reclean_progress_and_reload_keeps_position(live_server_url: str, browser: Browser) -> None:
     base = live_server_url
-    ctx = browser.new_context(viewport={"width": 1280, "height": 900})
-    ctx.set_default_timeout(TIMEOUT_MS)
+    ctx = new_context(browser, 1280, 900)
     try:
         page = ctx.new_page()
         errors = collect_errors(page)
