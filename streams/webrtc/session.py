@@ -241,7 +241,11 @@ class BroadcastSession:
         track = self._listeners.pop(pc, None)
         if track is not None:
             self._fanout.unsubscribe(track)
-            self.log.info("listener left (%d listening)", len(self._listeners))
+            self.log.info(
+                "listener left (%d listening; it lagged and lost %d packets)",
+                len(self._listeners),
+                track.dropped,
+            )
         await pc.close()
 
     # --- ending
