@@ -15,7 +15,7 @@ from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E40
 from django.conf import settings  # noqa: E402
 
 from fc25_denoise.limits import reject_if_oversized  # noqa: E402
-from streams.library.jobs import job_runner  # noqa: E402
+from fc25_denoise.runtime import job_runner  # noqa: E402
 from users.events import remember_loop  # noqa: E402
 from users.routing import websocket_urlpatterns as user_ws  # noqa: E402
 

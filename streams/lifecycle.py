@@ -11,21 +11,20 @@ from __future__ import annotations
 import asyncio
 import logging
 import sys
-from typing import TYPE_CHECKING, Any
-
-if TYPE_CHECKING:
-    from .hub import LiveHub
+from collections.abc import Awaitable, Callable
+from typing import Any
 
 logger = logging.getLogger(__name__)
 
 
-def install_shutdown_hook(hub: LiveHub) -> bool:
+def install_shutdown_hook(shutdown: Callable[[], Awaitable[None]]) -> bool:
+    """Run ``shutdown()`` before the Twisted reactor stops; False outside Daphne."""
     if "twisted.internet.reactor" not in sys.modules:
         return False
     from twisted.internet import defer, reactor
 
     def before_shutdown() -> Any:
-        return defer.Deferred.fromFuture(asyncio.ensure_future(hub.shutdown()))
+        return defer.Deferred.fromFuture(asyncio.ensure_future(shutdown()))
 
     core: Any = reactor  # the installed reactor is an IReactorCore at run time
     core.addSystemEventTrigger("before", "shutdown", before_shutdown)

@@ -5,26 +5,23 @@ WebRTC views are async: aiortc objects must live on the server's event loop.
 
 from __future__ import annotations
 
-from typing import cast
-
 from asgiref.sync import sync_to_async
-from django.apps import apps
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse, JsonResponse
 
 from denoise.base import check_atten_lim
 from denoise.registry import available_models
 from fc25_denoise.api import BadRequest, Json, api_view, check_number, parse_json_body
+from fc25_denoise.runtime import live_hub
 from users.models import User
 
 from . import services
-from .apps import StreamsConfig
 from .hub import LiveHub
 from .webrtc.peer import OfferError, parse_offer
 
 
 def _hub() -> LiveHub:
-    return cast(StreamsConfig, apps.get_app_config("streams")).hub
+    return live_hub()
 
 
 async def _user(request: HttpRequest) -> User:

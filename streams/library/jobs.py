@@ -72,18 +72,10 @@ def enqueue(recording: StreamRecording, kind: str, model: str, atten_lim_db: flo
     job = RecordingJob.objects.create(
         recording=recording, kind=kind, model=model, atten_lim_db=atten_lim_db
     )
+    from fc25_denoise.runtime import job_runner  # TODO(move): runner passed in
+
     transaction.on_commit(lambda: job_runner().submit(job.pk))
     return job
-
-
-def job_runner() -> JobRunner:
-    from django.apps import apps
-
-    from ..apps import StreamsConfig
-
-    config = apps.get_app_config("streams")
-    assert isinstance(config, StreamsConfig)
-    return config.jobs
 
 
 def _lower_priority() -> None:

@@ -17,10 +17,10 @@ import numpy as np
 import pytest
 from aiortc import RTCPeerConnection, RTCSessionDescription
 from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
-from django.apps import apps
 from django.test import AsyncClient
 
 from denoise.constants import PACKET_SAMPLES, SAMPLE_RATE
+from fc25_denoise import runtime
 
 
 class ArrayTrack(MediaStreamTrack):
@@ -147,11 +147,11 @@ class LiveClient:
 @pytest.fixture
 async def hub(settings, tmp_path):
     """A fresh live hub on this test's loop; every session is stopped afterwards."""
-    config = apps.get_app_config("streams")
-    config._hub = None
-    yield config.hub
-    await config.hub.shutdown()
-    config._hub = None
+    runtime.replace_live_hub(None)
+    hub = runtime.live_hub()
+    yield hub
+    await hub.shutdown()
+    runtime.replace_live_hub(None)
 
 
 @pytest.fixture

@@ -6,8 +6,8 @@ import asyncio
 
 import numpy as np
 import pytest
-from django.apps import apps
 
+from fc25_denoise import runtime
 from streams.hub import LiveHub
 from streams.models import ActiveStream
 from tests.live.conftest import ArrayTrack
@@ -27,14 +27,13 @@ async def test_atten_lim_is_routed_to_the_process_holding_the_stream(clients, hu
     assert session is not None
 
     # The next request lands on another server process: a hub without the session.
-    config = apps.get_app_config("streams")
     other = LiveHub()
-    config._hub = other
+    runtime.replace_live_hub(other)
     try:
         resp = await alice.call("patch", "/api/streams/settings/", {"atten_lim_db": 12})
         assert resp.status_code == 200
     finally:
-        config._hub = hub
+        runtime.replace_live_hub(hub)
         await other.shutdown()
     for _ in range(50):  # well within the contract's 100 ms in practice
         if session._denoiser.atten_lim_db == 12:

@@ -98,7 +98,7 @@ def wait_job(job_id: int, timeout: float = 60.0) -> RecordingJob:
         job = RecordingJob.objects.get(pk=job_id)
         if job.status in (RecordingJob.Status.DONE, RecordingJob.Status.FAILED):
             # The row is final; let the job's after-commit work (old file deletion) finish.
-            from streams.library.jobs import job_runner
+            from fc25_denoise.runtime import job_runner
 
             assert job_runner().wait_idle(timeout)
             return job
@@ -110,6 +110,6 @@ def wait_job(job_id: int, timeout: float = 60.0) -> RecordingJob:
 def _jobs_finish() -> Iterator[None]:
     """No recording job may outlive its test (it would touch the next test's database)."""
     yield
-    from streams.library.jobs import job_runner
+    from fc25_denoise.runtime import job_runner
 
     assert job_runner().wait_idle(60), "a recording job was still running"

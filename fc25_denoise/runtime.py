@@ -1,0 +1,48 @@
+"""The composition root: the one place that builds this process's long-lived services.
+
+Each server process has one :class:`~streams.hub.LiveHub` (live streams, and the
+shared machinery they run on) and one :class:`~streams.library.jobs.JobRunner`
+(import and re-clean jobs). Nothing else constructs them: views and the ASGI
+entry point ask for them here, and pass them on to whatever needs them, so the
+modules that implement them never import this one (no cycles, no look-ups
+through the app registry).
+
+Both are created on first use. The hub must first be asked for on the server's
+event loop (it binds its tasks to that loop); it registers itself to be shut
+down with the server (:mod:`streams.lifecycle`).
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+
+from streams.hub import LiveHub
+from streams.library.jobs import JobRunner
+from streams.lifecycle import install_shutdown_hook
+
+_hub: LiveHub | None = None
+_jobs: JobRunner | None = None
+
+
+def live_hub() -> LiveHub:
+    """This process's live-stream hub, created on first use (call on the event loop)."""
+    global _hub
+    if _hub is None:
+        _hub = LiveHub()
+        install_shutdown_hook(_hub.shutdown)
+    return _hub
+
+
+def replace_live_hub(hub: LiveHub | None) -> LiveHub | None:
+    """Swap the process's hub (tests: a fresh hub per test loop); returns the previous one."""
+    global _hub
+    previous, _hub = _hub, hub
+    return previous
+
+
+def job_runner() -> JobRunner:
+    """This process's recording-job runner, created on first use."""
+    global _jobs
+    if _jobs is None:
+        _jobs = JobRunner(settings.RECORDING_JOB_WORKERS)
+    return _jobs
