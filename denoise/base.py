@@ -15,6 +15,7 @@ backend, ``multi_hop``, before the next chunk).
 from __future__ import annotations
 
 import abc
+import asyncio
 import time
 from collections import deque
 from dataclasses import dataclass
@@ -198,6 +199,13 @@ class Denoiser:
         y, snrs = await self._backend.process_hops_async(hops)
         self._telemetry(snrs, t0)
         return y.reshape(-1)
+
+    def submit(self, chunk: NDArray[np.floating]) -> asyncio.Future[Audio]:
+        """TEMP"""
+        loop = asyncio.get_running_loop()
+        if self._backend.awaitable:
+            return asyncio.ensure_future(self.process_async(chunk))
+        return loop.run_in_executor(None, self.process, chunk)
 
     def _take(self, chunk: NDArray[np.floating]) -> NDArray[np.float32]:
         """Sanitise ``chunk``, append it, and remove the complete hops: ``[k, HOP_SAMPLES]``."""

@@ -19,16 +19,38 @@ from django.conf import settings
 from streams.hub import LiveHub
 from streams.library.jobs import JobRunner
 from streams.lifecycle import install_shutdown_hook
+from streams.webrtc.runtime import LiveConfig, LiveRuntime
 
 _hub: LiveHub | None = None
 _jobs: JobRunner | None = None
+
+
+def live_config() -> LiveConfig:
+    """The live path's settings, read from ``django.conf.settings`` now."""
+    return LiveConfig(
+        stun_urls=settings.WEBRTC_STUN_URLS,
+        jitter_prefetch=settings.WEBRTC_JITTER_PREFETCH,
+        budget=settings.DENOISE_BUDGET_MS / 1000,
+        media_timeout=settings.WEBRTC_MEDIA_TIMEOUT,
+        connect_timeout=settings.WEBRTC_CONNECT_TIMEOUT,
+        max_backlog=settings.MAX_BACKLOG_MS / 1000,
+        spool_buffer=settings.SPOOL_BUFFER_S,
+        workers=settings.DENOISE_WORKERS,
+        batching=settings.DENOISE_BATCHING,
+        batch_wait_ms=settings.DENOISE_BATCH_WAIT_MS,
+    )
+
+
+def build_live_hub(runtime: LiveRuntime | None = None) -> LiveHub:
+    """A new hub on ``runtime`` (default: one built from the settings); the caller owns it."""
+    return LiveHub(runtime or LiveRuntime(live_config()))
 
 
 def live_hub() -> LiveHub:
     """This process's live-stream hub, created on first use (call on the event loop)."""
     global _hub
     if _hub is None:
-        _hub = LiveHub()
+        _hub = build_live_hub()
         install_shutdown_hook(_hub.shutdown)
     return _hub
 

@@ -225,6 +225,9 @@ WEBRTC_MEDIA_TIMEOUT = env_float("FC25_MEDIA_TIMEOUT", 5.0, lo=0.5, hi=600.0)
 """Seconds without audio from the broadcaster before the stream is ended and saved."""
 WEBRTC_CONNECT_TIMEOUT = env_float("FC25_CONNECT_TIMEOUT", 20.0, lo=1.0, hi=600.0)
 """Seconds a new stream may take to connect before it is dropped."""
+SPOOL_BUFFER_S = env_float("FC25_SPOOL_BUFFER", 5.0, lo=0.1, hi=120.0)
+"""Seconds of a live recording that may wait for a slow spool disk; beyond, the recording
+gets a gap (silence, counted and logged) instead of the stream waiting for the disk."""
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"

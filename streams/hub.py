@@ -1,9 +1,10 @@
 """This process's live streams: creates, finds and ends :class:`BroadcastSession`s.
 
-One hub per server process, owned by the ``streams`` app config (see
-``StreamsConfig.hub``); it owns the denoise worker pool and every session.
-All methods run on the server's event loop; database work goes through
-``sync_to_async``, inference through the pool.
+One hub per server process, built by the composition root
+(:func:`fc25_denoise.runtime.live_hub`). It owns every session and the
+:class:`~streams.webrtc.runtime.LiveRuntime` they share (inference scheduler,
+setup, encode and spool threads), and shuts both down. All methods run on the
+server's event loop; database work goes through ``sync_to_async``.
 """
 
 from __future__ import annotations
@@ -13,7 +14,6 @@ import functools
 import logging
 import uuid
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -24,15 +24,20 @@ from django.conf import settings
 from django.db import close_old_connections
 
 from denoise.base import DenoiseError, Denoiser
-from denoise.batching import BatchScheduler
-from denoise.registry import create_denoiser
 from fc25_denoise.api import ApiError, BadRequest, Conflict, TooMany
 from users.models import User
 
 from . import services
 from .library.services import check_quota
 from .library.storage import spool_paths
-from .webrtc.session import BroadcastSession, SessionClosed, SessionConfig, SessionResult
+from .webrtc.runtime import LiveRuntime
+from .webrtc.session import (
+    BroadcastSession,
+    SessionClosed,
+    SessionResult,
+    SpoolTarget,
+    StreamIdentity,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -65,39 +70,13 @@ class Started:
 class LiveHub:
     """Registry of this process's sessions keyed by broadcaster id."""
 
-    def __init__(self) -> None:
+    def __init__(self, runtime: LiveRuntime) -> None:
+        """The hub takes ownership of ``runtime`` and shuts it down in :meth:`shutdown`."""
+        self.runtime = runtime
         self._sessions: dict[int, BroadcastSession] = {}
-        # ONNX models run all streams' hops through one scheduler, in shared batches
-        # (far less CPU per stream). Its DENOISE_WORKERS threads (the cores) compute;
-        # a stream awaits its hop on the loop, so no thread per stream. Unbatched
-        # models (native dfn3) compute on a DENOISE_WORKERS pool, and stream
-        # setup/teardown (model load, spare states) has its own pool so it never
-        # queues behind inference.
-        self._scheduler = (
-            BatchScheduler(
-                max_wait_ms=settings.DENOISE_BATCH_WAIT_MS, max_parallel=settings.DENOISE_WORKERS
-            )
-            if settings.DENOISE_BATCHING
-            else None
-        )
-        self._compute = ThreadPoolExecutor(
-            max_workers=settings.DENOISE_WORKERS, thread_name_prefix="denoise"
-        )
-        self._setup = ThreadPoolExecutor(max_workers=2, thread_name_prefix="denoise-setup")
-        # Listener packets: every stream's frames are Opus-encoded on one thread, in
-        # batches of whatever arrived meanwhile (no waiting: nothing registers).
-        self._encoder = BatchScheduler(max_wait_ms=0, max_parallel=1, name="opus-encode")
         self._heartbeat: asyncio.Future[None] | None = None
         self._channel: str | None = None
         self._control: asyncio.Future[None] | None = None
-        self._config = SessionConfig(
-            stun_urls=settings.WEBRTC_STUN_URLS,
-            jitter_prefetch=settings.WEBRTC_JITTER_PREFETCH,
-            budget=settings.DENOISE_BUDGET_MS / 1000,
-            media_timeout=settings.WEBRTC_MEDIA_TIMEOUT,
-            connect_timeout=settings.WEBRTC_CONNECT_TIMEOUT,
-            max_backlog=settings.MAX_BACKLOG_MS / 1000,
-        )
 
     async def _node_channel(self) -> str:
         """This process's control channel (created with its listener on first use).
@@ -207,17 +186,11 @@ class LiveHub:
             denoiser = await self._create_denoiser(prefs.model, prefs.atten_lim_db)
             spool = spool_paths(user.pk, session_id)
             session = BroadcastSession(
-                user_id=user.pk,
-                username=user.username,
-                session_id=session_id,
-                denoiser=denoiser,
-                executor=self._compute,
-                setup_executor=self._setup,
-                encoder=self._encoder,
-                recording_path=spool.cleaned,
-                raw_path=spool.raw if prefs.record_raw else None,
-                config=self._config,
-                on_finished=self._finished,
+                self.runtime,
+                StreamIdentity(session_id, user.pk, user.username),
+                denoiser,
+                SpoolTarget(spool.cleaned, spool.raw if prefs.record_raw else None),
+                self._finished,
             )
             try:
                 answer = await session.accept_offer(offer)
@@ -234,11 +207,8 @@ class LiveHub:
         return Started(session_id, answer)
 
     async def _create_denoiser(self, model: str, atten_lim_db: float) -> Denoiser:
-        loop = asyncio.get_running_loop()
         try:
-            return await loop.run_in_executor(
-                self._setup, create_denoiser, model, atten_lim_db, self._scheduler
-            )
+            return await self.runtime.create_denoiser(model, atten_lim_db)
         except DenoiseError as exc:
             logger.error("cannot start a stream: model %s: %s", model, exc)
             raise ApiError(503, f"Noise removal is unavailable: {exc}") from None
@@ -279,12 +249,14 @@ class LiveHub:
         for uid, session in list(self._sessions.items()):
             if session is not None and session.session_id == result.session_id:
                 del self._sessions[uid]
-                recording = await _db(services.do_end_stream, uid, result.session_id)
+                recording = await _db(
+                    services.do_end_stream, uid, result.session_id, result.gap_seconds
+                )
                 return recording.pk if recording else None
         return None
 
     async def shutdown(self) -> None:
-        """Stop every session (recordings finalized and saved), then the pools."""
+        """Stop every session (recordings finalized and saved), then the runtime."""
         for task in (self._heartbeat, self._control):
             if task is not None:
                 task.cancel()
@@ -294,8 +266,4 @@ class LiveHub:
             await asyncio.gather(
                 *(s.stop("server shutdown") for s in sessions), return_exceptions=True
             )
-        for pool in (self._compute, self._setup):
-            pool.shutdown(wait=False, cancel_futures=True)
-        self._encoder.close()
-        if self._scheduler is not None:
-            self._scheduler.close()
+        self.runtime.shutdown()

@@ -81,8 +81,13 @@ def do_begin_stream(
     return stream
 
 
-def do_end_stream(user_id: int, session_id: uuid.UUID) -> StreamRecording | None:
+def do_end_stream(
+    user_id: int, session_id: uuid.UUID, gap_seconds: float = 0.0
+) -> StreamRecording | None:
     """Save the recording (if any audio was recorded), clear live state, tell friends.
+
+    ``gap_seconds``: recorded audio the live process could not write in time
+    (replaced by silence); the recording keeps it.
 
     The recording's length is read from its spool file. If storing fails (storage
     down), the spool files stay for :func:`~streams.library.services.recover_spool`

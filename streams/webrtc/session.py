@@ -1,14 +1,16 @@
 """One live broadcast: the broadcaster's peer connection, the pipeline, listeners.
 
-Pipeline: broadcaster track -> :class:`DenoiseTrack` -> the session's pump,
-its only consumer, which for every frame in order (a) encodes it to Opus once
-and offers the packet to every listener (:mod:`.fanout`; a late or slow
-listener gets the newest packets, never a backlog), then (b) writes the
-cleaned audio, and the raw input lined up with it, to the recorders.
+Pipeline: broadcaster track -> :class:`~.source.LiveSource` -> the session's
+pump, its only consumer, which for every frame in order (a) encodes it to Opus
+once and offers the packet to every listener (:mod:`.fanout`; a late or slow
+listener gets the newest packets, never a backlog), then (b) hands the cleaned
+audio, and the raw input lined up with it, to the session's
+:class:`~.spool.SpoolWriter`, which never makes the pump wait for the disk.
 
-The session owns every peer connection, task and file it opens; ``stop()``
-closes them all and is safe to call from any cause (API, ICE failure, media
-timeout, server shutdown) any number of times.
+The session runs on the process's :class:`~.runtime.LiveRuntime` (threads and
+schedulers shared by all sessions) and owns every peer connection, task and
+file it opens; ``stop()`` closes them all and is safe to call from any cause
+(API, ICE failure, media timeout, server shutdown) any number of times.
 """
 
 from __future__ import annotations
@@ -18,21 +20,20 @@ import dataclasses
 import logging
 import uuid
 from collections.abc import Awaitable, Callable, MutableMapping
-from concurrent.futures import Executor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from aiortc import RTCPeerConnection, RTCSessionDescription
-from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
+from aiortc.mediastreams import MediaStreamTrack
 
 from denoise.base import Denoiser
-from denoise.batching import BatchScheduler
+from denoise.constants import PACKET_SAMPLES
 
 from .fanout import ENCODE, Fanout, PacketTrack, offers_opus, prefer_opus
 from .peer import new_peer_connection, tune_receive_latency
-from .recorder import WavRecorder
-from .tracks import DenoiseTrack
+from .runtime import LiveRuntime
+from .source import LiveSource, SourceEnded
 
 logger = logging.getLogger(__name__)
 
@@ -48,13 +49,20 @@ class StreamLog(logging.LoggerAdapter[logging.Logger]):
 
 
 @dataclass(frozen=True)
-class SessionConfig:
-    stun_urls: list[str]
-    jitter_prefetch: int
-    budget: float
-    media_timeout: float
-    connect_timeout: float
-    max_backlog: float
+class StreamIdentity:
+    """Which stream a session is, and whose."""
+
+    session_id: uuid.UUID
+    user_id: int
+    username: str
+
+
+@dataclass(frozen=True)
+class SpoolTarget:
+    """Where a session records: the cleaned WAV, and the raw one (None: not kept)."""
+
+    cleaned: Path
+    raw: Path | None
 
 
 @dataclass(frozen=True)
@@ -67,6 +75,8 @@ class SessionResult:
     reason: str
     recording_id: int | None = None
     stats: dict[str, int] = dataclasses.field(default_factory=dict)
+    gap_seconds: float = 0.0
+    """Recorded audio lost to a slow spool disk (replaced by silence)."""
 
 
 class SessionClosed(Exception):
@@ -78,35 +88,27 @@ class BroadcastSession:
 
     def __init__(
         self,
-        *,
-        user_id: int,
-        username: str,
-        session_id: uuid.UUID,
+        runtime: LiveRuntime,
+        stream: StreamIdentity,
         denoiser: Denoiser,
-        executor: Executor,
-        setup_executor: Executor,
-        encoder: BatchScheduler,
-        recording_path: Path,
-        raw_path: Path | None,
-        config: SessionConfig,
+        spool: SpoolTarget,
         on_finished: Callable[[SessionResult], Awaitable[int | None]],
     ) -> None:
-        self.user_id = user_id
-        self.username = username
-        self.session_id = session_id
-        self.log = StreamLog(logger, {"stream": str(session_id), "user": username})
+        """``on_finished`` saves the result (returns the recording id); the session
+        takes ownership of ``denoiser`` and closes it when it stops."""
+        self.user_id = stream.user_id
+        self.username = stream.username
+        self.session_id = stream.session_id
+        self.log = StreamLog(logger, {"stream": str(stream.session_id), "user": stream.username})
+        self._runtime = runtime
+        self._config = runtime.config
         self._denoiser = denoiser
-        self._executor = executor
-        self._setup_executor = setup_executor
-        self._encoder = encoder
-        self._config = config
         self._on_finished = on_finished
-        self._pc = new_peer_connection(config.stun_urls)
+        self._pc = new_peer_connection(self._config.stun_urls)
         self._fanout = Fanout()
-        self._track: DenoiseTrack | None = None
+        self._source: LiveSource | None = None
         self._listeners: dict[RTCPeerConnection, PacketTrack] = {}
-        self._recorder = WavRecorder(recording_path)
-        self._raw_recorder = WavRecorder(raw_path) if raw_path is not None else None
+        self._spool = runtime.spool_writer(spool.cleaned, spool.raw, self.log)
         self._pump: asyncio.Task[None] | None = None
         self._watchdog: asyncio.Task[None] | None = None
         self._stopping: asyncio.Task[SessionResult] | None = None
@@ -124,13 +126,14 @@ class BroadcastSession:
 
     @property
     def stats(self) -> dict[str, int]:
-        s = self._track.stats if self._track else None
+        s = self._source.stats if self._source else None
         return {
             "frames": s.frames if s else 0,
             "denoised": s.denoised if s else 0,
             "bypassed": s.bypassed if s else 0,
             "late": s.late if s else 0,
             "dropped": s.dropped if s else 0,
+            "unrecorded": self._spool.lost_samples // PACKET_SAMPLES,
         }
 
     def set_atten_lim(self, db: float) -> None:
@@ -148,21 +151,20 @@ class BroadcastSession:
 
         @pc.on("track")
         def on_track(track: MediaStreamTrack) -> None:
-            if track.kind != "audio" or self._track is not None:
+            if track.kind != "audio" or self._source is not None:
                 return
             for transceiver in pc.getTransceivers():
                 if transceiver.receiver.track is track:
                     tune_receive_latency(transceiver.receiver, self._config.jitter_prefetch)
-            self._track = DenoiseTrack(
+            self._source = LiveSource(
                 track,
                 self._denoiser,
-                self._executor,
                 budget=self._config.budget,
                 media_timeout=self._config.media_timeout,
                 max_backlog=self._config.max_backlog,
                 log=self.log,
             )
-            self._pump = asyncio.create_task(self._run_pump(self._track))
+            self._pump = asyncio.create_task(self._run_pump(self._source))
 
         @pc.on("connectionstatechange")
         async def on_state() -> None:
@@ -171,7 +173,7 @@ class BroadcastSession:
                 self._spawn(self.stop(f"connection {pc.connectionState}"))
 
         await pc.setRemoteDescription(offer)
-        if self._track is None:
+        if self._source is None:
             raise ValueError("The offer carries no audio track to broadcast.")
         await pc.setLocalDescription(await pc.createAnswer())
         self._watchdog = asyncio.create_task(self._connect_watchdog())
@@ -183,21 +185,21 @@ class BroadcastSession:
         if self._pc.connectionState != "connected":
             await self.stop("never connected")
 
-    async def _run_pump(self, track: DenoiseTrack) -> None:
-        """Pull every cleaned frame: listeners first (they wait for it), then the recorders."""
+    async def _run_pump(self, source: LiveSource) -> None:
+        """Pull every cleaned frame: listeners first (they wait for it), then the recording.
+
+        Nothing here waits for the disk: the spool writer queues the frame.
+        """
         fanout = self._fanout
+        encoder = self._runtime.encoder
         try:
             while True:
-                chunk = await track.next_chunk()
+                chunk = await source.next_chunk()
                 if fanout.listening:
-                    packets = await self._encoder.submit_async(
-                        ENCODE, (fanout.encoder(), chunk.cleaned)
-                    )
+                    packets = await encoder.submit_async(ENCODE, (fanout.encoder(), chunk.cleaned))
                     fanout.publish(packets)
-                await self._recorder.write(chunk.cleaned)
-                if self._raw_recorder is not None:
-                    await self._raw_recorder.write(chunk.raw)
-        except MediaStreamError:
+                self._spool.write(chunk.cleaned, chunk.raw)
+        except SourceEnded:
             pass
         except Exception:
             self.log.exception("stream pump failed")
@@ -212,7 +214,7 @@ class BroadcastSession:
         Raises:
             SessionClosed: the stream ended. ValueError: aiortc rejected the SDP.
         """
-        if self.stopped or self._track is None:
+        if self.stopped or self._source is None:
             raise SessionClosed
         if not offers_opus(offer.sdp):
             raise ValueError("the listener's offer has no Opus codec, the only one sent")
@@ -262,22 +264,27 @@ class BroadcastSession:
             self._watchdog.cancel()
         for pc in list(self._listeners):
             await self._drop_listener(pc)
-        if self._track is not None:
-            self._track.stop()
+        if self._source is not None:
+            self._source.stop()
         await self._pc.close()
         if self._pump is not None and self._pump is not asyncio.current_task():
-            # The pump ends once the stopped track raises MediaStreamError.
+            # The pump ends once the stopped source raises SourceEnded.
             try:
                 await asyncio.wait_for(asyncio.shield(self._pump), 2.0)
             except TimeoutError:
                 self._pump.cancel()
-        duration = await self._recorder.close()
-        if self._raw_recorder is not None:
-            await self._raw_recorder.close()
         self._fanout.close()
-        await asyncio.get_running_loop().run_in_executor(self._setup_executor, self._denoiser.close)
+        duration, gap = 0.0, 0.0
+        try:
+            recorded = await self._spool.close()
+            duration, gap = recorded.duration, recorded.gap_seconds
+        except Exception:
+            self.log.exception("could not finalize the recording")
+        await self._runtime.close_denoiser(self._denoiser)
+        if gap:
+            self.log.warning("the recording has %.2f s of gaps (slow spool disk)", gap)
         result = SessionResult(
-            self.session_id, self._recorder.path, duration, reason, stats=self.stats
+            self.session_id, self._spool.path, duration, reason, stats=self.stats, gap_seconds=gap
         )
         try:
             result = dataclasses.replace(result, recording_id=await self._on_finished(result))

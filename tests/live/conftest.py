@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import fractions
 import json
+import time
 from typing import Any
 
 import av
@@ -62,10 +63,12 @@ class ArrayTrack(MediaStreamTrack):
 
 
 class Capture:
-    """Collects a received track's audio as float32 mono."""
+    """Collects a received track's audio as float32 mono, and when each frame arrived."""
 
     def __init__(self) -> None:
         self.chunks: list[np.ndarray] = []
+        self.times: list[float] = []
+        """Arrival of each frame (time.monotonic())."""
         self.task: asyncio.Task[None] | None = None
 
     def start(self, track: MediaStreamTrack) -> None:
@@ -73,6 +76,7 @@ class Capture:
             try:
                 while True:
                     frame = await track.recv()
+                    self.times.append(time.monotonic())
                     x = frame.to_ndarray().astype(np.float32) / 32768.0
                     channels = len(frame.layout.channels)
                     self.chunks.append(x.reshape(-1, channels).mean(axis=1))

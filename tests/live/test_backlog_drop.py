@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import fractions
-from concurrent.futures import ThreadPoolExecutor
 
 import av
 import numpy as np
@@ -12,7 +11,7 @@ from aiortc.mediastreams import MediaStreamTrack
 
 from denoise.constants import PACKET_SAMPLES, SAMPLE_RATE
 from denoise.registry import create_denoiser
-from streams.webrtc.tracks import DenoiseTrack
+from streams.webrtc.source import LiveSource
 
 
 class QueuedSource(MediaStreamTrack):
@@ -47,38 +46,33 @@ class QueuedSource(MediaStreamTrack):
 
 async def test_a_stall_is_dropped_not_delayed():
     source = QueuedSource()
-    with ThreadPoolExecutor(2) as pool:
-        track = DenoiseTrack(
-            source,
-            create_denoiser("identity"),
-            pool,
-            budget=0.03,
-            media_timeout=2.0,
-            max_backlog=0.2,
-        )
-        for _ in range(10):  # on time
-            await track.recv()
-        assert track.stats.dropped == 0
-        await asyncio.sleep(0.6)  # the process stalls: 30 packets queue up
-        first_after = await track.recv()
-        # ~20 of the 30 queued frames are skipped so the stream is live again.
-        assert 15 <= track.stats.dropped <= 25, track.stats
-        assert int(first_after.pts) >= 25 * PACKET_SAMPLES
-        dropped = track.stats.dropped
-        for _ in range(20):  # back on time: nothing more is dropped
-            await track.recv()
-        assert track.stats.dropped == dropped and track.stats.frames == 31
-        track.stop()
+    track = LiveSource(
+        source,
+        create_denoiser("identity"),
+        budget=0.03,
+        media_timeout=2.0,
+        max_backlog=0.2,
+    )
+    for _ in range(10):  # on time
+        await track.next_chunk()
+    assert track.stats.dropped == 0
+    await asyncio.sleep(0.6)  # the process stalls: 30 packets queue up
+    first_after = await track.next_chunk()
+    # ~20 of the 30 queued frames are skipped so the stream is live again.
+    assert 15 <= track.stats.dropped <= 25, track.stats
+    assert first_after.pts is not None and first_after.pts >= 25 * PACKET_SAMPLES
+    dropped = track.stats.dropped
+    for _ in range(20):  # back on time: nothing more is dropped
+        await track.next_chunk()
+    assert track.stats.dropped == dropped and track.stats.frames == 31
+    track.stop()
 
 
 async def test_on_time_stream_drops_nothing():
     source = QueuedSource()
-    with ThreadPoolExecutor(2) as pool:
-        track = DenoiseTrack(
-            source, create_denoiser("identity"), pool, budget=0.03, media_timeout=2.0
-        )
-        for _ in range(50):
-            await track.recv()
-            await asyncio.sleep(0.005)  # a consumer slower than nothing, faster than real time
-        assert track.stats.dropped == 0 and track.stats.frames == 50
-        track.stop()
+    track = LiveSource(source, create_denoiser("identity"), budget=0.03, media_timeout=2.0)
+    for _ in range(50):
+        await track.next_chunk()
+        await asyncio.sleep(0.005)  # a consumer slower than nothing, faster than real time
+    assert track.stats.dropped == 0 and track.stats.frames == 50
+    track.stop()

@@ -49,6 +49,6 @@ async def test_two_batched_streams_are_both_denoised(clients, hub, settings):
         quiet = ~binary_dilation(mask, iterations=4800)
         assert _db(noisy[quiet]) - _db(got[quiet]) >= 15.0
     # Every hop of both streams went through the shared scheduler.
-    scheduler = hub._scheduler
+    scheduler = hub.runtime.inference
     assert scheduler is not None and scheduler.stats.items >= 2 * 200
     assert scheduler.active_streams == 0  # both left it when their streams closed

@@ -3,7 +3,9 @@
 import numpy as np
 import pytest
 
+from denoise.base import ModelLoadError
 from streams.models import ActiveStream, BroadcastSettings
+from streams.webrtc import runtime as live_runtime
 from tests.live.conftest import ArrayTrack, LiveClient
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -86,13 +88,10 @@ async def test_settings_need_login(clients):
 
 
 async def test_unloadable_model_is_503_and_server_keeps_running(clients, settings, monkeypatch):
-    from denoise.base import ModelLoadError
-    from streams import hub as hub_module
-
     def broken(*args, **kwargs):
         raise ModelLoadError("model file hash mismatch")
 
-    monkeypatch.setattr(hub_module, "create_denoiser", broken)
+    monkeypatch.setattr(live_runtime, "create_denoiser", broken)
     alice, _, _, _ = clients
     resp, _ = await alice.go_live(ArrayTrack(tone()))
     assert resp.status_code == 503

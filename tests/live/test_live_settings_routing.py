@@ -8,7 +8,6 @@ import numpy as np
 import pytest
 
 from fc25_denoise import runtime
-from streams.hub import LiveHub
 from streams.models import ActiveStream
 from tests.live.conftest import ArrayTrack
 
@@ -27,7 +26,7 @@ async def test_atten_lim_is_routed_to_the_process_holding_the_stream(clients, hu
     assert session is not None
 
     # The next request lands on another server process: a hub without the session.
-    other = LiveHub()
+    other = runtime.build_live_hub()
     runtime.replace_live_hub(other)
     try:
         resp = await alice.call("patch", "/api/streams/settings/", {"atten_lim_db": 12})

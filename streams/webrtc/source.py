@@ -1,17 +1,18 @@
-"""The denoising ``MediaStreamTrack``: pulls the broadcaster's audio, returns it cleaned.
+"""The live source: pulls the broadcaster's audio, returns it cleaned, one frame at a time.
 
-Inference never runs on the event loop: a batched model's hops are awaited
-from the batch scheduler's worker threads (``Denoiser.process_async``), any
-other model runs on a worker-thread pool. ``next_chunk()`` (or ``recv()``) is
-called by a single consumer (the session's pump), so one stream's frames are
-processed strictly in order. If the engine has not returned a frame within the budget,
-the stream degrades instead of queueing: that frame, and every frame that
-arrives while the engine is still busy, is passed through (raw audio delayed
-by the engine's latency so the timeline stays continuous) and counted.
+:class:`LiveSource` wraps the broadcaster's aiortc track. Its single consumer
+(the session's pump) calls :meth:`LiveSource.next_chunk` in a loop, so one
+stream's frames are processed strictly in order. Inference never runs on the
+event loop: the frame is submitted to the denoiser (``Denoiser.submit``: the
+batch scheduler's threads, or the backend's own thread) and awaited without a
+task of its own. If the engine has not returned a frame within the budget, the
+stream degrades instead of queueing: that frame, and every frame that arrives
+while the engine is still busy, is passed through (raw audio delayed by the
+engine's latency so the timeline stays continuous) and counted.
 
 A whole process can also fall behind (its event loop saturated): then frames
-queue up in aiortc before ``recv()`` ever sees them, and no inference timer
-notices. So ``recv()`` also compares each frame's media time with the wall
+queue up in aiortc before the source ever sees them, and no inference timer
+notices. So the source also compares each frame's media time with the wall
 clock; once the stream is more than ``max_backlog`` behind its best-ever
 position, frames are dropped (counted) until it has caught up, which also
 sheds the work of relaying, encoding and recording them.
@@ -22,7 +23,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from concurrent.futures import Executor
 from dataclasses import dataclass
 
 import av
@@ -31,7 +31,7 @@ from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
 
 from denoise.base import Audio, Denoiser
 from denoise.constants import SAMPLE_RATE
-from denoise.frames import StreamResampler, frame_to_mono, mono_to_frame
+from denoise.frames import StreamResampler, frame_to_mono
 
 logger = logging.getLogger(__name__)
 
@@ -106,31 +106,30 @@ class TrackStats:
     """Frames dropped because the stream had fallen behind real time."""
 
 
-class DenoiseTrack(MediaStreamTrack):
-    """Wraps ``source``; each ``recv()`` returns the next frame, denoised.
+class SourceEnded(MediaStreamError):
+    """The broadcaster's audio ended, stayed silent too long, or the source was stopped."""
 
-    Ends (raises ``MediaStreamError``) when the source ends or sends nothing
+
+class LiveSource:
+    """Wraps the broadcaster's ``track``; each :meth:`next_chunk` is the next frame, cleaned.
+
+    Ends (raises :class:`SourceEnded`) when the track ends or sends nothing
     for ``media_timeout`` seconds, which is how a vanished browser is noticed
     even before ICE gives up.
     """
 
-    kind = "audio"
-
     def __init__(
         self,
-        source: MediaStreamTrack,
+        track: MediaStreamTrack,
         denoiser: Denoiser,
-        executor: Executor,
         *,
         budget: float,
         media_timeout: float,
         max_backlog: float = 0.2,
         log: logging.LoggerAdapter[logging.Logger] | None = None,
     ) -> None:
-        super().__init__()
-        self._source = source
+        self._track = track
         self._denoiser = denoiser
-        self._executor = executor
         self._budget = budget
         self._media_timeout = media_timeout
         self._delay = DelayLine(denoiser.latency_samples)
@@ -138,35 +137,39 @@ class DenoiseTrack(MediaStreamTrack):
         self._fifo: Audio = np.zeros(0, dtype=np.float32)
         self._resampler: StreamResampler | None = None
         self._log = log or logging.LoggerAdapter(logger, {})
+        self._ended = False
         self.stats = TrackStats()
         self._backlog = BacklogMeter(max_backlog)
 
-    async def recv(self) -> av.AudioFrame:
-        """The next cleaned frame (s16 stereo, L = R), for use as a plain aiortc track.
+    @property
+    def ended(self) -> bool:
+        return self._ended
 
-        The live session does not use this (its pump takes :meth:`next_chunk`);
-        stereo because aiortc's own Opus encoder would upmix mono at -3 dB.
-        """
-        chunk = await self.next_chunk()
-        return mono_to_frame(chunk.cleaned, pts=chunk.pts, layout="stereo")
+    def stop(self) -> None:
+        """End the source: the next (or a waiting) :meth:`next_chunk` raises. Idempotent."""
+        self._ended = True
+        self._track.stop()  # a recv() waiting on the track raises MediaStreamError
 
     async def next_chunk(self) -> CleanChunk:
         """The next frame's audio as float mono: cleaned, and the raw input lined up with it.
 
-        What the live session's pump uses (no frame round trip). Raises
-        ``MediaStreamError`` when the source ends or stays silent too long.
+        Call from one task at a time (the pump).
+
+        Raises:
+            SourceEnded: the track ended, stayed silent too long, or :meth:`stop` was called.
         """
-        if self.readyState != "live":
-            raise MediaStreamError
         while True:
+            if self._ended:
+                raise SourceEnded
             try:
                 # asyncio.timeout, not wait_for: no extra task per frame.
                 async with asyncio.timeout(self._media_timeout):
-                    frame = await self._source.recv()
+                    frame = await self._track.recv()
             except (TimeoutError, MediaStreamError):
-                self._log.info("source ended or silent for %.1fs", self._media_timeout)
-                self.stop()
-                raise MediaStreamError from None
+                if not self._ended:
+                    self._log.info("source ended or silent for %.1fs", self._media_timeout)
+                    self.stop()
+                raise SourceEnded from None
             assert isinstance(frame, av.AudioFrame)
             if not self._backlog.behind(frame):
                 break
@@ -188,28 +191,20 @@ class DenoiseTrack(MediaStreamTrack):
         pts = None if frame.pts is None else int(frame.pts * SAMPLE_RATE / frame.sample_rate)
         return CleanChunk(pts, y, raw)
 
-    def set_atten_lim(self, db: float) -> None:
-        """Takes effect on the engine's next hop (at most one packet later)."""
-        self._denoiser.set_atten_lim(db)
-
     async def _process(self, x: Audio, raw: Audio) -> Audio:
         self.stats.frames += 1
         if self._busy is not None and not self._busy.done():
             return self._bypass(raw, late=False)
-        fut: asyncio.Future[Audio]
-        if self._denoiser.awaitable:  # batched: the scheduler's threads compute it
-            fut = asyncio.ensure_future(self._denoiser.process_async(x))
-        else:
-            fut = asyncio.get_running_loop().run_in_executor(
-                self._executor, self._denoiser.process, x
-            )
-        try:
-            async with asyncio.timeout(self._budget):
-                y = await asyncio.shield(fut)
-        except TimeoutError:
+        # A future, not a task: the hop runs on the engine's threads; asyncio.wait
+        # neither cancels it at the deadline nor wraps it in a task.
+        fut = self._denoiser.submit(x)
+        done, _ = await asyncio.wait((fut,), timeout=self._budget)
+        if not done:
             self._busy = fut  # finishes in the background; its output is dropped
+            fut.add_done_callback(_consume)
             return self._bypass(raw, late=True)
         self._busy = None
+        y = fut.result()
         if y.size != x.size:
             # Frames that are not whole hops (rare Opus sizes): the engine returns
             # whole hops only, so re-chunk through a FIFO to keep the timeline.
@@ -233,3 +228,9 @@ class DenoiseTrack(MediaStreamTrack):
                 self.stats.frames,
             )
         return raw
+
+
+def _consume(fut: asyncio.Future[Audio]) -> None:
+    """Retrieve an abandoned hop's outcome so asyncio does not log it as never retrieved."""
+    if not fut.cancelled():
+        fut.exception()

@@ -1,0 +1,283 @@
+"""A live stream's recording, written off the pump: cleaned and raw WAVs on the spool.
+
+The pump hands every frame to :meth:`SpoolWriter.write`, which never blocks or
+awaits: frames are gathered into 100 ms batches, and each batch (cleaned and raw
+together) goes into a bounded queue. One drain task per session empties the
+queue with one worker-thread call per batch (both files in that call), so a
+slow or stalled spool disk delays nothing but the recording: listeners and the
+next frame never wait for it.
+
+If the disk stalls for longer than the queue holds (``max_pending`` batches),
+new batches are not kept: their length is added to a *gap*, which the drain
+writes as silence once the disk answers again. So the cleaned and raw files
+stay aligned and as long as the stream, the loss is counted (``lost_samples``,
+``gaps``), logged, and the recording says it has a gap
+(:attr:`SpoolResult.gap_seconds`). Memory stays bounded: a gap is a number.
+
+The WAV header is rewritten every second (``sf_write_sync``), so the files are
+valid up to their last sync even if the process dies; at the next start
+:func:`streams.services.clear_stale_streams` turns them into a recording.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import deque
+from collections.abc import Callable
+from concurrent.futures import Executor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
+
+import numpy as np
+import soundfile as sf
+
+from denoise.base import Audio
+from denoise.constants import SAMPLE_RATE
+
+BATCH_SAMPLES = SAMPLE_RATE // 10
+"""Hand a batch to the drain every 100 ms of audio (5 packets)."""
+SYNC_EVERY_SAMPLES = SAMPLE_RATE
+"""Rewrite the headers every second: bounds what a crash loses."""
+SILENCE_CHUNK = SAMPLE_RATE
+"""A gap is written as silence in chunks of this many samples (bounded memory)."""
+
+logger = logging.getLogger(__name__)
+
+
+class SpoolSink(Protocol):
+    """Where a session's audio goes; called from one worker thread at a time."""
+
+    def write(self, cleaned: Audio, raw: Audio | None) -> None:
+        """Append equally long cleaned and (if recorded) raw samples."""
+        ...
+
+    def close(self) -> None:
+        """Finalize the files. Idempotent."""
+        ...
+
+
+Log = logging.LoggerAdapter[logging.Logger] | logging.Logger
+"""A session's logger (its records say which stream and user they are about)."""
+
+SinkFactory = Callable[[Path, Path | None], SpoolSink]
+"""``(cleaned_path, raw_path or None) -> sink``; the sink opens its files on first write."""
+
+
+class WavPairSink:
+    """16-bit mono 48 kHz WAVs: the cleaned stream and, optionally, the raw one."""
+
+    def __init__(self, cleaned: Path, raw: Path | None) -> None:
+        self._paths = (cleaned, raw)
+        self._files: tuple[sf.SoundFile, sf.SoundFile | None] | None = None
+        self._since_sync = 0
+
+    def write(self, cleaned: Audio, raw: Audio | None) -> None:
+        if self._files is None:
+            self._files = (self._open(self._paths[0]), _maybe(self._open, self._paths[1]))
+        out, out_raw = self._files
+        out.write(cleaned)
+        if out_raw is not None and raw is not None:
+            out_raw.write(raw)
+        self._since_sync += cleaned.size
+        if self._since_sync >= SYNC_EVERY_SAMPLES:
+            out.flush()
+            if out_raw is not None:
+                out_raw.flush()
+            self._since_sync = 0
+
+    def close(self) -> None:
+        files, self._files = self._files, None
+        for f in files or ():
+            if f is not None:
+                f.close()
+
+    @staticmethod
+    def _open(path: Path) -> sf.SoundFile:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        return sf.SoundFile(
+            path, "w", samplerate=SAMPLE_RATE, channels=1, format="WAV", subtype="PCM_16"
+        )
+
+
+def _maybe(fn: Callable[[Path], sf.SoundFile], path: Path | None) -> sf.SoundFile | None:
+    return None if path is None else fn(path)
+
+
+@dataclass(frozen=True)
+class SpoolResult:
+    """What a closed writer recorded."""
+
+    duration: float
+    """Seconds of audio in the files, gaps (silence) included."""
+    gap_seconds: float
+    """Seconds that could not be written in time and were replaced by silence."""
+    gaps: int
+    """Separate stretches of lost audio."""
+
+
+@dataclass(slots=True)
+class _Batch:
+    cleaned: Audio
+    raw: Audio | None
+
+
+@dataclass(slots=True)
+class _Gap:
+    samples: int
+
+
+class SpoolWriter:
+    """One session's recording queue. ``write`` from the loop, one task at a time.
+
+    Args:
+        cleaned, raw: the spool files (``raw`` None: the raw input is not kept).
+        executor: the worker threads that touch the disk (shared by sessions;
+            a session has at most one call in flight, so its order is kept).
+        max_pending: batches (100 ms each) the queue holds before audio is lost.
+        log: the session's logger (says which stream and user).
+        sink_factory: what writes the files (tests substitute a slow disk).
+    """
+
+    def __init__(
+        self,
+        cleaned: Path,
+        raw: Path | None,
+        executor: Executor,
+        *,
+        max_pending: int,
+        log: Log = logger,
+        sink_factory: SinkFactory = WavPairSink,
+    ) -> None:
+        if max_pending < 1:
+            raise ValueError("max_pending must be at least 1")
+        self.path = cleaned
+        self._keep_raw = raw is not None
+        self._sink = sink_factory(cleaned, raw)
+        self._executor = executor
+        self._max_pending = max_pending
+        self._log = log
+        self._queue: deque[_Batch | _Gap] = deque()
+        self._batch: list[tuple[Audio, Audio]] = []
+        self._batched = 0
+        self._wake = asyncio.Event()
+        self._drain: asyncio.Task[None] | None = None
+        self._closing = False
+        self._losing = False
+        self._writing: _Batch | _Gap | None = None
+        """The item a worker thread is writing (a gap being written is not extended)."""
+        self._result: SpoolResult | None = None
+        self.written_samples = 0
+        """Samples in the files so far (silence for gaps included)."""
+        self.lost_samples = 0
+        """Samples that were replaced by silence because the queue was full."""
+        self.gaps = 0
+
+    @property
+    def pending(self) -> int:
+        """Batches waiting for the disk (gaps count as one)."""
+        return len(self._queue)
+
+    def write(self, cleaned: Audio, raw: Audio) -> None:
+        """Record one frame (``raw`` lines up with ``cleaned``). Never blocks.
+
+        Ignored after :meth:`close` has started.
+        """
+        if self._closing:
+            return
+        self._batch.append((cleaned, raw))
+        self._batched += cleaned.size
+        if self._batched >= BATCH_SAMPLES:
+            self._enqueue()
+
+    async def close(self) -> SpoolResult:
+        """Write everything still queued, close the files, and say what was recorded.
+
+        Waits for the disk however long it takes (the recording is worth it);
+        idempotent.
+
+        Raises:
+            OSError: the files could not be finalized (the error is also logged).
+        """
+        if self._result is None:
+            if not self._closing:
+                self._closing = True
+                self._enqueue()
+                self._wake.set()
+            if self._drain is not None:
+                await asyncio.shield(self._drain)
+            await asyncio.get_running_loop().run_in_executor(self._executor, self._sink.close)
+            self._result = SpoolResult(
+                duration=self.written_samples / SAMPLE_RATE,
+                gap_seconds=self.lost_samples / SAMPLE_RATE,
+                gaps=self.gaps,
+            )
+        return self._result
+
+    # --- internals
+
+    def _enqueue(self) -> None:
+        if not self._batch:
+            return
+        frames, self._batch, self._batched = self._batch, [], 0
+        if len(self._queue) >= self._max_pending:
+            self._lose(sum(c.size for c, _ in frames))
+        else:
+            cleaned = np.concatenate([c for c, _ in frames])
+            raw = np.concatenate([r for _, r in frames]) if self._keep_raw else None
+            self._queue.append(_Batch(cleaned, raw))
+            self._losing = False
+        if self._drain is None:
+            self._drain = asyncio.create_task(self._run_drain())
+        self._wake.set()
+
+    def _lose(self, samples: int) -> None:
+        if not self._losing:
+            self._losing = True
+            self.gaps += 1
+            self._log.warning(
+                "spool disk too slow: %d batches waiting; recording a gap (gap %d)",
+                len(self._queue),
+                self.gaps,
+            )
+        last = self._queue[-1] if self._queue else None
+        if isinstance(last, _Gap) and last is not self._writing:
+            last.samples += samples  # one ongoing stall: one queue entry, whatever its length
+        else:
+            self._queue.append(_Gap(samples))
+        self.lost_samples += samples
+
+    async def _run_drain(self) -> None:
+        loop = asyncio.get_running_loop()
+        while True:
+            while self._queue:
+                item = self._writing = self._queue[0]
+                try:
+                    await loop.run_in_executor(self._executor, self._write_item, item)
+                except Exception:
+                    self._log.exception("could not write the recording; the rest is lost")
+                    self._closing = True
+                    self._queue.clear()
+                    return
+                finally:
+                    self._writing = None
+                self._queue.popleft()
+            if self._closing:
+                return
+            self._wake.clear()
+            await self._wake.wait()
+
+    def _write_item(self, item: _Batch | _Gap) -> None:
+        """(Worker thread.) Write one batch, or a gap as silence."""
+        if isinstance(item, _Batch):
+            self._sink.write(item.cleaned, item.raw)
+            self.written_samples += item.cleaned.size
+            return
+        left = item.samples
+        while left > 0:
+            n = min(left, SILENCE_CHUNK)
+            zeros = np.zeros(n, dtype=np.float32)
+            self._sink.write(zeros, zeros if self._keep_raw else None)
+            self.written_samples += n
+            left -= n
