@@ -64,6 +64,8 @@ class ServerSpec:
     """PostgreSQL + Redis (forced when ``procs > 1``)."""
     pg_url: str
     redis_url: str
+    code_dir: Path = ROOT
+    """The checkout whose server is measured (``--code`` compares several in one run)."""
 
 
 @dataclass
@@ -71,6 +73,8 @@ class ServerGroup:
     """Running Daphne processes that share one database and channel layer."""
 
     spec: ServerSpec
+    label: str = "this"
+    """Which checkout this group serves (``--code``)."""
     data_dir: Path = field(default_factory=lambda: Path(tempfile.mkdtemp(prefix="fc25_ls_")))
     procs: list[subprocess.Popen[bytes]] = field(default_factory=list)
     hosts: list[str] = field(default_factory=list)
@@ -107,9 +111,10 @@ class ServerGroup:
             with psycopg.connect(admin_conninfo(self.spec.pg_url), autocommit=True) as conn:
                 conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(self.db_name)))
         migrate = [sys.executable, "manage.py", "migrate", "--noinput", "-v0"]
-        subprocess.run(migrate, cwd=ROOT, env=self.env(), check=True)
+        subprocess.run(migrate, cwd=self.spec.code_dir, env=self.env(), check=True)
         for i in range(self.spec.procs):
-            proc, host = start_daphne(self.env(), self.data_dir / f"server{i}.log")
+            log = self.data_dir / f"server{i}.log"
+            proc, host = start_daphne(self.env(), log, self.spec.code_dir)
             self.procs.append(proc)
             self.hosts.append(host)
         for i, host in enumerate(self.hosts):

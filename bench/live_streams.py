@@ -3,7 +3,8 @@
 Usage::
 
     FC25_LOCAL_SECRET=1 .venv/bin/python bench/live_streams.py \\
-        [--models identity,dfn3,dfn2] [--procs 1,2] [--streams 4,8,12,16,20] [--window 20]
+        [--models identity,dfn3,dfn2] [--procs 1,2] [--streams 4,8,12,16,20] [--window 20] \\
+        [--code before=../base,after=. --rounds 2]
 
 For every model and process count, starts that many Daphne processes (one: the
 embedded defaults, SQLite in a throwaway folder; several: a scratch PostgreSQL
@@ -29,6 +30,11 @@ measured:
 
 A count *fits* when bypassed < 1 %, server input and listener frames >= 99 %, every
 recording is complete and no stream failed.
+
+``--code LABEL=DIR,...`` serves each sweep from another checkout of the project
+(same venv), so a change is compared with the commit before it in one run;
+``--rounds 2`` repeats the sweeps in ABBA order so drift of the machine's load
+affects both sides alike.
 
 Placement with several processes: pair ``i`` goes to server ``i % procs``, the
 broadcaster and its listener on the same one (a live session lives in the hub of
@@ -60,6 +66,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 
 from bench.live_servers import (  # noqa: E402
+    ROOT,
     ServerGroup,
     ServerSpec,
     cpu_seconds,
@@ -182,6 +189,7 @@ class Row:
     streams: int
     model: str
     window_s: float
+    code: str
     server_cpu: list[float]
     """Per server process."""
     client_cpu: float
@@ -245,7 +253,7 @@ class Row:
         """One row of the results table."""
         cpu = " + ".join(f"{c:.0f}" for c in self.server_cpu)
         return (
-            f"| {self.procs} | {self.streams} | {self.model} | {cpu} | {self.per_stream:.1f} | "
+            f"| {self.code} | {self.procs} | {self.streams} | {self.model} | {cpu} | {self.per_stream:.1f} | "
             f"{self.late_pct:.2f} ({self.worst_stream_pct:.1f}) | {self.late} | "
             f"{self.server_rx_pct:.1f} | {self.listener_pct:.1f} | {self.gaps} | "
             f"{self.rec_ok}/{self.streams} | {self.client_cpu:.0f} | {self.other_cpu:.0f} | "
@@ -254,7 +262,7 @@ class Row:
 
 
 HEADER = (
-    "| procs | streams | model | server CPU % (per process) | CPU %/stream "
+    "| code | procs | streams | model | server CPU % (per process) | CPU %/stream "
     "| bypassed % all (worst stream) | inference > budget | server got % | listener got % "
     "| gaps > 60 ms | recordings ok | clients CPU % | others CPU % | idle % "
     "| delay growth ms | fits |\n"
@@ -263,7 +271,7 @@ HEADER = (
 
 
 def summarise(
-    procs: int, n: int, model: str, results: list[dict[str, Any]], cpu: dict[str, Any]
+    procs: int, n: int, model: str, results: list[dict[str, Any]], cpu: dict[str, Any], code: str
 ) -> Row:
     """Turn the client results and CPU counters of one point into a :class:`Row`."""
     frames = bypassed = late = rec_ok = gaps = late_sends = 0
@@ -295,6 +303,7 @@ def summarise(
         streams=n,
         model=model,
         window_s=cpu["window"],
+        code=code,
         server_cpu=cpu["servers"],
         client_cpu=cpu["clients"],
         other_cpu=cpu["others"],
@@ -371,13 +380,13 @@ def run_point(
         "idle": pct(m1["idle"] - m0["idle"]),
         "ramp": ramp,
     }
-    return summarise(procs, n, group.spec.model, results, cpu)
+    return summarise(procs, n, group.spec.model, results, cpu, group.label)
 
 
 def describe(row: Row) -> str:
     """A one-line progress report of a point."""
     text = (
-        f"procs={row.procs} streams={row.streams:2d} model={row.model}: server CPU "
+        f"[{row.code}] procs={row.procs} streams={row.streams:2d} model={row.model}: server CPU "
         f"{sum(row.server_cpu):.0f} % ({row.per_stream:.1f} %/stream), bypassed "
         f"{row.late_pct:.2f} % (worst {row.worst_stream_pct:.1f} %, {row.bypassed}/{row.frames}, "
         f"over budget {row.late}), server got {row.server_rx_pct:.1f} %, listener got "
@@ -394,8 +403,10 @@ def describe(row: Row) -> str:
     return text
 
 
-def sweep(model: str, procs: int, args: argparse.Namespace) -> list[Row]:
-    """Start ``procs`` servers with ``model`` and run every stream count on them."""
+def sweep(
+    model: str, procs: int, args: argparse.Namespace, label: str, code_dir: Path
+) -> list[Row]:
+    """Start ``procs`` servers of ``code_dir`` with ``model``; run every stream count on them."""
     counts = sorted(int(s) for s in args.streams.split(","))
     spec = ServerSpec(
         procs=procs,
@@ -405,15 +416,16 @@ def sweep(model: str, procs: int, args: argparse.Namespace) -> list[Row]:
         shared=args.shared_services,
         pg_url=args.pg_url,
         redis_url=args.redis_url,
+        code_dir=code_dir,
     )
-    group = ServerGroup(spec)
+    group = ServerGroup(spec, label=label)
     rows: list[Row] = []
     try:
         t0 = time.monotonic()
         group.start()
         users = make_pairs(group.hosts, max(counts))
         storage = "PostgreSQL + Redis" if group.db_name else "SQLite + in-memory layer"
-        print(f"# {procs} server process(es), {storage}, model {model}: "
+        print(f"# [{label}] {procs} server process(es), {storage}, model {model}: "
               f"{max(counts)} pairs ready in {time.monotonic() - t0:.1f} s", flush=True)  # fmt: skip
         # Warm-up: one short stream per process loads the model (hash check, probe, load).
         warm = run_point(group, users, procs, args, window=1.0, settle=0.0)
@@ -460,31 +472,45 @@ def main() -> None:
     ap.add_argument("--pg-url", default="postgres://postgres@127.0.0.1:5432/postgres")
     ap.add_argument("--redis-url", default="redis://127.0.0.1:6379/14")
     ap.add_argument("--json", type=Path, help="also write the rows to this file")
+    ap.add_argument("--code", default="",
+                    help="LABEL=DIR,... checkouts to compare in one run (default: this one)")  # fmt: skip
+    ap.add_argument("--rounds", type=int, default=1,
+                    help="repeat the sweeps, alternating the order of --code (ABBA)")  # fmt: skip
     ap.add_argument("--keep-data", action="store_true", help="keep server data and logs")
     args = ap.parse_args()
 
     print(f"cpus={os.cpu_count()} window={args.window:g} s settle={args.settle:g} s "
           f"denoise workers/process={args.workers}")  # fmt: skip
     print("load average at start: {:.2f} {:.2f} {:.2f}".format(*os.getloadavg()), flush=True)
+    codes = [
+        (label, Path(path).resolve())
+        for label, path in (item.split("=", 1) for item in args.code.split(",") if item)
+    ] or [("this", ROOT)]
     rows: list[Row] = []
-    for model in args.models.split(","):
-        for procs in (int(p) for p in args.procs.split(",")):
-            rows += sweep(model, procs, args)
+    for round_ in range(args.rounds):
+        order = codes if round_ % 2 == 0 else codes[::-1]
+        for model in args.models.split(","):
+            for procs in (int(p) for p in args.procs.split(",")):
+                for label, code_dir in order:
+                    rows += sweep(model, procs, args, label, code_dir)
     print("load average at end: {:.2f} {:.2f} {:.2f}".format(*os.getloadavg()))
     print()
     print(HEADER)
     for row in rows:
         print(row.markdown())
     print()
-    for model in args.models.split(","):
-        for procs in (int(p) for p in args.procs.split(",")):
-            mine = [r for r in rows if r.model == model and r.procs == procs]
-            fit = [r.streams for r in mine if r.fits]
-            failed = [r.streams for r in mine if not r.fits]
-            print(
-                f"{model}, {procs} process(es): fits at {fit or 'none'}, "
-                f"not at {failed or 'none'}; largest fitting count: {max(fit, default=0)}"
-            )
+    for label, _ in codes:
+        for model in args.models.split(","):
+            for procs in (int(p) for p in args.procs.split(",")):
+                mine = [
+                    r for r in rows if r.model == model and r.procs == procs and r.code == label
+                ]
+                fit = sorted({r.streams for r in mine if r.fits})
+                failed = sorted({r.streams for r in mine if not r.fits})
+                print(
+                    f"[{label}] {model}, {procs} process(es): fits at {fit or 'none'}, "
+                    f"not at {failed or 'none'}; largest fitting count: {max(fit, default=0)}"
+                )
     if args.json:
         args.json.write_text(json.dumps([asdict(r) for r in rows], indent=1))
 

@@ -32,9 +32,12 @@ def with_database(url: str, name: str) -> str:
     return urlunsplit(parts._replace(path="/" + quote(name)))
 
 
-def start_daphne(env: dict[str, str], log_path: Path) -> tuple[subprocess.Popen[bytes], str]:
+def start_daphne(
+    env: dict[str, str], log_path: Path, code_dir: Path = ROOT
+) -> tuple[subprocess.Popen[bytes], str]:
     """Start Daphne on a free loopback port; returns the process and ``host:port``.
 
+    ``code_dir``: the checkout to serve (benchmarks compare two in one run).
     Output goes to ``log_path``; the caller waits for readiness and stops it.
     """
     port = free_port()
@@ -50,7 +53,7 @@ def start_daphne(env: dict[str, str], log_path: Path) -> tuple[subprocess.Popen[
                 str(port),
                 "fc25_denoise.asgi:application",
             ],
-            cwd=ROOT,
+            cwd=code_dir,
             env=env,
             stdout=log,
             stderr=subprocess.STDOUT,

@@ -48,10 +48,6 @@ def do_disconnect(user: User, channel_name: str) -> None:
             _announce_presence(locked, online=False)
 
 
-def is_online(user: User) -> bool:
-    return PresenceConnection.objects.filter(user=user).exists()
-
-
 def online_ids(user_ids: list[int]) -> set[int]:
     return set(
         PresenceConnection.objects.filter(user_id__in=user_ids).values_list("user_id", flat=True)
