@@ -27,11 +27,11 @@ from denoise.base import DenoiseError, Denoiser
 from denoise.batching import BatchScheduler
 from denoise.registry import create_denoiser
 from fc25_denoise.api import ApiError, BadRequest, Conflict, TooMany
+from recordings.services import check_quota
+from recordings.storage import spool_paths
 from users.models import User
 
 from . import services
-from .library.services import check_quota
-from .library.storage import spool_paths
 from .webrtc.session import BroadcastSession, SessionClosed, SessionConfig, SessionResult
 
 logger = logging.getLogger(__name__)
