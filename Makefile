@@ -55,10 +55,10 @@ check: lint typecheck
 
 lint: install
 	$(VENV)/bin/ruff check .
-	$(VENV)/bin/ruff format --check denoise fc25_denoise users streams frontend
+	$(VENV)/bin/ruff format --check denoise fc25_denoise users streams recordings frontend
 
 typecheck: install
-	$(VENV)/bin/mypy fc25_denoise users streams frontend denoise
+	$(VENV)/bin/mypy fc25_denoise users streams recordings frontend denoise
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -28,7 +28,7 @@ sys.path.insert(0, str(ROOT))
 from denoise import create_denoiser  # noqa: E402
 from denoise.audiofile import read_audio  # noqa: E402
 from denoise.frames import resample  # noqa: E402
-from streams.library.audio import WavRenderer, encode_flac, peaks  # noqa: E402
+from recordings.audio import WavRenderer, encode_flac, peaks  # noqa: E402
 
 SHARED = ROOT.parent / "shared" / "audio"
 SR = 48_000

@@ -1,9 +1,10 @@
 """The composition root: the one place that builds this process's long-lived services.
 
 Each server process has one :class:`~streams.hub.LiveHub` (live streams, and the
-shared machinery they run on) and one :class:`~streams.library.jobs.JobRunner`
+shared machinery they run on) and one :class:`~recordings.jobs.JobRunner`
 (import and re-clean jobs). Nothing else constructs them: views and the ASGI
-entry point ask for them here, and pass them on to whatever needs them, so the
+entry point ask for them here (the recordings views get the runner through
+``fc25_denoise/urls.py``), and pass them on to whatever needs them, so the
 modules that implement them never import this one (no cycles, no look-ups
 through the app registry).
 
@@ -16,8 +17,8 @@ from __future__ import annotations
 
 from django.conf import settings
 
+from recordings.jobs import JobRunner
 from streams.hub import LiveHub
-from streams.library.jobs import JobRunner
 from streams.lifecycle import install_shutdown_hook
 from streams.webrtc.runtime import LiveConfig, LiveRuntime
 

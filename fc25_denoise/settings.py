@@ -45,6 +45,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "channels",
     "users",
+    "recordings",
     "streams",
     "frontend",
 ]

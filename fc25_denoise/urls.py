@@ -1,11 +1,16 @@
 from django.contrib import admin
 from django.urls import include, path
 
+from fc25_denoise.runtime import job_runner
+from recordings.urls import recording_urls
+from recordings.views import JobWiring
+from streams.services import engine_defaults
+
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/", include("users.urls")),
     path("api/", include("streams.urls")),
-    path("api/", include("streams.library.urls")),
+    path("api/", include(recording_urls(JobWiring(job_runner, engine_defaults)))),
     path("", include("frontend.urls")),
 ]
 

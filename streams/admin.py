@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from .models import ActiveStream, BroadcastSettings, RecordingJob, StreamRecording
+from .models import ActiveStream, BroadcastSettings
 
 
 @admin.register(ActiveStream)
@@ -8,29 +8,6 @@ class ActiveStreamAdmin(admin.ModelAdmin):
     list_display = ("user", "session_id", "started_at", "model", "atten_lim_db")
     search_fields = ("user__username",)
     readonly_fields = ("session_id", "started_at")
-
-
-class RecordingJobInline(admin.TabularInline):
-    model = RecordingJob
-    extra = 0
-    readonly_fields = ("kind", "status", "progress", "model", "atten_lim_db", "error", "created_at")
-    can_delete = False
-
-
-@admin.register(StreamRecording)
-class StreamRecordingAdmin(admin.ModelAdmin):
-    list_display = ("title", "owner", "source", "status", "duration", "size_bytes", "created_at")
-    search_fields = ("title", "owner__username")
-    list_filter = ("source", "status", "created_at")
-    raw_id_fields = ("owner",)
-    inlines = [RecordingJobInline]
-
-
-@admin.register(RecordingJob)
-class RecordingJobAdmin(admin.ModelAdmin):
-    list_display = ("id", "recording", "kind", "status", "progress", "model", "created_at")
-    list_filter = ("kind", "status")
-    raw_id_fields = ("recording",)
 
 
 @admin.register(BroadcastSettings)

@@ -3,4 +3,4 @@ from django.apps import AppConfig
 
 class StreamsConfig(AppConfig):
     name = "streams"
-    verbose_name = "Live streams and recordings"
+    verbose_name = "Live streams"

@@ -25,11 +25,11 @@ from django.db import close_old_connections
 
 from denoise.base import DenoiseError, Denoiser
 from fc25_denoise.api import ApiError, BadRequest, Conflict, TooMany
+from recordings.services import check_quota
+from recordings.storage import spool_paths
 from users.models import User
 
 from . import services
-from .library.services import check_quota
-from .library.storage import spool_paths
 from .webrtc.runtime import LiveRuntime
 from .webrtc.session import (
     BroadcastSession,

@@ -1,8 +1,9 @@
-"""Business rules for live streams and recordings (database side).
+"""Business rules for live streams (database side).
 
 The WebRTC objects live in :mod:`streams.hub`; these functions keep the
-database (``ActiveStream``, ``User.is_streaming``, ``StreamRecording``) in
-step with them and tell friends through :func:`users.presence.do_set_streaming`.
+database (``ActiveStream``, ``User.is_streaming``) in step with them, turn a
+finished stream into a recording (:mod:`recordings.services`) and tell friends
+through :func:`users.presence.do_set_streaming`.
 """
 
 from __future__ import annotations
@@ -17,12 +18,13 @@ from django.db.models import Q
 from django.utils import timezone
 
 from fc25_denoise.api import Conflict, Forbidden
+from recordings.models import StreamRecording
+from recordings.services import do_save_live_recording, recover_spool
 from users.models import User
 from users.presence import do_set_streaming
 from users.services import are_friends, friend_ids, get_user
 
-from .library.services import do_save_live_recording, recover_spool
-from .models import ActiveStream, BroadcastSettings, StreamRecording
+from .models import ActiveStream, BroadcastSettings
 
 logger = logging.getLogger(__name__)
 
@@ -34,6 +36,13 @@ def broadcast_settings(user: User) -> BroadcastSettings:
         defaults={"model": settings.DENOISE_MODEL, "atten_lim_db": settings.DENOISE_ATTEN_LIM_DB},
     )
     return obj
+
+
+def engine_defaults(user: User) -> tuple[str, float]:
+    """``(model, atten_lim_db)`` of the user's stream settings: also the defaults for
+    cleaning an imported or re-cleaned recording."""
+    prefs = broadcast_settings(user)
+    return prefs.model, prefs.atten_lim_db
 
 
 def do_update_settings(
@@ -90,7 +99,7 @@ def do_end_stream(
     (replaced by silence); the recording keeps it.
 
     The recording's length is read from its spool file. If storing fails (storage
-    down), the spool files stay for :func:`~streams.library.services.recover_spool`
+    down), the spool files stay for :func:`~recordings.services.recover_spool`
     and live state is still cleared.
     """
     user = User.objects.get(pk=user_id)

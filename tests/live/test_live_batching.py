@@ -9,7 +9,7 @@ import pytest
 from django.core.files.storage import default_storage
 from scipy.ndimage import binary_dilation
 
-from streams.models import StreamRecording
+from recordings.models import StreamRecording
 from tests.audio_fixtures import noisy_speech
 from tests.live.conftest import ArrayTrack
 from tests.live.test_live_denoise import _align, _db

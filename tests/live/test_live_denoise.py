@@ -6,7 +6,7 @@ import soundfile as sf
 from django.conf import settings as django_settings
 from scipy.ndimage import binary_dilation
 
-from streams.models import StreamRecording
+from recordings.models import StreamRecording
 from tests.audio_fixtures import noisy_speech
 from tests.live.conftest import ArrayTrack, wait_until
 

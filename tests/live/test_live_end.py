@@ -8,7 +8,8 @@ import soundfile as sf
 from channels.db import database_sync_to_async
 from django.conf import settings as django_settings
 
-from streams.models import ActiveStream, StreamRecording
+from recordings.models import StreamRecording
+from streams.models import ActiveStream
 from tests.live.conftest import ArrayTrack, wait_until
 from tests.presence.helpers import connect, wait_for
 from users.models import User
@@ -94,7 +95,7 @@ async def test_server_shutdown_finalizes(clients, hub):
 
 async def test_stale_rows_cleared_at_start(alice, bob, tmp_path, settings):
     """A server that died mid-stream: its partial WAV becomes a recording at next start."""
-    from streams.library.storage import spool_paths
+    from recordings.storage import spool_paths
     from streams.services import clear_stale_streams
 
     stream = await ActiveStream.objects.acreate(user=alice)

@@ -9,7 +9,8 @@ import pytest
 import soundfile as sf
 from django.core.files.storage import default_storage
 
-from streams.models import BroadcastSettings, StreamRecording
+from recordings.models import StreamRecording
+from streams.models import BroadcastSettings
 from tests.audio_fixtures import noisy_speech
 from tests.live.conftest import ArrayTrack
 

@@ -14,8 +14,8 @@ import pytest
 import soundfile as sf
 from django.core.files.uploadedfile import SimpleUploadedFile
 
-from streams.library.storage import storage_name, store_file
-from streams.models import RecordingJob, StreamRecording
+from recordings.models import RecordingJob, StreamRecording
+from recordings.storage import storage_name, store_file
 
 RATE = 48_000
 

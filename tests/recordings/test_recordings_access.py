@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 from django.core.files.storage import default_storage
 
-from streams.models import StreamRecording
+from recordings.models import StreamRecording
 
 from .conftest import make_recording
 

@@ -124,7 +124,7 @@ async def test_client_gone_mid_read_closes_after_the_read(rec):
     import asyncio
     import threading
 
-    from streams.library.ranges import Span, stream_bytes
+    from recordings.ranges import Span, stream_bytes
 
     class SlowSource:
         size = 10_000_000

@@ -10,7 +10,7 @@ import pytest
 import soundfile as sf
 from django.conf import settings as django_settings
 
-from streams.models import RecordingJob, StreamRecording
+from recordings.models import RecordingJob, StreamRecording
 
 from .conftest import body, encoded, post_file, signal, wait_job
 

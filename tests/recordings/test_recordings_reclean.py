@@ -12,8 +12,8 @@ from channels.db import database_sync_to_async
 from django.core.files.storage import default_storage
 
 from denoise.filedenoise import denoise_file
-from streams.library import jobs
-from streams.models import RecordingJob, StreamRecording
+from recordings import jobs
+from recordings.models import RecordingJob, StreamRecording
 from tests.presence.helpers import connect, events, wait_for
 
 from .conftest import make_recording, wait_job

@@ -15,10 +15,10 @@ from botocore.exceptions import EndpointConnectionError
 from django.core.files.storage import default_storage
 from django.utils import timezone
 
-from streams.library.s3range import S3RangeFile
-from streams.library.services import do_save_live_recording
-from streams.library.storage import spool_paths
-from streams.models import StreamRecording
+from recordings.models import StreamRecording
+from recordings.s3range import S3RangeFile
+from recordings.services import do_save_live_recording
+from recordings.storage import spool_paths
 from tests.servers import free_port
 
 from .conftest import body, encoded, post_file, signal, wait_job

@@ -2,9 +2,11 @@
 
 A job is a ``RecordingJob`` row; the row is the queue, so any server process
 can run it and a job survives a restart. Each process has one
-:class:`JobRunner` (owned by the ``streams`` app config) whose threads claim
-rows atomically (``queued`` -> ``running``), so a job runs once even with
-several processes. Jobs run at a lower CPU priority than live streams.
+:class:`JobRunner` (built by the composition root, :mod:`fc25_denoise.runtime`)
+whose threads claim rows atomically (``queued`` -> ``running``), so a job runs
+once even with several processes. Jobs run at a lower CPU priority than live
+streams. Code that queues a job is given the runner's ``submit`` (a
+:data:`SubmitJob`); nothing here looks the runner up.
 
 The previous cleaned version stays in place (and is served) until the new one
 is stored; then the row is switched in one transaction and the old file is
@@ -21,6 +23,7 @@ import tempfile
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 from datetime import timedelta
 from pathlib import Path
@@ -33,8 +36,8 @@ from denoise.base import DenoiseError
 from denoise.filedenoise import denoise_file
 from users.events import publish
 
-from ..models import RecordingJob, StreamRecording
 from .audio import AudioError
+from .models import RecordingJob, StreamRecording
 from .storage import delete_files, fetch_file, spool_tmp_dir, storage_name, store_file
 
 logger = logging.getLogger(__name__)
@@ -44,6 +47,9 @@ PROGRESS_EVERY = 0.5
 STALE_AFTER = timedelta(minutes=2)
 """A running job without a heartbeat for this long belonged to a dead process."""
 JOB_NICE = 10
+
+SubmitJob = Callable[[int], None]
+"""Starts the job with this id: this process's :meth:`JobRunner.submit`."""
 
 
 def job_json(job: RecordingJob) -> dict[str, Any]:
@@ -64,17 +70,17 @@ def notify(job: RecordingJob, owner_id: int) -> None:
     publish([owner_id], event)
 
 
-def enqueue(recording: StreamRecording, kind: str, model: str, atten_lim_db: float) -> RecordingJob:
-    """Create a queued job; the runner starts it when the transaction commits.
+def enqueue(
+    recording: StreamRecording, kind: str, model: str, atten_lim_db: float, submit: SubmitJob
+) -> RecordingJob:
+    """Create a queued job; ``submit(job id)`` starts it when the transaction commits.
 
     Call inside ``transaction.atomic()`` with the recording locked or fresh.
     """
     job = RecordingJob.objects.create(
         recording=recording, kind=kind, model=model, atten_lim_db=atten_lim_db
     )
-    from fc25_denoise.runtime import job_runner  # TODO(move): runner passed in
-
-    transaction.on_commit(lambda: job_runner().submit(job.pk))
+    transaction.on_commit(lambda: submit(job.pk))
     return job
 
 

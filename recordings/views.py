@@ -3,10 +3,17 @@
 Thin: check the input, call :mod:`.services`, reply. Audio is streamed by an
 async view so a long download never holds a worker thread or the whole file
 in memory; each chunk is read in a worker thread.
+
+The two views that queue a job (import, re-clean) need two things from outside
+this app: the process's job runner and the user's default engine settings. They
+get them as the ``wiring`` view argument (a :class:`JobWiring`), which the
+composition root puts into the URL patterns (:func:`.urls.recording_urls`).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from asgiref.sync import sync_to_async
@@ -29,14 +36,25 @@ from fc25_denoise.api import (
 )
 from users.models import User
 
-from ..models import StreamRecording
-from ..services import broadcast_settings
 from . import services
 from .audio import AudioError, TooLongForWav, peaks
-from .jobs import job_json
+from .jobs import JobRunner, job_json
+from .models import StreamRecording
 from .ranges import RangeNotSatisfiable, open_audio, parse_range, stream_bytes
 
 PEAKS_CACHE_SECONDS = 24 * 3600
+
+EngineDefaults = Callable[[User], tuple[str, float]]
+"""``(model, atten_lim_db)`` for a user who names neither: their stream settings."""
+
+
+@dataclass(frozen=True)
+class JobWiring:
+    """What the job-queueing views get from the composition root (``fc25_denoise/urls.py``)."""
+
+    job_runner: Callable[[], JobRunner]
+    """This process's job runner (created on first use)."""
+    engine_defaults: EngineDefaults
 
 
 def _check_model(value: Any) -> str:
@@ -48,11 +66,12 @@ def _check_model(value: Any) -> str:
     return value
 
 
-def _engine_choice(data: Json | dict[str, str], user: User) -> tuple[str, float]:
-    """``(model, atten_lim_db)`` from optional fields; defaults are the user's stream settings."""
-    prefs = broadcast_settings(user)
-    model = _check_model(data["model"]) if data.get("model") else prefs.model
-    atten = prefs.atten_lim_db
+def _engine_choice(
+    data: Json | dict[str, str], user: User, defaults: EngineDefaults
+) -> tuple[str, float]:
+    """``(model, atten_lim_db)`` from optional fields; ``defaults(user)`` for those omitted."""
+    default_model, atten = defaults(user)
+    model = _check_model(data["model"]) if data.get("model") else default_model
     if data.get("atten_lim_db") not in (None, ""):
         raw = data["atten_lim_db"]
         if isinstance(raw, str):
@@ -93,17 +112,18 @@ def recording_detail(request: HttpRequest, recording_id: int) -> HttpResponse:
 
 
 @api_view("POST")
-def reclean(request: HttpRequest, recording_id: int) -> HttpResponse:
+def reclean(request: HttpRequest, recording_id: int, wiring: JobWiring) -> HttpResponse:
     user = request.user
     assert isinstance(user, User)
     data = parse_json_body(request)
-    model, atten = _engine_choice(data, user)
-    job = services.do_request_reclean(user, recording_id, model, atten)
+    model, atten = _engine_choice(data, user, wiring.engine_defaults)
+    submit = wiring.job_runner().submit
+    job = services.do_request_reclean(user, recording_id, model, atten, submit)
     return JsonResponse({"job": job_json(job)}, status=202)
 
 
 @api_view("POST")
-def import_recording(request: HttpRequest) -> HttpResponse:
+def import_recording(request: HttpRequest, wiring: JobWiring) -> HttpResponse:
     user = request.user
     assert isinstance(user, User)
     # Oversized bodies never get here: fc25_denoise.limits refuses them from their
@@ -112,8 +132,8 @@ def import_recording(request: HttpRequest) -> HttpResponse:
     if upload is None:
         raise BadRequest("Attach the audio file as the multipart field 'file'.")
     title = request.POST.get("title", "").strip()[: services.TITLE_MAX]
-    model, atten = _engine_choice(request.POST.dict(), user)
-    rec = services.do_import(user, upload, title, model, atten)
+    model, atten = _engine_choice(request.POST.dict(), user, wiring.engine_defaults)
+    rec = services.do_import(user, upload, title, model, atten, wiring.job_runner().submit)
     rec = services.check_readable(user, rec.pk)  # with its job prefetched
     return JsonResponse({"recording": services.recording_json(rec, user.pk)}, status=202)
 

@@ -24,9 +24,9 @@ from fc25_denoise.api import ApiError, BadRequest, Conflict, Forbidden, NotFound
 from users.models import User
 from users.services import friend_ids
 
-from ..models import RecordingJob, StreamRecording
 from .audio import AudioError, duration_of, encode_flac
-from .jobs import enqueue, job_json
+from .jobs import SubmitJob, enqueue, job_json
+from .models import RecordingJob, StreamRecording
 from .storage import delete_files, spool_paths, spool_tmp_dir, storage_name, store_file
 
 logger = logging.getLogger(__name__)
@@ -245,9 +245,9 @@ def check_no_open_job(rec: StreamRecording) -> None:
 
 
 def do_request_reclean(
-    user: User, recording_id: int, model: str, atten_lim_db: float
+    user: User, recording_id: int, model: str, atten_lim_db: float, submit: SubmitJob
 ) -> RecordingJob:
-    """Queue a re-clean of an owned recording's raw track.
+    """Queue a re-clean of an owned recording's raw track; ``submit`` starts the job.
 
     Raises:
         NotFound, Forbidden: see :func:`check_owned`. Conflict: no raw track,
@@ -262,7 +262,7 @@ def do_request_reclean(
                 )
             check_no_open_job(rec)
             check_quota(user.pk, 0)
-            return enqueue(rec, RecordingJob.Kind.RECLEAN, model, atten_lim_db)
+            return enqueue(rec, RecordingJob.Kind.RECLEAN, model, atten_lim_db, submit)
     except IntegrityError:  # a concurrent request queued one first
         raise Conflict(
             "This recording is already being processed; wait for it to finish."
@@ -275,9 +275,16 @@ def default_title(filename: str) -> str:
 
 
 def do_import(
-    user: User, upload: UploadedFile, title: str, model: str, atten_lim_db: float
+    user: User,
+    upload: UploadedFile,
+    title: str,
+    model: str,
+    atten_lim_db: float,
+    submit: SubmitJob,
 ) -> StreamRecording:
     """Validate and store an uploaded audio file as a recording's raw version, queue its cleaning.
+
+    ``submit`` starts the cleaning job once it is committed.
 
     The whole file is decoded here, so a corrupt file fails the request and
     leaves nothing behind.
@@ -316,7 +323,7 @@ def do_import(
                 atten_lim_db=atten_lim_db,
                 size_bytes=raw_size,
             )
-            enqueue(rec, RecordingJob.Kind.IMPORT, model, atten_lim_db)
+            enqueue(rec, RecordingJob.Kind.IMPORT, model, atten_lim_db, submit)
     except BaseException:
         with transaction.atomic():
             delete_files(name)
