@@ -50,6 +50,10 @@ class StreamRecording(models.Model):
     model = models.CharField(max_length=40, blank=True, default="")
     atten_lim_db = models.FloatField(default=100.0)
     size_bytes = models.BigIntegerField(default=0, help_text="Stored bytes of both versions")
+    gap_seconds = models.FloatField(
+        default=0.0,
+        help_text="Seconds of a live recording lost to a slow spool disk (stored as silence)",
+    )
 
     class Meta:
         ordering = ["-created_at", "-id"]

@@ -121,6 +121,7 @@ def recording_json(rec: StreamRecording, viewer_id: int) -> dict[str, Any]:
         "model": rec.model,
         "atten_lim_db": rec.atten_lim_db,
         "size_bytes": rec.size_bytes,
+        "gap_seconds": rec.gap_seconds,
         "is_owner": rec.owner_id == viewer_id,
         "job": job_json(job) if job is not None and rec.owner_id == viewer_id else None,
     }
@@ -147,8 +148,12 @@ def do_save_live_recording(
     started_at: datetime,
     model: str,
     atten_lim_db: float,
+    gap_seconds: float = 0.0,
 ) -> StreamRecording | None:
     """Store a finished live session's spool files as FLAC and create the recording.
+
+    ``gap_seconds``: audio the live process could not write in time (silence in
+    the files); the recording keeps it so players can say so.
 
     Returns None (and removes the spool files) when nothing was recorded. On a
     storage error the spool files are kept for :func:`recover_spool` and the
@@ -193,6 +198,7 @@ def do_save_live_recording(
                 model=model,
                 atten_lim_db=atten_lim_db,
                 size_bytes=size,
+                gap_seconds=round(gap_seconds, 3),
             )
     except BaseException:
         with transaction.atomic():

@@ -112,6 +112,7 @@ def do_end_stream(
             stream.started_at if stream else timezone.now(),
             stream.model if stream else "",
             stream.atten_lim_db if stream else settings.DENOISE_ATTEN_LIM_DB,
+            gap_seconds,
         )
     except Exception:
         logger.exception(
