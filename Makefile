@@ -11,7 +11,7 @@ REDIS_TEST_URL ?= redis://127.0.0.1:6379/15
 
 export FC25_LOCAL_SECRET ?= 1
 
-.PHONY: install run migrate test test-embedded test-services check lint typecheck bench clean sysdeps
+.PHONY: install run migrate test test-fast test-embedded test-services check lint typecheck deadcode bench clean sysdeps
 
 $(STAMP): requirements.txt requirements-dev.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -44,6 +44,10 @@ test: install sysdeps
 	else echo "PostgreSQL/Redis not reachable: skipped the services pass (CI requires it)"; \
 		test -z "$$CI"; fi
 
+## The inner loop: everything but browser and model-heavy tests (embedded defaults).
+test-fast: install
+	env -u DATABASE_URL -u REDIS_URL $(PY) -m pytest -q -m "not browser and not model"
+
 test-embedded: install
 	env -u DATABASE_URL -u REDIS_URL $(PY) -m pytest
 
@@ -51,14 +55,18 @@ test-services: install
 	DATABASE_URL=$(PG_URL) REDIS_URL=$(REDIS_TEST_URL) FC25_REDIS_PREFIX=fc25test \
 		$(PY) -m pytest --create-db
 
-check: lint typecheck
+check: lint typecheck deadcode
 
 lint: install
 	$(VENV)/bin/ruff check .
-	$(VENV)/bin/ruff format --check denoise fc25_denoise users streams recordings frontend
+	$(VENV)/bin/ruff format --check .
 
 typecheck: install
 	$(VENV)/bin/mypy fc25_denoise users streams recordings frontend denoise
+
+## Unused code (vulture); names only frameworks call are listed in vulture_whitelist.py.
+deadcode: install
+	$(VENV)/bin/vulture
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
