@@ -76,7 +76,7 @@ KINDS: dict[str, BackendKind] = {
     "identity": BackendKind("denoise.backends.identity:IdentityModel", crash_prone=False),
     "native": BackendKind("denoise.backends.native:NativeModel", crash_prone=True),
     # ONNX Runtime raises Python exceptions on bad graphs, so no probe is needed.
-    "onnx": BackendKind("denoise.backends.onnx_backend:OnnxLoadedModel", crash_prone=False),
+    "onnx": BackendKind("denoise.backends.onnx.backend:OnnxLoadedModel", crash_prone=False),
 }
 
 

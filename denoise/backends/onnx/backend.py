@@ -2,9 +2,9 @@
 
 The loop follows upstream's ``libDF/src/tract.rs`` (the official runtime):
 
-1. STFT analysis of the new hop, ERB and complex features (``onnx_dsp``).
+1. STFT analysis of the new hop, ERB and complex features (``dsp``).
 2. Encoder on that frame -> embeddings and a local SNR estimate (lsnr).
-3. Optional local-SNR gating (:class:`~.onnx_model.Gating`, upstream's
+3. Optional local-SNR gating (:class:`~.model.Gating`, upstream's
    ``apply_stages``); off by default like the shipped official runtime, so
    every frame gets the ERB mask and the deep filter.
 4. ERB mask on the frame the encoder's lookahead points at; deep filter
@@ -16,7 +16,7 @@ The loop follows upstream's ``libDF/src/tract.rs`` (the official runtime):
 
 Per-stream state is a few numpy arrays (STFT memory, normalisations, conv and
 GRU states, a short spectrum history): 60-110 KB (bench/onnx_speed.py). The
-arithmetic lives in :mod:`.onnx_core`, vectorised over a batch of streams;
+arithmetic lives in :mod:`.core`, vectorised over a batch of streams;
 this module is the per-stream front end (silence skip, scheduler hand-off).
 """
 
@@ -27,12 +27,12 @@ import threading
 import numpy as np
 from numpy.typing import NDArray
 
-from ..base import Audio, FrameBackend, ModelLoadError
-from ..batching import BatchScheduler
-from ..constants import ATTEN_LIM_MAX_DB, HOP_SAMPLES
-from ..loading import ModelSource
-from .onnx_core import SILENCE_HOPS, SILENCE_LSNR, Item, StreamCore, core_for, silent_skip
-from .onnx_model import UPSTREAM_GATING, Gating, OnnxModel, load_onnx_model
+from ...base import Audio, FrameBackend, ModelLoadError
+from ...batching import BatchScheduler
+from ...constants import ATTEN_LIM_MAX_DB, HOP_SAMPLES
+from ...loading import ModelSource
+from .core import SILENCE_HOPS, SILENCE_LSNR, Item, StreamCore, core_for, silent_skip
+from .model import UPSTREAM_GATING, Gating, OnnxModel, load_onnx_model
 
 
 def stages(gating: Gating | None, lsnr: float) -> tuple[bool, bool, bool]:

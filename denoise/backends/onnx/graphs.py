@@ -20,7 +20,7 @@ import numpy as np
 import onnx
 from onnx import TensorProto, helper, numpy_helper
 
-from ..base import ModelLoadError
+from ...base import ModelLoadError
 
 
 @dataclass(frozen=True)
