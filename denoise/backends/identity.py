@@ -5,15 +5,11 @@ Used by tests and as a model-free stand-in (no native code, nothing to load).
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import numpy as np
 
 from ..base import Audio, FrameBackend
 from ..constants import HOP_SAMPLES
-
-if TYPE_CHECKING:
-    from ..loading import ModelSource
+from ..sources import ModelSource
 
 
 class IdentityBackend(FrameBackend):

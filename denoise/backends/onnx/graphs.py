@@ -18,7 +18,9 @@ from pathlib import Path
 
 import numpy as np
 import onnx
+import onnxruntime as ort
 from onnx import TensorProto, helper, numpy_helper
+from onnx.reference import ReferenceEvaluator
 
 from ...base import ModelLoadError
 
@@ -94,8 +96,6 @@ def _constant_values(graph: onnx.GraphProto, opset: int) -> dict[str, np.ndarray
     Cast/ConstantOfShape; evaluating that cone with onnx's reference
     evaluator is simplest and independent of any input shape.
     """
-    from onnx.reference import ReferenceEvaluator
-
     values: dict[str, np.ndarray] = {i.name: numpy_helper.to_array(i) for i in graph.initializer}
     wanted: list[str] = []
     for node in graph.node:
@@ -258,8 +258,6 @@ def trivial_transposes_to_reshapes(model: onnx.ModelProto) -> onnx.ModelProto:
     derives Reshape targets from ``Shape``, which static inference cannot
     follow). Exact: no value changes.
     """
-    import onnxruntime as ort
-
     probe = onnx.ModelProto.FromString(model.SerializeToString())
     listed = {o.name for o in probe.graph.output}
     wanted = [n.input[0] for n in probe.graph.node if n.op_type == "Transpose"]
