@@ -1,13 +1,14 @@
 """The denoising ``MediaStreamTrack``: pulls the broadcaster's audio, returns it cleaned.
 
-Inference never runs on the event loop: a batched model's hops are awaited
-from the batch scheduler's worker threads (``Denoiser.process_async``), any
-other model runs on a worker-thread pool. ``next_chunk()`` (or ``recv()``) is
-called by a single consumer (the session's pump), so one stream's frames are
-processed strictly in order. If the engine has not returned a frame within the budget,
-the stream degrades instead of queueing: that frame, and every frame that
-arrives while the engine is still busy, is passed through (raw audio delayed
-by the engine's latency so the timeline stays continuous) and counted.
+Inference never runs on the event loop: every frame is awaited with
+``Denoiser.process_async`` (a batched model's hops run on the batch scheduler's
+worker threads, any other model's on its own worker thread). ``next_chunk()``
+(or ``recv()``) is called by a single consumer (the session's pump), so one
+stream's frames are processed strictly in order. If the engine has not
+returned a frame within the budget, the stream degrades instead of queueing:
+that frame, and every frame that arrives while the engine is still busy, is
+passed through (raw audio delayed by the engine's latency so the timeline
+stays continuous) and counted.
 
 A whole process can also fall behind (its event loop saturated): then frames
 queue up in aiortc before ``recv()`` ever sees them, and no inference timer
@@ -130,7 +131,7 @@ class DenoiseTrack(MediaStreamTrack):
         super().__init__()
         self._source = source
         self._denoiser = denoiser
-        self._executor = executor
+        del executor  # unused: the denoiser's backend owns the threads it computes on
         self._budget = budget
         self._media_timeout = media_timeout
         self._delay = DelayLine(denoiser.latency_samples)
@@ -196,13 +197,7 @@ class DenoiseTrack(MediaStreamTrack):
         self.stats.frames += 1
         if self._busy is not None and not self._busy.done():
             return self._bypass(raw, late=False)
-        fut: asyncio.Future[Audio]
-        if self._denoiser.awaitable:  # batched: the scheduler's threads compute it
-            fut = asyncio.ensure_future(self._denoiser.process_async(x))
-        else:
-            fut = asyncio.get_running_loop().run_in_executor(
-                self._executor, self._denoiser.process, x
-            )
+        fut = asyncio.ensure_future(self._denoiser.process_async(x))
         try:
             async with asyncio.timeout(self._budget):
                 y = await asyncio.shield(fut)

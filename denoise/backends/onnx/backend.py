@@ -49,9 +49,11 @@ class OnnxBackend(FrameBackend):
     """One stream of a DeepFilterNet ONNX model. Not thread-safe (one caller at a time).
 
     Without ``scheduler`` each hop runs on the caller's thread (a batch of
-    one). With a :class:`~denoise.batching.BatchScheduler` the hop is submitted
-    to it and may run together with other streams' hops, on whichever thread
-    leads that batch; the output is the same up to float rounding (~1e-7).
+    one; an asyncio caller's on the stream's own worker thread). With a
+    :class:`~denoise.batching.BatchScheduler` (``batched``) a chunk's hops are
+    submitted to it at once and may run together with other streams' hops, on
+    whichever thread leads that batch; the output is the same up to float
+    rounding (~1e-7).
     """
 
     def __init__(
@@ -69,9 +71,7 @@ class OnnxBackend(FrameBackend):
         self._skip_silence = skip_silence
         self._zero_hop = np.zeros(HOP_SAMPLES, dtype=np.float32)
         self._scheduler = scheduler
-        self.multi_hop = scheduler is not None
         self.batched = scheduler is not None
-        self.awaitable = scheduler is not None
         self._counted = False  # registered with the scheduler as a stream that submits
         self._closed = False
         self._count_lock = threading.Lock()
@@ -122,13 +122,16 @@ class OnnxBackend(FrameBackend):
         return y, lsnr
 
     async def process_hops_async(self, hops: NDArray[np.float32]) -> tuple[Audio, list[float]]:
-        """:meth:`process_hops` awaited on the running loop (batched streams only).
+        """:meth:`process_hops` awaited on the running loop.
+
+        A batched stream awaits its batch (the result arrives on this loop); an
+        unbatched one runs on its own worker thread (the base class default).
 
         Raises:
-            TypeError: no scheduler. RuntimeError: the backend was closed.
+            RuntimeError: the backend was closed.
         """
         if self._scheduler is None:
-            raise TypeError("an unbatched ONNX stream cannot be awaited")
+            return await super().process_hops_async(hops)
         y, lsnr = await self._scheduler.submit_async(self._core, self._item(hops))
         self._after_batch()
         return y, lsnr
@@ -144,23 +147,11 @@ class OnnxBackend(FrameBackend):
         self._count(not (self._skip_silence and self.state.skip > SILENCE_HOPS))
 
     def close(self) -> None:
-        """Leave the scheduler (a hop already submitted still completes). Idempotent."""
+        """Leave the scheduler (a hop already submitted still completes) and stop the
+        worker thread of an unbatched stream, if started. Idempotent."""
         self._closed = True
         self._count(False)
-
-
-def create_onnx_backend(
-    filename: str,
-    sha256: str,
-    atten_lim_db: float = ATTEN_LIM_MAX_DB,
-    gating: Gating | None = None,
-) -> OnnxBackend:
-    """A new stream on the shared model ``filename`` (pinned by ``sha256``).
-
-    Raises:
-        ModelLoadError: the model cannot be loaded (see :func:`load_onnx_model`).
-    """
-    return OnnxBackend(load_onnx_model(filename, sha256), atten_lim_db, gating)
+        super().close()
 
 
 class OnnxLoadedModel:
