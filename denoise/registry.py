@@ -22,7 +22,9 @@ from .constants import ATTEN_LIM_MAX_DB
 from .loading import LoadedModel, load_in_process, probe
 from .sources import ModelSource, verify_file
 
-DEFAULT_MODEL = "dfn3"
+DEFAULT_MODEL = "dfn3-onnx"
+"""The model used when none is named: the CLI, file denoising and (via settings,
+``FC25_DENOISE_MODEL``) the server's live streams."""
 
 PathResolver = Callable[[], Path]
 
@@ -106,7 +108,7 @@ MODELS: dict[str, ModelSpec] = {
         ModelSpec(
             name="dfn3-onnx",
             kind="onnx",
-            description="DeepFilterNet3 on ONNX Runtime, batched across streams (server default)",
+            description="DeepFilterNet3 on ONNX Runtime, batched across streams (the default)",
             latency_samples=1440,
             path=_onnx_path("DeepFilterNet3_onnx.tar.gz"),
             sha256="c94d91f70911001c946e0fabb4aa9adc37045f45a03b56008cb0c8244cb63616",
