@@ -8,6 +8,7 @@ Modules, from the registry's entry point down:
 * :mod:`.state` - what core and lane share: a model's layout and a stream's state.
 * :mod:`.model` - loading an export: config, streaming sessions, shared per file hash.
 * :mod:`.graphs` - rewriting the sequence graphs for frame-by-frame streaming.
+* :mod:`.specialise` - fixing those graphs' shapes for single frames, faster kernels.
 * :mod:`.dsp` - STFT, ERB bands and feature normalisation (port of upstream libDF).
 * :mod:`.files` - finding, verifying and unpacking the exported tarballs.
 * :mod:`.offline` - the whole-utterance reference the streaming path is tested against.

@@ -26,14 +26,8 @@ from .files import (
     read_config,
     verify_tarball,
 )
-from .graphs import (
-    StateSpec,
-    keep_outputs,
-    load_graph,
-    make_streaming,
-    specialise_for_frames,
-    trivial_transposes_to_reshapes,
-)
+from .graphs import StateSpec, keep_outputs, load_graph, make_streaming
+from .specialise import specialise_for_frames, trivial_transposes_to_reshapes
 
 
 @dataclass(frozen=True)
@@ -181,7 +175,7 @@ class OnnxModel:
         """(enc, erb_dec, df_dec) with a symbolic batch axis, built on first use, cached.
 
         Same computation as the single-frame sessions, one frame of N streams
-        per run (:func:`~.graphs.specialise_for_frames` with ``states``).
+        per run (:func:`~.specialise.specialise_for_frames` with ``states``).
         """
         with _LOCK:
             cached = _BATCH.get(self.sha256)
