@@ -12,10 +12,10 @@ thread (ONNX Runtime intra/inter-op threads are 1 by design), so the RTF is
 the fraction of one core a live stream needs. RTFs are CPU time of this thread
 (the machine is shared; wall time is printed alongside).
 
-The second table runs the batched engine core (``onnx_core.StreamCore``, what a
+The second table runs the batched engine core (``onnx.core.StreamCore``, what a
 ``BatchScheduler`` batch executes) directly on N streams at once, one thread:
 CPU time per stream per hop and the resulting RTF per stream (N = 1 is the
-lone-stream fast path, ``onnx_lane``). ``--ab`` times that fast path against
+lone-stream fast path, ``onnx.lane``). ``--ab`` times that fast path against
 the vectorised code at N = 1, interleaved in one process.
 """
 
@@ -37,7 +37,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from bench.engine_speed import rtf
 from bench.proc import rss_mb
 from denoise import check_model, create_denoiser
-from denoise.backends.onnx_core import core_for
+from denoise.backends.onnx.core import core_for
 from denoise.constants import HOP_SAMPLES, SAMPLE_RATE
 from tests.audio_fixtures import noisy_speech
 

@@ -106,18 +106,6 @@ def open_writer(path: str | Path, sample_rate: int, channels: int) -> sf.SoundFi
         raise AudioFileError(f"cannot write {path} ({_reason(exc)})") from exc
 
 
-def write_audio(path: str | Path, data: NDArray[np.floating], sample_rate: int) -> None:
-    """Write (frames,) or (frames, channels) float audio, clipped to [-1, 1].
-
-    Raises:
-        AudioFileError: see :func:`open_writer`.
-    """
-    a = np.asarray(data, dtype=np.float32)
-    a = a[:, None] if a.ndim == 1 else a
-    with open_writer(path, sample_rate, a.shape[1]) as fh:
-        fh.write(np.clip(a, -1.0, 1.0))
-
-
 def _reason(exc: BaseException) -> str:
     text = str(exc).strip().splitlines()
     return text[-1] if text else type(exc).__name__

@@ -6,18 +6,33 @@ at a time. :class:`Denoiser` wraps a backend so callers can feed chunks of any
 length; it sanitises input, applies attenuation-limit changes on the next frame
 and keeps per-frame telemetry.
 
-Threading: one ``Denoiser`` is driven by one thread at a time (the live path
-serialises a stream's frames on a worker); ``set_atten_lim`` may be called from
-any thread and takes effect before the next hop is processed (for a batched
-backend, ``multi_hop``, before the next chunk).
+Threading: a ``Denoiser`` serves one caller at a time (its ``process``,
+``process_async`` and ``flush`` calls never overlap). There are two ways in:
+
+* :meth:`Denoiser.process` computes on, or blocks, the calling thread (file
+  denoising, tests, benches);
+* :meth:`Denoiser.process_async` (or :meth:`Denoiser.submit`, its future) is
+  awaited from an asyncio loop, for every
+  backend, and the loop never computes: a ``batched`` backend's hops run on
+  its :class:`~denoise.batching.BatchScheduler`'s workers, any other backend
+  runs them on a worker thread of its own (:meth:`FrameBackend.submit_hops`),
+  except the identity backend, which copies them inline.
+
+A backend that starts a thread owns it: the thread starts on first use and
+:meth:`FrameBackend.close` stops it. ``set_atten_lim`` may be called from any
+thread; it takes effect before the next hop (``process`` on an unbatched
+backend) or before the next chunk (``process_async``, and ``process`` on a
+batched backend).
 """
 
 from __future__ import annotations
 
 import abc
 import asyncio
+import threading
 import time
 from collections import deque
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
@@ -54,6 +69,12 @@ def check_atten_lim(db: float) -> float:
     return value
 
 
+_WORKER_LOCK = threading.RLock()
+"""Guards starting and stopping backends' own worker threads (rare: once per stream).
+Re-entrant: a backend's ``__del__`` may close it from a garbage collection that
+runs while this thread holds the lock for another backend."""
+
+
 class FrameBackend(abc.ABC):
     """One stream's model state. Not thread-safe: one caller at a time.
 
@@ -61,19 +82,22 @@ class FrameBackend(abc.ABC):
     samples and returns ``HOP_SAMPLES`` output samples plus the model's local SNR
     estimate in dB (``nan`` if the backend has none). The output stream is the
     input stream delayed by ``delay_samples``.
+
+    Executor ownership: the default :meth:`submit_hops` runs
+    :meth:`process_hops` on this backend's own single worker thread, started on
+    first use; :meth:`close` stops it. A subclass that overrides ``close`` calls
+    ``super().close()``.
     """
 
     delay_samples: int = 0
     batched: bool = False
-    """True if hops wait in a shared BatchScheduler: a blocking ``process`` call sleeps
-    until its batch ran, so blocking callers need a thread per stream (asyncio callers
-    use ``process_async`` instead)."""
-    multi_hop: bool = False
-    """True if :meth:`process_hops` is cheaper than one ``process_hop`` per hop
-    (a batched backend: one hand-off per chunk instead of per hop)."""
-    awaitable: bool = False
-    """True if :meth:`process_hops_async` works (hops are computed elsewhere, so an
-    asyncio caller can await them without a thread of its own)."""
+    """True if hops are computed in a shared BatchScheduler: a whole chunk's hops
+    are handed over at once (``Denoiser.process`` passes them to
+    :meth:`process_hops`, which blocks until their batch ran) and
+    :meth:`submit_hops` returns the batch's future without a thread of its own."""
+
+    _worker: ThreadPoolExecutor | None = None
+    _worker_closed: bool = False
 
     @abc.abstractmethod
     def process_hop(self, hop: Audio) -> tuple[Audio, float]:
@@ -85,20 +109,49 @@ class FrameBackend(abc.ABC):
         out = np.stack([y for y, _ in pairs]) if pairs else np.zeros_like(hops)
         return out, [snr for _, snr in pairs]
 
-    async def process_hops_async(self, hops: NDArray[np.float32]) -> tuple[Audio, list[float]]:
-        """:meth:`process_hops` awaited on the caller's loop (``awaitable`` backends).
+    def submit_hops(self, hops: NDArray[np.float32]) -> asyncio.Future[tuple[Audio, list[float]]]:
+        """Start :meth:`process_hops` off the running loop; returns that loop's future of it.
+
+        Default: runs on this backend's own worker thread (one per backend,
+        started on the first call, stopped by :meth:`close`). Batched backends
+        override it to hand the hops to their scheduler. A future, not a
+        coroutine, so a live stream awaits its hops without a task per frame.
+        One call at a time; never cancel the future (the hops are computed anyway).
 
         Raises:
-            TypeError: this backend is not ``awaitable``.
+            RuntimeError: the backend was closed (raised here, not through the future).
         """
-        raise TypeError(f"{type(self).__name__} cannot be awaited")
+        worker = self._own_worker()
+        return asyncio.get_running_loop().run_in_executor(worker, self.process_hops, hops)
 
     @abc.abstractmethod
     def set_atten_lim(self, db: float) -> None:
         """Limit the noise attenuation to ``db`` (already validated, 100 = none)."""
 
-    def close(self) -> None:  # noqa: B027 - optional hook, default is a no-op
-        """Release native resources. Idempotent."""
+    def close(self) -> None:
+        """Release resources; here: stop the worker thread if one was started. Idempotent.
+
+        Waits for a hop the thread is running (not when called on that thread).
+        A later :meth:`submit_hops` raises RuntimeError.
+        """
+        with _WORKER_LOCK:
+            worker, self._worker = self._worker, None
+            self._worker_closed = True
+        if worker is not None:
+            # On the worker itself (a last reference dropped there), a join would deadlock.
+            here = threading.current_thread().name.startswith(self._worker_prefix())
+            worker.shutdown(wait=not here)
+
+    def _own_worker(self) -> ThreadPoolExecutor:
+        with _WORKER_LOCK:
+            if self._worker_closed:
+                raise RuntimeError("backend is closed")
+            if self._worker is None:
+                self._worker = ThreadPoolExecutor(1, thread_name_prefix=self._worker_prefix())
+            return self._worker
+
+    def _worker_prefix(self) -> str:
+        return f"denoise-{type(self).__name__}-{id(self):x}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,16 +183,6 @@ class Denoiser:
         self.telemetry: deque[FrameTelemetry] = deque(maxlen=self.TELEMETRY_FRAMES)
 
     @property
-    def batched(self) -> bool:
-        """True if ``process`` may block waiting for other streams' hops (batching)."""
-        return self._backend.batched
-
-    @property
-    def awaitable(self) -> bool:
-        """True if :meth:`process_async` may be used (no thread needed per stream)."""
-        return self._backend.awaitable
-
-    @property
     def latency_samples(self) -> int:
         """Algorithmic delay of the output relative to the input, in samples."""
         return self._backend.delay_samples
@@ -157,9 +200,12 @@ class Denoiser:
         self._atten_lim_db = check_atten_lim(db)
 
     def process(self, chunk: NDArray[np.floating]) -> Audio:
-        """Consume ``chunk`` (1-D) and return output for all complete hops.
+        """Consume ``chunk`` (1-D) and return output for all complete hops. Blocking.
 
-        Non-finite samples are replaced by 0 and counted in ``nonfinite_samples``.
+        Computes on the calling thread, or, for a ``batched`` backend, blocks it
+        until the chunk's batch ran (so do not call it from an event loop; use
+        :meth:`process_async` there). Non-finite samples are replaced by 0 and
+        counted in ``nonfinite_samples``.
 
         Raises:
             ValueError: ``chunk`` is not one-dimensional.
@@ -167,7 +213,7 @@ class Denoiser:
         """
         hops = self._take(chunk)
         n_hops = len(hops)
-        if n_hops > 1 and self._backend.multi_hop:
+        if n_hops > 1 and self._backend.batched:
             return self._process_hops(hops)
         out = np.empty(n_hops * HOP_SAMPLES, dtype=np.float32)
         for i in range(n_hops):
@@ -175,37 +221,67 @@ class Denoiser:
         return out
 
     async def process_async(self, chunk: NDArray[np.floating]) -> Audio:
-        """:meth:`process` for an asyncio caller: awaits the batch instead of blocking.
+        """:meth:`process` for an asyncio caller, for every backend; the loop does not compute.
 
-        Only for backends with ``awaitable`` set (batched ONNX streams); call
-        it from the loop the scheduler should answer on, one call at a time
-        per stream. The chunk is consumed when the call starts. Never cancel
-        it: the hop stays in its batch and a next call would put a second hop
-        of the same stream in flight. A caller that stops waiting (after a
-        deadline, say) runs it as a task, shields it, and makes no further
-        call until that task is done (as ``DenoiseTrack`` does).
+        The backend decides where the hops run: a ``batched`` one awaits its
+        BatchScheduler (no thread per stream), others their own worker thread,
+        the identity backend inline. The output equals :meth:`process`'s for the
+        same input (a batched ONNX stream that shares its batches with other
+        streams: within float rounding, ~1e-7).
+
+        Contract:
+
+        * One call at a time per stream: the previous ``process_async``,
+          ``process`` or ``flush`` has finished before the next one starts.
+        * The chunk is consumed when the call is made: its complete hops are
+          copied and handed over, the rest waits in the denoiser for the next
+          chunk; the caller may reuse its buffer at once.
+        * Never cancel it: the hops are computed anyway (already in a batch or
+          on the worker thread), so a next call could put a second chunk of the
+          same stream in flight, and the cancelled chunk's output is lost. A
+          caller that stops waiting (after a deadline, say) uses :meth:`submit`,
+          keeps the future, and makes no further call until it is done (as
+          ``streams.webrtc.source.LiveSource`` does).
+        * The attenuation limit is applied once, before the chunk's hops.
+        * For a batched backend, the result arrives on the loop that made the call.
 
         Raises:
-            TypeError: the backend cannot be awaited.
-            ValueError, RuntimeError: as :meth:`process`.
+            ValueError: ``chunk`` is not one-dimensional.
+            RuntimeError: the denoiser was closed.
+            Exception: whatever the backend raised computing the hops.
         """
-        if not self._backend.awaitable:
-            raise TypeError("this denoiser's backend cannot be awaited; use process()")
-        hops = self._take(chunk)
-        if not len(hops):
-            return np.zeros(0, dtype=np.float32)
-        self._apply_atten()
-        t0 = time.perf_counter()
-        y, snrs = await self._backend.process_hops_async(hops)
-        self._telemetry(snrs, t0)
-        return y.reshape(-1)
+        return await self.submit(chunk)
 
     def submit(self, chunk: NDArray[np.floating]) -> asyncio.Future[Audio]:
-        """TEMP"""
+        """:meth:`process_async` as a future of the running loop (no task is created).
+
+        Same contract; errors of the call itself (closed, not 1-D) are raised
+        here, errors of the computation through the future.
+        """
+        hops = self._take(chunk)
         loop = asyncio.get_running_loop()
-        if self._backend.awaitable:
-            return asyncio.ensure_future(self.process_async(chunk))
-        return loop.run_in_executor(None, self.process, chunk)
+        out: asyncio.Future[Audio] = loop.create_future()
+        if not len(hops):
+            out.set_result(np.zeros(0, dtype=np.float32))
+            return out
+        self._apply_atten()
+        t0 = time.perf_counter()
+
+        def finish(inner: asyncio.Future[tuple[Audio, list[float]]]) -> None:
+            exc = None if inner.cancelled() else inner.exception()  # always retrieved
+            if out.done():  # nobody waits any more
+                return
+            if inner.cancelled():
+                out.cancel()
+            elif exc is not None:
+                out.set_exception(exc)
+            else:
+                y, snrs = inner.result()
+                self._telemetry(snrs, t0)
+                out.set_result(y.reshape(-1))
+
+        self._backend.submit_hops(hops).add_done_callback(finish)
+        return out
 
     def _take(self, chunk: NDArray[np.floating]) -> NDArray[np.float32]:
         """Sanitise ``chunk``, append it, and remove the complete hops: ``[k, HOP_SAMPLES]``."""
@@ -263,7 +339,10 @@ class Denoiser:
             self._applied_atten = lim
 
     def close(self) -> None:
-        """Release the backend. Idempotent."""
+        """Release the backend, and the worker thread it may own. Idempotent.
+
+        May wait for a hop in flight on that thread, so call it off the event loop.
+        """
         if not self._closed:
             self._closed = True
             self._backend.close()

@@ -11,6 +11,7 @@ import sys
 import time
 from typing import TextIO
 
+from .audiofile import probe_file
 from .base import DenoiseError
 from .constants import ATTEN_LIM_MAX_DB, SAMPLE_RATE
 from .filedenoise import denoise_file
@@ -79,8 +80,6 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _maybe_progress(path: str) -> ProgressBar | None:
-    from .audiofile import probe_file
-
     try:
         info = probe_file(path)
     except DenoiseError:

@@ -1,10 +1,10 @@
-"""Model sources, file verification and the crash-isolating load probe.
+"""Loading a model by its backend kind, and the crash-isolating load probe.
 
 A native runtime may abort the whole process (a Rust panic is not an
 exception) when handed a file it does not understand. So before any backend
 loads a model in *this* process, two gates apply:
 
-1. the file's SHA-256 must match the registered hash (:func:`verify_file`);
+1. the file's SHA-256 must match the registered hash (:func:`~denoise.sources.verify_file`);
 2. a backend kind marked ``crash_prone`` is first loaded in a child process
    (``python -m denoise.probe``); only if the child exits cleanly is the model
    loaded here. The verdict is cached per (kind, path, hash) for the process.
@@ -12,43 +12,21 @@ loads a model in *this* process, two gates apply:
 
 from __future__ import annotations
 
-import hashlib
 import importlib
-import json
 import os
 import signal
 import subprocess
 import sys
 import threading
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Protocol
 
 from .base import FrameBackend, ModelLoadError
+from .sources import ModelSource
 
 PROBE_TIMEOUT_S = 120.0
 """Generous: the probe child imports numpy and builds a model on a busy machine."""
-
-
-@dataclass(frozen=True)
-class ModelSource:
-    """Everything a backend kind needs to load one model (JSON-serialisable).
-
-    ``options`` carries kind-specific settings (e.g. ``spare_states``).
-    """
-
-    kind: str
-    path: str | None = None
-    sha256: str | None = None
-    latency_samples: int = 0
-    options: dict[str, Any] = field(default_factory=dict)
-
-    def to_json(self) -> str:
-        return json.dumps(asdict(self), sort_keys=True)
-
-    @classmethod
-    def from_json(cls, text: str) -> ModelSource:
-        return cls(**json.loads(text))
 
 
 class LoadedModel(Protocol):
@@ -64,8 +42,10 @@ class BackendKind:
     """How to load a kind of model.
 
     ``loader`` is ``"module:attr"`` naming a callable ``(ModelSource) -> LoadedModel``;
-    it is imported lazily so optional runtimes (e.g. onnxruntime) cost nothing
-    until used. ``crash_prone`` kinds go through the child-process probe.
+    it is imported by name on first use, so optional runtimes (e.g. onnxruntime)
+    cost nothing until used; the backends import :mod:`denoise.sources`, never this
+    module, so no import cycle hides behind the name. ``crash_prone`` kinds go
+    through the child-process probe.
     """
 
     loader: str
@@ -76,7 +56,7 @@ KINDS: dict[str, BackendKind] = {
     "identity": BackendKind("denoise.backends.identity:IdentityModel", crash_prone=False),
     "native": BackendKind("denoise.backends.native:NativeModel", crash_prone=True),
     # ONNX Runtime raises Python exceptions on bad graphs, so no probe is needed.
-    "onnx": BackendKind("denoise.backends.onnx_backend:OnnxLoadedModel", crash_prone=False),
+    "onnx": BackendKind("denoise.backends.onnx.backend:OnnxLoadedModel", crash_prone=False),
 }
 
 
@@ -99,48 +79,6 @@ def load_in_process(source: ModelSource) -> LoadedModel:
     except Exception as exc:  # a loader's own failure, reported uniformly
         raise ModelLoadError(f"could not load model: {exc}") from exc
     return model
-
-
-_hash_cache: dict[tuple[str, int, int], str] = {}
-
-
-def file_sha256(path: Path) -> str:
-    """SHA-256 hex digest of ``path``, cached by (path, size, mtime).
-
-    Raises:
-        OSError: the file cannot be read.
-    """
-    st = path.stat()
-    key = (str(path.resolve()), st.st_size, st.st_mtime_ns)
-    digest = _hash_cache.get(key)
-    if digest is None:
-        h = hashlib.sha256()
-        with path.open("rb") as fh:
-            for block in iter(lambda: fh.read(1 << 20), b""):
-                h.update(block)
-        digest = _hash_cache[key] = h.hexdigest()
-    return digest
-
-
-def verify_file(path: str | Path | None, sha256: str | None) -> Path:
-    """Return ``path`` if it exists and has the expected hash.
-
-    Raises:
-        ModelLoadError: no path/hash registered, file missing, or hash mismatch.
-    """
-    if path is None or not sha256:
-        raise ModelLoadError("model has no registered file and hash; refusing to load")
-    p = Path(path)
-    try:
-        actual = file_sha256(p)
-    except OSError as exc:
-        raise ModelLoadError(f"model file {p} is not readable: {exc.strerror or exc}") from exc
-    if actual != sha256.lower():
-        raise ModelLoadError(
-            f"model file {p} is corrupt or unknown: SHA-256 {actual[:16]}..., expected "
-            f"{sha256[:16]}...; refusing to load it"
-        )
-    return p
 
 
 _verdicts: dict[tuple[str, str | None, str | None], str | None] = {}
@@ -208,10 +146,3 @@ def _last_meaningful_line(text: str) -> str:
         if "Error" in ln or "error" in ln:
             return ln[:300]
     return lines[-1][:300] if lines else "no error output"
-
-
-def clear_caches() -> None:
-    """Forget cached hashes and probe verdicts (tests only)."""
-    with _verdict_lock:
-        _verdicts.clear()
-    _hash_cache.clear()

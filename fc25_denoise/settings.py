@@ -13,6 +13,8 @@ import sys
 import tempfile
 from pathlib import Path
 
+from denoise.registry import DEFAULT_MODEL
+
 from .env import (
     database_from_url,
     env_bool,
@@ -198,9 +200,10 @@ RECORDING_JOB_WORKERS = env_int("FC25_JOB_WORKERS", 1, minimum=1)
 """Threads running import and re-clean jobs in each server process."""
 
 # --- Live streams and the engine.
-# dfn3-onnx: the official DeepFilterNet3 weights on ONNX Runtime (same output as the
-# official runtime to 131 dB SI-SDR), 30 % cheaper alone and batched across streams.
-DENOISE_MODEL = env_str("FC25_DENOISE_MODEL", "dfn3-onnx")
+# The default is the engine's (denoise.registry.DEFAULT_MODEL, dfn3-onnx): the official
+# DeepFilterNet3 weights on ONNX Runtime (same output as the official runtime to 131 dB
+# SI-SDR), 30 % cheaper alone and batched across streams.
+DENOISE_MODEL = env_str("FC25_DENOISE_MODEL", DEFAULT_MODEL)
 DENOISE_WORKERS = env_int("FC25_DENOISE_WORKERS", 2, minimum=1)
 DENOISE_BATCHING = env_bool("FC25_DENOISE_BATCHING", True)
 """Run the ONNX models' hops of all live streams in shared batches (denoise.batching)."""

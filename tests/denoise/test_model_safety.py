@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 
 from denoise import ModelLoadError, UnknownModelError, check_model, create_denoiser, loading
-from denoise.loading import file_sha256
-from denoise.registry import MODELS, ModelSpec, available_models, register
+from denoise.registry import DEFAULT_MODEL, MODELS, ModelSpec, available_models, register
+from denoise.sources import file_sha256
 
 pytestmark = pytest.mark.model
 DFN3_SHA = MODELS["dfn3"].sha256
@@ -37,8 +37,9 @@ def _bogus_model_tar(path: Path) -> Path:
 
 
 def test_default_model_loads() -> None:
-    assert available_models()[0] == "dfn3"
-    assert check_model("dfn3") is check_model("dfn3")  # loaded once, cached
+    assert available_models()[0] == DEFAULT_MODEL == "dfn3-onnx"
+    assert check_model(DEFAULT_MODEL) is check_model(DEFAULT_MODEL)  # loaded once, cached
+    assert check_model("dfn3") is check_model("dfn3")
 
 
 def test_unknown_model() -> None:

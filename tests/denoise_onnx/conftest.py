@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from denoise import registry
-from denoise.backends.onnx_model import OnnxModel, load_onnx_model
+from denoise.backends.onnx.model import OnnxModel, load_onnx_model
 from denoise.base import Denoiser
 from tests.audio_fixtures import noisy_speech
 

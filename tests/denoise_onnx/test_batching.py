@@ -9,8 +9,8 @@ from typing import Any
 import numpy as np
 import pytest
 
-from denoise.backends.onnx_backend import OnnxBackend
-from denoise.backends.onnx_model import UPSTREAM_GATING
+from denoise.backends.onnx.backend import OnnxBackend
+from denoise.backends.onnx.model import UPSTREAM_GATING
 from denoise.base import Denoiser
 from denoise.batching import BatchScheduler
 from denoise.registry import create_denoiser

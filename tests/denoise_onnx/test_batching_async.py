@@ -152,7 +152,7 @@ async def test_process_async_equals_process(speech: tuple[np.ndarray, ...]) -> N
     sched_a, sched_b = BatchScheduler(), BatchScheduler()
     a = create_denoiser("dfn3-onnx", scheduler=sched_a)
     b = create_denoiser("dfn3-onnx", scheduler=sched_b)
-    assert a.awaitable and b.batched
+    assert sched_a.active_streams == sched_b.active_streams == 1  # both streams batched
     try:
         got = [await asyncio.wait_for(a.process_async(c), JOIN_S) for c in chunks]
         ref = await asyncio.to_thread(lambda: [b.process(c) for c in chunks])
@@ -166,14 +166,6 @@ async def test_process_async_equals_process(speech: tuple[np.ndarray, ...]) -> N
     assert np.abs(r).max() > 0.01  # real output, not silence
     assert np.abs(y - r).max() < 1e-5
     assert a.frames == b.frames == x.size // 480
-
-
-async def test_process_async_needs_an_awaitable_backend() -> None:
-    x = np.zeros(960, np.float32)
-    for d in (create_denoiser("identity"), create_denoiser("identity", scheduler=BatchScheduler())):
-        assert not d.awaitable
-        with pytest.raises(TypeError):
-            await d.process_async(x)
 
 
 @pytest.mark.model

@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 
 from denoise import registry
-from denoise.backends import onnx_model
-from denoise.backends.onnx_files import extract_model
-from denoise.backends.onnx_model import load_onnx_model
+from denoise.backends.onnx import model as onnx_model
+from denoise.backends.onnx.files import extract_model
+from denoise.backends.onnx.model import load_onnx_model
 from denoise.base import ModelLoadError
 from denoise.registry import ModelSpec
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from denoise.backends.onnx_dsp import DspSpec, norm_alpha
+from denoise.backends.onnx.dsp import DspSpec, norm_alpha
 
 libdf = pytest.importorskip("libdf")
 

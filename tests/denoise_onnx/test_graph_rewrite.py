@@ -6,14 +6,10 @@ import numpy as np
 import onnxruntime as ort
 import pytest
 
-from denoise.backends.onnx_files import GRAPH_FILES
-from denoise.backends.onnx_graphs import (
-    load_graph,
-    make_streaming,
-    specialise_for_frames,
-    trivial_transposes_to_reshapes,
-)
-from denoise.backends.onnx_model import session_options
+from denoise.backends.onnx.files import GRAPH_FILES
+from denoise.backends.onnx.graphs import load_graph, make_streaming
+from denoise.backends.onnx.model import session_options
+from denoise.backends.onnx.specialise import specialise_for_frames, trivial_transposes_to_reshapes
 
 from .conftest import onnx_model
 

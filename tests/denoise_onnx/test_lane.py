@@ -1,12 +1,12 @@
-"""The lone-stream fast path (``onnx_lane.Lane``) equals the vectorised core for one stream."""
+"""The lone-stream fast path (``onnx.lane.Lane``) equals the vectorised core for one stream."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from denoise.backends.onnx_core import StreamCore, core_for
-from denoise.backends.onnx_model import UPSTREAM_GATING, Gating
+from denoise.backends.onnx.core import StreamCore, core_for
+from denoise.backends.onnx.model import UPSTREAM_GATING, Gating
 
 from .conftest import ONNX_MODELS, onnx_model
 

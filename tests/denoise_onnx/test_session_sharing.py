@@ -7,7 +7,7 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 import pytest
 
-from denoise.backends.onnx_backend import OnnxBackend
+from denoise.backends.onnx.backend import OnnxBackend
 from denoise.registry import create_denoiser
 
 from .conftest import run_all

@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from denoise.backends.onnx_backend import OnnxBackend
-from denoise.backends.onnx_model import UPSTREAM_GATING
-from denoise.backends.onnx_offline import enhance_offline
+from denoise.backends.onnx.backend import OnnxBackend
+from denoise.backends.onnx.model import UPSTREAM_GATING
+from denoise.backends.onnx.offline import enhance_offline
 from denoise.base import Denoiser
 
 from .conftest import onnx_model, run_all

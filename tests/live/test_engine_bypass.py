@@ -1,11 +1,11 @@
 """An engine slower than the budget: the stream passes raw audio through (counted) and
-goes back to denoising once the engine answers, on the pool path and the awaitable path."""
+goes back to denoising once the engine answers, whether the backend computes on its own
+worker thread or is awaited (as a batch scheduler's future)."""
 
 from __future__ import annotations
 
 import asyncio
 import time
-from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import pytest
@@ -13,7 +13,7 @@ from numpy.typing import NDArray
 
 from denoise.base import Audio, Denoiser, FrameBackend
 from denoise.constants import HOP_SAMPLES
-from streams.webrtc.tracks import DenoiseTrack
+from streams.webrtc.source import LiveSource
 from tests.live.test_backlog_drop import QueuedSource
 
 SLOW_PACKET = 5
@@ -23,14 +23,11 @@ STALL_S = 0.1  # > the 30 ms budget: about 5 packets arrive meanwhile
 class SlowNegator(FrameBackend):
     """A fake model: output = -input, so cleaned and passed-through audio differ.
 
-    The hops of packet ``SLOW_PACKET`` take ``STALL_S``: blocking on the pool path,
-    awaited on the awaitable path (as a batch scheduler's future would be).
+    The hops of packet ``SLOW_PACKET`` take ``STALL_S``: blocking on the backend's own
+    worker thread (the default ``submit_hops``).
     """
 
-    multi_hop = True
-
-    def __init__(self, awaitable: bool) -> None:
-        self.awaitable = awaitable
+    def __init__(self) -> None:
         self.calls = 0
 
     def _slow(self) -> bool:
@@ -45,24 +42,35 @@ class SlowNegator(FrameBackend):
             time.sleep(STALL_S)
         return -hops, [float("nan")] * len(hops)
 
-    async def process_hops_async(self, hops: NDArray[np.float32]) -> tuple[Audio, list[float]]:
-        if self._slow():
-            await asyncio.sleep(STALL_S)
-        return -hops, [float("nan")] * len(hops)
-
     def set_atten_lim(self, db: float) -> None:
         pass
 
 
-@pytest.mark.parametrize("awaitable", [False, True], ids=["pool", "awaitable"])
-async def test_slow_engine_is_bypassed_then_denoising_resumes(awaitable: bool) -> None:
-    backend = SlowNegator(awaitable)
-    with ThreadPoolExecutor(2) as pool:
-        track = DenoiseTrack(
-            QueuedSource(), Denoiser(backend), pool, budget=0.03, media_timeout=2.0
-        )
-        chunks = [await track.next_chunk() for _ in range(30)]
-        track.stop()
+class AwaitedSlowNegator(SlowNegator):
+    """The slow packet's future resolves later on the loop, as a batch scheduler's would."""
+
+    batched = True
+
+    def submit_hops(self, hops: NDArray[np.float32]) -> asyncio.Future[tuple[Audio, list[float]]]:
+        loop = asyncio.get_running_loop()
+        fut: asyncio.Future[tuple[Audio, list[float]]] = loop.create_future()
+        result = (-hops, [float("nan")] * len(hops))
+        loop.call_later(STALL_S if self._slow() else 0.001, fut.set_result, result)
+        return fut
+
+
+@pytest.mark.parametrize(
+    "backend_type", [SlowNegator, AwaitedSlowNegator], ids=["thread", "awaited"]
+)
+async def test_slow_engine_is_bypassed_then_denoising_resumes(
+    backend_type: type[SlowNegator],
+) -> None:
+    backend = backend_type()
+    denoiser = Denoiser(backend)
+    track = LiveSource(QueuedSource(), denoiser, budget=0.03, media_timeout=2.0)
+    chunks = [await track.next_chunk() for _ in range(30)]
+    track.stop()
+    await asyncio.to_thread(denoiser.close)
     kinds = []
     for c in chunks:
         assert c.cleaned.size == c.raw.size == 2 * HOP_SAMPLES  # the timeline never breaks

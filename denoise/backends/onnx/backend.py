@@ -2,9 +2,9 @@
 
 The loop follows upstream's ``libDF/src/tract.rs`` (the official runtime):
 
-1. STFT analysis of the new hop, ERB and complex features (``onnx_dsp``).
+1. STFT analysis of the new hop, ERB and complex features (``dsp``).
 2. Encoder on that frame -> embeddings and a local SNR estimate (lsnr).
-3. Optional local-SNR gating (:class:`~.onnx_model.Gating`, upstream's
+3. Optional local-SNR gating (:class:`~.model.Gating`, upstream's
    ``apply_stages``); off by default like the shipped official runtime, so
    every frame gets the ERB mask and the deep filter.
 4. ERB mask on the frame the encoder's lookahead points at; deep filter
@@ -16,23 +16,25 @@ The loop follows upstream's ``libDF/src/tract.rs`` (the official runtime):
 
 Per-stream state is a few numpy arrays (STFT memory, normalisations, conv and
 GRU states, a short spectrum history): 60-110 KB (bench/onnx_speed.py). The
-arithmetic lives in :mod:`.onnx_core`, vectorised over a batch of streams;
+arithmetic lives in :mod:`.core`, vectorised over a batch of streams;
 this module is the per-stream front end (silence skip, scheduler hand-off).
 """
 
 from __future__ import annotations
+
+import asyncio
 
 import threading
 
 import numpy as np
 from numpy.typing import NDArray
 
-from ..base import Audio, FrameBackend, ModelLoadError
-from ..batching import BatchScheduler
-from ..constants import ATTEN_LIM_MAX_DB, HOP_SAMPLES
-from ..loading import ModelSource
-from .onnx_core import SILENCE_HOPS, SILENCE_LSNR, Item, StreamCore, core_for, silent_skip
-from .onnx_model import UPSTREAM_GATING, Gating, OnnxModel, load_onnx_model
+from ...base import Audio, FrameBackend, ModelLoadError
+from ...batching import BatchScheduler
+from ...constants import ATTEN_LIM_MAX_DB, HOP_SAMPLES
+from ...sources import ModelSource
+from .core import SILENCE_HOPS, SILENCE_LSNR, Item, StreamCore, core_for, silent_skip
+from .model import UPSTREAM_GATING, Gating, OnnxModel, load_onnx_model
 
 
 def stages(gating: Gating | None, lsnr: float) -> tuple[bool, bool, bool]:
@@ -49,9 +51,11 @@ class OnnxBackend(FrameBackend):
     """One stream of a DeepFilterNet ONNX model. Not thread-safe (one caller at a time).
 
     Without ``scheduler`` each hop runs on the caller's thread (a batch of
-    one). With a :class:`~denoise.batching.BatchScheduler` the hop is submitted
-    to it and may run together with other streams' hops, on whichever thread
-    leads that batch; the output is the same up to float rounding (~1e-7).
+    one; an asyncio caller's on the stream's own worker thread). With a
+    :class:`~denoise.batching.BatchScheduler` (``batched``) a chunk's hops are
+    submitted to it at once and may run together with other streams' hops, on
+    whichever thread leads that batch; the output is the same up to float
+    rounding (~1e-7).
     """
 
     def __init__(
@@ -69,9 +73,7 @@ class OnnxBackend(FrameBackend):
         self._skip_silence = skip_silence
         self._zero_hop = np.zeros(HOP_SAMPLES, dtype=np.float32)
         self._scheduler = scheduler
-        self.multi_hop = scheduler is not None
         self.batched = scheduler is not None
-        self.awaitable = scheduler is not None
         self._counted = False  # registered with the scheduler as a stream that submits
         self._closed = False
         self._count_lock = threading.Lock()
@@ -121,17 +123,23 @@ class OnnxBackend(FrameBackend):
         self._after_batch()
         return y, lsnr
 
-    async def process_hops_async(self, hops: NDArray[np.float32]) -> tuple[Audio, list[float]]:
-        """:meth:`process_hops` awaited on the running loop (batched streams only).
+    def submit_hops(self, hops: NDArray[np.float32]) -> asyncio.Future[tuple[Audio, list[float]]]:
+        """:meth:`process_hops` as a future of the running loop.
+
+        A batched stream's hops go into its scheduler's next batch (the result
+        arrives on this loop); an unbatched one runs on its own worker thread
+        (the base class default).
 
         Raises:
-            TypeError: no scheduler. RuntimeError: the backend was closed.
+            RuntimeError: the backend was closed.
         """
         if self._scheduler is None:
-            raise TypeError("an unbatched ONNX stream cannot be awaited")
-        y, lsnr = await self._scheduler.submit_async(self._core, self._item(hops))
-        self._after_batch()
-        return y, lsnr
+            return super().submit_hops(hops)
+        fut: asyncio.Future[tuple[Audio, list[float]]] = self._scheduler.submit_async(
+            self._core, self._item(hops)
+        )
+        fut.add_done_callback(self._after_batch_done)  # runs before the caller's callbacks
+        return fut
 
     def _item(self, hops: NDArray[np.float32]) -> Item:
         if self._closed:
@@ -139,28 +147,19 @@ class OnnxBackend(FrameBackend):
         self._count(True)
         return (self.state, np.asarray(hops, dtype=np.float32), self._skip_silence)
 
+    def _after_batch_done(self, _fut: asyncio.Future[tuple[Audio, list[float]]]) -> None:
+        self._after_batch()
+
     def _after_batch(self) -> None:
         # A stream that went quiet must not hold up the others' batches.
         self._count(not (self._skip_silence and self.state.skip > SILENCE_HOPS))
 
     def close(self) -> None:
-        """Leave the scheduler (a hop already submitted still completes). Idempotent."""
+        """Leave the scheduler (a hop already submitted still completes) and stop the
+        worker thread of an unbatched stream, if started. Idempotent."""
         self._closed = True
         self._count(False)
-
-
-def create_onnx_backend(
-    filename: str,
-    sha256: str,
-    atten_lim_db: float = ATTEN_LIM_MAX_DB,
-    gating: Gating | None = None,
-) -> OnnxBackend:
-    """A new stream on the shared model ``filename`` (pinned by ``sha256``).
-
-    Raises:
-        ModelLoadError: the model cannot be loaded (see :func:`load_onnx_model`).
-    """
-    return OnnxBackend(load_onnx_model(filename, sha256), atten_lim_db, gating)
+        super().close()
 
 
 class OnnxLoadedModel:

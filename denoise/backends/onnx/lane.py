@@ -1,4 +1,4 @@
-"""The single-stream fast path of :mod:`.onnx_core`: one hop of one stream, no batch.
+"""The single-stream fast path of :mod:`.core`: one hop of one stream, no batch.
 
 A lone stream (no scheduler, or a batch of one) spends most of its non-network
 time on per-hop bookkeeping of the vectorised core: stacking, fancy indexing,
@@ -13,24 +13,23 @@ The arithmetic is the batched core's, operation for operation (same ufuncs,
 dtypes and summation order), so the output equals the general path for a
 batch of one bit for bit (``tests/denoise_onnx/test_lane.py``).
 
-While a stream uses its lane, the :class:`~.onnx_core.StreamState` fields point
+While a stream uses its lane, the :class:`~.state.StreamState` fields point
 at the lane's buffers. A batched hop replaces them with views of its batch
 results; the next lone hop notices (``state.ana`` is no longer the lane's) and
 copies the state back in (:meth:`Lane.load`).
+
+A lane reads only the model's :class:`~.state.Layout` (constants and
+single-frame sessions), never the core that creates it.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import numpy as np
 import onnxruntime as ort
 
-from .onnx_dsp import F32
-from .onnx_model import StreamGraph
-
-if TYPE_CHECKING:
-    from .onnx_core import StreamCore, StreamState
+from .dsp import F32
+from .model import StreamGraph
+from .state import Layout, StreamState
 
 
 def _value(a: np.ndarray) -> ort.OrtValue:
@@ -76,22 +75,25 @@ class _Net:
 
 
 class Lane:
-    """One stream's fixed workspace and bound sessions (~0.3-0.5 MB). Not thread-safe."""
+    """One stream's fixed workspace and bound sessions (~0.3-0.5 MB). Not thread-safe.
 
-    def __init__(self, core: StreamCore) -> None:
-        d = core.dsp
-        h, f, nb, order = d.hop_size, d.n_freqs, core.nb_df, core.order
-        self.core = core
+    Implements :class:`~.state.LonePath` (the ``lane`` of a :class:`~.state.StreamState`).
+    """
+
+    def __init__(self, layout: Layout) -> None:
+        lay = self.layout = layout
+        d = lay.dsp
+        h, f, nb, order = d.hop_size, d.n_freqs, lay.nb_df, lay.order
         zeros = np.zeros
         # Stream state (the StreamState fields point here while the lane is in use).
         self.ana = zeros((1, d.fft_size - h), np.float32)
         self.syn = zeros((1, d.fft_size - h), np.float32)
         self.mean_norm = zeros((1, d.nb_erb), np.float32)
         self.unit_norm = zeros((1, nb), np.float32)
-        self.xh = zeros((1, core.depth, f), np.complex64)
-        self.yh = zeros((1, core.depth - core.conv_la, f), np.complex64)
-        self.cq = zeros((1, core.queue, order, nb), np.complex64)
-        self.cq_on = zeros((1, core.queue), np.bool_)
+        self.xh = zeros((1, lay.depth, f), np.complex64)
+        self.yh = zeros((1, lay.depth - lay.conv_la, f), np.complex64)
+        self.cq = zeros((1, lay.queue, order, nb), np.complex64)
+        self.cq_on = zeros((1, lay.queue), np.bool_)
         # Scratch.
         self.frame32 = zeros(d.fft_size, np.float32)
         self.frame64 = zeros(d.fft_size, np.float64)
@@ -108,7 +110,7 @@ class Lane:
         self.time64 = zeros(d.fft_size, np.float64)
         self.time32 = zeros(d.fft_size, np.float32)
         # Network inputs and outputs, shared by the bindings.
-        enc_g, erb_g, df_g = core.single
+        enc_g, erb_g, df_g = lay.graphs
         self.feat_erb = zeros((1, 1, 1, d.nb_erb), np.float32)
         self.feat_spec = zeros((1, 2, 1, nb), np.float32)
         io = {name: self._out_buffer(enc_g, name) for name in enc_g.outputs}
@@ -125,10 +127,10 @@ class Lane:
         # Fixed views.
         spec = self.xh[0, -1]
         self.spec, self.spec_re, self.spec_im, self.low = spec, spec.real, spec.imag, spec[:nb]
-        self.x_new = self.xh[0, core.newest]
+        self.x_new = self.xh[0, lay.newest]
         self.y_new = self.yh[0, -1]
-        src = self.yh if core.df_on_masked else self.xh
-        self.taps = src[:, core.tap_slice, :nb]
+        src = self.yh if lay.df_on_masked else self.xh
+        self.taps = src[:, lay.tap_slice, :nb]
         self.feat_erb_row = self.feat_erb.reshape(-1)
         self.feat_spec_rows = self.feat_spec.reshape(2, nb)
 
@@ -152,17 +154,17 @@ class Lane:
     def hop(self, st: StreamState, hop: F32) -> tuple[F32, float]:
         """Advance ``st`` by one hop ([hop_size] float32); returns (output hop, lsnr).
 
-        Same steps as :meth:`.onnx_core.StreamCore.process` for one stream.
+        Same steps as :meth:`.core.StreamCore.process` for one stream.
         """
         if st.ana is not self.ana:
             self.load(st)
-        core, d = self.core, self.core.dsp
+        lay, d = self.layout, self.layout.dsp
         h, mul, add = d.hop_size, np.multiply, np.add
         # Analysis (float32 window product, float64 FFT, as DspSpec.analysis_batch).
         xh = self.xh
         xh[:, :-1] = xh[:, 1:]
-        mul(self.ana[0], core.win_lo, out=self.frame32[:h])
-        mul(hop, core.win_hi, out=self.frame32[h:])
+        mul(self.ana[0], lay.win_lo, out=self.frame32[:h])
+        mul(hop, lay.win_hi, out=self.frame32[h:])
         self.ana[0] = hop
         np.copyto(self.frame64, self.frame32)
         np.fft.rfft(self.frame64, out=self.spec128)
@@ -177,20 +179,20 @@ class Lane:
         band, bt = self.band, self.band_tmp
         np.add.reduceat(p, d.band_starts, out=band)
         mul(band, d.inv_width, out=band)
-        add(band, core.eps, out=band)
+        add(band, lay.eps, out=band)
         np.log10(band, out=band)
-        mul(band, core.ten, out=band)
+        mul(band, lay.ten, out=band)
         mn = self.mean_norm[0]
-        mul(band, core.beta, out=bt)
-        mul(mn, core.alpha, out=mn)
+        mul(band, lay.beta, out=bt)
+        mul(mn, lay.alpha, out=mn)
         add(bt, mn, out=mn)
         fe = self.feat_erb_row
         np.subtract(band, mn, out=fe)
-        np.divide(fe, core.forty, out=fe)
+        np.divide(fe, lay.forty, out=fe)
         un, mag = self.unit_norm[0], self.mag
         np.abs(self.low, out=mag)
-        mul(mag, core.beta, out=mag)
-        mul(un, core.alpha, out=un)
+        mul(mag, lay.beta, out=mag)
+        mul(un, lay.alpha, out=un)
         add(mag, un, out=un)
         np.sqrt(un, out=mag)
         np.divide(self.low, mag, out=self.normed)
@@ -221,7 +223,7 @@ class Lane:
         else:
             coefs[0] = 0
         on = use_df
-        if core.queue:
+        if lay.queue:
             cq, cq_on = self.cq, self.cq_on
             due, due_on = cq[0, 0].copy(), bool(cq_on[0, 0])
             cq[:, :-1] = cq[:, 1:]
@@ -231,20 +233,20 @@ class Lane:
             coefs[0], on = due, due_on
         # Deep filter, attenuation limit, synthesis.
         out = self.out
-        out[:] = yh[:, core.out_pos]
-        nb = core.nb_df
+        out[:] = yh[:, lay.out_pos]
+        nb = lay.nb_df
         if on:
             np.einsum("nkf,nkf->nf", coefs, self.taps, out=out[:, :nb])
         if st.gain is not None:
             g = np.float32(st.gain)
             out *= np.float32(1.0) - g
-            out += g * xh[:, core.out_pos]
+            out += g * xh[:, lay.out_pos]
         c128 = self.spec128
         np.copyto(c128, out[0])
         np.fft.irfft(c128, n=d.fft_size, out=self.time64)
         x = self.time32
         np.copyto(x, self.time64, casting="same_kind")
-        mul(x, core.win_fft, out=x)
+        mul(x, lay.win_fft, out=x)
         syn = self.syn[0]
         y = x[:h] + syn
         syn[:] = x[h:]

@@ -19,8 +19,8 @@ import tarfile
 import tempfile
 from pathlib import Path
 
-from ..base import ModelLoadError
-from ..loading import verify_file
+from ...base import ModelLoadError
+from ...sources import verify_file
 
 GRAPH_FILES = ("enc.onnx", "erb_dec.onnx", "df_dec.onnx")
 MEMBERS = (*GRAPH_FILES, "config.ini")

@@ -1,7 +1,7 @@
 """Offline reference: the UNMODIFIED DeepFilterNet graphs over a whole utterance.
 
 This is the yardstick for the streaming backend. It shares only the DSP
-(``onnx_dsp``: STFT and running normalisations, which are recursive by nature)
+(``dsp``: STFT and running normalisations, which are recursive by nature)
 and the gating thresholds; the networks run once over all frames with the
 original sequence graphs, and the mask, deep filter, lookahead bookkeeping and
 attenuation limit are vectorised over time instead of kept in ring buffers.
@@ -16,9 +16,9 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import NDArray
 
-from ..constants import ATTEN_LIM_MAX_DB
-from .onnx_backend import atten_gain, stages
-from .onnx_model import Gating, OnnxModel
+from ...constants import ATTEN_LIM_MAX_DB
+from .backend import atten_gain, stages
+from .model import Gating, OnnxModel
 
 F32 = NDArray[np.float32]
 

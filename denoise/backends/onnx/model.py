@@ -17,23 +17,17 @@ from pathlib import Path
 
 import onnxruntime as ort
 
-from ..base import ModelLoadError
-from .onnx_dsp import DspSpec, norm_alpha
-from .onnx_files import (
+from ...base import ModelLoadError
+from .dsp import DspSpec, norm_alpha
+from .files import (
     GRAPH_FILES,
     extract_model,
     find_model_tarball,
     read_config,
     verify_tarball,
 )
-from .onnx_graphs import (
-    StateSpec,
-    keep_outputs,
-    load_graph,
-    make_streaming,
-    specialise_for_frames,
-    trivial_transposes_to_reshapes,
-)
+from .graphs import StateSpec, keep_outputs, load_graph, make_streaming
+from .specialise import specialise_for_frames, trivial_transposes_to_reshapes
 
 
 @dataclass(frozen=True)
@@ -181,7 +175,7 @@ class OnnxModel:
         """(enc, erb_dec, df_dec) with a symbolic batch axis, built on first use, cached.
 
         Same computation as the single-frame sessions, one frame of N streams
-        per run (:func:`~.onnx_graphs.specialise_for_frames` with ``states``).
+        per run (:func:`~.specialise.specialise_for_frames` with ``states``).
         """
         with _LOCK:
             cached = _BATCH.get(self.sha256)

@@ -1,0 +1,196 @@
+"""Specialising the streaming graphs of :mod:`.graphs` for single frames: speed only, exact.
+
+:func:`specialise_for_frames` pins batch and time to 1 (or only time, leaving a
+symbolic batch axis so one run can carry many streams) and swaps two slow
+kernels for fast ones (grouped-linear Einsums -> MatMuls, the depthwise
+frequency upsampler -> a sub-pixel Conv); :func:`trivial_transposes_to_reshapes`
+turns the Transposes that move no data into Reshapes. The arithmetic is
+unchanged (``tests/denoise_onnx/test_graph_rewrite.py``).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import onnx
+import onnxruntime as ort
+from onnx import helper, numpy_helper
+
+from ...base import ModelLoadError
+from .graphs import StateSpec, replace_nodes
+
+
+def trivial_transposes_to_reshapes(model: onnx.ModelProto) -> onnx.ModelProto:
+    """A copy of a fully static graph whose data-preserving Transposes are Reshapes.
+
+    In a single-frame graph most Transposes only move axes of size 1 (the
+    grouped linears' ``[1, 1, G, I] -> [G, 1, 1, I]``, the GRUs' ``[1, 1, H]``
+    swaps); they are then plain reshapes, which ONNX Runtime does without a
+    copy. The shapes come from one run of the graph on zeros (the exporter
+    derives Reshape targets from ``Shape``, which static inference cannot
+    follow). Exact: no value changes.
+    """
+    probe = onnx.ModelProto.FromString(model.SerializeToString())
+    listed = {o.name for o in probe.graph.output}
+    wanted = [n.input[0] for n in probe.graph.node if n.op_type == "Transpose"]
+    for name in dict.fromkeys(wanted):
+        if name not in listed:
+            probe.graph.output.append(helper.make_empty_tensor_value_info(name))
+    so = ort.SessionOptions()
+    so.graph_optimization_level = ort.GraphOptimizationLevel.ORT_DISABLE_ALL
+    so.intra_op_num_threads = so.inter_op_num_threads = 1
+    sess = ort.InferenceSession(probe.SerializeToString(), so, providers=["CPUExecutionProvider"])
+    feeds = {i.name: np.zeros(i.shape, np.float32) for i in sess.get_inputs()}
+    outs = sess.run(None, feeds)
+    shapes = {o.name: v.shape for o, v in zip(sess.get_outputs(), outs, strict=True)}
+    shapes.update({k: v.shape for k, v in feeds.items()})
+
+    model = onnx.ModelProto.FromString(model.SerializeToString())
+    graph = model.graph
+    nodes: list[onnx.NodeProto] = []
+    for node in graph.node:
+        shape = shapes.get(node.input[0]) if node.op_type == "Transpose" else None
+        perm = next((list(a.ints) for a in node.attribute if a.name == "perm"), None)
+        if shape is None or perm is None or len(perm) != len(shape):
+            nodes.append(node)
+            continue
+        moved = [p for p in perm if shape[p] != 1]
+        if moved != sorted(moved):  # real data movement
+            nodes.append(node)
+            continue
+        target = f"{node.output[0]}_as_shape"
+        new_shape = np.array([shape[p] for p in perm], dtype=np.int64)
+        graph.initializer.append(numpy_helper.from_array(new_shape, target))
+        nodes.append(
+            helper.make_node(
+                "Reshape", [node.input[0], target], list(node.output), name=f"{target}_reshape"
+            )
+        )
+    del graph.node[:]
+    graph.node.extend(nodes)
+    return model
+
+
+GROUPED_LINEAR = b"btgi,gih->btgh"
+
+
+BATCH_DIM = "N"
+
+
+def specialise_for_frames(
+    model: onnx.ModelProto, states: list[StateSpec] | None = None
+) -> onnx.ModelProto:
+    """Return a copy of ``model`` with every symbolic input dim set to 1 and
+    grouped-linear Einsums turned into MatMuls. Output shapes are re-inferred.
+
+    With ``states`` (from :func:`make_streaming`) the batch axis of every input
+    (axis 0, or ``StateSpec.batch_axis`` for a state) becomes the symbolic dim
+    :data:`BATCH_DIM` instead: one run then processes one frame of each of N
+    independent streams, their states stacked on that axis. The exported
+    graphs derive every Reshape target from ``Shape``, so this is exact.
+
+    Raises:
+        ModelLoadError: shape inference fails on the result.
+    """
+    model = onnx.ModelProto.FromString(model.SerializeToString())
+    graph = model.graph
+    batch_axes = {s.input_name: s.batch_axis for s in states or ()}
+    for vi in graph.input:
+        batch_axis = batch_axes.get(vi.name, 0) if states is not None else -1
+        for axis, dim in enumerate(vi.type.tensor_type.shape.dim):
+            if axis == batch_axis:
+                dim.Clear()
+                dim.dim_param = BATCH_DIM
+            elif not dim.HasField("dim_value") or dim.dim_value == 0:
+                dim.Clear()
+                dim.dim_value = 1
+    # The exporter's output shapes name dims inconsistently ('S', 'S', 1 for
+    # lsnr); drop them and let inference recompute everything.
+    for vi in graph.output:
+        vi.type.tensor_type.ClearField("shape")
+    del graph.value_info[:]
+    weights = {i.name: i for i in graph.initializer}
+    nodes: list[onnx.NodeProto] = []
+    for node in graph.node:
+        eq = next((a.s for a in node.attribute if a.name == "equation"), b"")
+        if node.op_type == "Einsum" and eq == GROUPED_LINEAR and node.input[1] in weights:
+            nodes.extend(_grouped_matmul(node, weights[node.input[1]], graph))
+        elif node.op_type == "ConvTranspose" and _is_upsampler(node, weights):
+            nodes.extend(_subpixel_conv(node, weights[node.input[1]], graph))
+        else:
+            nodes.append(node)
+    replace_nodes(graph, nodes)
+    try:
+        return onnx.shape_inference.infer_shapes(model, strict_mode=True, data_prop=True)
+    except Exception as exc:  # InferenceError and friends
+        raise ModelLoadError(f"cannot specialise graph for single frames: {exc}") from exc
+
+
+def _grouped_matmul(
+    node: onnx.NodeProto, weight: onnx.TensorProto, graph: onnx.GraphProto
+) -> list[onnx.NodeProto]:
+    # x[b,t,g,i] @ W[g,i,h]: move g to the front, batch-matmul against
+    # W[g,1,i,h] (broadcast over b), move g back.
+    w = numpy_helper.to_array(weight)
+    name = node.output[0]
+    w4 = f"{name}_w4"
+    graph.initializer.append(numpy_helper.from_array(w[:, None].astype(w.dtype), w4))
+    return [
+        helper.make_node("Transpose", [node.input[0]], [f"{name}_xg"], perm=[2, 0, 1, 3]),
+        helper.make_node("MatMul", [f"{name}_xg", w4], [f"{name}_yg"]),
+        helper.make_node("Transpose", [f"{name}_yg"], [name], perm=[1, 2, 0, 3]),
+    ]
+
+
+UPSAMPLER = {
+    "kernel_shape": [1, 3],
+    "strides": [1, 2],
+    "pads": [0, 1, 0, 1],
+    "output_padding": [0, 1],
+}
+
+
+def _is_upsampler(node: onnx.NodeProto, weights: dict[str, onnx.TensorProto]) -> bool:
+    """A depthwise ConvTranspose doubling the frequency axis (DeepFilterNet's ``convt``)."""
+    attrs = {a.name: helper.get_attribute_value(a) for a in node.attribute}
+    if len(node.input) != 2 or node.input[1] not in weights:
+        return False
+    dims = tuple(weights[node.input[1]].dims)
+    ok = all(attrs.get(k) == v for k, v in UPSAMPLER.items())
+    ok = ok and attrs.get("dilations", [1, 1]) == [1, 1] and "auto_pad" not in attrs
+    return ok and len(dims) == 4 and dims[1:] == (1, 1, 3) and attrs.get("group") == dims[0]
+
+
+def _subpixel_conv(
+    node: onnx.NodeProto, weight: onnx.TensorProto, graph: onnx.GraphProto
+) -> list[onnx.NodeProto]:
+    # Single frame (time = 1): y[2j] = w1 x[j], y[2j+1] = w2 x[j] + w0 x[j+1]. That
+    # is a depthwise Conv with kernel 2 and two output phases per channel, then
+    # the phases interleaved along frequency. ORT's grouped ConvTranspose is
+    # slow; this is the same arithmetic (one or two products per output).
+    w = numpy_helper.to_array(weight)[:, 0, 0, :]  # [C, 3]
+    c = w.shape[0]
+    phases = np.zeros((c, 2, 1, 1, 2), dtype=w.dtype)
+    phases[:, 0, 0, 0, 0] = w[:, 1]
+    phases[:, 1, 0, 0, 0] = w[:, 2]
+    phases[:, 1, 0, 0, 1] = w[:, 0]
+    name = node.output[0]
+    graph.initializer.extend(
+        [
+            numpy_helper.from_array(phases.reshape(2 * c, 1, 1, 2), f"{name}_wp"),
+            numpy_helper.from_array(np.array([0, c, 2, -1], dtype=np.int64), f"{name}_s1"),
+            numpy_helper.from_array(np.array([0, c, 1, -1], dtype=np.int64), f"{name}_s2"),
+        ]
+    )
+    return [
+        helper.make_node(
+            "Conv",
+            [node.input[0], f"{name}_wp"],
+            [f"{name}_ph"],
+            group=c,
+            kernel_shape=[1, 2],
+            pads=[0, 0, 0, 1],
+        ),
+        helper.make_node("Reshape", [f"{name}_ph", f"{name}_s1"], [f"{name}_r"]),
+        helper.make_node("Transpose", [f"{name}_r"], [f"{name}_t"], perm=[0, 1, 3, 2]),
+        helper.make_node("Reshape", [f"{name}_t", f"{name}_s2"], [name]),
+    ]
