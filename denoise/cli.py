@@ -15,7 +15,7 @@ from .audiofile import probe_file
 from .base import DenoiseError
 from .constants import ATTEN_LIM_MAX_DB, SAMPLE_RATE
 from .filedenoise import denoise_file
-from .registry import DEFAULT_MODEL, available_models
+from .registry import DEFAULT_MODEL, available_models, get_spec
 
 PROGRESS_MIN_SECONDS = 10
 """Files shorter than this finish too fast for a progress bar to help."""
@@ -52,7 +52,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--model",
         default=DEFAULT_MODEL,
         choices=available_models(),
-        help=f"model (default: {DEFAULT_MODEL})",
+        help="; ".join(f"{n}: {get_spec(n).description}" for n in available_models())
+        + f" (default: {DEFAULT_MODEL})",
     )
     p.add_argument(
         "--atten-lim",

@@ -141,10 +141,6 @@ class LiveSource:
         self.stats = TrackStats()
         self._backlog = BacklogMeter(max_backlog)
 
-    @property
-    def ended(self) -> bool:
-        return self._ended
-
     def stop(self) -> None:
         """End the source: the next (or a waiting) :meth:`next_chunk` raises. Idempotent."""
         self._ended = True

@@ -23,7 +23,6 @@ this module is the per-stream front end (silence skip, scheduler hand-off).
 from __future__ import annotations
 
 import asyncio
-
 import threading
 
 import numpy as np
