@@ -131,7 +131,7 @@ def clear_stale_streams() -> tuple[int, int]:
     """At server start: turn left-over live state into recordings, clear flags.
 
     A server that died mid-stream leaves its spool WAVs valid up to the last
-    header sync (see :mod:`streams.webrtc.recorder`); they are saved as a
+    header sync (see :mod:`streams.webrtc.spool`); they are saved as a
     recording, as are spool files a storage outage left behind.
     Returns (streams cleared, recordings recovered).
     """
