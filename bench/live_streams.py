@@ -505,11 +505,18 @@ def main() -> None:
                 mine = [
                     r for r in rows if r.model == model and r.procs == procs and r.code == label
                 ]
-                fit = sorted({r.streams for r in mine if r.fits})
-                failed = sorted({r.streams for r in mine if not r.fits})
+                counts = sorted({r.streams for r in mine})
+                always = [c for c in counts if all(r.fits for r in mine if r.streams == c)]
+                failed = [c for c in counts if c not in always]
+                cpu = ", ".join(
+                    f"{c}: {sum(r.per_stream for r in mine if r.streams == c) / len([r for r in mine if r.streams == c]):.1f}"
+                    for c in counts
+                )
                 print(
-                    f"[{label}] {model}, {procs} process(es): fits at {fit or 'none'}, "
-                    f"not at {failed or 'none'}; largest fitting count: {max(fit, default=0)}"
+                    f"[{label}] {model}, {procs} process(es): fits in every round at "
+                    f"{always or 'none'}, not in some round at {failed or 'none'}; largest "
+                    f"count fitting every round: {max(always, default=0)}; mean server CPU "
+                    f"%/stream by count: {cpu}"
                 )
     if args.json:
         args.json.write_text(json.dumps([asdict(r) for r in rows], indent=1))
