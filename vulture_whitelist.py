@@ -11,7 +11,7 @@ from denoise.backends.native import NativeModel
 from denoise.backends.onnx.backend import OnnxLoadedModel
 from denoise.backends.onnx.model import clear_cache
 from denoise.backends.onnx.offline import enhance_offline
-from denoise.base import Denoiser, FrameTelemetry
+from denoise.base import Denoiser
 from denoise.batching import BatchScheduler, BatchStats
 from fc25_denoise import asgi, env, runtime
 from frontend.apps import FrontendConfig
@@ -44,5 +44,5 @@ _lib.intra_op_num_threads, _lib.inter_op_num_threads, _lib.execution_mode
 _lib.graph_optimization_level, _lib.log_severity_level, _lib.bit_rate
 # Public engine and runtime API used by tests and benchmarks.
 read_audio, clear_cache, enhance_offline, Denoiser.process_async, Denoiser.nonfinite_samples
-FrameTelemetry.lsnr_db, FrameTelemetry.process_ms, BatchScheduler.active_streams
+BatchScheduler.active_streams
 BatchStats.batches, JobRunner.wait_idle, runtime.replace_live_hub

@@ -4,7 +4,7 @@ A *backend* (:class:`FrameBackend`) owns one stream's model state and processes
 exactly one hop (:data:`~denoise.constants.HOP_SAMPLES` float32 samples at 48 kHz)
 at a time. :class:`Denoiser` wraps a backend so callers can feed chunks of any
 length; it sanitises input, applies attenuation-limit changes on the next frame
-and keeps per-frame telemetry.
+and counts the hops it processed.
 
 Threading: a ``Denoiser`` serves one caller at a time (its ``process``,
 ``process_async`` and ``flush`` calls never overlap). There are two ways in:
@@ -30,10 +30,7 @@ from __future__ import annotations
 import abc
 import asyncio
 import threading
-import time
-from collections import deque
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 
 import numpy as np
 from numpy.typing import NDArray
@@ -154,14 +151,6 @@ class FrameBackend(abc.ABC):
         return f"denoise-{type(self).__name__}-{id(self):x}"
 
 
-@dataclass(frozen=True, slots=True)
-class FrameTelemetry:
-    """What happened to one hop."""
-
-    lsnr_db: float
-    process_ms: float
-
-
 class Denoiser:
     """Streaming front end over a :class:`FrameBackend`.
 
@@ -170,8 +159,6 @@ class Denoiser:
     output equals the concatenated input delayed by ``latency_samples``.
     """
 
-    TELEMETRY_FRAMES = 100
-
     def __init__(self, backend: FrameBackend, atten_lim_db: float = ATTEN_LIM_MAX_DB) -> None:
         self._backend = backend
         self._pending: Audio = np.zeros(0, dtype=np.float32)
@@ -179,8 +166,8 @@ class Denoiser:
         self._applied_atten: float | None = None
         self._closed = False
         self.frames = 0
+        """Hops processed so far."""
         self.nonfinite_samples = 0
-        self.telemetry: deque[FrameTelemetry] = deque(maxlen=self.TELEMETRY_FRAMES)
 
     @property
     def latency_samples(self) -> int:
@@ -265,7 +252,6 @@ class Denoiser:
             out.set_result(np.zeros(0, dtype=np.float32))
             return out
         self._apply_atten()
-        t0 = time.perf_counter()
 
         def finish(inner: asyncio.Future[tuple[Audio, list[float]]]) -> None:
             exc = None if inner.cancelled() else inner.exception()  # always retrieved
@@ -277,7 +263,7 @@ class Denoiser:
                 out.set_exception(exc)
             else:
                 y, snrs = inner.result()
-                self._telemetry(snrs, t0)
+                self.frames += len(snrs)
                 out.set_result(y.reshape(-1))
 
         self._backend.submit_hops(hops).add_done_callback(finish)
@@ -312,9 +298,7 @@ class Denoiser:
 
     def _process_hop(self, hop: Audio) -> Audio:
         self._apply_atten()
-        t0 = time.perf_counter()
-        y, lsnr = self._backend.process_hop(hop)
-        self.telemetry.append(FrameTelemetry(float(lsnr), (time.perf_counter() - t0) * 1e3))
+        y, _lsnr = self._backend.process_hop(hop)
         self.frames += 1
         return y
 
@@ -322,15 +306,9 @@ class Denoiser:
         # The limit is applied once for the whole chunk (a change made while
         # the chunk is in flight applies to the next chunk).
         self._apply_atten()
-        t0 = time.perf_counter()
         y, snrs = self._backend.process_hops(np.ascontiguousarray(hops))
-        self._telemetry(snrs, t0)
-        return y.reshape(-1)
-
-    def _telemetry(self, snrs: list[float], t0: float) -> None:
-        ms = (time.perf_counter() - t0) * 1e3 / max(1, len(snrs))
-        self.telemetry.extend(FrameTelemetry(float(snr), ms) for snr in snrs)
         self.frames += len(snrs)
+        return y.reshape(-1)
 
     def _apply_atten(self) -> None:
         lim = self._atten_lim_db
