@@ -195,6 +195,10 @@ RECORDINGS_QUOTA_BYTES = env_int("FC25_RECORDINGS_QUOTA_MB", 2048, minimum=0) * 
 """Stored bytes allowed per user (both versions of every recording); 0 = unlimited."""
 UPLOAD_MAX_BYTES = env_int("FC25_UPLOAD_MAX_MB", 200, minimum=1) * 1024 * 1024
 """Largest audio file accepted by POST /api/recordings/import/ (413 beyond)."""
+IMPORT_MAX_SECONDS = env_float("FC25_IMPORT_MAX_MINUTES", 180.0, lo=1.0, hi=24 * 60.0) * 60
+"""Longest audio an import may hold (a small silent FLAC can claim days); longer gets 413."""
+IMPORT_MAX_CHANNELS = env_int("FC25_IMPORT_MAX_CHANNELS", 8, minimum=1)
+"""Most channels an import may have (more gets 413); above 2 the mono mix is stored."""
 FILE_UPLOAD_MAX_MEMORY_SIZE = 4 * 1024 * 1024  # bigger uploads spool to a temp file
 RECORDING_JOB_WORKERS = env_int("FC25_JOB_WORKERS", 1, minimum=1)
 """Threads running import and re-clean jobs in each server process."""

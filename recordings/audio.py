@@ -34,6 +34,14 @@ class TooLongForWav(AudioError):
     """The recording exceeds what a WAV header can describe."""
 
 
+class OverLimit(AudioError):
+    """The audio is longer or has more channels than the caller allows."""
+
+
+DOWNMIX_ABOVE = 2
+"""Files with more channels are stored as their mono mix (the model hears mono anyway)."""
+
+
 Source = str | Path | IO[bytes]
 
 
@@ -51,39 +59,67 @@ def _reason(exc: Exception) -> str:
     return text.split(": ", 1)[-1][:160]
 
 
-def encode_flac(source: Source, dest: Path) -> tuple[int, int, int]:
+def encode_flac(
+    source: Source,
+    dest: Path,
+    *,
+    max_channels: int = 8,
+    max_seconds: float | None = None,
+) -> tuple[int, int, int]:
     """Decode ``source`` completely and write it to ``dest`` as 16-bit FLAC.
 
-    Returns ``(sample_rate, channels, frames)``. Every block is decoded, so a
-    file that is corrupt part-way fails here, not later in a job.
+    Returns ``(sample_rate, channels written, frames)``. Every block is decoded,
+    so a file that is corrupt part-way fails here, not later in a job. A file
+    with more than :data:`DOWNMIX_ABOVE` channels is written as its mono mix.
+    Limits are checked against the header before anything is decoded, and
+    again while decoding (a header may understate the length).
 
     Raises:
-        AudioError: not audio, no samples, corrupt, or more than 8 channels.
+        OverLimit: more than ``max_channels`` channels, or longer than ``max_seconds``.
+        AudioError: not audio, no samples, corrupt.
     """
     with _open(source) as src:
         rate, channels = src.samplerate, src.channels
-        if channels > 8:
-            raise AudioError(f"{channels} channels; at most 8 are supported")
+        if channels > max_channels:
+            raise OverLimit(f"{channels} channels; at most {max_channels} are accepted")
+        max_frames = None if max_seconds is None else int(max_seconds * rate)
+        if max_frames is not None and src.frames > max_frames:
+            raise OverLimit(_too_long(src.frames / rate, max_seconds))
+        out_channels = 1 if channels > DOWNMIX_ABOVE else channels
         frames = 0
         try:
             with sf.SoundFile(
-                str(dest), "w", samplerate=rate, channels=channels, format="FLAC", subtype="PCM_16"
-            ) as out:
+                str(dest), "w", samplerate=rate, channels=out_channels, format="FLAC",
+                subtype="PCM_16",
+            ) as out:  # fmt: skip
                 while True:
                     block = src.read(BLOCK_FRAMES, dtype="float32", always_2d=True)
                     if not len(block):
                         break
+                    frames += len(block)
+                    if max_frames is not None and frames > max_frames:
+                        raise OverLimit(_too_long(frames / rate, max_seconds))
                     if not np.all(np.isfinite(block)):
                         block = np.nan_to_num(block, nan=0.0, posinf=0.0, neginf=0.0)
+                    if out_channels != channels:
+                        block = block.mean(axis=1, keepdims=True)
                     out.write(np.clip(block, -1.0, 1.0))
-                    frames += len(block)
         except (sf.LibsndfileError, RuntimeError) as exc:
             dest.unlink(missing_ok=True)
             raise AudioError(f"the audio is corrupt ({_reason(exc)})") from exc
+        except OverLimit:
+            dest.unlink(missing_ok=True)
+            raise
     if frames == 0:
         dest.unlink(missing_ok=True)
         raise AudioError("the file contains no audio")
-    return rate, channels, frames
+    return rate, out_channels, frames
+
+
+def _too_long(seconds: float, max_seconds: float | None) -> str:
+    return (
+        f"{seconds / 60:.1f} minutes of audio; at most {(max_seconds or 0) / 60:.0f} are accepted"
+    )
 
 
 def duration_of(source: Source) -> float:
@@ -152,6 +188,35 @@ class WavRenderer:
 
     def close(self) -> None:
         self._file.close()
+
+
+ENVELOPE_POINTS = 8000
+"""Resolution of a recording's cached envelope: twice the most buckets a client may ask for."""
+
+
+def reduce_peaks(envelope: list[list[float]], buckets: int) -> list[list[float]]:
+    """``buckets`` [min, max] pairs from a finer envelope (:func:`peaks` output).
+
+    Each bucket takes the extremes of every envelope point that overlaps its
+    span, so it contains what a direct :func:`peaks` of that span would show
+    (and at most one point more on each side). No decoding: any bucket count
+    costs the same.
+
+    Raises:
+        ValueError: ``buckets`` < 1 or more than the envelope has points.
+    """
+    n = len(envelope)
+    if not 1 <= buckets <= n:
+        raise ValueError(f"buckets must be between 1 and {n}")
+    env = np.asarray(envelope, dtype=np.float32)
+    b = np.arange(buckets)
+    starts = (b * n) // buckets
+    ends = -((-(b + 1) * n) // buckets)  # ceil: a point straddling an edge counts for both
+    pairs = [
+        [round(float(env[i:j, 0].min()), 4), round(float(env[i:j, 1].max()), 4)]
+        for i, j in zip(starts, ends, strict=True)
+    ]
+    return pairs
 
 
 def peaks(source: Source, buckets: int) -> tuple[float, list[list[float]]]:

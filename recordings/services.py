@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from django.conf import settings
+from django.core.cache import cache
 from django.core.files.uploadedfile import UploadedFile
 from django.db import IntegrityError, transaction
 from django.db.models import Prefetch, Q, QuerySet, Sum
@@ -24,7 +25,15 @@ from fc25_denoise.api import ApiError, BadRequest, Conflict, Forbidden, NotFound
 from users.models import User
 from users.services import friend_ids
 
-from .audio import AudioError, duration_of, encode_flac
+from .audio import (
+    ENVELOPE_POINTS,
+    AudioError,
+    OverLimit,
+    duration_of,
+    encode_flac,
+    peaks,
+    reduce_peaks,
+)
 from .jobs import SubmitJob, enqueue, job_json
 from .models import RecordingJob, StreamRecording
 from .storage import delete_files, spool_paths, spool_tmp_dir, storage_name, store_file
@@ -32,6 +41,9 @@ from .storage import delete_files, spool_paths, spool_tmp_dir, storage_name, sto
 logger = logging.getLogger(__name__)
 
 TITLE_MAX = 200
+
+
+PEAKS_CACHE_SECONDS = 24 * 3600
 
 
 def _latest_jobs() -> Prefetch[Any]:
@@ -76,6 +88,11 @@ def check_owned(user: User, recording_id: int) -> StreamRecording:
 def storage_used(user_id: int) -> int:
     total = StreamRecording.objects.filter(owner_id=user_id).aggregate(s=Sum("size_bytes"))["s"]
     return int(total or 0)
+
+
+def quota_usage(user_id: int) -> tuple[int, int]:
+    """``(quota, used)`` in bytes for ``user_id`` (quota 0: unlimited)."""
+    return settings.RECORDINGS_QUOTA_BYTES, storage_used(user_id)
 
 
 def check_quota(user_id: int, extra_bytes: int, *, status: int = 413) -> None:
@@ -125,6 +142,38 @@ def recording_json(rec: StreamRecording, viewer_id: int) -> dict[str, Any]:
         "is_owner": rec.owner_id == viewer_id,
         "job": job_json(job) if job is not None and rec.owner_id == viewer_id else None,
     }
+
+
+def recording_peaks(rec: StreamRecording, buckets: int) -> dict[str, Any]:
+    """The peaks route's body: ``buckets`` [min, max] pairs of each version that exists.
+
+    Each stored file is decoded once, into an :data:`~.audio.ENVELOPE_POINTS`
+    envelope cached under its storage name (names never change content: a
+    re-clean stores a new name); any bucket count is then cut from that.
+
+    Raises:
+        NotFound: a file is missing or unreadable.
+    """
+    body: dict[str, Any] = {
+        "duration": rec.duration,
+        "buckets": buckets,
+        "cleaned": None,
+        "raw": None,
+    }
+    for version, field in (("cleaned", rec.file), ("raw", rec.raw_file)):
+        if not field:
+            continue
+        key = f"peaks-envelope:{field.name}"
+        envelope = cache.get(key)
+        if envelope is None:
+            try:
+                with field.storage.open(field.name or "", "rb") as fh:
+                    envelope = peaks(fh, ENVELOPE_POINTS)[1]
+            except (AudioError, FileNotFoundError) as exc:
+                raise NotFound(f"The {version} audio cannot be read: {exc}.") from None
+            cache.set(key, envelope, PEAKS_CACHE_SECONDS)
+        body[version] = reduce_peaks(envelope, buckets)
+    return body
 
 
 def do_rename(rec: StreamRecording, title: str) -> StreamRecording:
@@ -296,7 +345,8 @@ def do_import(
     leaves nothing behind.
 
     Raises:
-        ApiError 413: larger than ``UPLOAD_MAX_BYTES`` or over the quota.
+        ApiError 413: larger than ``UPLOAD_MAX_BYTES``, longer than ``IMPORT_MAX_SECONDS``,
+            more channels than ``IMPORT_MAX_CHANNELS``, or over the quota.
         BadRequest: not audio, corrupt, empty.
     """
     limit = settings.UPLOAD_MAX_BYTES
@@ -307,7 +357,14 @@ def do_import(
         path = getattr(upload, "temporary_file_path", None)
         source: Any = path() if path else upload.file
         try:
-            rate, _, frames = encode_flac(source, raw)
+            rate, _, frames = encode_flac(
+                source,
+                raw,
+                max_channels=settings.IMPORT_MAX_CHANNELS,
+                max_seconds=settings.IMPORT_MAX_SECONDS,
+            )
+        except OverLimit as exc:
+            raise ApiError(413, f"That file is too large to import: {exc}.") from None
         except AudioError as exc:
             raise BadRequest(
                 f"That is not a usable audio file (WAV, FLAC, OGG or MP3): {exc}.",

@@ -18,7 +18,6 @@ from typing import Any
 
 from asgiref.sync import sync_to_async
 from django.conf import settings
-from django.core.cache import cache
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.http.response import HttpResponseBase
 
@@ -37,12 +36,10 @@ from fc25_denoise.api import (
 from users.models import User
 
 from . import services
-from .audio import AudioError, TooLongForWav, peaks
+from .audio import AudioError, TooLongForWav
 from .jobs import JobRunner, job_json
 from .models import StreamRecording
 from .ranges import RangeNotSatisfiable, open_audio, parse_range, stream_bytes
-
-PEAKS_CACHE_SECONDS = 24 * 3600
 
 EngineDefaults = Callable[[User], tuple[str, float]]
 """``(model, atten_lim_db)`` for a user who names neither: their stream settings."""
@@ -196,23 +193,4 @@ def recording_peaks(request: HttpRequest, recording_id: int) -> HttpResponse:
     if not 50 <= buckets <= 4000:
         raise BadRequest("buckets must be between 50 and 4000.")
     rec = services.check_readable(user, recording_id)
-    body: dict[str, Any] = {
-        "duration": rec.duration,
-        "buckets": buckets,
-        "cleaned": None,
-        "raw": None,
-    }
-    for version, field in (("cleaned", rec.file), ("raw", rec.raw_file)):
-        if not field:
-            continue
-        key = f"peaks:{field.name}:{buckets}"
-        cached = cache.get(key)
-        if cached is None:
-            try:
-                with field.storage.open(field.name or "", "rb") as fh:
-                    cached = peaks(fh, buckets)[1]
-            except (AudioError, FileNotFoundError) as exc:
-                raise NotFound(f"The {version} audio cannot be read: {exc}.") from None
-            cache.set(key, cached, PEAKS_CACHE_SECONDS)  # stored names never change content
-        body[version] = cached
-    return JsonResponse(body)
+    return JsonResponse(services.recording_peaks(rec, buckets))

@@ -25,11 +25,13 @@ from django.db import close_old_connections
 
 from denoise.base import DenoiseError, Denoiser
 from fc25_denoise.api import ApiError, BadRequest, Conflict, TooMany
-from recordings.services import check_quota
+from recordings.services import check_quota, quota_usage
 from recordings.storage import spool_paths
+from users.events import publish
 from users.models import User
 
 from . import services
+from .quota import QuotaWatch
 from .webrtc.runtime import LiveRuntime
 from .webrtc.session import (
     BroadcastSession,
@@ -77,6 +79,7 @@ class LiveHub:
         self._heartbeat: asyncio.Future[None] | None = None
         self._channel: str | None = None
         self._control: asyncio.Future[None] | None = None
+        self._quota = QuotaWatch(self._notify)
 
     async def _node_channel(self) -> str:
         """This process's control channel (created with its listener on first use).
@@ -202,9 +205,13 @@ class LiveHub:
             await _db(services.do_end_stream, user.pk, session_id)
             raise
         self._sessions[user.pk] = session
+        self._quota.track(session, *await _db(quota_usage, user.pk))
         self._ensure_heartbeat()
         session.log.info("live (model=%s, atten_lim=%g dB)", prefs.model, prefs.atten_lim_db)
         return Started(session_id, answer)
+
+    async def _notify(self, user_id: int, event: dict[str, Any]) -> None:
+        await _db(publish, [user_id], event)
 
     async def _create_denoiser(self, model: str, atten_lim_db: float) -> Denoiser:
         try:
@@ -249,6 +256,7 @@ class LiveHub:
         for uid, session in list(self._sessions.items()):
             if session is not None and session.session_id == result.session_id:
                 del self._sessions[uid]
+                self._quota.forget(session)
                 recording = await _db(
                     services.do_end_stream, uid, result.session_id, result.gap_seconds
                 )
@@ -260,6 +268,7 @@ class LiveHub:
         for task in (self._heartbeat, self._control):
             if task is not None:
                 task.cancel()
+        self._quota.close()
         sessions = [s for s in self._sessions.values() if s is not None]
         if sessions:
             logger.info("server shutdown: stopping %d live streams", len(sessions))

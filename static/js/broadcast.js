@@ -195,6 +195,21 @@ async function loadInitial() {
   }
 }
 
+/** A `recording_quota` presence event: the live recording nears (or reached) the quota. */
+export function onRecordingQuota(ev) {
+  if (!panel) return;
+  const mb = (bytes) => `${Math.round(bytes / (1024 * 1024))} MB`;
+  if (ev.state === "warning") {
+    errorEl.textContent =
+      `Your recordings are at ${mb(ev.used_bytes)} of your ${mb(ev.quota_bytes)} quota: ` +
+      "the stream ends when it is full.";
+  } else if (ev.state === "full") {
+    errorEl.textContent =
+      "Your recordings quota is full: the stream was ended and its recording saved.";
+    endLive();
+  }
+}
+
 /** Wire the panel (called once by main.js). */
 export function initBroadcast() {
   if (!panel) return;

@@ -121,6 +121,12 @@ class BroadcastSession:
         return len(self._listeners)
 
     @property
+    def recorded_bytes(self) -> int:
+        """What this stream's recording takes on the spool so far (an upper bound of
+        what it will take in storage: FLAC is smaller than the spool's WAV)."""
+        return self._spool.spooled_bytes
+
+    @property
     def stopped(self) -> bool:
         return self._stopping is not None
 
@@ -292,6 +298,10 @@ class BroadcastSession:
             self.log.exception("could not save the finished stream")
         self.log.info("stopped; recorded %.2fs as recording %s", duration, result.recording_id)
         return result
+
+    def stop_soon(self, reason: str) -> None:
+        """Start :meth:`stop` without waiting for it (from a callback or another task)."""
+        self._spawn(self.stop(reason))
 
     def _spawn(self, coro: Awaitable[object]) -> None:
         async def run() -> None:

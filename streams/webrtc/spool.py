@@ -168,11 +168,18 @@ class SpoolWriter:
         self._writing: _Batch | _Gap | None = None
         """The item a worker thread is writing (a gap being written is not extended)."""
         self._result: SpoolResult | None = None
+        self.received_samples = 0
+        """Samples handed to :meth:`write` (what the files will hold once written)."""
         self.written_samples = 0
         """Samples in the files so far (silence for gaps included)."""
         self.lost_samples = 0
         """Samples that were replaced by silence because the queue was full."""
         self.gaps = 0
+
+    @property
+    def spooled_bytes(self) -> int:
+        """Bytes the spool files take once everything received is written (16-bit PCM)."""
+        return self.received_samples * 2 * (2 if self._keep_raw else 1)
 
     @property
     def pending(self) -> int:
@@ -186,6 +193,7 @@ class SpoolWriter:
         """
         if self._closing:
             return
+        self.received_samples += cleaned.size
         self._batch.append((cleaned, raw))
         self._batched += cleaned.size
         if self._batched >= BATCH_SAMPLES:

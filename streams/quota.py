@@ -1,0 +1,120 @@
+"""A live stream's recording checked against its owner's quota while it runs.
+
+Going live needs at least one free byte of quota (:meth:`LiveHub.start`), but a
+stream records about 190 KB/s (two 16-bit 48 kHz tracks) for as long as it
+lasts. :class:`QuotaWatch` looks at every live stream of the process once a
+second: at ``WARN_AT`` of the quota the broadcaster is told (a
+``recording_quota`` presence event, ``"state": "warning"``); at 100 % the
+stream is ended and its recording saved (``"state": "full"``), one check early
+rather than one late. The spool's WAV size is the measure: the stored FLAC is
+smaller, so a saved stream does not take the quota past its limit.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+logger = logging.getLogger(__name__)
+
+WARN_AT = 0.9
+CHECK_EVERY_S = 0.25
+"""A stream records ~48 KB per check; the stream ends one check early rather than late."""
+
+
+class Watched(Protocol):
+    """What the watch needs of a live session."""
+
+    user_id: int
+
+    @property
+    def recorded_bytes(self) -> int: ...
+
+    @property
+    def stopped(self) -> bool: ...
+
+    def stop_soon(self, reason: str) -> None: ...
+
+
+Notify = Callable[[int, dict[str, Any]], Awaitable[None]]
+"""``(user_id, event)``: publish a presence event to that user."""
+
+
+@dataclass
+class _Budget:
+    quota: int
+    used_before: int
+    warned: bool = False
+    last: int = 0
+    """The stream's recorded bytes at the previous check."""
+
+
+class QuotaWatch:
+    """Ends live streams whose recording would exceed the owner's quota. Runs on the loop."""
+
+    def __init__(self, notify: Notify, every_s: float = CHECK_EVERY_S) -> None:
+        self._notify = notify
+        self._every = every_s
+        self._budgets: dict[Watched, _Budget] = {}
+        self._task: asyncio.Task[None] | None = None
+
+    def track(self, session: Watched, quota: int, used_before: int) -> None:
+        """Watch ``session`` (``quota`` 0: unlimited, nothing to watch)."""
+        if quota <= 0:
+            return
+        self._budgets[session] = _Budget(quota, used_before)
+        if self._task is None or self._task.done():
+            self._task = asyncio.create_task(self._run())
+
+    def forget(self, session: Watched) -> None:
+        self._budgets.pop(session, None)
+
+    def close(self) -> None:
+        """Stop watching (idempotent)."""
+        if self._task is not None:
+            self._task.cancel()
+        self._budgets.clear()
+
+    async def check(self) -> None:
+        """One look at every watched stream (the loop calls it every ``every_s``)."""
+        for session, budget in list(self._budgets.items()):
+            if session.stopped:
+                self.forget(session)
+                continue
+            recorded = session.recorded_bytes
+            used = budget.used_before + recorded
+            # What the next check would find: end the stream before it passes the quota.
+            coming = used + max(0, recorded - budget.last)
+            budget.last = recorded
+            share = used / budget.quota
+            if coming >= budget.quota:
+                self.forget(session)
+                logger.warning("[user=%s] recording quota full: ending the stream", session.user_id)
+                await self._send(session.user_id, "full", used, budget.quota)
+                session.stop_soon("recording quota full")
+            elif share >= WARN_AT and not budget.warned:
+                budget.warned = True
+                await self._send(session.user_id, "warning", used, budget.quota)
+
+    async def _run(self) -> None:
+        while self._budgets:
+            await asyncio.sleep(self._every)
+            try:
+                await self.check()
+            except Exception:
+                logger.exception("recording quota check failed")
+
+    async def _send(self, user_id: int, state: str, used: int, quota: int) -> None:
+        event = {
+            "type": "recording_quota",
+            "state": state,
+            "used_bytes": used,
+            "quota_bytes": quota,
+        }
+        try:
+            await self._notify(user_id, event)
+        except Exception:
+            logger.exception("could not tell user %s about the recording quota", user_id)
