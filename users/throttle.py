@@ -74,10 +74,15 @@ def _take(key: str, window: int) -> int:
     """Atomically count one attempt on ``key``; the window starts at its first attempt."""
     cache.add(key, 0, timeout=window)
     try:
-        return int(cache.incr(key))
+        count = int(cache.incr(key))
     except ValueError:  # expired between add() and incr(): a new window
         cache.add(key, 1, timeout=window)
         return 1
+    if count == 1:
+        # Redis INCR (or DECR) on a key that expired just after Django's existence check
+        # creates it without a TTL; a counter at 1 is at the start of a window anyway.
+        cache.touch(key, window)
+    return count
 
 
 def _give_back(key: str) -> None:
