@@ -167,8 +167,13 @@ if RUNNING_TESTS:
     # Hashing cost is not what the tests are about.
     PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 LOGIN_URL = "/login/"
-# Every authenticate() with a request goes through the login throttle (users/throttle.py).
-AUTHENTICATION_BACKENDS = ["users.throttle.ThrottledModelBackend"]
+# Every authenticate() with a request goes through the login throttle (users/throttle.py),
+# which ends authentication on a wrong password: ModelBackend after it only loads the users
+# of sessions that were logged in through it before the throttle existed.
+AUTHENTICATION_BACKENDS = [
+    "users.throttle.ThrottledModelBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
 LOGIN_RATE_LIMIT = env_int("FC25_LOGIN_RATE_LIMIT", 10, minimum=1)
 """Failed logins allowed per (user name, client address) pair in the window."""
 LOGIN_CLIENT_LIMIT = env_int("FC25_LOGIN_CLIENT_LIMIT", 100, minimum=1)

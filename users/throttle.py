@@ -123,7 +123,10 @@ class ThrottledModelBackend(ModelBackend):
     request (the API login, the admin login, any later login form) is counted.
 
     A refused attempt raises :class:`PermissionDenied`, which makes ``authenticate()``
-    return None without asking other backends; :func:`was_refused` tells the view why.
+    return None without asking other backends; :func:`was_refused` tells the view why. A
+    checked wrong password raises it too, so a backend listed after this one (settings keep
+    Django's ``ModelBackend`` there only to load sessions it logged in) never gets an
+    unthrottled second check.
     """
 
     def authenticate(
@@ -140,6 +143,7 @@ class ThrottledModelBackend(ModelBackend):
             setattr(request, _REFUSED_ATTR, True)
             raise PermissionDenied(REFUSED_MESSAGE)
         user = super().authenticate(request, username, password, **kwargs)
-        if user is not None:
-            succeeded(username, address)
+        if user is None:
+            raise PermissionDenied("wrong user name or password")
+        succeeded(username, address)
         return user
