@@ -13,7 +13,7 @@ from denoise.backends.onnx.model import clear_cache
 from denoise.backends.onnx.offline import enhance_offline
 from denoise.base import Denoiser
 from denoise.batching import BatchScheduler, BatchStats
-from fc25_denoise import asgi, env, runtime
+from fc25_denoise import asgi, csp, env, errorfilter, runtime
 from frontend.apps import FrontendConfig
 from recordings.apps import RecordingsConfig
 from recordings.jobs import JobRunner
@@ -21,6 +21,8 @@ from recordings.models import RecordingJob
 from recordings.s3range import S3RangeFile
 from streams.apps import StreamsConfig
 from streams.models import ActiveStream
+from users import admin as users_admin
+from users import throttle
 from users.apps import UsersConfig
 from users.consumers import PresenceConsumer
 from users.models import FriendRequest, PresenceConnection
@@ -30,7 +32,15 @@ IdentityModel, NativeModel, OnnxLoadedModel
 # Django: app configs, the ASGI entry point, settings helpers (settings.py is not scanned).
 RecordingsConfig, StreamsConfig, UsersConfig, FrontendConfig, asgi.application
 env.env_str, env.env_bool, env.env_int, env.env_float, env.env_list, env.env_choice
-env.secret_key, env.database_from_url
+env.secret_key, env.database_from_url, env.env_public_url
+# Named in settings: middleware, exception reporter filter, authentication backend.
+(
+    csp.ContentSecurityPolicyMiddleware,
+    errorfilter.ConnectionStringFilter,
+    throttle.ThrottledModelBackend,
+)
+# Read by Django: the filter's hidden-name pattern, the admin site's login form.
+errorfilter.ConnectionStringFilter.hidden_settings, users_admin.admin.site.login_form
 # Channels calls the consumer's handlers.
 PresenceConsumer.connect, PresenceConsumer.disconnect, PresenceConsumer.receive_json
 PresenceConsumer.presence_event

@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import secrets
 from pathlib import Path
+from urllib.parse import SplitResult, urlsplit
 
 from django.core.exceptions import ImproperlyConfigured
 
@@ -83,6 +84,27 @@ def env_list(name: str, default: list[str]) -> list[str]:
     return [item.strip() for item in raw.split(",") if item.strip()]
 
 
+def env_public_url(name: str) -> SplitResult | None:
+    """An ``http(s)://host[:port]`` origin (a trailing ``/`` is allowed), or None when unset.
+
+    Raises:
+        ImproperlyConfigured: another scheme, no host, or a path, query, fragment or user.
+    """
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return None
+    parts = urlsplit(raw)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ImproperlyConfigured(f"{name}={raw!r} is not an http(s)://host URL")
+    try:
+        parts.port  # noqa: B018 - parsing the port raises on a bad one
+    except ValueError:
+        raise ImproperlyConfigured(f"{name}={raw!r} has a bad port") from None
+    if parts.path not in ("", "/") or parts.query or parts.fragment or "@" in parts.netloc:
+        raise ImproperlyConfigured(f"{name}={raw!r} must be only scheme://host[:port]")
+    return parts
+
+
 def env_choice(name: str, default: str, choices: tuple[str, ...]) -> str:
     """One of ``choices``.
 
@@ -128,7 +150,7 @@ def database_from_url(url: str) -> dict[str, object]:
     Raises:
         ImproperlyConfigured: another scheme or no database name.
     """
-    from urllib.parse import unquote, urlsplit
+    from urllib.parse import unquote
 
     parts = urlsplit(url)
     if parts.scheme not in ("postgres", "postgresql"):

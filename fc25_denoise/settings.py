@@ -22,6 +22,7 @@ from .env import (
     env_float,
     env_int,
     env_list,
+    env_public_url,
     env_str,
     secret_key,
 )
@@ -36,6 +37,31 @@ SECRET_KEY = secret_key(
 )
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]"])
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
+# --- One switch for a public deployment: FC25_PUBLIC_URL=https://voice.example.org adds its
+# host and origin to the two lists above and, for https, turns on secure cookies, HSTS, the
+# https redirect and trust in the proxy's X-Forwarded-Proto (README "Deploying").
+PUBLIC_URL = env_public_url("FC25_PUBLIC_URL")
+PUBLIC_HTTPS = PUBLIC_URL is not None and PUBLIC_URL.scheme == "https"
+if PUBLIC_URL is not None:
+    _host = PUBLIC_URL.hostname or ""
+    _host = f"[{_host}]" if ":" in _host else _host
+    _origin = f"{PUBLIC_URL.scheme}://{PUBLIC_URL.netloc}"
+    ALLOWED_HOSTS += [_host] if _host not in ALLOWED_HOSTS else []
+    CSRF_TRUSTED_ORIGINS += [_origin] if _origin not in CSRF_TRUSTED_ORIGINS else []
+SECURE_HSTS_SECONDS = env_int(
+    "FC25_HSTS_SECONDS", 365 * 24 * 3600 if PUBLIC_HTTPS else 0, minimum=0
+)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("FC25_HSTS_SUBDOMAINS", False)
+SECURE_SSL_REDIRECT = PUBLIC_HTTPS
+if PUBLIC_HTTPS:
+    # The TLS-terminating proxy in front sets it (and must drop a client's own).
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+# Deliberate, so not warnings: subdomains may serve other things over http, and HSTS
+# preloading is a commitment only the domain's owner can make.
+SILENCED_SYSTEM_CHECKS = [
+    *([] if SECURE_HSTS_INCLUDE_SUBDOMAINS else ["security.W005"]),
+    "security.W021",
+]
 
 INSTALLED_APPS = [
     "daphne",
@@ -54,6 +80,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "fc25_denoise.csp.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -140,20 +167,33 @@ if RUNNING_TESTS:
     # Hashing cost is not what the tests are about.
     PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 LOGIN_URL = "/login/"
+# Every authenticate() with a request goes through the login throttle (users/throttle.py),
+# which ends authentication on a wrong password: ModelBackend after it only loads the users
+# of sessions that were logged in through it before the throttle existed.
+AUTHENTICATION_BACKENDS = [
+    "users.throttle.ThrottledModelBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
 LOGIN_RATE_LIMIT = env_int("FC25_LOGIN_RATE_LIMIT", 10, minimum=1)
-"""Failed logins allowed per user name and per client address in the window."""
+"""Failed logins allowed per (user name, client address) pair in the window."""
+LOGIN_CLIENT_LIMIT = env_int("FC25_LOGIN_CLIENT_LIMIT", 100, minimum=1)
+"""Failed logins allowed per client address across all user names in the window."""
 LOGIN_RATE_WINDOW = env_int("FC25_LOGIN_RATE_WINDOW", 300, minimum=1)
-"""Rate-limit window in seconds."""
+"""Throttle window in seconds, from a counter's first failure."""
+PROXY_COUNT = env_int("FC25_PROXY_COUNT", 0, minimum=0)
+"""Trusted reverse proxies in front that append to X-Forwarded-For; 0 = use REMOTE_ADDR."""
 
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 CSRF_COOKIE_SAMESITE = "Lax"
-SECURE_COOKIES = env_bool("FC25_SECURE_COOKIES", False)
+SECURE_COOKIES = env_bool("FC25_SECURE_COOKIES", PUBLIC_HTTPS)
 SESSION_COOKIE_SECURE = SECURE_COOKIES
 CSRF_COOKIE_SECURE = SECURE_COOKIES
 CSRF_FAILURE_VIEW = "fc25_denoise.api.csrf_failure"
 X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
+# The DEBUG error page and error mails hide connection strings too.
+DEFAULT_EXCEPTION_REPORTER_FILTER = "fc25_denoise.errorfilter.ConnectionStringFilter"
 
 # --- Request size: API bodies are small JSON (an SDP offer is a few KB).
 API_MAX_BODY_BYTES = env_int("FC25_API_MAX_BODY_BYTES", 64 * 1024, minimum=1024)

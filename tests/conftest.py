@@ -54,7 +54,7 @@ class ApiClient:
 
 @pytest.fixture(autouse=True)
 def _clear_cache() -> None:
-    # Login rate-limit counters live in the cache; each test starts clean.
+    # Login throttle counters live in the cache; each test starts clean.
     cache.clear()
 
 

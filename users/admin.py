@@ -1,7 +1,23 @@
 from django.contrib import admin
+from django.contrib.admin.forms import AdminAuthenticationForm
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
+from django.core.exceptions import ValidationError
 
+from . import throttle
 from .models import FriendRequest, Friendship, PresenceConnection, User
+
+
+class ThrottledAdminLoginForm(AdminAuthenticationForm):
+    """The admin login form, saying so plainly when the login throttle refused the attempt
+    (the throttle itself runs in authenticate(): users.throttle)."""
+
+    def get_invalid_login_error(self) -> ValidationError:
+        if self.request is not None and throttle.was_refused(self.request):
+            return ValidationError(throttle.REFUSED_MESSAGE, code="throttled")
+        return super().get_invalid_login_error()
+
+
+admin.site.login_form = ThrottledAdminLoginForm
 
 
 @admin.register(User)

@@ -9,7 +9,7 @@ from django.views.decorators.csrf import ensure_csrf_cookie
 
 from fc25_denoise.api import TooMany, api_view, check_str, parse_json_body
 
-from . import presence, ratelimit, services
+from . import presence, services, throttle
 from .models import FriendRequest, User
 
 PASSWORD_MAX = 4096  # longer than any real password; bounds hashing work
@@ -18,10 +18,6 @@ PASSWORD_MAX = 4096  # longer than any real password; bounds hashing work
 def _user(request: HttpRequest) -> User:
     assert isinstance(request.user, User)
     return request.user
-
-
-def _client_address(request: HttpRequest) -> str:
-    return str(request.META.get("REMOTE_ADDR") or "unknown")
 
 
 @ensure_csrf_cookie
@@ -36,7 +32,7 @@ def register(request: HttpRequest) -> HttpResponse:
     username = check_str(data, "username", max_length=150)
     password = check_str(data, "password", max_length=PASSWORD_MAX, strip=False)
     user = services.do_register(username, password)
-    login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+    login(request, user, backend="users.throttle.ThrottledModelBackend")
     return JsonResponse({"username": user.username}, status=201)
 
 
@@ -45,14 +41,12 @@ def login_view(request: HttpRequest) -> HttpResponse:
     data = parse_json_body(request)
     username = check_str(data, "username", max_length=150)
     password = check_str(data, "password", max_length=PASSWORD_MAX, strip=False)
-    address = _client_address(request)
-    if ratelimit.is_limited(username, address):
-        raise TooMany("Too many failed logins. Wait a few minutes and try again.")
+    # The throttle runs inside authenticate() (users.throttle), for every login path.
     user = authenticate(request, username=username, password=password)
+    if throttle.was_refused(request):
+        raise TooMany(throttle.REFUSED_MESSAGE)
     if user is None:
-        ratelimit.record_failure(username, address)
         return JsonResponse({"error": "Invalid user name or password."}, status=401)
-    ratelimit.reset(username)
     login(request, user)
     return JsonResponse({"username": user.get_username()})
 

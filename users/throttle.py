@@ -1,0 +1,149 @@
+"""The one failed-login throttle, applied inside authentication so every login path has it.
+
+Policy (README "Login throttle"):
+
+* **(account, client) pair**: at most ``LOGIN_RATE_LIMIT`` password checks that fail per
+  user name and client address in ``LOGIN_RATE_WINDOW`` seconds. Then that client may not
+  try that name again until the window ends, not even with the right password (so the
+  answer never tells a guesser that the last guess was right).
+* **client**: at most ``LOGIN_CLIENT_LIMIT`` failed checks per client address across all
+  names in the window (stops one client spraying a few passwords over many accounts). It is
+  higher than the pair limit, so a few forgotten passwords on a shared (NAT) address never
+  block the others there.
+* There is **no lock per account alone**: failures from one client never refuse the
+  account's owner on another client, nor another user on the same client below the client
+  cap. A distributed guesser gets ``LOGIN_RATE_LIMIT`` tries per address it controls.
+
+Unknown user names are counted exactly like known ones, so answers never reveal whether an
+account exists. Atomic: each attempt first takes a slot with one atomic increment per
+counter and only then checks the password; an attempt whose increment passed a limit gives
+its slot back and is refused without a check, so N parallel wrong passwords get at most
+the limit checked. Counters live in Django's cache: Redis when ``REDIS_URL`` is set (shared
+by all server processes), else per process.
+
+Why not django-axes: it checks the lock before authenticating and records the failure after
+it (a signal), so a parallel burst gets past the limit (jazzband/django-axes#592, closed
+"known issue, won't fix"), and it has one failure limit for all its lockout parameters, not
+a low pair limit beside a higher per-client cap.
+
+Client address: ``REMOTE_ADDR``, or with ``PROXY_COUNT`` = n > 0 trusted reverse proxies
+in front, the n-th address from the right of ``X-Forwarded-For`` (the one the outermost
+trusted proxy saw; entries to its left are whatever the client sent).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import ipaddress
+from typing import Any
+
+from django.conf import settings
+from django.contrib.auth.backends import ModelBackend
+from django.core.cache import cache
+from django.core.exceptions import PermissionDenied
+from django.http import HttpRequest
+
+_REFUSED_ATTR = "_fc25_login_refused"
+REFUSED_MESSAGE = "Too many failed logins. Wait a few minutes and try again."
+
+
+def client_address(request: HttpRequest) -> str:
+    """The client's IP address as this deployment can trust it (see the module doc)."""
+    remote = str(request.META.get("REMOTE_ADDR") or "unknown")
+    proxies: int = settings.PROXY_COUNT
+    if proxies <= 0:
+        return remote
+    hops = [h.strip() for h in str(request.META.get("HTTP_X_FORWARDED_FOR", "")).split(",")]
+    hops = [h for h in hops if h]
+    if len(hops) < proxies:
+        return remote  # not through all the configured proxies: nothing to trust
+    candidate = hops[-proxies]
+    try:
+        return str(ipaddress.ip_address(candidate))
+    except ValueError:
+        return remote
+
+
+def _keys(username: str, address: str) -> tuple[str, str]:
+    name = hashlib.sha256(username.strip().lower().encode()).hexdigest()[:32]
+    return f"login-fail:pair:{name}:{address}", f"login-fail:client:{address}"
+
+
+def _take(key: str, window: int) -> int:
+    """Atomically count one attempt on ``key``; the window starts at its first attempt."""
+    cache.add(key, 0, timeout=window)
+    try:
+        count = int(cache.incr(key))
+    except ValueError:  # expired between add() and incr(): a new window
+        cache.add(key, 1, timeout=window)
+        return 1
+    if count == 1:
+        # Redis INCR (or DECR) on a key that expired just after Django's existence check
+        # creates it without a TTL; a counter at 1 is at the start of a window anyway.
+        cache.touch(key, window)
+    return count
+
+
+def _give_back(key: str) -> None:
+    with contextlib.suppress(ValueError):  # expired meanwhile: nothing to give back
+        cache.decr(key)
+
+
+def acquire(username: str, address: str) -> bool:
+    """Take a slot for one password check; False (nothing counted) if a limit is used up.
+
+    A taken slot stays counted as a failure unless :func:`succeeded` gives it back.
+    """
+    window: int = settings.LOGIN_RATE_WINDOW
+    pair_key, client_key = _keys(username, address)
+    pair = _take(pair_key, window)
+    client = _take(client_key, window)
+    if pair > settings.LOGIN_RATE_LIMIT or client > settings.LOGIN_CLIENT_LIMIT:
+        _give_back(pair_key)
+        _give_back(client_key)
+        return False
+    return True
+
+
+def succeeded(username: str, address: str) -> None:
+    """The checked password was right: forget the pair's failures, free the client slot."""
+    pair_key, client_key = _keys(username, address)
+    cache.delete(pair_key)
+    _give_back(client_key)
+
+
+def was_refused(request: HttpRequest) -> bool:
+    """True if the throttle refused this request's last authentication attempt."""
+    return bool(getattr(request, _REFUSED_ATTR, False))
+
+
+class ThrottledModelBackend(ModelBackend):
+    """Django's model backend behind the throttle: every ``authenticate()`` call with a
+    request (the API login, the admin login, any later login form) is counted.
+
+    A refused attempt raises :class:`PermissionDenied`, which makes ``authenticate()``
+    return None without asking other backends; :func:`was_refused` tells the view why. A
+    checked wrong password raises it too, so a backend listed after this one (settings keep
+    Django's ``ModelBackend`` there only to load sessions it logged in) never gets an
+    unthrottled second check.
+    """
+
+    def authenticate(
+        self,
+        request: HttpRequest | None,
+        username: str | None = None,
+        password: str | None = None,
+        **kwargs: Any,
+    ) -> Any:
+        if request is None or username is None or password is None:
+            return super().authenticate(request, username, password, **kwargs)
+        address = client_address(request)
+        if not acquire(username, address):
+            setattr(request, _REFUSED_ATTR, True)
+            raise PermissionDenied(REFUSED_MESSAGE)
+        user = super().authenticate(request, username, password, **kwargs)
+        if user is None:
+            raise PermissionDenied("wrong user name or password")
+        succeeded(username, address)
+        return user
