@@ -6,7 +6,11 @@ import os
 from django.core.asgi import get_asgi_application
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "fc25_denoise.settings")
-django_asgi_app = get_asgi_application()  # set up Django before importing consumers
+get_asgi_application()  # set up Django before importing consumers
+
+from fc25_denoise.api import JsonErrorsASGIHandler  # noqa: E402
+
+django_asgi_app = JsonErrorsASGIHandler()  # Django's handler, JSON errors under /api/
 
 from asgiref.typing import ASGIReceiveCallable, ASGISendCallable, Scope  # noqa: E402
 from channels.auth import AuthMiddlewareStack  # noqa: E402
