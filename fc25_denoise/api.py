@@ -81,8 +81,8 @@ def parse_json_body(request: HttpRequest) -> Json:
 
     Raises:
         ApiError: 413 over ``API_MAX_BODY_BYTES``; 400 not JSON (also: nested deeper
-        than the parser's recursion limit, or a number with thousands of digits) or
-        not an object.
+        than the parser's recursion limit, or a number with thousands of digits),
+        not an object, or a string holding a NUL character.
     """
     limit: int = settings.API_MAX_BODY_BYTES
     declared = request.META.get("CONTENT_LENGTH") or "0"
@@ -106,7 +106,35 @@ def parse_json_body(request: HttpRequest) -> Json:
         raise BadRequest("Malformed JSON: a number has too many digits.") from None
     if not isinstance(data, dict):
         raise BadRequest("The JSON body must be an object.")
+    if _has_nul(data):
+        raise BadRequest(NUL_MESSAGE)
     return data
+
+
+NUL_MESSAGE = "Text must not contain NUL characters."
+
+
+def check_no_nul(*texts: str) -> None:
+    """Raises BadRequest if a text (a form field, a file name) holds a NUL character."""
+    if any("\x00" in text for text in texts):
+        raise BadRequest(NUL_MESSAGE)
+
+
+def _has_nul(data: object) -> bool:
+    """True if any key or string in decoded JSON holds a NUL character (PostgreSQL
+    refuses them in text, so such a value would fail in the database, not here)."""
+    stack = [data]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            if "\x00" in item:
+                return True
+        elif isinstance(item, dict):
+            stack.extend(item.keys())
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+    return False
 
 
 def check_str(data: Json, field: str, *, max_length: int = 150, strip: bool = True) -> str:
@@ -302,6 +330,14 @@ class JsonApiErrors(MiddlewareMixin):
     every response, including those made for errors raised in other middleware.
     """
 
+    def process_request(self, request: HttpRequest) -> HttpResponse | None:
+        """A NUL character in the path or query string: 400 before any view looks it up
+        (PostgreSQL refuses NUL in text; the lookup would fail with a 500)."""
+        query = request.META.get("QUERY_STRING", "")
+        if is_api(request) and ("\x00" in request.path or "%00" in query or "\x00" in query):
+            return error_response(400, NUL_MESSAGE)
+        return None
+
     def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
         """A view's SuspiciousOperation (too many fields...) or unparsable multipart body:
         the JSON 400 directly, also with DEBUG on (whose page would re-read the bad input)."""
@@ -318,11 +354,12 @@ class JsonApiErrors(MiddlewareMixin):
         self, request: HttpRequest, response: HttpResponseBase
     ) -> HttpResponseBase:
         content_type = response.get("Content-Type", "")
-        if (
-            not is_api(request)
-            or response.status_code < 400
-            or content_type.startswith("application/json")
-        ):
+        if not is_api(request) or content_type.startswith("application/json"):
+            return response
+        if response.status_code < 400:
+            if not response.streaming and not response.content and "Content-Type" in response:
+                # A 204 or a redirect: no body, so no (default text/html) type either.
+                del response["Content-Type"]
             return response
         return _as_json_error(response)
 

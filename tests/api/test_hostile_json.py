@@ -54,3 +54,24 @@ def test_nesting_within_the_limit_is_an_ordinary_type_error(as_alice):
     resp = as_alice.post("/api/friends/requests/", raw='{"to_user": ' + "[" * 50 + "]" * 50 + "}")
     assert resp.status_code == 400
     assert "must be a string" in resp.json()["error"]
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "raw"),
+    [
+        ("post", "/api/friends/requests/", '{"to_user": "bo\\u0000b"}'),
+        ("post", "/api/auth/login/", '{"username": "alice\\u0000", "password": "x"}'),
+        (
+            "post",
+            "/api/auth/register/",
+            '{"username": "zed", "password": "long-enough-pass\\u0000"}',
+        ),
+        ("patch", "/api/streams/settings/", '{"model": ["\\u0000"]}'),
+        ("post", "/api/friends/requests/", '{"\\u0000": 1, "to_user": "bob"}'),
+    ],
+)
+def test_nul_in_json_text_is_400(as_alice, method, path, raw):
+    # PostgreSQL refuses NUL in text: such a value must never reach a query.
+    resp = getattr(as_alice, method)(path, raw=raw)
+    assert resp.status_code == 400
+    assert resp.json()["error"] == "Text must not contain NUL characters."

@@ -122,3 +122,25 @@ async def test_query_string_not_utf8_is_json_400():
     assert status == 400
     assert headers[b"Content-Type"] == b"application/json"
     assert json.loads(content)["error"] == "Bad Request."
+
+
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [
+        ("get", "/api/users/search/?q=%00"),
+        ("get", "/api/users/search/?q=a&x=%00"),
+        ("delete", "/api/friends/bo%00b/"),
+        ("post", "/api/webrtc/listen/ali%00ce/"),
+    ],
+)
+def test_nul_in_path_or_query_is_json_400(browser, method, path):
+    resp = getattr(browser, method)(path)
+    assert _json_error(resp, 400) == "Text must not contain NUL characters."
+
+
+def test_nul_in_a_form_field_is_json_400(browser):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    upload = SimpleUploadedFile("a.wav", b"RIFF")
+    resp = browser.post("/api/recordings/import/", {"file": upload, "title": "x\x00y"})
+    assert _json_error(resp, 400) == "Text must not contain NUL characters."
