@@ -14,6 +14,7 @@ from denoise.backends.onnx.offline import enhance_offline
 from denoise.base import Denoiser
 from denoise.batching import BatchScheduler, BatchStats
 from fc25_denoise import asgi, env, runtime
+from fc25_denoise.errors import JsonApiErrors
 from frontend.apps import FrontendConfig
 from recordings.apps import RecordingsConfig
 from recordings.jobs import JobRunner
@@ -31,6 +32,9 @@ IdentityModel, NativeModel, OnnxLoadedModel
 RecordingsConfig, StreamsConfig, UsersConfig, FrontendConfig, asgi.application
 env.env_str, env.env_bool, env.env_int, env.env_float, env.env_list, env.env_choice
 env.secret_key, env.database_from_url
+# Middleware named in settings.MIDDLEWARE; Django calls its hooks.
+JsonApiErrors, JsonApiErrors.process_request, JsonApiErrors.process_exception
+JsonApiErrors.process_response
 # Channels calls the consumer's handlers.
 PresenceConsumer.connect, PresenceConsumer.disconnect, PresenceConsumer.receive_json
 PresenceConsumer.presence_event

@@ -8,7 +8,7 @@ from django.core.asgi import get_asgi_application
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "fc25_denoise.settings")
 get_asgi_application()  # set up Django before importing consumers
 
-from fc25_denoise.api import JsonErrorsASGIHandler  # noqa: E402
+from fc25_denoise.errors import JsonErrorsASGIHandler  # noqa: E402
 
 django_asgi_app = JsonErrorsASGIHandler()  # Django's handler, JSON errors under /api/
 

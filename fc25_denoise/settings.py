@@ -54,7 +54,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     # First: turns any non-JSON error under /api/ (DEBUG pages included) into JSON.
-    "fc25_denoise.api.JsonApiErrors",
+    "fc25_denoise.errors.JsonApiErrors",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -153,7 +153,7 @@ CSRF_COOKIE_SAMESITE = "Lax"
 SECURE_COOKIES = env_bool("FC25_SECURE_COOKIES", False)
 SESSION_COOKIE_SECURE = SECURE_COOKIES
 CSRF_COOKIE_SECURE = SECURE_COOKIES
-CSRF_FAILURE_VIEW = "fc25_denoise.api.csrf_failure"
+CSRF_FAILURE_VIEW = "fc25_denoise.errors.csrf_failure"
 X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 

@@ -77,7 +77,7 @@ def test_permission_denied_is_json_403(rf):
     from django.core.exceptions import PermissionDenied
     from django.urls import get_resolver
 
-    from fc25_denoise.api import handler403
+    from fc25_denoise.errors import handler403
 
     assert get_resolver().resolve_error_handler(403) is handler403
     resp = handler403(rf.get("/api/friends/"), PermissionDenied())
