@@ -35,6 +35,8 @@ env.secret_key, env.database_from_url
 # Middleware named in settings.MIDDLEWARE; Django calls its hooks.
 JsonApiErrors, JsonApiErrors.process_request, JsonApiErrors.process_exception
 JsonApiErrors.process_response
+# Read by Twisted's Request (fc25_denoise/server.py).
+_lib._parsePOSTFormSubmission
 # Channels calls the consumer's handlers.
 PresenceConsumer.connect, PresenceConsumer.disconnect, PresenceConsumer.receive_json
 PresenceConsumer.presence_event

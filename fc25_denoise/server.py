@@ -30,5 +30,5 @@ def leave_form_bodies_to_django() -> bool:
         self._parsePOSTFormSubmission = False
 
     init.leaves_forms_to_django = True  # type: ignore[attr-defined]
-    WebRequest.__init__ = init  # type: ignore[method-assign]
+    WebRequest.__init__ = init
     return True
