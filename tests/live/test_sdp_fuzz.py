@@ -118,7 +118,7 @@ def _fast_model(settings):
     settings.MAX_LISTENERS_PER_STREAM = 10 * OFFERS_PER_ROUTE
 
 
-async def test_mutated_broadcast_offers(clients, hub, peers):
+async def test_mutated_broadcast_offers(clients, hub, peers, settings):
     alice = clients[0]
     rng = random.Random(20261130)
     counts: dict[int, int] = {}
@@ -132,8 +132,10 @@ async def test_mutated_broadcast_offers(clients, hub, peers):
             assert stopped.status_code == 200, stopped.content
     assert counts.get(400, 0) > OFFERS_PER_ROUTE // 4 and counts.get(200, 0) > 0, counts
     assert hub._sessions == {}
+    assert hub.runtime.inference is None or hub.runtime.inference.active_streams == 0
     assert not await ActiveStream.objects.aexists()
     assert peers.open_ones() == []
+    assert not [p for p in settings.SPOOL_DIR.rglob("*") if p.is_file()]  # no spool files
 
 
 async def test_mutated_listen_offers(clients, hub, peers):
@@ -157,6 +159,7 @@ async def test_mutated_listen_offers(clients, hub, peers):
     assert len(peers.open_ones()) == 1 + counts[200]
     assert (await alice.call("post", "/api/streams/stop/")).status_code == 200
     assert hub._sessions == {}
+    assert hub.runtime.inference is None or hub.runtime.inference.active_streams == 0
     assert not await ActiveStream.objects.aexists()
     assert peers.open_ones() == []
 
