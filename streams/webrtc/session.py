@@ -198,7 +198,7 @@ class BroadcastSession:
 
         answer = await _apply_client_offer(pc, offer)
         if self._source is None:
-            raise ValueError("The offer carries no audio track to broadcast.")
+            raise ValueError("the offer carries no audio track to broadcast.")
         await pc.setLocalDescription(answer)
         self._watchdog = asyncio.create_task(self._connect_watchdog())
         return pc.localDescription
