@@ -14,6 +14,7 @@ from denoise.backends.onnx.offline import enhance_offline
 from denoise.base import Denoiser
 from denoise.batching import BatchScheduler, BatchStats
 from fc25_denoise import asgi, csp, env, errorfilter, runtime
+from fc25_denoise.errors import JsonApiErrors
 from frontend.apps import FrontendConfig
 from recordings.apps import RecordingsConfig
 from recordings.jobs import JobRunner
@@ -41,6 +42,11 @@ env.secret_key, env.database_from_url, env.env_public_url
 )
 # Read by Django: the filter's hidden-name pattern, the admin site's login form.
 errorfilter.ConnectionStringFilter.hidden_settings, users_admin.admin.site.login_form
+# Middleware named in settings.MIDDLEWARE; Django calls its hooks.
+JsonApiErrors, JsonApiErrors.process_request, JsonApiErrors.process_exception
+JsonApiErrors.process_response
+# Read by Twisted's Request (fc25_denoise/server.py).
+_lib._parsePOSTFormSubmission
 # Channels calls the consumer's handlers.
 PresenceConsumer.connect, PresenceConsumer.disconnect, PresenceConsumer.receive_json
 PresenceConsumer.presence_event

@@ -77,7 +77,9 @@ def parse_json_body(request: HttpRequest) -> Json:
     """The request body as a JSON object.
 
     Raises:
-        ApiError: 413 over ``API_MAX_BODY_BYTES``; 400 not JSON or not an object.
+        ApiError: 413 over ``API_MAX_BODY_BYTES``; 400 not JSON (also: nested deeper
+        than the parser's recursion limit, or a number with thousands of digits),
+        not an object, or a string holding a NUL character.
     """
     limit: int = settings.API_MAX_BODY_BYTES
     declared = request.META.get("CONTENT_LENGTH") or "0"
@@ -95,9 +97,41 @@ def parse_json_body(request: HttpRequest) -> Json:
         data = json.loads(raw)
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise BadRequest(f"Malformed JSON: {exc}.") from None
+    except RecursionError:
+        raise BadRequest("Malformed JSON: nested too deeply.") from None
+    except ValueError:  # an integer longer than Python's int-digit limit (4300)
+        raise BadRequest("Malformed JSON: a number has too many digits.") from None
     if not isinstance(data, dict):
         raise BadRequest("The JSON body must be an object.")
+    if _has_nul(data):
+        raise BadRequest(NUL_MESSAGE)
     return data
+
+
+NUL_MESSAGE = "Text must not contain NUL characters."
+
+
+def check_no_nul(*texts: str) -> None:
+    """Raises BadRequest if a text (a form field, a file name) holds a NUL character."""
+    if any("\x00" in text for text in texts):
+        raise BadRequest(NUL_MESSAGE)
+
+
+def _has_nul(data: object) -> bool:
+    """True if any key or string in decoded JSON holds a NUL character (PostgreSQL
+    refuses them in text, so such a value would fail in the database, not here)."""
+    stack = [data]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            if "\x00" in item:
+                return True
+        elif isinstance(item, dict):
+            stack.extend(item.keys())
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+    return False
 
 
 def check_str(data: Json, field: str, *, max_length: int = 150, strip: bool = True) -> str:
@@ -202,34 +236,3 @@ def api_view(*methods: str, login: bool = True) -> Callable[[V], V]:
         return wrapper  # type: ignore[return-value]
 
     return decorate
-
-
-def is_api(request: HttpRequest) -> bool:
-    return request.path.startswith("/api/")
-
-
-def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
-    """CSRF_FAILURE_VIEW: JSON 403 under /api/, Django's page elsewhere."""
-    if is_api(request):
-        return error_response(
-            403, "CSRF check failed: send the csrftoken cookie's value as X-CSRFToken."
-        )
-    from django.views.csrf import csrf_failure as default
-
-    return default(request, reason)
-
-
-def handler404(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
-    if is_api(request):
-        return error_response(404, "Not found.")
-    from django.views.defaults import page_not_found
-
-    return page_not_found(request, exception or Exception())
-
-
-def handler500(request: HttpRequest) -> HttpResponse:
-    if is_api(request):
-        return error_response(500, "Internal server error; it has been logged.")
-    from django.views.defaults import server_error
-
-    return server_error(request)

@@ -6,7 +6,11 @@ import os
 from django.core.asgi import get_asgi_application
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "fc25_denoise.settings")
-django_asgi_app = get_asgi_application()  # set up Django before importing consumers
+get_asgi_application()  # set up Django before importing consumers
+
+from fc25_denoise.errors import JsonErrorsASGIHandler  # noqa: E402
+
+django_asgi_app = JsonErrorsASGIHandler()  # Django's handler, JSON errors under /api/
 
 from asgiref.typing import ASGIReceiveCallable, ASGISendCallable, Scope  # noqa: E402
 from channels.auth import AuthMiddlewareStack  # noqa: E402
@@ -16,8 +20,11 @@ from django.conf import settings  # noqa: E402
 
 from fc25_denoise.limits import reject_if_oversized  # noqa: E402
 from fc25_denoise.runtime import job_runner  # noqa: E402
+from fc25_denoise.server import leave_form_bodies_to_django  # noqa: E402
 from users.events import remember_loop  # noqa: E402
 from users.routing import websocket_urlpatterns as user_ws  # noqa: E402
+
+leave_form_bodies_to_django()  # Django answers a malformed multipart body (JSON under /api/)
 
 if not settings.RUNNING_TESTS:  # tests run their jobs explicitly
     # Recording jobs left queued by a previous run (or another process) get picked up.

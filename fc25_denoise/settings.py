@@ -79,6 +79,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First: turns any non-JSON error under /api/ (DEBUG pages included) into JSON.
+    "fc25_denoise.errors.JsonApiErrors",
     "django.middleware.security.SecurityMiddleware",
     "fc25_denoise.csp.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -189,7 +191,7 @@ CSRF_COOKIE_SAMESITE = "Lax"
 SECURE_COOKIES = env_bool("FC25_SECURE_COOKIES", PUBLIC_HTTPS)
 SESSION_COOKIE_SECURE = SECURE_COOKIES
 CSRF_COOKIE_SECURE = SECURE_COOKIES
-CSRF_FAILURE_VIEW = "fc25_denoise.api.csrf_failure"
+CSRF_FAILURE_VIEW = "fc25_denoise.errors.csrf_failure"
 X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 # The DEBUG error page and error mails hide connection strings too.

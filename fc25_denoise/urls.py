@@ -14,5 +14,7 @@ urlpatterns = [
     path("", include("frontend.urls")),
 ]
 
-handler404 = "fc25_denoise.api.handler404"
-handler500 = "fc25_denoise.api.handler500"
+handler400 = "fc25_denoise.errors.handler400"
+handler403 = "fc25_denoise.errors.handler403"
+handler404 = "fc25_denoise.errors.handler404"
+handler500 = "fc25_denoise.errors.handler500"

@@ -23,6 +23,8 @@ from .s3range import S3RangeFile
 
 CHUNK_BYTES = 256 * 1024
 _RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
+_FAR = 2**63
+"""Stands in for a position with more digits than any file's size has."""
 
 
 class ByteSource(Protocol):
@@ -114,25 +116,35 @@ def parse_range(header: str, size: int) -> Span:
 
     A missing, malformed or multi-range header means the whole file (RFC 9110
     lets a server ignore Range). Raises RangeNotSatisfiable for a valid range
-    outside the file.
+    outside the file, however many digits its positions have.
     """
     full = Span(0, size - 1, False, size)
     match = _RANGE.match(header.strip().replace(" ", "")) if header else None
     if match is None:
         return full
-    first, last = match.groups()
-    if not first and not last:
+    first, last = (_position(g) for g in match.groups())
+    if first is None and last is None:
         return full
-    if not first:  # suffix: the last N bytes
-        n = int(last)
+    if first is None:  # suffix: the last N bytes
+        assert last is not None
+        n = last
         if n == 0:
             raise RangeNotSatisfiable
         return Span(max(size - n, 0), size - 1, True, size)
-    start = int(first)
-    end = min(int(last), size - 1) if last else size - 1
-    if start >= size or (last and int(last) < start):
+    start = first
+    end = min(last, size - 1) if last is not None else size - 1
+    if start >= size or (last is not None and last < start):
         raise RangeNotSatisfiable
     return Span(start, end, True, size)
+
+
+def _position(digits: str) -> int | None:
+    """A Range position (None if absent); thousands of digits (int() refuses more than
+    4300) become :data:`_FAR`, past the end of any file."""
+    if not digits:
+        return None
+    significant = digits.lstrip("0")
+    return _FAR if len(significant) > 19 else int(significant or "0")
 
 
 class _Guarded:

@@ -29,6 +29,7 @@ from fc25_denoise.api import (
     Json,
     NotFound,
     api_view,
+    check_no_nul,
     check_number,
     check_str,
     parse_json_body,
@@ -128,6 +129,7 @@ def import_recording(request: HttpRequest, wiring: JobWiring) -> HttpResponse:
     upload = request.FILES.get("file")
     if upload is None:
         raise BadRequest("Attach the audio file as the multipart field 'file'.")
+    check_no_nul(upload.name or "", *(v for _, values in request.POST.lists() for v in values))
     title = request.POST.get("title", "").strip()[: services.TITLE_MAX]
     model, atten = _engine_choice(request.POST.dict(), user, wiring.engine_defaults)
     rec = services.do_import(user, upload, title, model, atten, wiring.job_runner().submit)

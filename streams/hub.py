@@ -32,6 +32,7 @@ from users.models import User
 
 from . import services
 from .quota import QuotaWatch
+from .webrtc.peer import REJECTED
 from .webrtc.runtime import LiveRuntime
 from .webrtc.session import (
     BroadcastSession,
@@ -197,9 +198,12 @@ class LiveHub:
             )
             try:
                 answer = await session.accept_offer(offer)
-            except ValueError as exc:
+            except BaseException as exc:
+                # Closes the peer connection and the denoiser (its scheduler slot).
                 await session.stop("rejected offer")
-                raise BadRequest(f"The SDP offer was rejected: {exc}") from None
+                if isinstance(exc, ValueError):
+                    raise BadRequest(f"{REJECTED} {exc}") from None
+                raise
         except BaseException:
             del self._sessions[user.pk]
             await _db(services.do_end_stream, user.pk, session_id)
@@ -239,7 +243,7 @@ class LiveHub:
         except SessionClosed:
             raise Conflict("The stream just ended.") from None
         except ValueError as exc:
-            raise BadRequest(f"The SDP offer was rejected: {exc}") from None
+            raise BadRequest(f"{REJECTED} {exc}") from None
 
     async def stop(self, user_id: int, reason: str) -> SessionResult:
         """End ``user_id``'s stream and return what was saved.

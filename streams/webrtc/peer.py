@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 
 from aiortc import RTCConfiguration, RTCIceServer, RTCPeerConnection, RTCSessionDescription
 from aiortc.jitterbuffer import JitterBuffer
@@ -11,6 +12,10 @@ from aiortc.rtcrtpreceiver import RTCRtpReceiver
 logger = logging.getLogger(__name__)
 
 MAX_SDP_CHARS = 32_000
+REJECTED = "The SDP offer was rejected:"
+"""How every error about the offer's content starts (the hub's errors too)."""
+_SDP_LINE = re.compile(r"[a-z]=[^\x00-\x08\x0a-\x1f\x7f]*")
+"""One SDP line (RFC 8866 section 5): a type letter, "=", then no control characters."""
 
 
 class OfferError(ValueError):
@@ -20,19 +25,27 @@ class OfferError(ValueError):
 def parse_offer(sdp: object, type_: object, *, need_audio: bool = True) -> RTCSessionDescription:
     """Validate a client offer before it reaches aiortc.
 
+    Only cheap structural checks happen here; aiortc's parser catches the rest
+    and the session turns its errors into a ValueError as well.
+
     Raises:
-        OfferError: wrong type, not SDP, no audio section.
+        OfferError: wrong type, not SDP (a line that is not ``<letter>=<value>``),
+        no audio section.
     """
     if type_ != "offer":
         raise OfferError('"type" must be "offer".')
     if not isinstance(sdp, str) or not sdp.strip():
         raise OfferError('"sdp" must be a non-empty string.')
     if len(sdp) > MAX_SDP_CHARS:
-        raise OfferError("The SDP offer is too large.")
+        raise OfferError(f"{REJECTED} it is larger than {MAX_SDP_CHARS} characters.")
     if not sdp.lstrip().startswith("v=0"):
-        raise OfferError("The SDP offer is malformed (it must start with v=0).")
-    if need_audio and "\nm=audio " not in sdp.replace("\r\n", "\n"):
-        raise OfferError("The SDP offer has no audio section.")
+        raise OfferError(f"{REJECTED} it must start with v=0.")
+    lines = sdp.strip().replace("\r\n", "\n").split("\n")
+    for number, line in enumerate(lines, 1):
+        if not _SDP_LINE.fullmatch(line):
+            raise OfferError(f"{REJECTED} line {number} is not <type>=<value>.")
+    if need_audio and not any(line.startswith("m=audio ") for line in lines):
+        raise OfferError(f"{REJECTED} it has no audio section.")
     return RTCSessionDescription(sdp=sdp, type="offer")
 
 

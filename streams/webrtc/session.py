@@ -79,6 +79,29 @@ class SessionResult:
     """Recorded audio lost to a slow spool disk (replaced by silence)."""
 
 
+async def _apply_client_offer(
+    pc: RTCPeerConnection, offer: RTCSessionDescription
+) -> RTCSessionDescription:
+    """Apply a client's offer to ``pc`` and return the answer to set.
+
+    aiortc's SDP parser signals bad input with whatever it trips on (KeyError for
+    ``a=setup:bogus``, AssertionError for a short ``a=candidate:`` line, IndexError,
+    ValueError...). The SDP comes from the client, so any of these is the client's
+    fault and becomes a ValueError naming the reason.
+
+    Raises:
+        ValueError: the offer cannot be applied or answered.
+    """
+    try:
+        await pc.setRemoteDescription(offer)
+        return await pc.createAnswer()
+    except ValueError:
+        raise
+    except Exception as exc:
+        detail = f": {exc}" if str(exc) else ""
+        raise ValueError(f"malformed SDP ({type(exc).__name__}{detail})") from exc
+
+
 class SessionClosed(Exception):
     """The session has stopped; no listener can join."""
 
@@ -151,7 +174,8 @@ class BroadcastSession:
         """Answer the broadcaster's offer (ICE gathering completes before returning).
 
         Raises:
-            ValueError: aiortc rejected the SDP.
+            ValueError: aiortc rejected the SDP (whatever its parser raised). The
+            caller must then :meth:`stop` the session, which closes the peer.
         """
         pc = self._pc
 
@@ -178,10 +202,10 @@ class BroadcastSession:
             if pc.connectionState in ("failed", "closed"):
                 self._spawn(self.stop(f"connection {pc.connectionState}"))
 
-        await pc.setRemoteDescription(offer)
+        answer = await _apply_client_offer(pc, offer)
         if self._source is None:
-            raise ValueError("The offer carries no audio track to broadcast.")
-        await pc.setLocalDescription(await pc.createAnswer())
+            raise ValueError("the offer carries no audio track to broadcast.")
+        await pc.setLocalDescription(answer)
         self._watchdog = asyncio.create_task(self._connect_watchdog())
         return pc.localDescription
 
@@ -218,7 +242,8 @@ class BroadcastSession:
         """Answer a listener's receive-only offer with the live cleaned track.
 
         Raises:
-            SessionClosed: the stream ended. ValueError: aiortc rejected the SDP.
+            SessionClosed: the stream ended. ValueError: aiortc rejected the SDP
+            (whatever its parser raised); the listener's peer is closed.
         """
         if self.stopped or self._source is None:
             raise SessionClosed
@@ -237,8 +262,7 @@ class BroadcastSession:
             # The transceiver exists before the offer is applied: aiortc picks the
             # codec while applying it, in the offer's order unless preferences say.
             prefer_opus(pc.addTransceiver(track, direction="sendonly"))
-            await pc.setRemoteDescription(offer)
-            await pc.setLocalDescription(await pc.createAnswer())
+            await pc.setLocalDescription(await _apply_client_offer(pc, offer))
         except Exception:
             await self._drop_listener(pc)
             raise
@@ -274,11 +298,18 @@ class BroadcastSession:
             self._source.stop()
         await self._pc.close()
         if self._pump is not None and self._pump is not asyncio.current_task():
-            # The pump ends once the stopped source raises SourceEnded.
-            try:
-                await asyncio.wait_for(asyncio.shield(self._pump), 2.0)
-            except TimeoutError:
+            # The pump ends once the stopped source raises SourceEnded. A track that
+            # never delivered a frame (a peer that never connected, a rejected offer)
+            # may not wake its waiting recv() at all: nothing to drain, so cancel.
+            s = self._source.stats if self._source is not None else None
+            if s is None or s.frames + s.dropped == 0:
                 self._pump.cancel()
+                await asyncio.wait([self._pump])
+            else:
+                try:
+                    await asyncio.wait_for(asyncio.shield(self._pump), 2.0)
+                except TimeoutError:
+                    self._pump.cancel()
         self._fanout.close()
         duration, gap = 0.0, 0.0
         try:

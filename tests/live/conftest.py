@@ -174,3 +174,30 @@ async def wait_until(predicate, timeout: float = 10.0, interval: float = 0.05) -
     while not predicate():
         assert loop.time() < deadline, "condition not met in time"
         await asyncio.sleep(interval)
+
+
+class PeerLedger:
+    """Every peer connection the server's sessions open (to check they were all closed)."""
+
+    def __init__(self) -> None:
+        self.pcs: list[Any] = []
+
+    def open_ones(self) -> list[Any]:
+        return [pc for pc in self.pcs if pc.connectionState != "closed"]
+
+
+@pytest.fixture
+def peers(monkeypatch: pytest.MonkeyPatch) -> PeerLedger:
+    """Records the server side's peer connections (the sessions' ``new_peer_connection``)."""
+    from streams.webrtc import session
+
+    ledger = PeerLedger()
+    real = session.new_peer_connection
+
+    def recording(stun_urls: list[str]) -> Any:
+        pc = real(stun_urls)
+        ledger.pcs.append(pc)
+        return pc
+
+    monkeypatch.setattr(session, "new_peer_connection", recording)
+    return ledger

@@ -156,3 +156,23 @@ async def test_client_gone_mid_read_closes_after_the_read(rec):
     await it.aclose()
     await asyncio.sleep(0.5)
     assert source.events == ["read start", "read end", "close"]
+
+
+@pytest.mark.parametrize(
+    ("header", "status", "span"),
+    [
+        ("bytes=" + "9" * 4400 + "-", 416, None),
+        ("bytes=0-" + "9" * 4400, 206, (0, 44 + 3 * RATE * 2 - 1)),
+        ("bytes=-" + "9" * 4400, 206, (0, 44 + 3 * RATE * 2 - 1)),
+        ("bytes=" + "0" * 4400 + "7-9", 206, (7, 9)),
+        ("bytes=" + "9" * 30 + "-" + "1" * 30, 416, None),
+    ],
+)
+def test_range_with_thousands_of_digits(rec, as_alice, header, status, span):
+    as_alice.client.raise_request_exception = False
+    resp = as_alice.get(f"/api/recordings/{rec.pk}/audio/", HTTP_RANGE=header)
+    assert resp.status_code == status
+    if span is None:
+        assert resp.json()["error"] == "Requested range not satisfiable."
+    else:
+        assert resp["Content-Range"] == f"bytes {span[0]}-{span[1]}/{44 + 3 * RATE * 2}"

@@ -1,0 +1,77 @@
+"""JSON bodies built to break the parser get a 400 JSON error, never a 500.
+
+Python's JSON decoder recurses once per nesting level (RecursionError past
+~1,000) and refuses integers over 4,300 digits (ValueError); both are the
+client's fault.
+"""
+
+import pytest
+
+
+@pytest.fixture(autouse=True)
+def _no_raise(as_alice):
+    as_alice.client.raise_request_exception = False
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        "[" * 1100 + "]" * 1100,
+        '{"a":' * 1100 + "1" + "}" * 1100,
+        '{"to_user": ' + "[" * 5000,
+    ],
+)
+def test_deep_nesting_is_400(as_alice, raw):
+    resp = as_alice.post("/api/friends/requests/", raw=raw)
+    assert resp.status_code == 400
+    assert resp["Content-Type"] == "application/json"
+    assert resp.json()["error"]
+
+
+@pytest.mark.parametrize(
+    ("path", "raw"),
+    [
+        ("/api/friends/requests/", '{"to_user": ' + "9" * 5000 + "}"),
+        ("/api/streams/settings/", '{"atten_lim_db": ' + "1" * 5000 + "}"),
+        ("/api/auth/login/", '{"username": "alice", "password": -' + "7" * 5000 + "}"),
+    ],
+)
+def test_huge_integer_is_400(as_alice, path, raw):
+    send = as_alice.patch if "settings" in path else as_alice.post
+    resp = send(path, raw=raw)
+    assert resp.status_code == 400
+    assert resp.json()["error"] == "Malformed JSON: a number has too many digits."
+
+
+@pytest.mark.parametrize("number", ["1e999", "-1e999", "NaN", "Infinity"])
+def test_non_finite_numbers_are_400(as_alice, number):
+    resp = as_alice.patch("/api/streams/settings/", raw='{"atten_lim_db": ' + number + "}")
+    assert resp.status_code == 400
+    assert resp.json()["error"]
+
+
+def test_nesting_within_the_limit_is_an_ordinary_type_error(as_alice):
+    resp = as_alice.post("/api/friends/requests/", raw='{"to_user": ' + "[" * 50 + "]" * 50 + "}")
+    assert resp.status_code == 400
+    assert "must be a string" in resp.json()["error"]
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "raw"),
+    [
+        ("post", "/api/friends/requests/", '{"to_user": "bo\\u0000b"}'),
+        ("post", "/api/auth/login/", '{"username": "alice\\u0000", "password": "x"}'),
+        (
+            "post",
+            "/api/auth/register/",
+            '{"username": "zed", "password": "long-enough-pass\\u0000"}',
+        ),
+        ("patch", "/api/streams/settings/", '{"model": ["\\u0000"]}'),
+        ("post", "/api/friends/requests/", '{"\\u0000": 1, "to_user": "bob"}'),
+    ],
+)
+def test_nul_in_json_text_is_400(as_alice, method, path, raw):
+    # PostgreSQL refuses NUL in text: such a value must never reach a query.
+    resp = getattr(as_alice, method)(path, raw=raw)
+    assert resp.status_code == 400
+    assert resp.json()["error"] == "Text must not contain NUL characters."
