@@ -33,7 +33,8 @@ env.env_str, env.env_bool, env.env_int, env.env_float, env.env_list, env.env_cho
 env.secret_key, env.database_from_url
 # Channels calls the consumer's handlers.
 PresenceConsumer.connect, PresenceConsumer.disconnect, PresenceConsumer.receive_json
-PresenceConsumer.presence_event
+PresenceConsumer.presence_event, PresenceConsumer.receive, PresenceConsumer.presence_session_ended
+StreamsConfig.ready, UsersConfig.ready
 # Model fields read by the database, the admin or other processes.
 RecordingJob.updated_at, ActiveStream.heartbeat, FriendRequest.responded_at
 PresenceConnection.connected_at

@@ -144,6 +144,8 @@ LOGIN_RATE_LIMIT = env_int("FC25_LOGIN_RATE_LIMIT", 10, minimum=1)
 """Failed logins allowed per user name and per client address in the window."""
 LOGIN_RATE_WINDOW = env_int("FC25_LOGIN_RATE_WINDOW", 300, minimum=1)
 """Rate-limit window in seconds."""
+MAX_PRESENCE_SOCKETS = env_int("FC25_MAX_PRESENCE_SOCKETS", 8, minimum=1)
+"""Presence sockets one user may hold open; the next is closed with code 4429."""
 
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"

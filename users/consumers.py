@@ -1,12 +1,23 @@
-"""``/ws/presence/``: pushes friends' presence, live status and friend events."""
+"""``/ws/presence/``: pushes friends' presence, live status and friend events.
+
+Close codes: 4401 not logged in, or the session logged out (or the account was
+deactivated) while the socket was open; 4429 the user already has
+``FC25_MAX_PRESENCE_SOCKETS`` sockets open (the new one is refused, the open
+ones keep working). A frame that is not a JSON text frame is answered with
+``{"type":"error","error":...}`` and the socket stays open.
+"""
 
 from __future__ import annotations
 
+import asyncio
+import hashlib
+import json
 import logging
 from typing import Any
 
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
+from django.conf import settings
 
 from . import presence
 from .events import user_group
@@ -15,16 +26,29 @@ from .models import User
 logger = logging.getLogger(__name__)
 
 CLOSE_UNAUTHENTICATED = 4401
+CLOSE_TOO_MANY = 4429
+SESSION_END_GRACE_S = 0.5
+"""Delay before a logged-out session's socket closes (see ``presence_session_ended``)."""
+SESSION_ENDED_MESSAGE_TYPE = "presence.session_ended"
+"""Channel-layer message to a user's group: ``session`` (see :func:`session_tag`) or
+None for all of the user's sockets; matching sockets close with 4401."""
+
+
+def session_tag(session_key: str | None) -> str:
+    """A session's name in channel messages (a hash: the key itself is a secret)."""
+    return hashlib.sha256((session_key or "").encode()).hexdigest()[:32]
 
 
 class PresenceConsumer(AsyncJsonWebsocketConsumer):
     """One browser tab's presence socket.
 
-    State: ``self.user`` and its group membership only; the online set lives
-    in the database so every server process agrees.
+    State: ``self.user``, its session tag and group membership only; the online
+    set lives in the database so every server process agrees.
     """
 
     user: User | None = None
+    session: str = ""
+    _closing: asyncio.Future[None] | None = None
 
     async def connect(self) -> None:
         user = self.scope.get("user")
@@ -33,17 +57,41 @@ class PresenceConsumer(AsyncJsonWebsocketConsumer):
             # Accept first: only an accepted socket can carry a close code.
             await self.close(code=CLOSE_UNAUTHENTICATED)
             return
+        limit = settings.MAX_PRESENCE_SOCKETS
+        if not await database_sync_to_async(presence.do_connect)(user, self.channel_name, limit):
+            logger.info("presence refused user=%s: %d sockets open", user.username, limit)
+            await self.send_json({"type": "error", "error": f"At most {limit} open tabs."})
+            await self.close(code=CLOSE_TOO_MANY)
+            return
         self.user = user
+        session = self.scope.get("session")
+        self.session = session_tag(getattr(session, "session_key", None))
         await self.channel_layer.group_add(user_group(user.pk), self.channel_name)
-        await database_sync_to_async(presence.do_connect)(user, self.channel_name)
         logger.info("presence connected user=%s channel=%s", user.username, self.channel_name)
 
     async def disconnect(self, code: int) -> None:
+        if self._closing is not None and self._closing is not asyncio.current_task():
+            self._closing.cancel()
         if self.user is None:
             return
-        await self.channel_layer.group_discard(user_group(self.user.pk), self.channel_name)
-        await database_sync_to_async(presence.do_disconnect)(self.user, self.channel_name)
-        logger.info("presence disconnected user=%s code=%s", self.user.username, code)
+        user, self.user = self.user, None  # runs once even if a close races a disconnect
+        try:
+            await self.channel_layer.group_discard(user_group(user.pk), self.channel_name)
+        finally:
+            await database_sync_to_async(presence.do_disconnect)(user, self.channel_name)
+        logger.info("presence disconnected user=%s code=%s", user.username, code)
+
+    async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
+        """Parse a client frame; a bad one gets an error reply, never a crash."""
+        if bytes_data is not None or text_data is None:
+            await self.send_json({"type": "error", "error": "Binary frames are not accepted."})
+            return
+        try:
+            content = json.loads(text_data)
+        except ValueError:
+            await self.send_json({"type": "error", "error": "Frames must be JSON objects."})
+            return
+        await self.receive_json(content)
 
     async def receive_json(self, content: Any, **kwargs: Any) -> None:
         # The client only pings (keeps proxies from closing an idle socket).
@@ -53,3 +101,20 @@ class PresenceConsumer(AsyncJsonWebsocketConsumer):
     async def presence_event(self, message: dict[str, Any]) -> None:
         """Relay an event published by :func:`users.events.publish`."""
         await self.send_json(message["event"])
+
+    async def presence_session_ended(self, message: dict[str, Any]) -> None:
+        """Close with 4401 if this socket's session ended (see ``SESSION_ENDED_MESSAGE_TYPE``).
+
+        The close waits ``SESSION_END_GRACE_S``: the same logout ends the user's
+        listening elsewhere (:mod:`streams.access`), and those ``listen_ended``
+        events should reach the page first; events keep being relayed meanwhile.
+        """
+        if message.get("session") not in (None, self.session) or self._closing is not None:
+            return
+
+        async def close_soon() -> None:
+            await asyncio.sleep(SESSION_END_GRACE_S)
+            await self.disconnect(CLOSE_UNAUTHENTICATED)  # offline before the page hears it
+            await self.close(code=CLOSE_UNAUTHENTICATED)
+
+        self._closing = asyncio.ensure_future(close_soon())

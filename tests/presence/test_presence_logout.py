@@ -1,0 +1,87 @@
+"""Logging out closes that session's presence sockets (4401); deactivation closes all."""
+
+import json
+
+import pytest
+from channels.db import database_sync_to_async
+from channels.testing import WebsocketCommunicator
+from django.test import Client
+
+from tests.conftest import PASSWORD
+from tests.presence.helpers import events
+from users.models import PresenceConnection, User
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def login() -> Client:
+    client = Client(enforce_csrf_checks=True)
+    client.get("/api/auth/csrf/")
+    body = json.dumps({"username": "alice", "password": PASSWORD})
+    token = client.cookies["csrftoken"].value
+    resp = client.post(
+        "/api/auth/login/", body, content_type="application/json", HTTP_X_CSRFTOKEN=token
+    )
+    assert resp.status_code == 200
+    return client
+
+
+def logout(client: Client) -> int:
+    token = client.cookies["csrftoken"].value
+    return client.post(
+        "/api/auth/logout/", "", content_type="application/json", HTTP_X_CSRFTOKEN=token
+    ).status_code
+
+
+async def socket_for(client: Client) -> WebsocketCommunicator:
+    from fc25_denoise.asgi import application
+
+    cookie = f"sessionid={client.cookies['sessionid'].value}".encode()
+    comm = WebsocketCommunicator(
+        application,
+        "/ws/presence/",
+        headers=[(b"origin", b"http://127.0.0.1"), (b"cookie", cookie)],
+    )
+    assert (await comm.connect())[0]
+    return comm
+
+
+async def test_logout_closes_only_that_sessions_sockets(alice):
+    laptop, phone = await database_sync_to_async(login)(), await database_sync_to_async(login)()
+    tab1, tab2, other = await socket_for(laptop), await socket_for(laptop), await socket_for(phone)
+    assert await database_sync_to_async(logout)(laptop) == 204
+    for tab in (tab1, tab2):
+        assert await tab.receive_output(timeout=2) == {"type": "websocket.close", "code": 4401}
+    await other.send_json_to({"type": "ping"})
+    assert await other.receive_json_from(timeout=2) == {"type": "pong"}
+    count = PresenceConnection.objects.filter(user__username="alice").acount
+    assert await count() == 1  # the closed sockets are no longer counted online
+    await other.disconnect()
+
+
+def deactivate() -> None:
+    user = User.objects.get(username="alice")
+    user.is_active = False
+    user.save()
+
+
+async def test_deactivation_closes_every_socket(alice):
+    phone = await database_sync_to_async(login)()
+    laptop = await database_sync_to_async(login)()
+    sockets = [await socket_for(phone), await socket_for(laptop)]
+    await database_sync_to_async(deactivate)()
+    for ws in sockets:
+        assert await ws.receive_output(timeout=2) == {"type": "websocket.close", "code": 4401}
+
+
+async def test_other_logouts_leave_the_socket_open(alice, bob):
+    from tests.presence.helpers import connect
+
+    alice_ws = await connect("alice")
+    bob_client = await database_sync_to_async(Client)()
+    assert await database_sync_to_async(bob_client.login)(username="bob", password=PASSWORD)
+    await database_sync_to_async(bob_client.logout)()
+    assert await events(alice_ws) == []
+    await alice_ws.send_json_to({"type": "ping"})
+    assert await alice_ws.receive_json_from(timeout=2) == {"type": "pong"}
+    await alice_ws.disconnect()
