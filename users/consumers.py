@@ -4,7 +4,8 @@ Close codes: 4401 not logged in, or the session logged out (or the account was
 deactivated) while the socket was open; 4429 the user already has
 ``FC25_MAX_PRESENCE_SOCKETS`` sockets open (the new one is refused, the open
 ones keep working). A frame that is not a JSON text frame is answered with
-``{"type":"error","error":...}`` and the socket stays open.
+``{"type":"error","error":...}`` and the socket stays open. 1011: a server-side
+failure (logged); presence is cleared first, as on every close.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import logging
 from typing import Any
 
 from channels.db import database_sync_to_async
+from channels.exceptions import StopConsumer
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.conf import settings
 
@@ -27,6 +29,7 @@ logger = logging.getLogger(__name__)
 
 CLOSE_UNAUTHENTICATED = 4401
 CLOSE_TOO_MANY = 4429
+CLOSE_INTERNAL_ERROR = 1011
 SESSION_END_GRACE_S = 0.5
 """Delay before a logged-out session's socket closes (see ``presence_session_ended``)."""
 SESSION_ENDED_MESSAGE_TYPE = "presence.session_ended"
@@ -69,6 +72,23 @@ class PresenceConsumer(AsyncJsonWebsocketConsumer):
         await self.channel_layer.group_add(user_group(user.pk), self.channel_name)
         logger.info("presence connected user=%s channel=%s", user.username, self.channel_name)
 
+    async def dispatch(self, message: dict[str, Any]) -> None:
+        """Run a handler; one that fails still leaves presence cleared.
+
+        An exception escaping a handler would end the consumer without
+        ``disconnect()``, leaving the user shown online for good; instead the
+        failure is logged, presence cleared and the socket closed with 1011.
+        """
+        try:
+            await super().dispatch(message)
+        except StopConsumer:
+            raise
+        except Exception:
+            logger.exception("presence socket failed handling %s", message.get("type"))
+            await self.disconnect(CLOSE_INTERNAL_ERROR)
+            await self.close(code=CLOSE_INTERNAL_ERROR)
+            raise StopConsumer from None
+
     async def disconnect(self, code: int) -> None:
         if self._closing is not None and self._closing is not asyncio.current_task():
             self._closing.cancel()
@@ -88,7 +108,7 @@ class PresenceConsumer(AsyncJsonWebsocketConsumer):
             return
         try:
             content = json.loads(text_data)
-        except ValueError:
+        except (ValueError, RecursionError):  # not JSON, or nested too deep to parse
             await self.send_json({"type": "error", "error": "Frames must be JSON objects."})
             return
         await self.receive_json(content)
