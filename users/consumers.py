@@ -1,7 +1,8 @@
 """``/ws/presence/``: pushes friends' presence, live status and friend events.
 
-Close codes: 4401 not logged in, or the session logged out (or the account was
-deactivated) while the socket was open; 4429 the user already has
+Close codes: 4401 not logged in, or the session stopped logging the user in
+while the socket was open (logged out, the account deactivated, or a new
+password set from another session); 4429 the user already has
 ``FC25_MAX_PRESENCE_SOCKETS`` sockets open (the new one is refused, the open
 ones keep working). A frame that is not a JSON text frame is answered with
 ``{"type":"error","error":...}`` and the socket stays open. 1011: a server-side
@@ -14,12 +15,15 @@ import asyncio
 import hashlib
 import json
 import logging
+from importlib import import_module
 from typing import Any
 
 from channels.db import database_sync_to_async
 from channels.exceptions import StopConsumer
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.conf import settings
+from django.contrib.auth import HASH_SESSION_KEY, SESSION_KEY
+from django.utils.crypto import constant_time_compare
 
 from . import presence
 from .events import user_group
@@ -34,7 +38,22 @@ SESSION_END_GRACE_S = 0.5
 """Delay before a logged-out session's socket closes (see ``presence_session_ended``)."""
 SESSION_ENDED_MESSAGE_TYPE = "presence.session_ended"
 """Channel-layer message to a user's group: ``session`` (see :func:`session_tag`) or
-None for all of the user's sockets; matching sockets close with 4401."""
+None for all of the user's sockets; matching sockets close with 4401 (with
+``recheck``: only those whose session is no longer valid)."""
+
+
+def session_is_valid(session_key: str | None, user_id: int) -> bool:
+    """True while ``session_key`` still logs in ``user_id`` (as Django's ``get_user``
+    decides: the session exists, names the user, the user is active and the
+    session's password hash is the current one)."""
+    if not session_key:
+        return False
+    data = import_module(settings.SESSION_ENGINE).SessionStore(session_key).load()
+    if str(data.get(SESSION_KEY)) != str(user_id):
+        return False
+    user = User.objects.filter(pk=user_id, is_active=True).first()
+    stored = data.get(HASH_SESSION_KEY) or ""
+    return user is not None and constant_time_compare(stored, user.get_session_auth_hash())
 
 
 def session_tag(session_key: str | None) -> str:
@@ -51,6 +70,7 @@ class PresenceConsumer(AsyncJsonWebsocketConsumer):
 
     user: User | None = None
     session: str = ""
+    _session_key: str | None = None
     _closing: asyncio.Future[None] | None = None
 
     async def connect(self) -> None:
@@ -68,7 +88,8 @@ class PresenceConsumer(AsyncJsonWebsocketConsumer):
             return
         self.user = user
         session = self.scope.get("session")
-        self.session = session_tag(getattr(session, "session_key", None))
+        self._session_key = getattr(session, "session_key", None)
+        self.session = session_tag(self._session_key)
         await self.channel_layer.group_add(user_group(user.pk), self.channel_name)
         logger.info("presence connected user=%s channel=%s", user.username, self.channel_name)
 
@@ -128,12 +149,20 @@ class PresenceConsumer(AsyncJsonWebsocketConsumer):
         The close waits ``SESSION_END_GRACE_S``: the same logout ends the user's
         listening elsewhere (:mod:`streams.access`), and those ``listen_ended``
         events should reach the page first; events keep being relayed meanwhile.
+        With ``recheck`` (a new password) the socket closes only if its session no
+        longer logs the user in (the session that changed the password keeps it).
         """
         if message.get("session") not in (None, self.session) or self._closing is not None:
             return
+        user_id = self.user.pk if self.user else 0
 
         async def close_soon() -> None:
             await asyncio.sleep(SESSION_END_GRACE_S)
+            if message.get("recheck") and await database_sync_to_async(session_is_valid)(
+                self._session_key, user_id
+            ):
+                self._closing = None
+                return
             await self.disconnect(CLOSE_UNAUTHENTICATED)  # offline before the page hears it
             await self.close(code=CLOSE_UNAUTHENTICATED)
 

@@ -1,4 +1,5 @@
-"""Presence sockets follow the session: logging out (or deactivation) closes them with 4401.
+"""Presence sockets follow the session: logging out, deactivation or a new password
+(for the sessions it invalidates) closes them with 4401.
 
 Connected in :meth:`users.apps.UsersConfig.ready`.
 """
@@ -16,8 +17,8 @@ from .events import send_after_commit, user_group
 from .models import User
 
 
-def _close_sockets(user_id: int, session: str | None) -> None:
-    message = {"type": SESSION_ENDED_MESSAGE_TYPE, "session": session}
+def _close_sockets(user_id: int, session: str | None, *, recheck: bool = False) -> None:
+    message = {"type": SESSION_ENDED_MESSAGE_TYPE, "session": session, "recheck": recheck}
     send_after_commit([user_group(user_id)], message, group=True)
 
 
@@ -33,10 +34,14 @@ def _logged_out(
 
 def _user_saved(sender: type[User], instance: User, created: bool, **kwargs: Any) -> None:
     fields = kwargs.get("update_fields")
-    if created or (fields is not None and "is_active" not in fields):
+    if created or (fields is not None and not {"is_active", "password"} & set(fields)):
         return
     if not instance.is_active:
         _close_sockets(instance.pk, None)  # every session of the account ended
+    elif getattr(instance, "_password", None) is not None:
+        # A new password (AbstractBaseUser.save clears _password after post_save):
+        # the other sessions no longer log in; each socket checks its own.
+        _close_sockets(instance.pk, None, recheck=True)
 
 
 def connect_receivers() -> None:

@@ -85,3 +85,28 @@ async def test_other_logouts_leave_the_socket_open(alice, bob):
     await alice_ws.send_json_to({"type": "ping"})
     assert await alice_ws.receive_json_from(timeout=2) == {"type": "pong"}
     await alice_ws.disconnect()
+
+
+def change_password_keeping(client: Client) -> None:
+    """A new password set from ``client``'s session, which stays logged in (as Django's
+    password-change views do with update_session_auth_hash)."""
+    from django.contrib.auth import HASH_SESSION_KEY
+    from django.contrib.sessions.backends.db import SessionStore
+
+    user = User.objects.get(username="alice")
+    user.set_password("a-new-password-42")
+    user.save()
+    store = SessionStore(client.cookies["sessionid"].value)
+    store[HASH_SESSION_KEY] = user.get_session_auth_hash()
+    store.save()
+
+
+async def test_password_change_closes_the_other_sessions_sockets(alice):
+    mine, stolen = await database_sync_to_async(login)(), await database_sync_to_async(login)()
+    my_tab, other_tab = await socket_for(mine), await socket_for(stolen)
+    await database_sync_to_async(change_password_keeping)(mine)
+    assert await other_tab.receive_output(timeout=2) == {"type": "websocket.close", "code": 4401}
+    assert await my_tab.receive_nothing(timeout=1)  # its session still logs in
+    await my_tab.send_json_to({"type": "ping"})
+    assert await my_tab.receive_json_from(timeout=2) == {"type": "pong"}
+    await my_tab.disconnect()
