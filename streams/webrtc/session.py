@@ -92,6 +92,7 @@ class Listener:
     pc: RTCPeerConnection
     track: PacketTrack
     watchdog: asyncio.Task[None] | None = None
+    """Set once the offer is answered (then the connect timeout runs)."""
 
 
 ListenerEnded = Callable[[int, uuid.UUID, str], Awaitable[None]]
@@ -268,9 +269,12 @@ class BroadcastSession:
             raise
         if item.listen_id not in self._listeners:  # the stream stopped meanwhile
             raise SessionClosed
-        for old in self.listener_ids(user_id):
-            if old != item.listen_id:
-                await self.end_listener(old, "replaced")
+        # Answered ones only: a concurrent listen still being answered replaces this one.
+        answered = [
+            lid for lid in self.listener_ids(user_id) if self._listeners[lid].watchdog is not None
+        ]
+        for old in answered:
+            await self.end_listener(old, "replaced")
         item.watchdog = asyncio.create_task(self._listener_watchdog(item))
         self.log.info("listener %s joined (%d listening)", item.listen_id, len(self._listeners))
         return item.listen_id, pc.localDescription

@@ -53,3 +53,32 @@ async def test_one_friend_cannot_take_every_slot(clients, hub, settings):
     _, mine = await listening(hub, alice, alice)  # a slot is still free for another listener
     assert hub.session_for(alice.user.pk).listeners == 2
     assert len(mine.chunks) > 10
+
+
+async def recvonly_offer():
+    from aiortc import RTCPeerConnection
+
+    pc = RTCPeerConnection()
+    pc.addTransceiver("audio", direction="recvonly")
+    await pc.setLocalDescription(await pc.createOffer())
+    return pc, pc.localDescription
+
+
+async def test_two_listens_at_once_leave_the_last_answered(clients, hub):
+    """A double click: both offers are answered; the one answered last stays."""
+    import asyncio
+
+    alice, bob, _, _ = clients
+    await listening(hub, alice, alice)
+    session = hub.session_for(alice.user.pk)
+    (pc1, offer1), (pc2, offer2) = await recvonly_offer(), await recvonly_offer()
+    try:
+        first, second = await asyncio.gather(
+            session.add_listener(offer1, bob.user.pk), session.add_listener(offer2, bob.user.pk)
+        )
+        kept = session.listener_ids(bob.user.pk)
+        assert len(kept) == 1 and kept[0] in (first[0], second[0])
+        assert session.listeners == 2
+    finally:
+        await pc1.close()
+        await pc2.close()
