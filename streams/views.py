@@ -15,7 +15,7 @@ from fc25_denoise.api import BadRequest, Forbidden, Json, api_view, check_number
 from fc25_denoise.runtime import live_hub
 from users.models import User
 
-from . import services
+from . import access, services
 from .hub import LiveHub
 from .webrtc.peer import OfferError, parse_offer
 
@@ -60,7 +60,7 @@ async def listen(request: HttpRequest, username: str) -> HttpResponse:
     try:  # again: an unfriend while connecting found no listener to revoke
         await sync_to_async(services.check_can_listen)(user, username)
     except Forbidden:
-        await _hub().revoke(broadcaster.pk, user.pk, "not_friends")
+        await _hub().revoke(broadcaster.pk, user.pk, access.NOT_FRIENDS)
         raise
     return JsonResponse(
         {
