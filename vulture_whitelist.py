@@ -49,7 +49,8 @@ JsonApiErrors.process_response
 _lib._parsePOSTFormSubmission
 # Channels calls the consumer's handlers.
 PresenceConsumer.connect, PresenceConsumer.disconnect, PresenceConsumer.receive_json
-PresenceConsumer.presence_event
+PresenceConsumer.presence_event, PresenceConsumer.receive, PresenceConsumer.presence_session_ended
+StreamsConfig.ready, UsersConfig.ready
 # Model fields read by the database, the admin or other processes.
 RecordingJob.updated_at, ActiveStream.heartbeat, FriendRequest.responded_at
 PresenceConnection.connected_at

@@ -184,6 +184,8 @@ LOGIN_RATE_WINDOW = env_int("FC25_LOGIN_RATE_WINDOW", 300, minimum=1)
 """Throttle window in seconds, from a counter's first failure."""
 PROXY_COUNT = env_int("FC25_PROXY_COUNT", 0, minimum=0)
 """Trusted reverse proxies in front that append to X-Forwarded-For; 0 = use REMOTE_ADDR."""
+MAX_PRESENCE_SOCKETS = env_int("FC25_MAX_PRESENCE_SOCKETS", 8, minimum=1)
+"""Presence sockets one user may hold open; the next is closed with code 4429."""
 
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"

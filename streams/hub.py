@@ -27,7 +27,7 @@ from denoise.base import DenoiseError, Denoiser
 from fc25_denoise.api import ApiError, BadRequest, Conflict, TooMany
 from recordings.services import check_quota, quota_usage
 from recordings.storage import spool_paths
-from users.events import publish
+from users.events import publish_now
 from users.models import User
 
 from . import services
@@ -70,6 +70,13 @@ class Started:
     answer: RTCSessionDescription
 
 
+@dataclass(frozen=True)
+class Listening:
+    session_id: uuid.UUID
+    listen_id: uuid.UUID
+    answer: RTCSessionDescription
+
+
 class LiveHub:
     """Registry of this process's sessions keyed by broadcaster id."""
 
@@ -109,8 +116,40 @@ class LiveHub:
                 logger.exception("live control channel failed; retrying")
                 await asyncio.sleep(1.0)
                 continue
-            if message.get("type") == "live.atten_lim":
-                self.apply_atten_lim(int(message["user_id"]), float(message["atten_lim_db"]))
+            try:
+                await self._control_message(message)
+            except Exception:
+                logger.exception("bad live control message %r", message.get("type"))
+
+    async def _control_message(self, message: dict[str, Any]) -> None:
+        kind = message.get("type")
+        if kind == "live.atten_lim":
+            self.apply_atten_lim(int(message["user_id"]), float(message["atten_lim_db"]))
+        elif kind == "live.revoke":
+            broadcaster = message.get("broadcaster_id")
+            await self.revoke(
+                None if broadcaster is None else int(broadcaster),
+                int(message["listener_id"]),
+                str(message["reason"]),
+            )
+
+    async def revoke(self, broadcaster_id: int | None, listener_id: int, reason: str) -> int:
+        """End ``listener_id``'s listening to ``broadcaster_id`` (None: to every stream
+        in this process); the listener is sent ``listen_ended`` with ``reason``.
+
+        Returns the number of connections ended. Other processes are reached with a
+        ``live.revoke`` message on their control channel (see :mod:`streams.access`).
+        """
+        if broadcaster_id is None:
+            sessions = [s for s in self._sessions.values() if s is not None and not s.stopped]
+        else:
+            one = self.session_for(broadcaster_id)
+            sessions = [one] if one is not None else []
+        ended = 0
+        for session in sessions:
+            for listen_id in session.listener_ids(listener_id):
+                ended += await session.end_listener(listen_id, reason)
+        return ended
 
     def apply_atten_lim(self, user_id: int, db: float) -> bool:
         """Apply ``db`` to ``user_id``'s stream if it is live in this process."""
@@ -195,6 +234,7 @@ class LiveHub:
                 denoiser,
                 SpoolTarget(spool.cleaned, spool.raw if prefs.record_raw else None),
                 self._finished,
+                functools.partial(self._listener_ended, user.username),
             )
             try:
                 answer = await session.accept_offer(offer)
@@ -215,7 +255,7 @@ class LiveHub:
         return Started(session_id, answer)
 
     async def _notify(self, user_id: int, event: dict[str, Any]) -> None:
-        await _db(publish, [user_id], event)
+        await publish_now([user_id], event)
 
     async def _create_denoiser(self, model: str, atten_lim_db: float) -> Denoiser:
         try:
@@ -225,9 +265,12 @@ class LiveHub:
             raise ApiError(503, f"Noise removal is unavailable: {exc}") from None
 
     async def listen(
-        self, broadcaster_id: int, offer: RTCSessionDescription
-    ) -> RTCSessionDescription:
-        """Add a listener to a live session in this process.
+        self, broadcaster_id: int, listener_id: int, offer: RTCSessionDescription
+    ) -> Listening:
+        """Connect ``listener_id`` to a live session in this process.
+
+        A listener's earlier connection to the same stream is replaced (it does
+        not count against the listener limit).
 
         Raises:
             Conflict: not live here. TooMany: listener limit. BadRequest: bad SDP.
@@ -235,15 +278,28 @@ class LiveHub:
         session = self.session_for(broadcaster_id)
         if session is None:
             raise Conflict("That stream is not live on this server.")
-        if session.listeners >= settings.MAX_LISTENERS_PER_STREAM:
+        others = session.listeners - len(session.listener_ids(listener_id))
+        if others >= settings.MAX_LISTENERS_PER_STREAM:
             limit = settings.MAX_LISTENERS_PER_STREAM
             raise TooMany(f"This stream already has {limit} listeners; try again later.")
         try:
-            return await session.add_listener(offer)
+            listen_id, answer = await session.add_listener(offer, listener_id)
         except SessionClosed:
             raise Conflict("The stream just ended.") from None
         except ValueError as exc:
             raise BadRequest(f"{REJECTED} {exc}") from None
+        return Listening(session.session_id, listen_id, answer)
+
+    async def _listener_ended(
+        self, broadcaster: str, listener_id: int, listen_id: uuid.UUID, reason: str
+    ) -> None:
+        event = {
+            "type": "listen_ended",
+            "listen_id": str(listen_id),
+            "username": broadcaster,
+            "reason": reason,
+        }
+        await publish_now([listener_id], event)
 
     async def stop(self, user_id: int, reason: str) -> SessionResult:
         """End ``user_id``'s stream and return what was saved.

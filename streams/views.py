@@ -11,11 +11,11 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 
 from denoise.base import check_atten_lim
 from denoise.registry import available_models
-from fc25_denoise.api import BadRequest, Json, api_view, check_number, parse_json_body
+from fc25_denoise.api import BadRequest, Forbidden, Json, api_view, check_number, parse_json_body
 from fc25_denoise.runtime import live_hub
 from users.models import User
 
-from . import services
+from . import access, services
 from .hub import LiveHub
 from .webrtc.peer import OfferError, parse_offer
 
@@ -56,13 +56,18 @@ async def listen(request: HttpRequest, username: str) -> HttpResponse:
     user = await _user(request)
     rtc_offer = _offer(parse_json_body(request))
     broadcaster = await sync_to_async(services.check_can_listen)(user, username)
-    answer = await _hub().listen(broadcaster.pk, rtc_offer)
-    session = _hub().session_for(broadcaster.pk)
+    listening = await _hub().listen(broadcaster.pk, user.pk, rtc_offer)
+    try:  # again: an unfriend while connecting found no listener to revoke
+        await sync_to_async(services.check_can_listen)(user, username)
+    except Forbidden:
+        await _hub().revoke(broadcaster.pk, user.pk, access.NOT_FRIENDS)
+        raise
     return JsonResponse(
         {
-            "sdp": answer.sdp,
-            "type": answer.type,
-            "session_id": str(session.session_id) if session else None,
+            "sdp": listening.answer.sdp,
+            "type": listening.answer.type,
+            "session_id": str(listening.session_id),
+            "listen_id": str(listening.listen_id),
         }
     )
 

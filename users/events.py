@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Iterable
+from collections.abc import Callable, Coroutine, Iterable
 from typing import Any
 
 from asgiref.sync import async_to_sync
@@ -51,32 +51,64 @@ def user_group(user_id: int) -> str:
     return f"user.{user_id}"
 
 
+def _deliver(send_all: Callable[[], Coroutine[Any, Any, None]], what: object) -> None:
+    """Run ``send_all()`` on the server loop when known (see the module docstring)."""
+    loop = _server_loop
+    try:
+        if loop is not None and loop.is_running() and _foreign_thread(loop):
+            asyncio.run_coroutine_threadsafe(send_all(), loop).result(SEND_TIMEOUT)
+        else:
+            async_to_sync(send_all)()
+    except Exception:
+        logger.exception("could not publish %s", what)
+
+
+async def publish_now(user_ids: Iterable[int], event: dict[str, Any]) -> None:
+    """Send ``event`` to every socket of ``user_ids`` now (async code on the server loop,
+    which has no transaction to wait for)."""
+    layer = get_channel_layer()
+    if layer is None:
+        return
+    message = {"type": EVENT_MESSAGE_TYPE, "event": event}
+    for uid in sorted(set(user_ids)):
+        try:
+            await layer.group_send(user_group(uid), message)
+        except Exception:  # a broken layer must not break the change that was made
+            logger.exception("could not publish %s to user %s", event.get("type"), uid)
+
+
 def publish(user_ids: Iterable[int], event: dict[str, Any]) -> None:
     """Send ``event`` to every socket of ``user_ids`` once the transaction commits."""
     targets = sorted(set(user_ids))
     if not targets:
         return
 
-    def send() -> None:
+    async def send_all() -> None:
+        await publish_now(targets, event)
+
+    transaction.on_commit(lambda: _deliver(send_all, event.get("type")))
+
+
+def send_after_commit(
+    channels: Iterable[str], message: dict[str, Any], *, group: bool = False
+) -> None:
+    """Send a channel-layer ``message`` to each channel (or group) once the transaction
+    commits; delivery problems are logged, never raised."""
+    targets = sorted(set(channels))
+    if not targets:
+        return
+
+    async def send_all() -> None:
         layer = get_channel_layer()
         if layer is None:
             return
-        message = {"type": EVENT_MESSAGE_TYPE, "event": event}
+        for target in targets:
+            try:
+                if group:
+                    await layer.group_send(target, message)
+                else:
+                    await layer.send(target, message)
+            except Exception:
+                logger.exception("could not send %s to %s", message.get("type"), target)
 
-        async def send_all() -> None:
-            for uid in targets:
-                try:
-                    await layer.group_send(user_group(uid), message)
-                except Exception:  # a broken layer must not break the change that was made
-                    logger.exception("could not publish %s to user %s", event.get("type"), uid)
-
-        loop = _server_loop
-        try:
-            if loop is not None and loop.is_running() and _foreign_thread(loop):
-                asyncio.run_coroutine_threadsafe(send_all(), loop).result(SEND_TIMEOUT)
-            else:
-                async_to_sync(send_all)()
-        except Exception:
-            logger.exception("could not publish %s", event.get("type"))
-
-    transaction.on_commit(send)
+    transaction.on_commit(lambda: _deliver(send_all, message.get("type")))

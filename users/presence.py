@@ -23,18 +23,25 @@ def _announce_presence(user: User, online: bool) -> None:
     )
 
 
-def do_connect(user: User, channel_name: str) -> None:
-    """Record an open socket; tell friends if the user just came online."""
+def do_connect(user: User, channel_name: str, max_sockets: int | None = None) -> bool:
+    """Record an open socket; tell friends if the user just came online.
+
+    Returns False (nothing recorded) when the user already has ``max_sockets``
+    sockets open.
+    """
     with transaction.atomic():
         locked = User.objects.select_for_update().get(pk=user.pk)
-        was_online = PresenceConnection.objects.filter(user=locked).exists()
+        open_now = PresenceConnection.objects.filter(user=locked).count()
+        if max_sockets is not None and open_now >= max_sockets:
+            return False
         PresenceConnection.objects.update_or_create(
             channel_name=channel_name, defaults={"user": locked}
         )
         locked.last_seen = timezone.now()
         locked.save(update_fields=["last_seen"])
-        if not was_online:
+        if not open_now:
             _announce_presence(locked, online=True)
+    return True
 
 
 def do_disconnect(user: User, channel_name: str) -> None:

@@ -3,7 +3,7 @@
 // which the live-stream feature fills with its "Listen" button.
 
 import { api, bindLogout, timeAgo, byTestId } from "./api.js";
-import { initListen, setLive } from "./listen.js";
+import { initListen, listenEnded, setLive } from "./listen.js";
 import { connectPresence } from "./presence.js";
 
 
@@ -69,6 +69,9 @@ presence.on("streaming_status", (ev) => {
   if (!isThisFriend(ev) || !friend) return;
   friend.is_streaming = ev.is_streaming;
   render();
+});
+presence.on("listen_ended", (ev) => {
+  if (isThisFriend(ev)) listenEnded(ev);
 });
 presence.on("friendship", (ev) => {
   if (isThisFriend(ev)) load();

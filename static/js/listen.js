@@ -1,6 +1,9 @@
 // Friend page #listen-panel: "Listen" while the friend is live, "Stop listening",
 // an <audio> player; when the friend stops, the player stops and says "ended".
-// friend.js owns the panel's visibility (friends only) and calls setLive().
+// friend.js owns the panel's visibility (friends only) and calls setLive() and,
+// for the server's "listen_ended" events, listenEnded(): the player stops and
+// [data-testid="listen-ended"] (outside the panel, so it stays visible after an
+// unfriend hides the panel) says why.
 
 import { api, byTestId } from "./api.js";
 import { listen } from "./webrtc_client.js";
@@ -11,12 +14,22 @@ const listenButton = q("listen");
 const stopButton = q("stop-listen");
 const audioEl = q("listen-audio");
 const statusEl = q("listen-status");
+const endedEl = byTestId("listen-ended");
 const username = panel.dataset.username;
+
+// Why the server ended a listen ("listen_ended" reasons, API.md).
+const ENDED_TEXT = {
+  not_friends: "The stream is no longer available: you are no longer friends.",
+  logged_out: "The stream is no longer available: you were logged out.",
+  replaced: "The stream is no longer available here: you are listening in another tab or window.",
+  ended: "The stream ended.",
+};
 
 let isLive = false;
 let player = null; // the listen() handle while listening
 let connecting = false;
 let lostAt = 0; // when the connection last dropped while listening
+let lastListenId = null; // the latest listen's id: its "listen_ended" may follow its end
 
 function status(text, state) {
   statusEl.textContent = text;
@@ -42,6 +55,7 @@ function endPlayer() {
 async function start() {
   if (!isLive || player || connecting) return;
   connecting = true;
+  showEnded("");
   status("Connecting…", "connecting");
   render();
   try {
@@ -56,6 +70,7 @@ async function start() {
         }
       },
     });
+    lastListenId = player.listenId;
     window.__fc25ListenStream = player.stream; // test hook: the received audio
     if (player.pc.connectionState === "connected") status(`Listening to ${username}.`, "playing");
   } catch (err) {
@@ -70,6 +85,24 @@ async function start() {
 function stop() {
   endPlayer();
   status(isLive ? `${username} is live.` : "Not live right now.", "idle");
+  render();
+}
+
+function showEnded(text, reason = "") {
+  if (!endedEl) return;
+  endedEl.textContent = text;
+  endedEl.dataset.reason = reason;
+  endedEl.hidden = !text;
+}
+
+/** The server ended one of our listens ("listen_ended"); ignored unless it is this page's. */
+export function listenEnded(event) {
+  if (!event.listen_id || event.listen_id !== lastListenId) return;
+  lastListenId = null;
+  endPlayer();
+  const text = ENDED_TEXT[event.reason] || "The stream is no longer available.";
+  status(text, "ended");
+  showEnded(text, event.reason);
   render();
 }
 

@@ -17,6 +17,7 @@ const PING_INTERVAL_MS = 25_000;
 const BACKOFF_MIN_MS = 1_000;
 const BACKOFF_MAX_MS = 30_000;
 const CLOSE_UNAUTHENTICATED = 4401;
+const CLOSE_TOO_MANY = 4429; // this user has too many sockets open (other tabs)
 
 const STATE_TEXT = {
   open: "Connected",
@@ -93,6 +94,8 @@ export function connectPresence() {
         return;
       }
       showState("closed");
+      // Too many tabs: a slot frees only when one closes, so retry slowly.
+      if (ev.code === CLOSE_TOO_MANY) backoff = BACKOFF_MAX_MS;
       // Exponential backoff with jitter, so many tabs do not reconnect at once.
       const delay = backoff * (0.75 + Math.random() * 0.5);
       backoff = Math.min(backoff * 2, BACKOFF_MAX_MS);

@@ -6,6 +6,7 @@
 //   await live.stop();       // -> {recording_id, duration}
 //
 //   const player = await listen("alice", audioEl, { onState });  // call from a click
+//   player.listenId;         // this connection's id, as in "listen_ended" events
 //   player.stop();
 //
 // No trickle ICE: we wait for ICE gathering to complete before posting the
@@ -164,7 +165,7 @@ export async function startBroadcast({ onLevel, onState } = {}) {
 /**
  * Listen to a friend's live stream into `audioEl`. Call it from a click (a
  * user gesture) so Safari/iOS allow playback.
- * @returns {Promise<{stop: () => void, stream: MediaStream, pc: RTCPeerConnection}>}
+ * @returns {Promise<{stop: () => void, stream: MediaStream, pc: RTCPeerConnection, listenId: string}>}
  */
 export async function listen(username, audioEl, { onState } = {}) {
   const pc = new RTCPeerConnection(PC_CONFIG);
@@ -181,8 +182,9 @@ export async function listen(username, audioEl, { onState } = {}) {
   // Attach and start playing within the gesture; the track arrives shortly.
   audioEl.srcObject = stream;
   audioEl.play().catch(() => {}); // may stay pending until the track arrives
+  let answer;
   try {
-    await negotiate(pc, `/api/webrtc/listen/${encodeURIComponent(username)}/`);
+    answer = await negotiate(pc, `/api/webrtc/listen/${encodeURIComponent(username)}/`);
   } catch (err) {
     pc.close();
     audioEl.srcObject = null;
@@ -192,6 +194,7 @@ export async function listen(username, audioEl, { onState } = {}) {
   return {
     pc,
     stream,
+    listenId: answer.listen_id,
     stop() {
       pc.close();
       stream.getTracks().forEach((t) => t.stop());

@@ -106,6 +106,22 @@ class SessionClosed(Exception):
     """The session has stopped; no listener can join."""
 
 
+@dataclass
+class Listener:
+    """One listener connection: who listens, over which peer connection and track."""
+
+    listen_id: uuid.UUID
+    user_id: int
+    pc: RTCPeerConnection
+    track: PacketTrack
+    watchdog: asyncio.Task[None] | None = None
+    """Set once the offer is answered (then the connect timeout runs)."""
+
+
+ListenerEnded = Callable[[int, uuid.UUID, str], Awaitable[None]]
+"""``(listener user id, listen_id, reason)``: told when the server ended a listener."""
+
+
 class BroadcastSession:
     """A user's live stream in this process."""
 
@@ -116,9 +132,12 @@ class BroadcastSession:
         denoiser: Denoiser,
         spool: SpoolTarget,
         on_finished: Callable[[SessionResult], Awaitable[int | None]],
+        on_listener_ended: ListenerEnded | None = None,
     ) -> None:
-        """``on_finished`` saves the result (returns the recording id); the session
-        takes ownership of ``denoiser`` and closes it when it stops."""
+        """``on_finished`` saves the result (returns the recording id);
+        ``on_listener_ended`` hears of every listener the server ended on purpose
+        (replaced, revoked, stream ended), not of those whose connection failed.
+        The session takes ownership of ``denoiser`` and closes it when it stops."""
         self.user_id = stream.user_id
         self.username = stream.username
         self.session_id = stream.session_id
@@ -127,10 +146,11 @@ class BroadcastSession:
         self._config = runtime.config
         self._denoiser = denoiser
         self._on_finished = on_finished
+        self._on_listener_ended = on_listener_ended
         self._pc = new_peer_connection(self._config.stun_urls)
         self._fanout = Fanout()
         self._source: LiveSource | None = None
-        self._listeners: dict[RTCPeerConnection, PacketTrack] = {}
+        self._listeners: dict[uuid.UUID, Listener] = {}
         self._spool = runtime.spool_writer(spool.cleaned, spool.raw, self.log)
         self._pump: asyncio.Task[None] | None = None
         self._watchdog: asyncio.Task[None] | None = None
@@ -238,8 +258,19 @@ class BroadcastSession:
 
     # --- listeners
 
-    async def add_listener(self, offer: RTCSessionDescription) -> RTCSessionDescription:
+    def listener_ids(self, user_id: int) -> list[uuid.UUID]:
+        """The listen ids of ``user_id``'s connections to this stream (at most one)."""
+        return [lid for lid, item in self._listeners.items() if item.user_id == user_id]
+
+    async def add_listener(
+        self, offer: RTCSessionDescription, user_id: int
+    ) -> tuple[uuid.UUID, RTCSessionDescription]:
         """Answer a listener's receive-only offer with the live cleaned track.
+
+        Returns the new connection's listen id and the answer. A listener has at
+        most one connection per stream: ``user_id``'s previous one is ended
+        (reason ``"replaced"``) once the new one is answered. A connection that has
+        not reached "connected" within the connect timeout is dropped.
 
         Raises:
             SessionClosed: the stream ended. ValueError: aiortc rejected the SDP
@@ -250,35 +281,71 @@ class BroadcastSession:
         if not offers_opus(offer.sdp):
             raise ValueError("the listener's offer has no Opus codec, the only one sent")
         pc = new_peer_connection(self._config.stun_urls)
-        track = self._fanout.subscribe()
-        self._listeners[pc] = track
+        item = Listener(uuid.uuid4(), user_id, pc, self._fanout.subscribe())
+        self._listeners[item.listen_id] = item
 
         @pc.on("connectionstatechange")
         async def on_state() -> None:
             if pc.connectionState in ("failed", "closed"):
-                await self._drop_listener(pc)
+                await self._drop_listener(item.listen_id)
 
         try:
             # The transceiver exists before the offer is applied: aiortc picks the
             # codec while applying it, in the offer's order unless preferences say.
-            prefer_opus(pc.addTransceiver(track, direction="sendonly"))
+            prefer_opus(pc.addTransceiver(item.track, direction="sendonly"))
             await pc.setLocalDescription(await _apply_client_offer(pc, offer))
         except Exception:
-            await self._drop_listener(pc)
+            await self._drop_listener(item.listen_id)
             raise
-        self.log.info("listener joined (%d listening)", len(self._listeners))
-        return pc.localDescription
+        if item.listen_id not in self._listeners:  # the stream stopped meanwhile
+            raise SessionClosed
+        # Answered ones only: a concurrent listen still being answered replaces this one.
+        answered = [
+            lid for lid in self.listener_ids(user_id) if self._listeners[lid].watchdog is not None
+        ]
+        for old in answered:
+            await self.end_listener(old, "replaced")
+        item.watchdog = asyncio.create_task(self._listener_watchdog(item))
+        self.log.info("listener %s joined (%d listening)", item.listen_id, len(self._listeners))
+        return item.listen_id, pc.localDescription
 
-    async def _drop_listener(self, pc: RTCPeerConnection) -> None:
-        track = self._listeners.pop(pc, None)
-        if track is not None:
-            self._fanout.unsubscribe(track)
-            self.log.info(
-                "listener left (%d listening; it lagged and lost %d packets)",
-                len(self._listeners),
-                track.dropped,
-            )
-        await pc.close()
+    async def _listener_watchdog(self, item: Listener) -> None:
+        # A listener whose ICE never completes would otherwise hold a slot for minutes.
+        await asyncio.sleep(self._config.connect_timeout)
+        if item.pc.connectionState != "connected":
+            self.log.info("listener %s never connected; dropped", item.listen_id)
+            await self._drop_listener(item.listen_id)
+
+    async def end_listener(self, listen_id: uuid.UUID, reason: str) -> bool:
+        """Close one listener connection on purpose and tell ``on_listener_ended``.
+
+        Returns False if no such listener is connected.
+        """
+        item = self._listeners.get(listen_id)
+        if item is None:
+            return False
+        await self._drop_listener(listen_id)
+        self.log.info("listener %s ended: %s", listen_id, reason)
+        if self._on_listener_ended is not None:
+            try:
+                await self._on_listener_ended(item.user_id, listen_id, reason)
+            except Exception:
+                self.log.exception("could not report the end of listener %s", listen_id)
+        return True
+
+    async def _drop_listener(self, listen_id: uuid.UUID) -> None:
+        item = self._listeners.pop(listen_id, None)
+        if item is None:
+            return
+        if item.watchdog is not None and item.watchdog is not asyncio.current_task():
+            item.watchdog.cancel()
+        self._fanout.unsubscribe(item.track)
+        self.log.info(
+            "listener left (%d listening; it lagged and lost %d packets)",
+            len(self._listeners),
+            item.track.dropped,
+        )
+        await item.pc.close()
 
     # --- ending
 
@@ -292,8 +359,8 @@ class BroadcastSession:
         self.log.info("stopping: %s; frames=%s", reason, self.stats)
         if self._watchdog is not None and self._watchdog is not asyncio.current_task():
             self._watchdog.cancel()
-        for pc in list(self._listeners):
-            await self._drop_listener(pc)
+        for listen_id in list(self._listeners):
+            await self.end_listener(listen_id, "ended")
         if self._source is not None:
             self._source.stop()
         await self._pc.close()

@@ -1,0 +1,87 @@
+"""Live access follows the account at every moment, not only when a listen starts.
+
+A listener loses a live stream the moment they may no longer hear it:
+
+* the friendship ends (either side; both directions: each may be listening to
+  the other), reason ``"not_friends"``;
+* the listener logs out, is deactivated or has their password changed, reason
+  ``"logged_out"``.
+
+Sessions live in the process that accepted the broadcaster's offer, so the
+rule is applied by sending ``live.revoke`` (broadcaster id or None, listener id,
+reason) to the control channel of every process that may hold such a listener
+(``ActiveStream.node_channel``), after the transaction commits; the hub there
+ends the connections (:meth:`streams.hub.LiveHub.revoke`) and the listener's
+presence sockets get ``listen_ended``. The receivers are connected in
+:meth:`streams.apps.StreamsConfig.ready` (users/ knows nothing of streams/).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib.auth.signals import user_logged_out
+from django.db.models.signals import post_delete, post_save
+
+from users.events import send_after_commit
+from users.models import Friendship, User
+
+from .models import ActiveStream
+
+REVOKE_MESSAGE_TYPE = "live.revoke"
+NOT_FRIENDS = "not_friends"
+LOGGED_OUT = "logged_out"
+
+
+def _revoke(channels: list[str], broadcaster_id: int | None, listener_id: int, reason: str) -> None:
+    message = {
+        "type": REVOKE_MESSAGE_TYPE,
+        "broadcaster_id": broadcaster_id,
+        "listener_id": listener_id,
+        "reason": reason,
+    }
+    send_after_commit([c for c in channels if c], message)
+
+
+def revoke_between(a_id: int, b_id: int) -> None:
+    """End listening between two users who are no longer friends (both directions)."""
+    rows = ActiveStream.objects.filter(user_id__in=(a_id, b_id)).values_list(
+        "user_id", "node_channel"
+    )
+    for broadcaster_id, channel in rows:
+        listener_id = b_id if broadcaster_id == a_id else a_id
+        _revoke([channel], broadcaster_id, listener_id, NOT_FRIENDS)
+
+
+def revoke_listener(user_id: int) -> None:
+    """End every live listening of ``user_id`` (logged out, deactivated, new password),
+    in every process holding a live stream."""
+    channels = list(ActiveStream.objects.values_list("node_channel", flat=True).distinct())
+    _revoke(channels, None, user_id, LOGGED_OUT)
+
+
+def _friendship_deleted(sender: type[Friendship], instance: Friendship, **kwargs: Any) -> None:
+    revoke_between(instance.user_low_id, instance.user_high_id)
+
+
+def _logged_out(sender: type, user: User | None = None, **kwargs: Any) -> None:
+    if user is not None and user.pk is not None:
+        revoke_listener(user.pk)
+
+
+def _user_saved(sender: type[User], instance: User, created: bool, **kwargs: Any) -> None:
+    if created:
+        return
+    fields = kwargs.get("update_fields")
+    if fields is not None and not {"is_active", "password"} & set(fields):
+        return  # e.g. last_seen: neither the account's state nor its password changed
+    # AbstractBaseUser.save() clears _password after post_save: set means a new password.
+    if not instance.is_active or getattr(instance, "_password", None) is not None:
+        revoke_listener(instance.pk)
+
+
+def connect_receivers() -> None:
+    """Hook the rule to the events that end access (called once, at app start)."""
+    post_delete.connect(_friendship_deleted, sender=Friendship, dispatch_uid="streams.access.f")
+    user_logged_out.connect(_logged_out, dispatch_uid="streams.access.logout")
+    post_save.connect(_user_saved, sender=User, dispatch_uid="streams.access.user")

@@ -1,0 +1,46 @@
+"""Logging out ends the listener's streams within 1 s and closes that session's sockets (4401)."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.live.access_helpers import (
+    REVOKE_WITHIN_S,
+    active_listeners,
+    assert_audio_stopped,
+    heartbeat_listeners,
+    listening,
+    next_event,
+    presence_socket,
+)
+from tests.live.conftest import wait_until
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture(autouse=True)
+def _fast(settings):
+    settings.DENOISE_MODEL = "identity"
+    settings.STREAM_HEARTBEAT_S = 0.2
+
+
+async def test_logout_ends_listening_and_closes_the_socket(clients, hub):
+    alice, bob, _, _ = clients
+    bob_ws = await presence_socket(bob)
+    listen_id, capture = await listening(hub, alice, bob)
+    session = hub.session_for(alice.user.pk)
+
+    assert (await bob.call("post", "/api/auth/logout/")).status_code == 204
+    await wait_until(lambda: session.listeners == 0, timeout=REVOKE_WITHIN_S)
+    event = await next_event(bob_ws, "listen_ended", REVOKE_WITHIN_S)
+    assert event == {
+        "type": "listen_ended",
+        "listen_id": listen_id,
+        "username": "alice",
+        "reason": "logged_out",
+    }
+    closed = await bob_ws.receive_output(timeout=REVOKE_WITHIN_S)
+    assert closed == {"type": "websocket.close", "code": 4401}
+    await assert_audio_stopped(capture)
+    assert await active_listeners(alice, "alice") == 0
+    assert await heartbeat_listeners(alice.user.pk) == 0
