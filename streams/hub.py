@@ -34,13 +34,8 @@ from . import services
 from .quota import QuotaWatch
 from .webrtc.peer import REJECTED
 from .webrtc.runtime import LiveRuntime
-from .webrtc.session import (
-    BroadcastSession,
-    SessionClosed,
-    SessionResult,
-    SpoolTarget,
-    StreamIdentity,
-)
+from .webrtc.session import BroadcastSession
+from .webrtc.stream import SessionClosed, SessionResult, SpoolTarget, StreamIdentity
 
 logger = logging.getLogger(__name__)
 

@@ -70,3 +70,26 @@ def tune_receive_latency(receiver: RTCRtpReceiver, prefetch: int) -> bool:
         return False
     setattr(receiver, attr, JitterBuffer(capacity=current.capacity, prefetch=prefetch))
     return True
+
+
+async def apply_client_offer(
+    pc: RTCPeerConnection, offer: RTCSessionDescription
+) -> RTCSessionDescription:
+    """Apply a client's offer to ``pc`` and return the answer to set.
+
+    aiortc's SDP parser signals bad input with whatever it trips on (KeyError for
+    ``a=setup:bogus``, AssertionError for a short ``a=candidate:`` line, IndexError,
+    ValueError...). The SDP comes from the client, so any of these is the client's
+    fault and becomes a ValueError naming the reason.
+
+    Raises:
+        ValueError: the offer cannot be applied or answered.
+    """
+    try:
+        await pc.setRemoteDescription(offer)
+        return await pc.createAnswer()
+    except ValueError:
+        raise
+    except Exception as exc:
+        detail = f": {exc}" if str(exc) else ""
+        raise ValueError(f"malformed SDP ({type(exc).__name__}{detail})") from exc

@@ -19,107 +19,29 @@ import asyncio
 import dataclasses
 import logging
 import uuid
-from collections.abc import Awaitable, Callable, MutableMapping
-from dataclasses import dataclass
-from pathlib import Path
-from typing import Any
+from collections.abc import Awaitable, Callable
 
-from aiortc import RTCPeerConnection, RTCSessionDescription
+from aiortc import RTCSessionDescription
 from aiortc.mediastreams import MediaStreamTrack
 
 from denoise.base import Denoiser
 from denoise.constants import PACKET_SAMPLES
 
-from .fanout import ENCODE, Fanout, PacketTrack, offers_opus, prefer_opus
-from .peer import new_peer_connection, tune_receive_latency
+from .fanout import ENCODE, Fanout, offers_opus, prefer_opus
+from .peer import apply_client_offer, new_peer_connection, tune_receive_latency
 from .runtime import LiveRuntime
 from .source import LiveSource, SourceEnded
+from .stream import (
+    Listener,
+    ListenerEnded,
+    SessionClosed,
+    SessionResult,
+    SpoolTarget,
+    StreamIdentity,
+    StreamLog,
+)
 
 logger = logging.getLogger(__name__)
-
-
-class StreamLog(logging.LoggerAdapter[logging.Logger]):
-    """Prefixes every record with the stream and user it is about."""
-
-    def process(
-        self, msg: Any, kwargs: MutableMapping[str, Any]
-    ) -> tuple[Any, MutableMapping[str, Any]]:
-        extra = self.extra or {}
-        return f"[stream {extra['stream']} user={extra['user']}] {msg}", kwargs
-
-
-@dataclass(frozen=True)
-class StreamIdentity:
-    """Which stream a session is, and whose."""
-
-    session_id: uuid.UUID
-    user_id: int
-    username: str
-
-
-@dataclass(frozen=True)
-class SpoolTarget:
-    """Where a session records: the cleaned WAV, and the raw one (None: not kept)."""
-
-    cleaned: Path
-    raw: Path | None
-
-
-@dataclass(frozen=True)
-class SessionResult:
-    """What a finished session leaves behind."""
-
-    session_id: uuid.UUID
-    path: Path
-    duration: float
-    reason: str
-    recording_id: int | None = None
-    stats: dict[str, int] = dataclasses.field(default_factory=dict)
-    gap_seconds: float = 0.0
-    """Recorded audio lost to a slow spool disk (replaced by silence)."""
-
-
-async def _apply_client_offer(
-    pc: RTCPeerConnection, offer: RTCSessionDescription
-) -> RTCSessionDescription:
-    """Apply a client's offer to ``pc`` and return the answer to set.
-
-    aiortc's SDP parser signals bad input with whatever it trips on (KeyError for
-    ``a=setup:bogus``, AssertionError for a short ``a=candidate:`` line, IndexError,
-    ValueError...). The SDP comes from the client, so any of these is the client's
-    fault and becomes a ValueError naming the reason.
-
-    Raises:
-        ValueError: the offer cannot be applied or answered.
-    """
-    try:
-        await pc.setRemoteDescription(offer)
-        return await pc.createAnswer()
-    except ValueError:
-        raise
-    except Exception as exc:
-        detail = f": {exc}" if str(exc) else ""
-        raise ValueError(f"malformed SDP ({type(exc).__name__}{detail})") from exc
-
-
-class SessionClosed(Exception):
-    """The session has stopped; no listener can join."""
-
-
-@dataclass
-class Listener:
-    """One listener connection: who listens, over which peer connection and track."""
-
-    listen_id: uuid.UUID
-    user_id: int
-    pc: RTCPeerConnection
-    track: PacketTrack
-    watchdog: asyncio.Task[None] | None = None
-    """Set once the offer is answered (then the connect timeout runs)."""
-
-
-ListenerEnded = Callable[[int, uuid.UUID, str], Awaitable[None]]
-"""``(listener user id, listen_id, reason)``: told when the server ended a listener."""
 
 
 class BroadcastSession:
@@ -222,7 +144,7 @@ class BroadcastSession:
             if pc.connectionState in ("failed", "closed"):
                 self._spawn(self.stop(f"connection {pc.connectionState}"))
 
-        answer = await _apply_client_offer(pc, offer)
+        answer = await apply_client_offer(pc, offer)
         if self._source is None:
             raise ValueError("the offer carries no audio track to broadcast.")
         await pc.setLocalDescription(answer)
@@ -293,7 +215,7 @@ class BroadcastSession:
             # The transceiver exists before the offer is applied: aiortc picks the
             # codec while applying it, in the offer's order unless preferences say.
             prefer_opus(pc.addTransceiver(item.track, direction="sendonly"))
-            await pc.setLocalDescription(await _apply_client_offer(pc, offer))
+            await pc.setLocalDescription(await apply_client_offer(pc, offer))
         except Exception:
             await self._drop_listener(item.listen_id)
             raise
