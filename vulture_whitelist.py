@@ -14,6 +14,7 @@ from denoise.backends.onnx.offline import enhance_offline
 from denoise.base import Denoiser
 from denoise.batching import BatchScheduler, BatchStats
 from fc25_denoise import asgi, env, runtime
+from fc25_denoise.management.commands import runserver as _runserver
 from frontend.apps import FrontendConfig
 from recordings.apps import RecordingsConfig
 from recordings.jobs import JobRunner
@@ -46,3 +47,5 @@ _lib.graph_optimization_level, _lib.log_severity_level, _lib.bit_rate
 read_audio, clear_cache, enhance_offline, Denoiser.process_async, Denoiser.nonfinite_samples
 BatchScheduler.active_streams
 BatchStats.batches, JobRunner.wait_idle, runtime.replace_live_hub
+# Django reads the management command's class attributes.
+_runserver.Command.requires_system_checks

@@ -38,7 +38,7 @@ ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]"])
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
 
 INSTALLED_APPS = [
-    "daphne",
+    "fc25_denoise",  # first: its runserver (Uvicorn, ASGI) replaces Django's WSGI one
     "django.contrib.admin",
     "django.contrib.auth",
     "django.contrib.contenttypes",
