@@ -14,7 +14,9 @@ import sys
 import tempfile
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import pytest
 import requests
@@ -47,8 +49,9 @@ def register(host: str, username: str) -> requests.Session:
     return session
 
 
-@pytest.fixture(scope="package")
-def served() -> Iterator[dict[str, object]]:
+@contextmanager
+def serving() -> Iterator[dict[str, Any]]:
+    """A served process with Alice and Bob (friends); stopped (SIGTERM) and removed after."""
     data_dir = Path(tempfile.mkdtemp(prefix="fc25_limits_"))
     tmp_dir = data_dir / "tmp"
     tmp_dir.mkdir()
@@ -69,7 +72,22 @@ def served() -> Iterator[dict[str, object]]:
         for me, other in ((alice, "bob"), (bob, "alice")):  # the second request accepts
             r = me.post(f"http://{host}/api/friends/requests/", json={"to_user": other})
             assert r.status_code in (200, 201), r.text
-        yield {"host": host, "pid": proc.pid, "tmp": str(tmp_dir), "alice": alice, "bob": bob}
+        yield {
+            "host": host,
+            "pid": proc.pid,
+            "proc": proc,
+            "data": data_dir,
+            "tmp": str(tmp_dir),
+            "alice": alice,
+            "bob": bob,
+        }
     finally:
         stop(proc)
         shutil.rmtree(data_dir, ignore_errors=True)
+
+
+@pytest.fixture(scope="package")
+def served() -> Iterator[dict[str, Any]]:
+    """One served process shared by the package's tests."""
+    with serving() as server:
+        yield server
