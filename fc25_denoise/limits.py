@@ -42,8 +42,15 @@ App = Callable[[Any, Any, Any], Awaitable[None]]
 """An ASGI application (Django's handler types its arguments loosely)."""
 
 IMPORT_PATH = "/api/recordings/import/"
-OPEN_ROUTES = frozenset({"/api/auth/csrf/", "/api/auth/login/", "/api/auth/register/"})
-"""The only ``/api/`` routes that take a body from an anonymous client."""
+OPEN_ROUTES = frozenset(
+    {"/api/auth/csrf/", "/api/auth/login/", "/api/auth/register/", "/api/auth/logout/"}
+)
+"""The only ``/api/`` routes that take a body from an anonymous client (their views
+are ``@api_view(login=False)``; logging out without a session is a 204)."""
+
+
+NOT_LOGGED_IN = "You are not logged in."
+"""The same words as ``@api_view``'s 401."""
 
 
 def body_limit(path: str) -> int:
@@ -133,7 +140,7 @@ class BodyLimit:
             await reply(send, 413, too_large_message(path))
             return
         if needs_login(path) and not await is_logged_in(scope):
-            await reply(send, 401, "Authentication required.")
+            await reply(send, 401, NOT_LOGGED_IN)
             return
         await self.app(scope, *counted(scope, receive, send, limit))
 

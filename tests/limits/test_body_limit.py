@@ -115,13 +115,14 @@ async def test_anonymous_body_on_login_routes_is_refused_unread(path):
         assert reads == 0
         assert sent[0]["status"] == 401
         assert dict(sent[0]["headers"])[b"content-type"] == b"application/json"
-        assert json.loads(sent[1]["body"]) == {"error": "Authentication required."}
+        assert json.loads(sent[1]["body"]) == {"error": "You are not logged in."}
 
 
 @pytest.mark.django_db(transaction=True)
-async def test_open_routes_take_small_anonymous_bodies():
+@pytest.mark.parametrize("path", ["/api/auth/login/", "/api/auth/register/", "/api/auth/logout/"])
+async def test_open_routes_take_small_anonymous_bodies(path):
     # Reaches Django, which checks CSRF first (the client sent no token).
-    sent, reads = await call("/api/auth/login/", 100)
+    sent, reads = await call(path, 100)
     assert reads >= 1 and sent[0]["status"] == 403
 
 

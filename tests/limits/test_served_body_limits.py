@@ -46,7 +46,7 @@ def test_huge_body_is_refused_without_exhausting_the_server(
             host, path, size, chunked=chunked, multipart=multipart, cookie=cookie
         )
     if not logged_in and chunked:  # a declared length over the limit is refused first
-        assert (status, reply) == (401, {"error": "Authentication required."})
+        assert (status, reply) == (401, {"error": "You are not logged in."})
     elif path == "/api/recordings/import/":
         assert (status, reply) == (
             413,
