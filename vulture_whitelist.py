@@ -15,6 +15,7 @@ from denoise.base import Denoiser
 from denoise.batching import BatchScheduler, BatchStats
 from fc25_denoise import asgi, csp, env, errorfilter, runtime
 from fc25_denoise.errors import JsonApiErrors
+from fc25_denoise.management.commands import runserver as _runserver
 from frontend.apps import FrontendConfig
 from recordings.apps import RecordingsConfig
 from recordings.jobs import JobRunner
@@ -45,8 +46,6 @@ errorfilter.ConnectionStringFilter.hidden_settings, users_admin.admin.site.login
 # Middleware named in settings.MIDDLEWARE; Django calls its hooks.
 JsonApiErrors, JsonApiErrors.process_request, JsonApiErrors.process_exception
 JsonApiErrors.process_response
-# Read by Twisted's Request (fc25_denoise/server.py).
-_lib._parsePOSTFormSubmission
 # Channels calls the consumer's handlers.
 PresenceConsumer.connect, PresenceConsumer.disconnect, PresenceConsumer.receive_json
 PresenceConsumer.presence_event, PresenceConsumer.receive, PresenceConsumer.presence_session_ended
@@ -63,3 +62,5 @@ _lib.graph_optimization_level, _lib.log_severity_level, _lib.bit_rate
 read_audio, clear_cache, enhance_offline, Denoiser.process_async, Denoiser.nonfinite_samples
 BatchScheduler.active_streams
 BatchStats.batches, JobRunner.wait_idle, runtime.replace_live_hub
+# Django reads the management command's class attributes.
+_runserver.Command.requires_system_checks

@@ -11,7 +11,7 @@ chunk is stamped with performance.timeOrigin + performance.now() on arrival:
 the two pages live in different renderer processes, but that wall clock is
 shared (checked below against AudioData.timestamp). A burst's onset time is
 the arrival time of its chunk minus the samples after the onset. Prints the
-median and p95 delay between matching onsets, in ms. Without --url, a Daphne
+median and p95 delay between matching onsets, in ms. Without --url, a Uvicorn
 server with a throwaway data folder is started (like the browser tests).
 """
 
@@ -20,7 +20,6 @@ from __future__ import annotations
 import argparse
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -41,6 +40,7 @@ from tests.browser.live_helpers import (  # noqa: E402
     start_listening,
     write_wav,
 )
+from tests.servers import start_server  # noqa: E402
 
 SR = 48_000
 PERIOD_S = 1.0
@@ -108,20 +108,15 @@ def onsets(chunks: list) -> tuple[np.ndarray, float]:
     return np.asarray(found), float(np.median(offsets))
 
 
-def start_server() -> tuple[subprocess.Popen, str, Path]:
+def serve() -> tuple[subprocess.Popen, str, Path]:
     data_dir = Path(tempfile.mkdtemp(prefix="fc25_bench_"))
     env = dict(os.environ, FC25_DATA_DIR=str(data_dir), FC25_LOCAL_SECRET="1")
     env["DJANGO_SETTINGS_MODULE"] = "fc25_denoise.settings"
     py = sys.executable
     subprocess.run([py, "manage.py", "migrate", "--noinput"], cwd=ROOT, env=env, check=True,
                    capture_output=True)  # fmt: skip
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    log = (data_dir / "server.log").open("wb")
-    cmd = [py, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), "fc25_denoise.asgi:application"]
-    proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
+    proc, host = start_server(env, data_dir / "server.log")
+    url = f"http://{host}"
     for _ in range(300):
         try:
             urllib.request.urlopen(f"{url}/api/auth/csrf/", timeout=2).close()
@@ -129,7 +124,7 @@ def start_server() -> tuple[subprocess.Popen, str, Path]:
         except OSError:
             time.sleep(0.2)
     proc.kill()
-    raise SystemExit("daphne did not start")
+    raise SystemExit("the server did not start")
 
 
 def measure(url: str, seconds: float) -> None:
@@ -179,7 +174,7 @@ def main() -> None:
     if args.url:
         measure(args.url.rstrip("/"), args.seconds)
         return
-    proc, url, data_dir = start_server()
+    proc, url, data_dir = serve()
     try:
         measure(url, args.seconds)
     finally:

@@ -1,4 +1,4 @@
-"""Server side of ``bench/live_streams.py``: Daphne processes, their storage, CPU counters.
+"""Server side of ``bench/live_streams.py``: server processes, their storage, CPU counters.
 
 One process runs on the embedded defaults (SQLite in a throwaway data folder,
 in-memory channel layer). Several processes share a scratch PostgreSQL database
@@ -22,7 +22,7 @@ import requests
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from tests.servers import admin_conninfo, start_daphne, stop, with_database  # noqa: E402
+from tests.servers import admin_conninfo, start_server, stop, with_database  # noqa: E402
 
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 
@@ -70,7 +70,7 @@ class ServerSpec:
 
 @dataclass
 class ServerGroup:
-    """Running Daphne processes that share one database and channel layer."""
+    """Running server processes that share one database and channel layer."""
 
     spec: ServerSpec
     label: str = "this"
@@ -114,7 +114,7 @@ class ServerGroup:
         subprocess.run(migrate, cwd=self.spec.code_dir, env=self.env(), check=True)
         for i in range(self.spec.procs):
             log = self.data_dir / f"server{i}.log"
-            proc, host = start_daphne(self.env(), log, self.spec.code_dir)
+            proc, host = start_server(self.env(), log, self.spec.code_dir)
             self.procs.append(proc)
             self.hosts.append(host)
         for i, host in enumerate(self.hosts):

@@ -6,7 +6,7 @@ Usage::
         [--models identity,dfn3,dfn2] [--procs 1,2] [--streams 4,8,12,16,20] [--window 20] \\
         [--code before=../base,after=. --rounds 2]
 
-For every model and process count, starts that many Daphne processes (one: the
+For every model and process count, starts that many server processes (Uvicorn; Daphne for a checkout that predates it) (one: the
 embedded defaults, SQLite in a throwaway folder; several: a scratch PostgreSQL
 database and Redis with a unique prefix, shared by all of them), registers
 broadcaster/listener pairs through the HTTP API and makes each pair friends.

@@ -1,6 +1,8 @@
-"""ASGI entry point: HTTP through Django, WebSockets through Channels."""
+"""ASGI entry point: HTTP through Django, WebSockets through Channels, and the
+server's lifespan (start and stop this process's long-lived services)."""
 
 import asyncio
+import logging
 import os
 
 from django.core.asgi import get_asgi_application
@@ -16,32 +18,67 @@ from asgiref.typing import ASGIReceiveCallable, ASGISendCallable, Scope  # noqa:
 from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
-from django.conf import settings  # noqa: E402
 
-from fc25_denoise.limits import reject_if_oversized  # noqa: E402
-from fc25_denoise.runtime import job_runner  # noqa: E402
-from fc25_denoise.server import leave_form_bodies_to_django  # noqa: E402
+from fc25_denoise.limits import BodyLimit  # noqa: E402
+from fc25_denoise.runtime import existing_job_runner, existing_live_hub, job_runner  # noqa: E402
 from users.events import remember_loop  # noqa: E402
 from users.routing import websocket_urlpatterns as user_ws  # noqa: E402
 
-leave_form_bodies_to_django()  # Django answers a malformed multipart body (JSON under /api/)
-
-if not settings.RUNNING_TESTS:  # tests run their jobs explicitly
-    # Recording jobs left queued by a previous run (or another process) get picked up.
-    job_runner().start_polling()
+logger = logging.getLogger(__name__)
 
 router = ProtocolTypeRouter(
     {
-        "http": django_asgi_app,
+        "http": BodyLimit(django_asgi_app),
         "websocket": AllowedHostsOriginValidator(AuthMiddlewareStack(URLRouter(user_ws))),
     }
 )
 
 
-async def application(scope: Scope, receive: ASGIReceiveCallable, send: ASGISendCallable) -> None:
-    """The ASGI app; remembers the server loop so worker threads can publish events,
-    and refuses oversized uploads before Django reads (and spools) their body."""
+async def startup() -> None:
+    """Server start: remember the loop, resume recording jobs left queued by a previous run."""
     remember_loop(asyncio.get_running_loop())
-    if scope["type"] == "http" and await reject_if_oversized(scope, send):
+    job_runner().start_polling()
+
+
+async def shutdown() -> None:
+    """Server stop: finalize live streams (their recordings are saved), stop the job threads."""
+    hub = existing_live_hub()
+    if hub is not None:
+        await hub.shutdown()
+    runner = existing_job_runner()
+    if runner is not None:
+        runner.shutdown()
+
+
+async def lifespan(receive: ASGIReceiveCallable, send: ASGISendCallable) -> None:
+    """The ASGI lifespan protocol: :func:`startup`, then :func:`shutdown` when asked."""
+    while True:
+        message = await receive()
+        if message["type"] == "lifespan.startup":
+            try:
+                await startup()
+            except Exception as exc:
+                logger.exception("server startup failed")
+                await send({"type": "lifespan.startup.failed", "message": str(exc)})
+                return
+            await send({"type": "lifespan.startup.complete"})
+        elif message["type"] == "lifespan.shutdown":
+            try:
+                await shutdown()
+            except Exception as exc:
+                logger.exception("server shutdown failed")
+                await send({"type": "lifespan.shutdown.failed", "message": str(exc)})
+                return
+            await send({"type": "lifespan.shutdown.complete"})
+            return
+
+
+async def application(scope: Scope, receive: ASGIReceiveCallable, send: ASGISendCallable) -> None:
+    """The ASGI app. Request bodies are bounded before Django reads them
+    (:class:`fc25_denoise.limits.BodyLimit`); the server loop is remembered so
+    worker threads can publish events."""
+    if scope["type"] == "lifespan":
+        await lifespan(receive, send)
         return
+    remember_loop(asyncio.get_running_loop())
     await router(scope, receive, send)

@@ -1,50 +1,115 @@
-"""Refuse oversized uploads before their body is read.
+"""Bound every request body at the ASGI entry, before Django reads any of it.
 
-Django's ASGI handler spools the whole request body to disk before any view
-runs, so a view-level size check would still let a client fill the disk.
-This check runs first, on the declared ``Content-Length``; the import view
-checks the real size again (chunked uploads declare none).
+Django's ASGI handler reads the whole body (into a temporary file past
+``FILE_UPLOAD_MAX_MEMORY_SIZE``) before any view runs, so a view-level check
+would come after a client had already filled memory or disk. :class:`BodyLimit`
+runs first, for every HTTP request that carries a body:
+
+1. a declared ``Content-Length`` over the route's limit: 413, nothing read;
+2. anonymous on a route that needs a login (every ``/api/`` route but
+   :data:`OPEN_ROUTES`): 401, nothing read (the session is looked up in a thread);
+3. otherwise the body is counted as Django reads it; once past the limit
+   (chunked bodies declare no length) the reply is a 413 and Django sees the
+   client disconnect, so it stops reading and drops what it spooled.
+
+The server (Uvicorn) reads from the socket only as the app asks for the body,
+so an unread or refused body is never buffered beyond its small high-water mark.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
+from importlib import import_module
+from typing import Any
 
-from asgiref.typing import ASGISendCallable, HTTPScope
+from asgiref.typing import (
+    ASGIReceiveCallable,
+    ASGIReceiveEvent,
+    ASGISendCallable,
+    ASGISendEvent,
+    HTTPScope,
+    Scope,
+)
+from channels.auth import get_user
 from django.conf import settings
+from django.http import parse_cookie
 
 FORM_OVERHEAD = 64 * 1024
-"""Multipart boundaries and the small form fields around the file."""
+"""Multipart boundaries and the small form fields around a file."""
+
+App = Callable[[Any, Any, Any], Awaitable[None]]
+"""An ASGI application (Django's handler types its arguments loosely)."""
+
+IMPORT_PATH = "/api/recordings/import/"
+OPEN_ROUTES = frozenset(
+    {"/api/auth/csrf/", "/api/auth/login/", "/api/auth/register/", "/api/auth/logout/"}
+)
+"""The only ``/api/`` routes that take a body from an anonymous client (their views
+are ``@api_view(login=False)``; logging out without a session is a 204)."""
 
 
-def upload_limits() -> dict[str, Callable[[], int]]:
-    """Path -> the largest body accepted there (read at request time: settings may change)."""
-    return {"/api/recordings/import/": lambda: settings.UPLOAD_MAX_BYTES + FORM_OVERHEAD}
+NOT_LOGGED_IN = "You are not logged in."
+"""The same words as ``@api_view``'s 401."""
 
 
-def declared_length(scope: HTTPScope) -> int | None:
-    for name, value in scope["headers"]:
-        if name.lower() == b"content-length":
-            try:
-                return int(value)
-            except ValueError:
-                return None
+def body_limit(path: str) -> int:
+    """The largest body accepted on ``path`` (read now: settings may change)."""
+    if path == IMPORT_PATH:
+        return int(settings.UPLOAD_MAX_BYTES) + FORM_OVERHEAD
+    # JSON API bodies, and the admin's and pages' small forms.
+    return int(settings.API_MAX_BODY_BYTES) + FORM_OVERHEAD
+
+
+def too_large_message(path: str) -> str:
+    if path == IMPORT_PATH:
+        mb = settings.UPLOAD_MAX_BYTES // (1024 * 1024)
+        return f"The file is larger than the {mb} MB limit."
+    return f"Request body is larger than {settings.API_MAX_BODY_BYTES} bytes."
+
+
+def header(scope: HTTPScope, name: bytes) -> bytes | None:
+    for key, value in scope["headers"]:
+        if key.lower() == name:
+            return bytes(value)
     return None
 
 
-async def reject_if_oversized(scope: HTTPScope, send: ASGISendCallable) -> bool:
-    """Send a 413 JSON reply and return True if the declared body is too large."""
-    limit = upload_limits().get(scope["path"])
+def declared_length(scope: HTTPScope) -> int | None:
+    value = header(scope, b"content-length")
+    if value is None or not value.strip().isdigit():
+        return None
+    return int(value)
+
+
+def has_body(scope: HTTPScope) -> bool:
+    """True if the request declares a non-empty body or a chunked one."""
     length = declared_length(scope)
-    if limit is None or length is None or length <= limit():
+    return bool(length) or header(scope, b"transfer-encoding") is not None
+
+
+def needs_login(path: str) -> bool:
+    return path.startswith("/api/") and path not in OPEN_ROUTES
+
+
+async def is_logged_in(scope: HTTPScope) -> bool:
+    """Whether the request's session cookie names a logged-in user (one session look-up)."""
+    cookies = parse_cookie((header(scope, b"cookie") or b"").decode("latin-1"))
+    key = cookies.get(settings.SESSION_COOKIE_NAME)
+    if not key:
         return False
-    mb = settings.UPLOAD_MAX_BYTES // (1024 * 1024)
-    body = json.dumps({"error": f"The file is larger than the {mb} MB limit."}).encode()
+    store: Any = import_module(settings.SESSION_ENGINE).SessionStore(key)
+    user = await get_user({"session": store})
+    return bool(user.is_authenticated)
+
+
+async def reply(send: ASGISendCallable, status: int, message: str) -> None:
+    """A JSON error reply that closes the connection (the rest of the body stays unread)."""
+    body = json.dumps({"error": message}).encode()
     await send(
         {
             "type": "http.response.start",
-            "status": 413,
+            "status": status,
             "headers": [
                 (b"content-type", b"application/json"),
                 (b"content-length", str(len(body)).encode()),
@@ -54,4 +119,64 @@ async def reject_if_oversized(scope: HTTPScope, send: ASGISendCallable) -> bool:
         }
     )
     await send({"type": "http.response.body", "body": body, "more_body": False})
-    return True
+
+
+class BodyLimit:
+    """ASGI middleware: refuse anonymous or oversized request bodies (see the module doc)."""
+
+    def __init__(self, app: App) -> None:
+        self.app = app
+
+    async def __call__(
+        self, scope: Scope, receive: ASGIReceiveCallable, send: ASGISendCallable
+    ) -> None:
+        if scope["type"] != "http" or not has_body(scope):
+            await self.app(scope, receive, send)
+            return
+        path = scope["path"]
+        limit = body_limit(path)
+        length = declared_length(scope)
+        if length is not None and length > limit:
+            await reply(send, 413, too_large_message(path))
+            return
+        if needs_login(path) and not await is_logged_in(scope):
+            await reply(send, 401, NOT_LOGGED_IN)
+            return
+        await self.app(scope, *counted(scope, receive, send, limit))
+
+
+def counted(
+    scope: HTTPScope, receive: ASGIReceiveCallable, send: ASGISendCallable, limit: int
+) -> tuple[ASGIReceiveCallable, ASGISendCallable]:
+    """``receive``/``send`` wrappers that cut the request off past ``limit`` body bytes.
+
+    Past the limit the client gets a 413 (unless a response already started) and
+    the app gets ``http.disconnect``, now and on every later read; whatever the
+    app sends afterwards is dropped.
+    """
+    received = 0
+    refused = False
+    started = False
+
+    async def limited_receive() -> ASGIReceiveEvent:
+        nonlocal received, refused
+        if refused:
+            return {"type": "http.disconnect"}
+        message = await receive()
+        if message["type"] == "http.request":
+            received += len(message.get("body", b""))
+            if received > limit:
+                refused = True
+                if not started:
+                    await reply(send, 413, too_large_message(scope["path"]))
+                return {"type": "http.disconnect"}
+        return message
+
+    async def guarded_send(message: ASGISendEvent) -> None:
+        nonlocal started
+        if refused:
+            return
+        started = started or message["type"] == "http.response.start"
+        await send(message)
+
+    return limited_receive, guarded_send

@@ -9,8 +9,8 @@ modules that implement them never import this one (no cycles, no look-ups
 through the app registry).
 
 Both are created on first use. The hub must first be asked for on the server's
-event loop (it binds its tasks to that loop); it registers itself to be shut
-down with the server (:mod:`streams.lifecycle`).
+event loop (it binds its tasks to that loop). The ASGI entry point shuts both
+down when the server stops (the lifespan protocol, :mod:`fc25_denoise.asgi`).
 """
 
 from __future__ import annotations
@@ -19,7 +19,6 @@ from django.conf import settings
 
 from recordings.jobs import JobRunner
 from streams.hub import LiveHub
-from streams.lifecycle import install_shutdown_hook
 from streams.webrtc.runtime import LiveConfig, LiveRuntime
 
 _hub: LiveHub | None = None
@@ -52,7 +51,11 @@ def live_hub() -> LiveHub:
     global _hub
     if _hub is None:
         _hub = build_live_hub()
-        install_shutdown_hook(_hub.shutdown)
+    return _hub
+
+
+def existing_live_hub() -> LiveHub | None:
+    """This process's hub if one was created (server shutdown finalizes its streams)."""
     return _hub
 
 
@@ -68,4 +71,9 @@ def job_runner() -> JobRunner:
     global _jobs
     if _jobs is None:
         _jobs = JobRunner(settings.RECORDING_JOB_WORKERS)
+    return _jobs
+
+
+def existing_job_runner() -> JobRunner | None:
+    """This process's job runner if one was created."""
     return _jobs

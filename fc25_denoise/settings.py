@@ -64,7 +64,7 @@ SILENCED_SYSTEM_CHECKS = [
 ]
 
 INSTALLED_APPS = [
-    "daphne",
+    "fc25_denoise",  # first: its runserver (Uvicorn, ASGI) replaces Django's WSGI one
     "django.contrib.admin",
     "django.contrib.auth",
     "django.contrib.contenttypes",

@@ -124,8 +124,8 @@ def reclean(request: HttpRequest, recording_id: int, wiring: JobWiring) -> HttpR
 def import_recording(request: HttpRequest, wiring: JobWiring) -> HttpResponse:
     user = request.user
     assert isinstance(user, User)
-    # Oversized bodies never get here: fc25_denoise.limits refuses them from their
-    # Content-Length, and do_import checks the real size (chunked uploads).
+    # Oversized bodies never get here: fc25_denoise.limits cuts the request off
+    # past the upload limit; do_import checks the file's own size.
     upload = request.FILES.get("file")
     if upload is None:
         raise BadRequest("Attach the audio file as the multipart field 'file'.")

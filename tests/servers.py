@@ -1,7 +1,7 @@
 """Real server processes for end-to-end tests (browser, multi-process).
 
 Shared by ``tests/browser`` and ``tests/multiprocess`` so there is one way
-to pick a port, start Daphne, and make a throwaway PostgreSQL database.
+to pick a port, start the server, and make a throwaway PostgreSQL database.
 """
 
 from __future__ import annotations
@@ -32,10 +32,31 @@ def with_database(url: str, name: str) -> str:
     return urlunsplit(parts._replace(path="/" + quote(name)))
 
 
-def start_daphne(
+def server_command(port: int, code_dir: Path = ROOT) -> list[str]:
+    """The command serving ``code_dir`` on ``port``: Uvicorn, or Daphne for a checkout
+    from before Uvicorn (benchmarks compare such a checkout with this one)."""
+    requirements = (code_dir / "requirements.txt").read_text()
+    if "uvicorn" not in requirements:
+        app = "fc25_denoise.asgi:application"
+        return [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), app]
+    return [
+        sys.executable,
+        "-m",
+        "uvicorn",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--lifespan",
+        "on",
+        "fc25_denoise.asgi:application",
+    ]
+
+
+def start_server(
     env: dict[str, str], log_path: Path, code_dir: Path = ROOT
 ) -> tuple[subprocess.Popen[bytes], str]:
-    """Start Daphne on a free loopback port; returns the process and ``host:port``.
+    """Start the ASGI server on a free loopback port; returns the process and ``host:port``.
 
     ``code_dir``: the checkout to serve (benchmarks compare two in one run).
     Output goes to ``log_path``; the caller waits for readiness and stops it.
@@ -43,16 +64,7 @@ def start_daphne(
     port = free_port()
     with log_path.open("wb") as log:
         proc = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "daphne",
-                "-b",
-                "127.0.0.1",
-                "-p",
-                str(port),
-                "fc25_denoise.asgi:application",
-            ],
+            server_command(port, code_dir),
             cwd=code_dir,
             env=env,
             stdout=log,

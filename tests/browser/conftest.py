@@ -1,4 +1,4 @@
-"""Browser-test fixtures: a real Daphne server in a subprocess and headless Chromium.
+"""Browser-test fixtures: a real server (Uvicorn) in a subprocess and headless Chromium.
 
 The tests talk to the server over HTTP/WebSocket only; they never touch the
 pytest-django test database. The server gets its own temporary data folder
@@ -28,7 +28,7 @@ import pytest
 if TYPE_CHECKING:
     from playwright.sync_api import Browser
 
-from tests.servers import ROOT, admin_conninfo, start_daphne, stop, with_database
+from tests.servers import ROOT, admin_conninfo, start_server, stop, with_database
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -61,7 +61,7 @@ def pytest_runtest_makereport(
     names = getattr(item, "fixturenames", ())
     if report.failed and any(name.endswith("server_url") for name in names):
         for name, log in _server_logs.items():
-            report.sections.append((f"daphne server log, {name} (tail)", _read_log(log)))
+            report.sections.append((f"server log, {name} (tail)", _read_log(log)))
 
 
 @pytest.fixture(autouse=True)
@@ -118,7 +118,7 @@ def _server_database() -> Iterator[str | None]:
 def run_server(
     database_url: str | None, extra_env: dict[str, str] | None = None, name: str = "main"
 ) -> Iterator[str]:
-    """Run ``daphne`` on a free port with a fresh data folder; yield its base URL.
+    """Run the server on a free port with a fresh data folder; yield its base URL.
 
     ``extra_env`` overrides settings for this server only (e.g. FC25_MAX_LIVE_STREAMS).
     """
@@ -149,7 +149,7 @@ def run_server(
     if migrate.returncode != 0:
         pytest.fail(f"migrate failed:\n{migrate.stdout}\n{migrate.stderr}")
 
-    proc, host = start_daphne(env, log)
+    proc, host = start_server(env, log)
     _server_logs[name] = log
     url = f"http://{host}"
     try:
@@ -158,7 +158,7 @@ def run_server(
     finally:
         stop(proc)
         if proc.returncode not in (0, -15):
-            print(f"\n--- daphne exited with {proc.returncode}; log tail:\n{_read_log(log)}")
+            print(f"\n--- server exited with {proc.returncode}; log tail:\n{_read_log(log)}")
         _server_logs.pop(name, None)
         shutil.rmtree(data_dir, ignore_errors=True)
 
@@ -174,7 +174,7 @@ def _wait_until_up(proc: subprocess.Popen, url: str, log: Path) -> None:
     deadline = time.monotonic() + STARTUP_TIMEOUT_S
     while time.monotonic() < deadline:
         if proc.poll() is not None:
-            pytest.fail(f"daphne exited early ({proc.returncode}):\n{_read_log(log)}")
+            pytest.fail(f"server exited early ({proc.returncode}):\n{_read_log(log)}")
         try:
             with urllib.request.urlopen(f"{url}/api/auth/csrf/", timeout=2) as resp:
                 if resp.status == 200:
@@ -182,7 +182,7 @@ def _wait_until_up(proc: subprocess.Popen, url: str, log: Path) -> None:
         except (urllib.error.URLError, ConnectionError, TimeoutError):
             pass
         time.sleep(0.2)
-    pytest.fail(f"daphne did not answer within {STARTUP_TIMEOUT_S}s:\n{_read_log(log)}")
+    pytest.fail(f"server did not answer within {STARTUP_TIMEOUT_S}s:\n{_read_log(log)}")
 
 
 @pytest.fixture(scope="session")

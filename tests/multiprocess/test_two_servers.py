@@ -21,7 +21,7 @@ import pytest
 import requests
 import websockets
 
-from tests.servers import ROOT, admin_conninfo, start_daphne, stop, with_database
+from tests.servers import ROOT, admin_conninfo, start_server, stop, with_database
 
 pytestmark = pytest.mark.skipif(
     not (os.environ.get("DATABASE_URL") and os.environ.get("REDIS_URL")),
@@ -94,8 +94,8 @@ async def _socket(host: str, session: str):
 
 
 def test_presence_crosses_server_processes(shared_env, tmp_path):
-    a, host_a = start_daphne(shared_env, tmp_path / "a.log")
-    b, host_b = start_daphne(shared_env, tmp_path / "b.log")
+    a, host_a = start_server(shared_env, tmp_path / "a.log")
+    b, host_b = start_server(shared_env, tmp_path / "b.log")
     try:
         bob_session = _login(host_a, "bob")
         alice_session = _login(host_b, "alice")
