@@ -23,23 +23,17 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote, urlsplit
 
+import numpy as np
 import pytest
+
+from tests.browser.helpers import CHROMIUM, CHROMIUM_ARGS
+from tests.browser.live_helpers import launch_with_fake_mic, write_wav
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser
 
 from tests.servers import ROOT, admin_conninfo, start_server, stop, with_database
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 STARTUP_TIMEOUT_S = 60
 
 _server_logs: dict[str, Path] = {}  # running servers' logs, read by the report hook below
@@ -196,3 +190,20 @@ def browser() -> Iterator[Browser]:
             yield chromium
         finally:
             chromium.close()
+
+
+@pytest.fixture(scope="module")
+def fake_mic_browser(
+    browser: Browser, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Browser]:
+    """Chromium whose microphone plays a 4 s 330 Hz tone (one per test module)."""
+    rate = 48_000
+    t = np.arange(4 * rate) / rate
+    wav = write_wav(
+        tmp_path_factory.mktemp("mic") / "tone.wav", 0.2 * np.sin(2 * np.pi * 330 * t), rate
+    )
+    chromium = launch_with_fake_mic(browser, Path(wav))
+    try:
+        yield chromium
+    finally:
+        chromium.close()

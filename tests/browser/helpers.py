@@ -6,6 +6,17 @@ import secrets
 
 from playwright.sync_api import Browser, BrowserContext, Page, expect
 
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
 PASSWORD = "quiet-river-lantern-42"
 TIMEOUT_MS = 15_000  # generous: the machine is shared
 

@@ -12,8 +12,7 @@ import numpy as np
 import soundfile as sf
 from playwright.sync_api import Browser, BrowserType, Error, Page, expect
 
-from .conftest import CHROMIUM, CHROMIUM_ARGS
-from .helpers import TIMEOUT_MS, by_testid, new_context, register
+from .helpers import CHROMIUM, CHROMIUM_ARGS, TIMEOUT_MS, by_testid, new_context, register
 
 FRAME_S = 0.01  # 10 ms analysis frames
 

@@ -10,8 +10,7 @@ import soundfile as sf
 from playwright.sync_api import Browser, BrowserContext, Page, expect
 from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
-from .conftest import CHROMIUM, CHROMIUM_ARGS
-from .helpers import by_testid
+from .helpers import CHROMIUM, CHROMIUM_ARGS, by_testid
 
 READY_TIMEOUT_MS = 90_000  # an import is cleaned by a background job on a shared machine
 

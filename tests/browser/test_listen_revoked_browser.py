@@ -2,10 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-
-import numpy as np
 import pytest
 from playwright.sync_api import Browser, expect
 
@@ -13,30 +9,13 @@ from .helpers import by_testid, collect_errors, unique_name
 from .live_helpers import (
     call_api,
     go_live,
-    launch_with_fake_mic,
     setup_pair,
     start_listening,
-    write_wav,
 )
 
 pytestmark = pytest.mark.browser
 
 SR = 48_000
-
-
-@pytest.fixture(scope="module")
-def fake_mic_browser(
-    browser: Browser, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[Browser]:
-    t = np.arange(4 * SR) / SR
-    wav = write_wav(
-        tmp_path_factory.mktemp("mic") / "tone.wav", 0.2 * np.sin(2 * np.pi * 330 * t), SR
-    )
-    chromium = launch_with_fake_mic(browser, Path(wav))
-    try:
-        yield chromium
-    finally:
-        chromium.close()
 
 
 def test_unfriended_listener_is_told_the_stream_is_gone(

@@ -7,15 +7,13 @@ loaded, so both answers come from the real backend (no interception)."""
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 
-import numpy as np
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
 from .conftest import fresh_database, run_server
 from .helpers import by_testid, collect_errors, new_context, register, unique_name
-from .live_helpers import call_api, go_live, launch_with_fake_mic, write_wav
+from .live_helpers import call_api, go_live
 
 pytestmark = pytest.mark.browser
 
@@ -27,21 +25,6 @@ LIMITED_ENV = {"FC25_MAX_LIVE_STREAMS": "1", "FC25_DENOISE_MODEL": "no_such_mode
 def limited_server_url() -> Iterator[str]:
     with fresh_database() as database, run_server(database, LIMITED_ENV, "limited") as url:
         yield url
-
-
-@pytest.fixture(scope="module")
-def fake_mic_browser(
-    browser: Browser, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[Browser]:
-    t = np.arange(4 * SR) / SR
-    wav = write_wav(
-        tmp_path_factory.mktemp("mic") / "tone.wav", 0.2 * np.sin(2 * np.pi * 330 * t), SR
-    )
-    chromium = launch_with_fake_mic(browser, Path(wav))
-    try:
-        yield chromium
-    finally:
-        chromium.close()
 
 
 def new_user(browser: Browser, base: str, prefix: str) -> Page:

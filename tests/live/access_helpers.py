@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import json
-from typing import Any
 
 import numpy as np
 from channels.testing import WebsocketCommunicator
@@ -32,21 +30,6 @@ async def presence_socket(client: LiveClient) -> WebsocketCommunicator:
     connected, _ = await comm.connect()
     assert connected
     return comm
-
-
-async def next_event(comm: WebsocketCommunicator, type_: str, timeout: float) -> dict[str, Any]:
-    """The next event of ``type_`` within ``timeout`` seconds (others are skipped)."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while True:
-        remaining = deadline - loop.time()
-        assert remaining > 0, f"no {type_} event within {timeout}s"
-        out = await comm.receive_output(timeout=remaining)
-        if out["type"] == "websocket.close":
-            raise AssertionError(f"socket closed ({out.get('code')}) before a {type_} event")
-        event = json.loads(out["text"])
-        if event.get("type") == type_:
-            return event
 
 
 async def listening(

@@ -8,10 +8,10 @@ from tests.live.access_helpers import (
     active_listeners,
     assert_audio_stopped,
     listening,
-    next_event,
     presence_socket,
 )
 from tests.live.conftest import wait_until
+from tests.presence.helpers import wait_for
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -27,7 +27,7 @@ async def test_second_listen_replaces_the_first(clients, hub):
     first_id, first = await listening(hub, alice, bob)
     second_id, second = await listening(hub, alice, bob)
     assert first_id != second_id
-    event = await next_event(bob_ws, "listen_ended", 1.0)
+    event = await wait_for(bob_ws, "listen_ended", 1.0)
     assert event == {
         "type": "listen_ended",
         "listen_id": first_id,

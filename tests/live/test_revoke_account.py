@@ -11,10 +11,10 @@ from tests.live.access_helpers import (
     assert_audio_stopped,
     heartbeat_listeners,
     listening,
-    next_event,
     presence_socket,
 )
 from tests.live.conftest import wait_until
+from tests.presence.helpers import wait_for
 from users.models import User
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -47,7 +47,7 @@ async def test_account_change_ends_listening(clients, hub, change):
 
     await sync_to_async(change)(bob.user.pk)
     await wait_until(lambda: session.listeners == 0, timeout=REVOKE_WITHIN_S)
-    event = await next_event(bob_ws, "listen_ended", REVOKE_WITHIN_S)
+    event = await wait_for(bob_ws, "listen_ended", REVOKE_WITHIN_S)
     assert event == {
         "type": "listen_ended",
         "listen_id": listen_id,

@@ -16,10 +16,10 @@ from tests.live.access_helpers import (
     REVOKE_WITHIN_S,
     assert_audio_stopped,
     listening,
-    next_event,
     presence_socket,
 )
 from tests.live.conftest import wait_until
+from tests.presence.helpers import wait_for
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -47,7 +47,7 @@ async def test_revoke_reaches_the_owning_process(clients, hub, method, path, rea
         assert other.session_for(alice.user.pk) is None  # not this process's stream
         assert (await bob.call(method, path)).status_code == 204
         await wait_until(lambda: session.listeners == 0, timeout=REVOKE_WITHIN_S)
-        event = await next_event(bob_ws, "listen_ended", REVOKE_WITHIN_S)
+        event = await wait_for(bob_ws, "listen_ended", REVOKE_WITHIN_S)
         assert event == {**event, "listen_id": listen_id, "reason": reason}
     finally:
         runtime.replace_live_hub(hub)

@@ -10,10 +10,10 @@ from tests.live.access_helpers import (
     assert_audio_stopped,
     heartbeat_listeners,
     listening,
-    next_event,
     presence_socket,
 )
 from tests.live.conftest import wait_until
+from tests.presence.helpers import wait_for
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -32,7 +32,7 @@ async def test_logout_ends_listening_and_closes_the_socket(clients, hub):
 
     assert (await bob.call("post", "/api/auth/logout/")).status_code == 204
     await wait_until(lambda: session.listeners == 0, timeout=REVOKE_WITHIN_S)
-    event = await next_event(bob_ws, "listen_ended", REVOKE_WITHIN_S)
+    event = await wait_for(bob_ws, "listen_ended", REVOKE_WITHIN_S)
     assert event == {
         "type": "listen_ended",
         "listen_id": listen_id,

@@ -14,10 +14,10 @@ from tests.live.access_helpers import (
     assert_audio_stopped,
     heartbeat_listeners,
     listening,
-    next_event,
     presence_socket,
 )
 from tests.live.conftest import wait_until
+from tests.presence.helpers import wait_for
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -43,7 +43,7 @@ async def test_unfriend_ends_listening(clients, hub, side):
         resp = await bob.call("delete", "/api/friends/alice/")
     assert resp.status_code == 204
     await wait_until(lambda: session.listeners == 0, timeout=REVOKE_WITHIN_S)
-    event = await next_event(bob_ws, "listen_ended", REVOKE_WITHIN_S)
+    event = await wait_for(bob_ws, "listen_ended", REVOKE_WITHIN_S)
     assert time.monotonic() - started < REVOKE_WITHIN_S + 0.5
     assert event == {
         "type": "listen_ended",
@@ -69,8 +69,8 @@ async def test_unfriend_ends_both_directions(clients, hub):
     await wait_until(
         lambda: to_alice.listeners == 0 and to_bob.listeners == 0, timeout=REVOKE_WITHIN_S
     )
-    assert (await next_event(bob_ws, "listen_ended", 1))["listen_id"] == bob_listens
-    ended = await next_event(alice_ws, "listen_ended", 1)
+    assert (await wait_for(bob_ws, "listen_ended", 1))["listen_id"] == bob_listens
+    ended = await wait_for(alice_ws, "listen_ended", 1)
     assert ended == {**ended, "listen_id": alice_listens, "username": "bob"}
     await assert_audio_stopped(bob_capture)
     await assert_audio_stopped(alice_capture)

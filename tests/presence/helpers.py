@@ -43,12 +43,15 @@ async def events(comm: WebsocketCommunicator, timeout: float = 0.5) -> list[dict
 
 
 async def wait_for(comm: WebsocketCommunicator, type_: str, timeout: float = 3.0) -> dict[str, Any]:
-    """The next event of ``type_`` (others are skipped)."""
+    """The next event of ``type_`` (others are skipped); fails if the socket closes first."""
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout
     while True:
         remaining = deadline - loop.time()
         assert remaining > 0, f"no {type_} event within {timeout}s"
-        event = json.loads(await comm.receive_from(timeout=remaining))
+        out = await comm.receive_output(timeout=remaining)
+        if out["type"] == "websocket.close":
+            raise AssertionError(f"socket closed ({out.get('code')}) before a {type_} event")
+        event = json.loads(out["text"])
         if event.get("type") == type_:
             return event
