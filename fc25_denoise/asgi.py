@@ -20,7 +20,12 @@ from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 
 from fc25_denoise.limits import BodyLimit  # noqa: E402
-from fc25_denoise.runtime import existing_job_runner, existing_live_hub, job_runner  # noqa: E402
+from fc25_denoise.runtime import (  # noqa: E402
+    existing_job_runner,
+    existing_live_hub,
+    job_runner,
+    live_hub,
+)
 from users.events import remember_loop  # noqa: E402
 from users.routing import websocket_urlpatterns as user_ws  # noqa: E402
 
@@ -35,8 +40,10 @@ router = ProtocolTypeRouter(
 
 
 async def startup() -> None:
-    """Server start: remember the loop, resume recording jobs left queued by a previous run."""
+    """Server start: remember the loop, join the server processes (heartbeat, sweep of
+    dead processes' streams, spool recovery), resume recording jobs left queued."""
     remember_loop(asyncio.get_running_loop())
+    live_hub().node.start()
     job_runner().start_polling()
 
 

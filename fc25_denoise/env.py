@@ -7,6 +7,7 @@ silently falling back to a default.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import secrets
 from pathlib import Path
@@ -115,6 +116,22 @@ def env_choice(name: str, default: str, choices: tuple[str, ...]) -> str:
     if value not in choices:
         raise ImproperlyConfigured(f"{name}={value!r} must be one of {', '.join(choices)}")
     return value
+
+
+def env_ip(name: str) -> str:
+    """An IPv4 or IPv6 address, or "" when unset.
+
+    Raises:
+        ImproperlyConfigured: not an IP address (a host name is not accepted:
+        ICE candidates carry addresses).
+    """
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return ""
+    try:
+        return str(ipaddress.ip_address(raw))
+    except ValueError:
+        raise ImproperlyConfigured(f"{name}={raw!r} must be an IP address") from None
 
 
 def secret_key(data_dir: Path, *, allow_local: bool) -> str:

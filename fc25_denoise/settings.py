@@ -21,6 +21,7 @@ from .env import (
     env_choice,
     env_float,
     env_int,
+    env_ip,
     env_list,
     env_public_url,
     env_str,
@@ -140,11 +141,17 @@ else:
 # soon as there is more than one server process).
 REDIS_URL = env_str("REDIS_URL")
 REDIS_PREFIX = env_str("FC25_REDIS_PREFIX", "fc25")
+REDIS_SOCKET_TIMEOUT_S = 15
 if REDIS_URL:
     CHANNEL_LAYERS = {
         "default": {
             "BACKEND": "channels_redis.core.RedisChannelLayer",
-            "CONFIG": {"hosts": [REDIS_URL], "prefix": f"{REDIS_PREFIX}:asgi"},
+            "CONFIG": {
+                # redis-py's default 5 s socket timeout equals channels-redis's 5 s
+                # blocking pop, so every idle receive ended in a TimeoutError.
+                "hosts": [{"address": REDIS_URL, "socket_timeout": REDIS_SOCKET_TIMEOUT_S}],
+                "prefix": f"{REDIS_PREFIX}:asgi",
+            },
         }
     }
     CACHES = {
@@ -266,7 +273,13 @@ MAX_LISTENERS_PER_STREAM = env_int("FC25_MAX_LISTENERS", 16, minimum=1)
 DENOISE_BUDGET_MS = env_int("FC25_DENOISE_BUDGET_MS", 30, minimum=5)
 """A frame whose inference takes longer is passed through (counted) instead of waited for."""
 STREAM_HEARTBEAT_S = env_float("FC25_STREAM_HEARTBEAT", 10.0, lo=0.1, hi=300.0)
-"""Seconds between a process's live-stream heartbeats; 3 missed ones end the stream."""
+"""Seconds between a server process's heartbeats; a process silent for two is dead and
+its streams are ended by the others (friends see it within three)."""
+NODE_CALL_TIMEOUT_S = env_float("FC25_FORWARD_TIMEOUT", 5.0, lo=0.1, hi=60.0)
+"""How long a request forwarded to the process hosting a stream waits for it (then 503)."""
+PUBLIC_IP = env_ip("FC25_PUBLIC_IP")
+"""The address this process's ICE candidates carry when its own interface address is not
+reachable by browsers (a cloud VM behind 1:1 NAT); empty: the interface addresses."""
 MAX_BACKLOG_MS = env_int("FC25_MAX_BACKLOG_MS", 200, minimum=40)
 """Audio a stream may fall behind real time (a saturated process) before frames are dropped."""
 WEBRTC_STUN_URLS = env_list("FC25_STUN_URLS", [])

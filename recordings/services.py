@@ -205,7 +205,7 @@ def do_save_live_recording(
     the files); the recording keeps it so players can say so.
 
     Returns None (and removes the spool files) when nothing was recorded. On a
-    storage error the spool files are kept for :func:`recover_spool` and the
+    storage error the spool files are kept for :func:`~recordings.recovery.recover_spool` and the
     error propagates.
     """
     paths = spool_paths(user.pk, session_id)
@@ -255,41 +255,6 @@ def do_save_live_recording(
         raise
     paths.remove()
     return rec
-
-
-def recover_spool(active_sessions: set[uuid.UUID]) -> int:
-    """Save spool files left by a crash (or a storage outage) as recordings.
-
-    Sessions in ``active_sessions`` are still being written and are skipped.
-    Returns the number of recordings saved.
-    """
-    root = Path(settings.SPOOL_DIR)
-    saved = 0
-    for cleaned in sorted(root.glob("*/*.cleaned.wav")):
-        try:
-            user_id = int(cleaned.parent.name)
-            session_id = uuid.UUID(cleaned.name.split(".")[0])
-        except ValueError:
-            continue
-        if session_id in active_sessions:
-            continue
-        user = User.objects.filter(pk=user_id).first()
-        if user is None:
-            spool_paths(user_id, session_id).remove()
-            continue
-        started = datetime.fromtimestamp(
-            cleaned.stat().st_ctime, tz=timezone.get_current_timezone()
-        )
-        try:
-            rec = do_save_live_recording(
-                user, session_id, started, "", settings.DENOISE_ATTEN_LIM_DB
-            )
-        except Exception:
-            logger.exception("could not recover spooled recording %s", cleaned)
-            continue
-        if rec is not None:
-            saved += 1
-    return saved
 
 
 def check_no_open_job(rec: StreamRecording) -> None:

@@ -1,10 +1,19 @@
-"""This process's live streams: creates, finds and ends :class:`BroadcastSession`s.
+"""Live streams: creates, finds and ends :class:`BroadcastSession`s, in this
+process or, through the stream's host, in another.
 
 One hub per server process, built by the composition root
-(:func:`fc25_denoise.runtime.live_hub`). It owns every session and the
+(:func:`fc25_denoise.runtime.live_hub`). It owns this process's sessions, the
 :class:`~streams.webrtc.runtime.LiveRuntime` they share (inference scheduler,
-setup, encode and spool threads), and shuts both down. All methods run on the
-server's event loop; database work goes through ``sync_to_async``.
+setup, encode and spool threads) and its :class:`~streams.node.ProcessNode`
+(heartbeat, channel to the other processes), and shuts them down.
+
+The public methods (:meth:`LiveHub.start`, :meth:`~LiveHub.listen`,
+:meth:`~LiveHub.stop`, :meth:`~LiveHub.send_atten_lim`) answer for every stream
+wherever it runs: a stream hosted by another process is reached by forwarding
+the request to it (``ActiveStream.node_channel``), and a new stream is placed on
+the process with the most room (:mod:`streams.placement`). The ``_here`` methods
+do the work in this process; other processes reach them through :meth:`_serve`.
+All methods run on the server's event loop; database work goes to threads.
 """
 
 from __future__ import annotations
@@ -13,50 +22,31 @@ import asyncio
 import functools
 import logging
 import uuid
-from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any
 
 from aiortc import RTCSessionDescription
-from asgiref.sync import sync_to_async
-from channels.layers import get_channel_layer
 from django.conf import settings
-from django.db import close_old_connections
 
 from denoise.base import DenoiseError, Denoiser
-from fc25_denoise.api import ApiError, BadRequest, Conflict, TooMany
+from fc25_denoise.api import ApiError, BadRequest, Conflict, Forbidden, TooMany
 from recordings.services import check_quota, quota_usage
 from recordings.storage import spool_paths
 from users.events import publish_now
 from users.models import User
 
-from . import services
+from . import access, services
+from .dbtask import db
+from .link import NodeUnavailable
+from .node import ProcessNode
+from .placement import NodeLoad, hosts_to_try
 from .quota import QuotaWatch
-from .webrtc.peer import REJECTED
+from .webrtc.peer import REJECTED, advertise_address
 from .webrtc.runtime import LiveRuntime
 from .webrtc.session import BroadcastSession
 from .webrtc.stream import SessionClosed, SessionResult, SpoolTarget, StreamIdentity
 
 logger = logging.getLogger(__name__)
-
-T = TypeVar("T")
-
-
-async def _db(fn: Callable[..., T], *args: object) -> T:
-    """Run a service function in a worker thread with a fresh DB connection.
-
-    Not thread-sensitive on purpose: sessions outlive the request that
-    created them, and the request's thread executor is gone by then.
-    """
-
-    def call() -> T:
-        close_old_connections()
-        try:
-            return fn(*args)
-        finally:
-            close_old_connections()
-
-    return await sync_to_async(call, thread_sensitive=False)()
 
 
 @dataclass(frozen=True)
@@ -72,117 +62,28 @@ class Listening:
     answer: RTCSessionDescription
 
 
+@dataclass(frozen=True)
+class Stopped:
+    recording_id: int | None
+    duration: float
+    stats: dict[str, int]
+
+
+def _answer(sdp: object) -> RTCSessionDescription:
+    return RTCSessionDescription(sdp=str(sdp), type="answer")
+
+
 class LiveHub:
-    """Registry of this process's sessions keyed by broadcaster id."""
+    """Every live stream, as seen from this process (sessions keyed by broadcaster id)."""
 
     def __init__(self, runtime: LiveRuntime) -> None:
         """The hub takes ownership of ``runtime`` and shuts it down in :meth:`shutdown`."""
         self.runtime = runtime
         self._sessions: dict[int, BroadcastSession] = {}
-        self._heartbeat: asyncio.Future[None] | None = None
-        self._channel: str | None = None
-        self._control: asyncio.Future[None] | None = None
         self._quota = QuotaWatch(self._notify)
+        self.node = ProcessNode(self._serve, self._notice, self._load, self._listener_counts)
 
-    async def _node_channel(self) -> str:
-        """This process's control channel (created with its listener on first use).
-
-        Other processes send live-setting changes for our sessions here; the
-        channel is stored on each ``ActiveStream`` row this process owns.
-        """
-        layer = get_channel_layer()
-        if layer is None:
-            return ""
-        if self._channel is None:
-            # The default prefix on purpose: channels-redis serves all of a process's
-            # "specific." channels from one receive loop; a channel with another prefix
-            # would hold that loop's lock and stall the presence sockets' receives.
-            self._channel = await layer.new_channel()
-            self._control = asyncio.ensure_future(self._receive_control(layer, self._channel))
-        return self._channel
-
-    async def _receive_control(self, layer: Any, channel: str) -> None:
-        while True:
-            try:
-                message = await layer.receive(channel)
-            except asyncio.CancelledError:
-                raise
-            except Exception:
-                logger.exception("live control channel failed; retrying")
-                await asyncio.sleep(1.0)
-                continue
-            try:
-                await self._control_message(message)
-            except Exception:
-                logger.exception("bad live control message %r", message.get("type"))
-
-    async def _control_message(self, message: dict[str, Any]) -> None:
-        kind = message.get("type")
-        if kind == "live.atten_lim":
-            self.apply_atten_lim(int(message["user_id"]), float(message["atten_lim_db"]))
-        elif kind == "live.revoke":
-            broadcaster = message.get("broadcaster_id")
-            await self.revoke(
-                None if broadcaster is None else int(broadcaster),
-                int(message["listener_id"]),
-                str(message["reason"]),
-            )
-
-    async def revoke(self, broadcaster_id: int | None, listener_id: int, reason: str) -> int:
-        """End ``listener_id``'s listening to ``broadcaster_id`` (None: to every stream
-        in this process); the listener is sent ``listen_ended`` with ``reason``.
-
-        Returns the number of connections ended. Other processes are reached with a
-        ``live.revoke`` message on their control channel (see :mod:`streams.access`).
-        """
-        if broadcaster_id is None:
-            sessions = [s for s in self._sessions.values() if s is not None and not s.stopped]
-        else:
-            one = self.session_for(broadcaster_id)
-            sessions = [one] if one is not None else []
-        ended = 0
-        for session in sessions:
-            for listen_id in session.listener_ids(listener_id):
-                ended += await session.end_listener(listen_id, reason)
-        return ended
-
-    def apply_atten_lim(self, user_id: int, db: float) -> bool:
-        """Apply ``db`` to ``user_id``'s stream if it is live in this process."""
-        session = self.session_for(user_id)
-        if session is None:
-            return False
-        session.set_atten_lim(db)  # the engine applies it on its next 10 ms hop
-        return True
-
-    async def send_atten_lim(self, user: User, db: float) -> None:
-        """Apply ``db`` to ``user``'s live stream wherever it runs (this or another process)."""
-        if self.apply_atten_lim(user.pk, db):
-            return
-        channel = await _db(services.live_node_channel, user)
-        layer = get_channel_layer()
-        if channel and layer is not None and channel != self._channel:
-            message = {"type": "live.atten_lim", "user_id": user.pk, "atten_lim_db": db}
-            await layer.send(channel, message)
-
-    def _ensure_heartbeat(self) -> None:
-        if self._heartbeat is None or self._heartbeat.done():
-            self._heartbeat = asyncio.ensure_future(self._beat())
-
-    async def _beat(self) -> None:
-        """Keep this process's ``ActiveStream`` rows fresh; end other processes' dead ones.
-
-        A process that dies leaves rows nobody clears at start (other processes
-        still run); every live process sweeps them once their heartbeat is stale.
-        """
-        interval = settings.STREAM_HEARTBEAT_S
-        while True:
-            await asyncio.sleep(interval)
-            live = {s.session_id: s.listeners for s in self._sessions.values() if s is not None}
-            try:
-                await _db(services.do_heartbeat, live)
-                await _db(services.clear_dead_streams, 3 * interval)
-            except Exception:
-                logger.exception("live-stream heartbeat failed")
+    # --- this process's state
 
     def session_for(self, user_id: int) -> BroadcastSession | None:
         session = self._sessions.get(user_id)
@@ -192,29 +93,186 @@ class LiveHub:
         session = self.session_for(user_id)
         return session.listeners if session else 0
 
+    def _live(self) -> list[BroadcastSession]:
+        return [s for s in self._sessions.values() if s is not None and not s.stopped]
+
+    def _load(self, channel: str) -> NodeLoad:
+        live = self._live()
+        return NodeLoad(
+            channel=channel,
+            streams=len(self._sessions),  # streams being set up hold their slot too
+            listeners=sum(s.listeners for s in live),
+            capacity=settings.MAX_LIVE_STREAMS,
+            behind_ms=max((s.behind_ms for s in live), default=0.0),
+        )
+
+    def _listener_counts(self) -> dict[uuid.UUID, int]:
+        return {s.session_id: s.listeners for s in self._sessions.values() if s is not None}
+
+    # --- the API, for streams anywhere
+
     async def start(self, user: User, offer: RTCSessionDescription) -> Started:
-        """Go live with ``offer``.
+        """Go live with ``offer``, hosted by the process with the most room.
 
         Raises:
             Conflict: already live, or the recordings quota is full.
-            TooMany: server stream limit reached.
+            TooMany: every server process is full.
             ApiError 503: the denoise model cannot be loaded (reason given).
             BadRequest: the SDP was rejected.
         """
         if user.pk in self._sessions:
             raise Conflict("You are already live.")
+        self.node.start()
+        others = await self.node.others()
+        order = hosts_to_try(await self.node.local_load(), others)
+        here = await self.node.channel()
+        for host in order:
+            try:
+                if host.channel == here:
+                    return await self._start_here(user, offer)
+                reply = await self.node.call(
+                    host.channel, "start", {"user_id": user.pk, "sdp": offer.sdp}
+                )
+                return Started(uuid.UUID(reply["session_id"]), _answer(reply["sdp"]))
+            except (TooMany, NodeUnavailable) as exc:
+                logger.info("user=%s: %s could not take the stream: %s", user, host.channel, exc)
+        if not others:
+            limit = settings.MAX_LIVE_STREAMS
+            raise TooMany(f"This server carries at most {limit} live streams; try again later.")
+        raise TooMany("Every server process is carrying all the live streams it can; try later.")
+
+    async def listen(
+        self, broadcaster_id: int, listener_id: int, offer: RTCSessionDescription
+    ) -> Listening:
+        """Connect ``listener_id`` to ``broadcaster_id``'s stream, wherever it runs.
+
+        The caller has checked that the listener may listen; the host checks again
+        once connected (a friendship may end meanwhile).
+
+        Raises:
+            Conflict: not live. TooMany: listener limit. BadRequest: bad SDP.
+            Forbidden: no longer friends. NodeUnavailable: the host did not answer.
+        """
+        host = await db(services.stream_host, broadcaster_id)
+        if host is None:
+            raise Conflict("That stream is not live.")
+        if await self.node.is_local(host):
+            return await self._listen_here(broadcaster_id, listener_id, offer)
+        args = {"broadcaster_id": broadcaster_id, "listener_id": listener_id, "sdp": offer.sdp}
+        reply = await self.node.call(host, "listen", args)
+        return Listening(
+            uuid.UUID(reply["session_id"]), uuid.UUID(reply["listen_id"]), _answer(reply["sdp"])
+        )
+
+    async def stop(self, user_id: int, reason: str) -> Stopped:
+        """End ``user_id``'s stream, wherever it runs, and return what was saved.
+
+        Raises:
+            Conflict: not live. NodeUnavailable: the host did not answer.
+        """
+        host = await db(services.stream_host, user_id)
+        if user_id in self._sessions or host is None or await self.node.is_local(host):
+            return await self._stop_here(user_id, reason)
+        reply = await self.node.call(host, "stop", {"user_id": user_id, "reason": reason})
+        return Stopped(reply.get("recording_id"), float(reply["duration"]), reply["stats"])
+
+    async def send_atten_lim(self, user: User, db_value: float) -> None:
+        """Apply ``db_value`` to ``user``'s live stream wherever it runs (not live: nothing).
+
+        Raises:
+            NodeUnavailable: the host did not answer (the setting is stored; the
+            stream gets it when it next starts).
+        """
+        if self.apply_atten_lim(user.pk, db_value):
+            return
+        host = await db(services.stream_host, user.pk)
+        if host and not await self.node.is_local(host):
+            await self.node.call(host, "atten_lim", {"user_id": user.pk, "db": db_value})
+
+    # --- calls and notices from other processes
+
+    async def _serve(self, op: str, args: dict[str, Any]) -> dict[str, Any]:
+        """Run a forwarded request here; raises ApiError like the local methods."""
+        if op == "start":
+            user = await db(User.objects.get, args["user_id"])
+            offer = RTCSessionDescription(sdp=str(args["sdp"]), type="offer")
+            started = await self._start_here(user, offer)
+            return {"session_id": str(started.session_id), "sdp": started.answer.sdp}
+        if op == "listen":
+            offer = RTCSessionDescription(sdp=str(args["sdp"]), type="offer")
+            listening = await self._listen_here(
+                int(args["broadcaster_id"]), int(args["listener_id"]), offer
+            )
+            return {
+                "session_id": str(listening.session_id),
+                "listen_id": str(listening.listen_id),
+                "sdp": listening.answer.sdp,
+            }
+        if op == "stop":
+            stopped = await self._stop_here(int(args["user_id"]), str(args["reason"]))
+            return {
+                "recording_id": stopped.recording_id,
+                "duration": stopped.duration,
+                "stats": stopped.stats,
+            }
+        if op == "atten_lim":
+            return {"applied": self.apply_atten_lim(int(args["user_id"]), float(args["db"]))}
+        raise BadRequest(f"Unknown forwarded request {op!r}.")
+
+    async def _notice(self, message: dict[str, Any]) -> None:
+        if message.get("type") == access.REVOKE_MESSAGE_TYPE:
+            broadcaster = message.get("broadcaster_id")
+            await self.revoke(
+                None if broadcaster is None else int(broadcaster),
+                int(message["listener_id"]),
+                str(message["reason"]),
+            )
+
+    # --- the work, in this process
+
+    async def revoke(self, broadcaster_id: int | None, listener_id: int, reason: str) -> int:
+        """End ``listener_id``'s listening to ``broadcaster_id`` (None: to every stream
+        in this process); the listener is sent ``listen_ended`` with ``reason``.
+
+        Returns the number of connections ended. Other processes are reached with a
+        ``live.revoke`` notice on their channel (see :mod:`streams.access`).
+        """
+        if broadcaster_id is None:
+            sessions = self._live()
+        else:
+            one = self.session_for(broadcaster_id)
+            sessions = [one] if one is not None else []
+        ended = 0
+        for session in sessions:
+            for listen_id in session.listener_ids(listener_id):
+                ended += await session.end_listener(listen_id, reason)
+        return ended
+
+    def apply_atten_lim(self, user_id: int, db_value: float) -> bool:
+        """Apply ``db_value`` to ``user_id``'s stream if it is live in this process."""
+        session = self.session_for(user_id)
+        if session is None:
+            return False
+        session.set_atten_lim(db_value)  # the engine applies it on its next 10 ms hop
+        return True
+
+    async def _start_here(self, user: User, offer: RTCSessionDescription) -> Started:
+        """Host ``user``'s new stream in this process (raises as :meth:`start`)."""
+        if user.pk in self._sessions:
+            raise Conflict("You are already live.")
         if len(self._sessions) >= settings.MAX_LIVE_STREAMS:
             limit = settings.MAX_LIVE_STREAMS
             raise TooMany(f"This server carries at most {limit} live streams; try again later.")
+        self.node.start()
         session_id = uuid.uuid4()
         self._sessions[user.pk] = None  # type: ignore[assignment]  # reserve the slot
         try:
-            prefs = await _db(services.broadcast_settings, user)
+            prefs = await db(services.broadcast_settings, user)
             # A full quota (not one byte left) blocks going live: the stream would not be kept.
-            await _db(functools.partial(check_quota, status=409), user.pk, 1)
+            await db(functools.partial(check_quota, status=409), user.pk, 1)
             # The row is the cross-process "live" lock: 409 if live elsewhere.
-            channel = await self._node_channel()
-            await _db(
+            channel = await self.node.channel()
+            await db(
                 services.do_begin_stream, user, session_id, prefs.model, prefs.atten_lim_db, channel
             )
         except BaseException:
@@ -241,13 +299,13 @@ class LiveHub:
                 raise
         except BaseException:
             del self._sessions[user.pk]
-            await _db(services.do_end_stream, user.pk, session_id)
+            await db(services.do_end_stream, user.pk, session_id)
             raise
         self._sessions[user.pk] = session
-        self._quota.track(session, *await _db(quota_usage, user.pk))
-        self._ensure_heartbeat()
+        self._quota.track(session, *await db(quota_usage, user.pk))
+        self.node.beat_soon()  # placement sees the new load now
         session.log.info("live (model=%s, atten_lim=%g dB)", prefs.model, prefs.atten_lim_db)
-        return Started(session_id, answer)
+        return Started(session_id, _answer(advertise_address(answer.sdp, settings.PUBLIC_IP)))
 
     async def _notify(self, user_id: int, event: dict[str, Any]) -> None:
         await publish_now([user_id], event)
@@ -259,20 +317,22 @@ class LiveHub:
             logger.error("cannot start a stream: model %s: %s", model, exc)
             raise ApiError(503, f"Noise removal is unavailable: {exc}") from None
 
-    async def listen(
+    async def _listen_here(
         self, broadcaster_id: int, listener_id: int, offer: RTCSessionDescription
     ) -> Listening:
         """Connect ``listener_id`` to a live session in this process.
 
         A listener's earlier connection to the same stream is replaced (it does
-        not count against the listener limit).
+        not count against the listener limit). Access is checked again once the
+        connection exists: a friendship that ended meanwhile found nothing to revoke.
 
         Raises:
             Conflict: not live here. TooMany: listener limit. BadRequest: bad SDP.
+            Forbidden: no longer friends.
         """
         session = self.session_for(broadcaster_id)
         if session is None:
-            raise Conflict("That stream is not live on this server.")
+            raise Conflict("That stream is not live (or is still starting).")
         others = session.listeners - len(session.listener_ids(listener_id))
         if others >= settings.MAX_LISTENERS_PER_STREAM:
             limit = settings.MAX_LISTENERS_PER_STREAM
@@ -283,7 +343,11 @@ class LiveHub:
             raise Conflict("The stream just ended.") from None
         except ValueError as exc:
             raise BadRequest(f"{REJECTED} {exc}") from None
-        return Listening(session.session_id, listen_id, answer)
+        if not await db(services.may_listen, listener_id, broadcaster_id):
+            await session.end_listener(listen_id, access.NOT_FRIENDS)
+            raise Forbidden(f"Only {session.username}'s friends can listen.")
+        sdp = advertise_address(answer.sdp, settings.PUBLIC_IP)
+        return Listening(session.session_id, listen_id, _answer(sdp))
 
     async def _listener_ended(
         self, broadcaster: str, listener_id: int, listen_id: uuid.UUID, reason: str
@@ -296,8 +360,8 @@ class LiveHub:
         }
         await publish_now([listener_id], event)
 
-    async def stop(self, user_id: int, reason: str) -> SessionResult:
-        """End ``user_id``'s stream and return what was saved.
+    async def _stop_here(self, user_id: int, reason: str) -> Stopped:
+        """End ``user_id``'s stream in this process.
 
         Raises:
             Conflict: not live in this process.
@@ -305,24 +369,24 @@ class LiveHub:
         session = self._sessions.get(user_id)
         if session is None:
             raise Conflict("You are not live.")
-        return await session.stop(reason)
+        result = await session.stop(reason)
+        return Stopped(result.recording_id, result.duration, result.stats)
 
     async def _finished(self, result: SessionResult) -> int | None:
         for uid, session in list(self._sessions.items()):
             if session is not None and session.session_id == result.session_id:
                 del self._sessions[uid]
                 self._quota.forget(session)
-                recording = await _db(
+                recording = await db(
                     services.do_end_stream, uid, result.session_id, result.gap_seconds
                 )
+                self.node.beat_soon()
                 return recording.pk if recording else None
         return None
 
     async def shutdown(self) -> None:
-        """Stop every session (recordings finalized and saved), then the runtime."""
-        for task in (self._heartbeat, self._control):
-            if task is not None:
-                task.cancel()
+        """Stop every session (recordings finalized and saved, friends told), then the
+        node (it leaves placement) and the runtime."""
         self._quota.close()
         sessions = [s for s in self._sessions.values() if s is not None]
         if sessions:
@@ -330,4 +394,5 @@ class LiveHub:
             await asyncio.gather(
                 *(s.stop("server shutdown") for s in sessions), return_exceptions=True
             )
+        await self.node.close()
         self.runtime.shutdown()

@@ -31,6 +31,30 @@ class ActiveStream(models.Model):
         return f"{self.user} live since {self.started_at:%Y-%m-%d %H:%M}"
 
 
+class LiveNode(models.Model):
+    """A running server process that can host live streams, with its load.
+
+    Written by the process's heartbeat (:func:`streams.services.do_node_beat`);
+    other processes read it to place new streams and delete it once the
+    heartbeat stops (the process died). ``channel`` is its channel-layer
+    channel: requests about its streams are forwarded there.
+    """
+
+    channel = models.CharField(max_length=120, unique=True)
+    address = models.CharField(
+        max_length=64, blank=True, default="", help_text="Address its ICE candidates carry"
+    )
+    started_at = models.DateTimeField(auto_now_add=True)
+    heartbeat = models.DateTimeField(default=timezone.now)
+    streams = models.PositiveIntegerField(default=0)
+    listeners = models.PositiveIntegerField(default=0)
+    capacity = models.PositiveIntegerField(default=0, help_text="Most live streams it takes")
+    behind_ms = models.FloatField(default=0.0, help_text="Its most lagging stream's delay")
+
+    def __str__(self) -> str:
+        return f"{self.channel}: {self.streams}/{self.capacity} streams"
+
+
 class BroadcastSettings(models.Model):
     """A broadcaster's noise-removal settings, used when their next stream starts.
 

@@ -19,12 +19,14 @@ from django.utils import timezone
 
 from fc25_denoise.api import Conflict, Forbidden
 from recordings.models import StreamRecording
-from recordings.services import do_save_live_recording, recover_spool
+from recordings.recovery import recover_spool
+from recordings.services import do_save_live_recording
 from users.models import User
 from users.presence import do_set_streaming
 from users.services import are_friends, friend_ids, get_user
 
-from .models import ActiveStream, BroadcastSettings
+from .models import ActiveStream, BroadcastSettings, LiveNode
+from .placement import NodeLoad
 
 logger = logging.getLogger(__name__)
 
@@ -99,7 +101,7 @@ def do_end_stream(
     (replaced by silence); the recording keeps it.
 
     The recording's length is read from its spool file. If storing fails (storage
-    down), the spool files stay for :func:`~recordings.services.recover_spool`
+    down), the spool files stay for :func:`~recordings.recovery.recover_spool`
     and live state is still cleared.
     """
     user = User.objects.get(pk=user_id)
@@ -142,37 +144,101 @@ def clear_stale_streams() -> tuple[int, int]:
         cleared += 1
     for user in User.objects.filter(is_streaming=True):
         do_set_streaming(user, False)
-    recovered += recover_spool(set(ActiveStream.objects.values_list("session_id", flat=True)))
+    recovered += recover_spool(
+        lambda: set(ActiveStream.objects.values_list("session_id", flat=True))
+    )
     return cleared, recovered
 
 
-def live_node_channel(user: User) -> str:
-    """The channel of the server process holding ``user``'s live stream ("" if none)."""
-    row = ActiveStream.objects.filter(user=user).values_list("node_channel", flat=True).first()
-    return row or ""
+def stream_host(user_id: int) -> str | None:
+    """The channel of the server process hosting ``user_id``'s live stream.
+
+    None: not live. ``""``: live, on a process with no channel (one process, no
+    channel layer): it can only be this one.
+    """
+    return (
+        ActiveStream.objects.filter(user_id=user_id).values_list("node_channel", flat=True).first()
+    )
 
 
-def do_heartbeat(listeners: dict[uuid.UUID, int]) -> None:
-    """Mark this process's live sessions alive, with their listener counts."""
+def do_node_beat(load: NodeLoad, address: str, listeners: dict[uuid.UUID, int]) -> None:
+    """Mark this process alive with its ``load``, and its live sessions with their
+    listener counts (``listeners``: session id -> count)."""
     now = timezone.now()
+    fields = {
+        "address": address,
+        "heartbeat": now,
+        "streams": load.streams,
+        "listeners": load.listeners,
+        "capacity": load.capacity,
+        "behind_ms": load.behind_ms,
+    }
+    if load.channel:
+        LiveNode.objects.update_or_create(channel=load.channel, defaults=fields)
     for session_id, count in listeners.items():
         ActiveStream.objects.filter(session_id=session_id).update(heartbeat=now, listeners=count)
+
+
+def other_nodes(channel: str, max_age_s: float) -> list[NodeLoad]:
+    """The loads of the other live server processes (heartbeat within ``max_age_s``)."""
+    cutoff = timezone.now() - timedelta(seconds=max_age_s)
+    rows = LiveNode.objects.filter(heartbeat__gte=cutoff).exclude(channel=channel)
+    return [
+        NodeLoad(n.channel, n.streams, n.listeners, n.capacity, n.behind_ms)
+        for n in rows.order_by("channel")
+    ]
+
+
+def forget_node(channel: str) -> None:
+    """This process stops (its streams are already ended): remove it from placement."""
+    LiveNode.objects.filter(channel=channel).delete()
+
+
+def node_channels() -> list[str]:
+    """Channels of every process hosting a live stream (for notices to all of them)."""
+    return [c for c in ActiveStream.objects.values_list("node_channel", flat=True).distinct() if c]
 
 
 def clear_dead_streams(max_age_s: float) -> int:
     """End live streams whose server process stopped sending heartbeats (it died).
 
-    Their recordings are saved from the spool when it is on this machine, else at
-    that machine's next start. Returns the number of streams ended.
+    Every live process runs this; each dead stream is claimed by exactly one of
+    them (a conditional update), which saves its recording from the spool when
+    the spool is on this machine (else the spool is saved by that machine's
+    process when it next starts, :func:`recover_orphan_spool`), clears the live
+    state and tells friends. Dead processes' placement rows are removed.
+    Returns the number of streams ended.
     """
-    cutoff = timezone.now() - timedelta(seconds=max_age_s)
+    now = timezone.now()
+    cutoff = now - timedelta(seconds=max_age_s)
+    LiveNode.objects.filter(heartbeat__lt=cutoff).delete()
     dead = list(
         ActiveStream.objects.filter(heartbeat__lt=cutoff).values_list("user_id", "session_id")
     )
+    ended = 0
     for user_id, session_id in dead:
+        claimed = ActiveStream.objects.filter(session_id=session_id, heartbeat__lt=cutoff).update(
+            heartbeat=now
+        )
+        if not claimed:
+            continue  # another process took it
         logger.warning("[stream %s user=%s] its server stopped: ending it", session_id, user_id)
         do_end_stream(user_id, session_id)
-    return len(dead)
+        ended += 1
+    return ended
+
+
+def recover_orphan_spool(idle_s: float) -> int:
+    """Save this machine's spool files of streams that are no longer live (their
+    process died, or storage failed when they ended) as recordings.
+
+    Files written to within ``idle_s`` seconds are left alone. Returns the number saved.
+    """
+
+    def active() -> set[uuid.UUID]:
+        return set(ActiveStream.objects.values_list("session_id", flat=True))
+
+    return recover_spool(active, idle_s)
 
 
 def check_can_listen(listener: User, username: str) -> User:
@@ -188,6 +254,18 @@ def check_can_listen(listener: User, username: str) -> User:
     if not ActiveStream.objects.filter(user=broadcaster).exists():
         raise Conflict(f"{broadcaster.username} is not live.")
     return broadcaster
+
+
+def may_listen(listener_id: int, broadcaster_id: int) -> bool:
+    """Whether ``listener_id`` may hear ``broadcaster_id`` now: an active account
+    that is the broadcaster or a friend of theirs."""
+    listener = User.objects.filter(pk=listener_id, is_active=True).first()
+    if listener is None:
+        return False
+    if listener_id == broadcaster_id:
+        return True
+    broadcaster = User.objects.filter(pk=broadcaster_id).first()
+    return broadcaster is not None and are_friends(listener, broadcaster)
 
 
 def live_friends(user: User) -> list[ActiveStream]:

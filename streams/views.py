@@ -11,11 +11,11 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 
 from denoise.base import check_atten_lim
 from denoise.registry import available_models
-from fc25_denoise.api import BadRequest, Forbidden, Json, api_view, check_number, parse_json_body
+from fc25_denoise.api import BadRequest, Json, api_view, check_number, parse_json_body
 from fc25_denoise.runtime import live_hub
 from users.models import User
 
-from . import access, services
+from . import services
 from .hub import LiveHub
 from .webrtc.peer import OfferError, parse_offer
 
@@ -56,12 +56,8 @@ async def listen(request: HttpRequest, username: str) -> HttpResponse:
     user = await _user(request)
     rtc_offer = _offer(parse_json_body(request))
     broadcaster = await sync_to_async(services.check_can_listen)(user, username)
+    # Served by the process hosting the stream, which checks access again once connected.
     listening = await _hub().listen(broadcaster.pk, user.pk, rtc_offer)
-    try:  # again: an unfriend while connecting found no listener to revoke
-        await sync_to_async(services.check_can_listen)(user, username)
-    except Forbidden:
-        await _hub().revoke(broadcaster.pk, user.pk, access.NOT_FRIENDS)
-        raise
     return JsonResponse(
         {
             "sdp": listening.answer.sdp,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 import re
 
@@ -93,3 +94,31 @@ async def apply_client_offer(
     except Exception as exc:
         detail = f": {exc}" if str(exc) else ""
         raise ValueError(f"malformed SDP ({type(exc).__name__}{detail})") from exc
+
+
+def advertise_address(sdp: str, public_ip: str) -> str:
+    """Add a copy of every private host candidate carrying ``public_ip`` instead.
+
+    For a server behind a 1:1 NAT (a cloud VM): browsers outside cannot reach its
+    interface address, but the same port on its public address reaches the same
+    socket. The private candidates stay for clients on the same network.
+    ``public_ip`` empty: ``sdp`` unchanged.
+    """
+    if not public_ip:
+        return sdp
+    family = ipaddress.ip_address(public_ip).version
+    out: list[str] = []
+    for line in sdp.split("\r\n"):
+        out.append(line)
+        fields = line.split(" ")
+        if not line.startswith("a=candidate:") or len(fields) < 8 or fields[7] != "host":
+            continue
+        try:
+            address = ipaddress.ip_address(fields[4])
+        except ValueError:
+            continue
+        if address.version == family and not address.is_global and str(address) != public_ip:
+            fields[0] += "p"  # a distinct foundation: a different network path
+            fields[4] = public_ip
+            out.append(" ".join(fields))
+    return "\r\n".join(out)

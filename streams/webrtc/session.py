@@ -92,6 +92,11 @@ class BroadcastSession:
         return self._spool.spooled_bytes
 
     @property
+    def behind_ms(self) -> float:
+        """How far this stream's audio is behind real time in the server (0: on time)."""
+        return 1000 * self._source.behind_s if self._source else 0.0
+
+    @property
     def stopped(self) -> bool:
         return self._stopping is not None
 

@@ -141,6 +141,11 @@ class LiveSource:
         self.stats = TrackStats()
         self._backlog = BacklogMeter(max_backlog)
 
+    @property
+    def behind_s(self) -> float:
+        """How far the latest frame arrived behind the stream's on-time baseline."""
+        return self._backlog.excess
+
     def stop(self) -> None:
         """End the source: the next (or a waiting) :meth:`next_chunk` raises. Idempotent."""
         self._ended = True

@@ -26,9 +26,18 @@ class FakeRunner:
         self.stopped = True
 
 
+class FakeNode:
+    def __init__(self) -> None:
+        self.started = False
+
+    def start(self) -> None:
+        self.started = True
+
+
 class FakeHub:
     def __init__(self) -> None:
         self.shut_down = False
+        self.node = FakeNode()
 
     async def shutdown(self) -> None:
         self.shut_down = True
@@ -63,12 +72,13 @@ async def test_lifespan_starts_and_stops_the_process_services(monkeypatch):
             seen["polling"] = runner.polling
             seen["loop"] = events._server_loop is asyncio.get_running_loop()
             seen["hub_alive"] = not hub.shut_down
+            seen["node_joined"] = hub.node.started
 
         replies = await run_lifespan(on_started)
     finally:
         runtime.replace_live_hub(previous)
     assert replies == ["lifespan.startup.complete", "lifespan.shutdown.complete"]
-    assert seen == {"polling": True, "loop": True, "hub_alive": True}
+    assert seen == {"polling": True, "loop": True, "hub_alive": True, "node_joined": True}
     assert hub.shut_down and runner.stopped
 
 

@@ -142,6 +142,7 @@ async def test_mutated_broadcast_offers(clients, hub, peers, settings):
 def _patient_watchdog(settings):
     """Alice's fake offer never connects: keep her stream for the whole run, however slow."""
     settings.WEBRTC_CONNECT_TIMEOUT = 600
+    settings.WEBRTC_MEDIA_TIMEOUT = 600  # no audio ever arrives either
 
 
 async def test_mutated_listen_offers(_patient_watchdog, clients, hub, peers):

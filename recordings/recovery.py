@@ -1,0 +1,97 @@
+"""Recordings left on the spool: saved once no live stream writes them any more.
+
+A process killed mid-stream leaves its spool WAVs valid up to the last header
+sync (:mod:`streams.webrtc.spool`); a storage outage at the end of a stream
+leaves them too. :func:`recover_spool` saves them as recordings, whichever
+process of the machine finds them first.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import logging
+import os
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from datetime import datetime
+from pathlib import Path
+
+from django.conf import settings
+from django.utils import timezone
+
+from users.models import User
+
+from .services import do_save_live_recording
+from .storage import spool_paths
+
+logger = logging.getLogger(__name__)
+
+
+def recover_spool(active_sessions: Callable[[], set[uuid.UUID]], idle_s: float = 0.0) -> int:
+    """Save spool files left by a crash (or a storage outage) as recordings.
+
+    ``active_sessions`` is asked *after* the folder is listed: a stream's live row
+    exists before its spool file, so a file listed here whose session is not
+    active then is an orphan. Files written to within ``idle_s`` seconds are
+    skipped too (a live spool is written every 100 ms). Each file is claimed with
+    an exclusive lock, so processes sharing the folder never save one twice.
+    Returns the number of recordings saved.
+    """
+    root = Path(settings.SPOOL_DIR)
+    found = sorted(root.glob("*/*.cleaned.wav"))
+    if not found:
+        return 0
+    active = active_sessions()
+    saved = 0
+    for cleaned in found:
+        try:
+            user_id = int(cleaned.parent.name)
+            session_id = uuid.UUID(cleaned.name.split(".")[0])
+        except ValueError:
+            continue
+        if session_id in active:
+            continue
+        try:
+            with _claimed(cleaned, idle_s) as ctime:
+                if ctime is not None and _recover_one(user_id, session_id, ctime):
+                    saved += 1
+        except OSError:
+            continue  # gone meanwhile: another process saved it
+    return saved
+
+
+@contextlib.contextmanager
+def _claimed(path: Path, idle_s: float) -> Iterator[float | None]:
+    """Lock ``path`` exclusively; yields its creation time, or None when another
+    process holds it, it is gone, or it was written to within ``idle_s`` seconds.
+
+    Raises:
+        OSError: the file vanished before it could be opened.
+    """
+    with path.open("rb") as fh:
+        try:
+            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            yield None
+            return
+        stat = os.fstat(fh.fileno())
+        fresh = time.time() - stat.st_mtime < idle_s
+        yield None if stat.st_nlink == 0 or fresh else stat.st_ctime
+
+
+def _recover_one(user_id: int, session_id: uuid.UUID, ctime: float) -> bool:
+    user = User.objects.filter(pk=user_id).first()
+    if user is None:
+        spool_paths(user_id, session_id).remove()
+        return False
+    started = datetime.fromtimestamp(ctime, tz=timezone.get_current_timezone())
+    try:
+        rec = do_save_live_recording(user, session_id, started, "", settings.DENOISE_ATTEN_LIM_DB)
+    except Exception:
+        logger.exception("could not recover spooled recording of stream %s", session_id)
+        return False
+    if rec is not None:
+        logger.info("[stream %s user=%s] recording recovered from the spool", session_id, user)
+    return rec is not None

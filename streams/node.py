@@ -1,0 +1,149 @@
+"""This server process as one node among several: :class:`ProcessNode`.
+
+Every process that serves the app is a node. A node
+
+* has a channel on the channel layer (:class:`~streams.link.NodeLink`): requests
+  about a stream hosted elsewhere are forwarded to the host's channel, and calls
+  from other nodes arrive on ours;
+* beats every ``STREAM_HEARTBEAT_S`` seconds: its ``LiveNode`` row carries its
+  load (live streams, listeners, how far its engine is behind) for placement,
+  and its streams' ``ActiveStream`` rows stay fresh;
+* sweeps on every beat: streams of a node silent for two heartbeats are ended
+  (so friends see them end within three heartbeats of a crash), and spool files
+  of streams no longer live on this machine are saved as recordings.
+
+With the in-memory channel layer (the embedded default) there is one process by
+design; the same code runs, and every stream is this node's.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+from channels.layers import InMemoryChannelLayer, get_channel_layer
+from django.conf import settings
+
+from . import services
+from .dbtask import db
+from .link import Handler, NodeLink, Notice
+from .placement import NodeLoad
+
+logger = logging.getLogger(__name__)
+
+DEAD_AFTER_BEATS = 2.0
+"""A node silent this many heartbeats is dead (a sweep follows within one more)."""
+SPOOL_IDLE_BEATS = 3.0
+"""A spool file untouched this many heartbeats (and not live) is an orphan."""
+
+
+class ProcessNode:
+    """This process's membership of the set of server processes.
+
+    ``load`` reports this process's load now; ``listeners`` its sessions' listener
+    counts (session id -> count). Owns its link and beat task; :meth:`close`
+    stops both and removes the node from placement. Runs on the event loop.
+    """
+
+    def __init__(
+        self,
+        serve: Handler,
+        on_notice: Notice,
+        load: Callable[[str], NodeLoad],
+        listeners: Callable[[], dict[uuid.UUID, int]],
+    ) -> None:
+        layer = get_channel_layer()
+        self.single = layer is None or isinstance(layer, InMemoryChannelLayer)
+        """No other process can exist (no shared channel layer)."""
+        timeout = settings.NODE_CALL_TIMEOUT_S
+        self._link = None if layer is None else NodeLink(layer, serve, on_notice, timeout)
+        self._load = load
+        self._listeners = listeners
+        self._beat: asyncio.Task[None] | None = None
+        self._wake = asyncio.Event()
+
+    @property
+    def heartbeat_s(self) -> float:
+        return float(settings.STREAM_HEARTBEAT_S)
+
+    async def channel(self) -> str:
+        """This process's channel ("" without a channel layer)."""
+        return "" if self._link is None else await self._link.channel()
+
+    async def is_local(self, host: str) -> bool:
+        """Whether a stream whose row names ``host`` as its channel runs here."""
+        return not host or self._link is None or host == await self.channel()
+
+    async def call(self, host: str, op: str, args: dict[str, Any]) -> dict[str, Any]:
+        """Run ``op`` on the process reading ``host`` (see :meth:`NodeLink.call`)."""
+        assert self._link is not None  # is_local() was False
+        return await self._link.call(host, op, args)
+
+    async def notify_all(self, message: dict[str, Any]) -> None:
+        """Send a notice to every process hosting a live stream (this one included)."""
+        if self._link is None:
+            return
+        for channel in await db(services.node_channels):
+            await self._link.notify(channel, message)
+
+    async def others(self) -> list[NodeLoad]:
+        """Other live processes' loads, as of their last heartbeat."""
+        if self.single:
+            return []
+        max_age = DEAD_AFTER_BEATS * self.heartbeat_s
+        return await db(services.other_nodes, await self.channel(), max_age)
+
+    async def local_load(self) -> NodeLoad:
+        return self._load(await self.channel())
+
+    def start(self) -> None:
+        """Begin beating (idempotent); the first beat is immediate."""
+        if self._beat is None or self._beat.done():
+            self._beat = asyncio.ensure_future(self._run())
+
+    def beat_soon(self) -> None:
+        """Publish this process's load without waiting for the next beat (a stream
+        started or ended), if beating."""
+        self._wake.set()
+
+    async def _beat_once(self) -> None:
+        try:
+            await db(
+                services.do_node_beat,
+                await self.local_load(),
+                settings.PUBLIC_IP,
+                self._listeners(),
+            )
+        except Exception:
+            logger.exception("heartbeat failed")
+
+    async def _run(self) -> None:
+        while True:
+            self._wake.clear()
+            await self._beat_once()
+            try:
+                await db(services.clear_dead_streams, DEAD_AFTER_BEATS * self.heartbeat_s)
+                await db(services.recover_orphan_spool, SPOOL_IDLE_BEATS * self.heartbeat_s)
+            except Exception:
+                logger.exception("sweeping dead streams failed")
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), self.heartbeat_s)
+
+    async def close(self) -> None:
+        """Stop beating and listening; remove this node from placement (idempotent)."""
+        if self._beat is not None:
+            self._beat.cancel()
+            await asyncio.gather(self._beat, return_exceptions=True)
+            self._beat = None
+        if self._link is not None:
+            channel = self._link.channel_name
+            await self._link.close()
+            if channel:
+                try:
+                    await db(services.forget_node, channel)
+                except Exception:
+                    logger.exception("could not remove this process from placement")
