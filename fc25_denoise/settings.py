@@ -9,6 +9,7 @@ See README.md "Settings" for every variable.
 from __future__ import annotations
 
 import os
+import socket
 import sys
 import tempfile
 from pathlib import Path
@@ -277,6 +278,8 @@ STREAM_HEARTBEAT_S = env_float("FC25_STREAM_HEARTBEAT", 10.0, lo=0.1, hi=300.0)
 its streams are ended by the others (friends see it within three)."""
 NODE_CALL_TIMEOUT_S = env_float("FC25_FORWARD_TIMEOUT", 5.0, lo=0.1, hi=60.0)
 """How long a request forwarded to the process hosting a stream waits for it (then 503)."""
+NODE_NAME = env_str("FC25_NODE_NAME") or f"{socket.gethostname()}:{os.getpid()}"
+"""This server process's name in logs and in the ``LiveNode`` table."""
 PUBLIC_IP = env_ip("FC25_PUBLIC_IP")
 """The address this process's ICE candidates carry when its own interface address is not
 reachable by browsers (a cloud VM behind 1:1 NAT); empty: the interface addresses."""

@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from .models import ActiveStream, BroadcastSettings
+from .models import ActiveStream, BroadcastSettings, LiveNode
 
 
 @admin.register(ActiveStream)
@@ -15,3 +15,21 @@ class BroadcastSettingsAdmin(admin.ModelAdmin):
     list_display = ("user", "model", "atten_lim_db", "record_raw")
     search_fields = ("user__username",)
     raw_id_fields = ("user",)
+
+
+@admin.register(LiveNode)
+class LiveNodeAdmin(admin.ModelAdmin):
+    """Server processes and their load as of their last heartbeat (written by them)."""
+
+    list_display = ("name", "address", "streams", "capacity", "listeners", "behind_ms", "heartbeat")
+    readonly_fields = (
+        "channel",
+        "name",
+        "address",
+        "started_at",
+        "heartbeat",
+        "streams",
+        "listeners",
+        "capacity",
+        "behind_ms",
+    )

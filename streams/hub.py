@@ -194,7 +194,7 @@ class LiveHub:
     async def _serve(self, op: str, args: dict[str, Any]) -> dict[str, Any]:
         """Run a forwarded request here; raises ApiError like the local methods."""
         if op == "start":
-            user = await db(User.objects.get, args["user_id"])
+            user = await db(functools.partial(User.objects.get, pk=int(args["user_id"])))
             offer = RTCSessionDescription(sdp=str(args["sdp"]), type="offer")
             started = await self._start_here(user, offer)
             return {"session_id": str(started.session_id), "sdp": started.answer.sdp}

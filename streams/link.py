@@ -53,13 +53,10 @@ class NodeLink:
     All methods run on the server's event loop.
     """
 
-    def __init__(
-        self, layer: BaseChannelLayer, handler: Handler, on_notice: Notice, timeout: float
-    ) -> None:
+    def __init__(self, layer: BaseChannelLayer, handler: Handler, on_notice: Notice) -> None:
         self._layer = layer
         self._handler = handler
         self._on_notice = on_notice
-        self.timeout = timeout
         self._channel: str | None = None
         self._receiver: asyncio.Task[None] | None = None
         self._pending: dict[str, asyncio.Future[dict[str, Any]]] = {}
@@ -80,7 +77,9 @@ class NodeLink:
         """The channel if it was created, else None."""
         return self._channel
 
-    async def call(self, channel: str, op: str, args: dict[str, Any]) -> dict[str, Any]:
+    async def call(
+        self, channel: str, op: str, args: dict[str, Any], timeout: float
+    ) -> dict[str, Any]:
         """Ask the process reading ``channel`` to run ``op`` and return its result.
 
         Raises:
@@ -94,9 +93,9 @@ class NodeLink:
         message = {"type": CALL, "op": op, "args": args, "reply_to": me, "call_id": call_id}
         try:
             await self._layer.send(channel, message)
-            answer = await asyncio.wait_for(reply, self.timeout)
+            answer = await asyncio.wait_for(reply, timeout)
         except (TimeoutError, ChannelFull):
-            logger.warning("server process %s did not answer %r in %gs", channel, op, self.timeout)
+            logger.warning("server process %s did not answer %r in %gs", channel, op, timeout)
             raise NodeUnavailable(
                 "The server process hosting this stream is not answering; try again shortly."
             ) from None

@@ -41,6 +41,7 @@ class LiveNode(models.Model):
     """
 
     channel = models.CharField(max_length=120, unique=True)
+    name = models.CharField(max_length=120, blank=True, default="", help_text="FC25_NODE_NAME")
     address = models.CharField(
         max_length=64, blank=True, default="", help_text="Address its ICE candidates carry"
     )
@@ -52,7 +53,7 @@ class LiveNode(models.Model):
     behind_ms = models.FloatField(default=0.0, help_text="Its most lagging stream's delay")
 
     def __str__(self) -> str:
-        return f"{self.channel}: {self.streams}/{self.capacity} streams"
+        return f"{self.name or self.channel}: {self.streams}/{self.capacity} streams"
 
 
 class BroadcastSettings(models.Model):

@@ -59,8 +59,7 @@ class ProcessNode:
         layer = get_channel_layer()
         self.single = layer is None or isinstance(layer, InMemoryChannelLayer)
         """No other process can exist (no shared channel layer)."""
-        timeout = settings.NODE_CALL_TIMEOUT_S
-        self._link = None if layer is None else NodeLink(layer, serve, on_notice, timeout)
+        self._link = None if layer is None else NodeLink(layer, serve, on_notice)
         self._load = load
         self._listeners = listeners
         self._beat: asyncio.Task[None] | None = None
@@ -79,9 +78,10 @@ class ProcessNode:
         return not host or self._link is None or host == await self.channel()
 
     async def call(self, host: str, op: str, args: dict[str, Any]) -> dict[str, Any]:
-        """Run ``op`` on the process reading ``host`` (see :meth:`NodeLink.call`)."""
+        """Run ``op`` on the process reading ``host``, waiting ``NODE_CALL_TIMEOUT_S`` at
+        most (see :meth:`NodeLink.call`)."""
         assert self._link is not None  # is_local() was False
-        return await self._link.call(host, op, args)
+        return await self._link.call(host, op, args, settings.NODE_CALL_TIMEOUT_S)
 
     async def notify_all(self, message: dict[str, Any]) -> None:
         """Send a notice to every process hosting a live stream (this one included)."""
@@ -115,6 +115,7 @@ class ProcessNode:
             await db(
                 services.do_node_beat,
                 await self.local_load(),
+                settings.NODE_NAME,
                 settings.PUBLIC_IP,
                 self._listeners(),
             )

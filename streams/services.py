@@ -161,11 +161,12 @@ def stream_host(user_id: int) -> str | None:
     )
 
 
-def do_node_beat(load: NodeLoad, address: str, listeners: dict[uuid.UUID, int]) -> None:
+def do_node_beat(load: NodeLoad, name: str, address: str, listeners: dict[uuid.UUID, int]) -> None:
     """Mark this process alive with its ``load``, and its live sessions with their
     listener counts (``listeners``: session id -> count)."""
     now = timezone.now()
     fields = {
+        "name": name,
         "address": address,
         "heartbeat": now,
         "streams": load.streams,

@@ -1,0 +1,125 @@
+"""Requests about a stream hosted by another server process are forwarded to it.
+
+Two hubs on one event loop stand for two processes: the test's ``hub`` hosts
+Alice's stream; ``other`` (installed as "this process" for the requests) does
+not, and reaches the host over the channel layer. A host that never answers
+gives 503 within the forwarding timeout.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncIterator
+
+import numpy as np
+import pytest
+from channels.layers import get_channel_layer
+
+from fc25_denoise import runtime
+from streams.hub import LiveHub
+from streams.models import ActiveStream
+from tests.live.conftest import ArrayTrack, wait_until
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture(autouse=True)
+def _identity(settings):
+    settings.DENOISE_MODEL = "identity"
+
+
+@pytest.fixture
+async def other(hub) -> AsyncIterator[LiveHub]:
+    """A second "process": requests are handled by it while the test runs."""
+    second = runtime.build_live_hub()
+    yield second
+    runtime.replace_live_hub(hub)
+    await second.shutdown()
+
+
+def tone() -> ArrayTrack:
+    t = np.arange(48_000 * 20) / 48_000
+    return ArrayTrack((0.3 * np.sin(2 * np.pi * 300 * t)).astype(np.float32))
+
+
+async def test_listen_and_stop_through_another_process(clients, hub, other):
+    alice, bob, _, _ = clients
+    assert (await alice.go_live(tone()))[0].status_code == 200
+    session = hub.session_for(alice.user.pk)
+    runtime.replace_live_hub(other)
+
+    resp, capture = await bob.listen("alice")
+    assert resp.status_code == 200, resp.content
+    body = resp.json()
+    assert body["session_id"] == str(session.session_id) and body["listen_id"]
+    assert session.listener_ids(bob.user.pk) != []  # the host's session has the listener
+    await wait_until(lambda: len(capture.chunks) > 20)  # its media flows from the host
+
+    resp = await alice.call("post", "/api/streams/stop/")
+    assert resp.status_code == 200, resp.content
+    assert resp.json()["recording_id"] and resp.json()["duration"] > 0
+    assert hub.session_for(alice.user.pk) is None
+    assert not await ActiveStream.objects.aexists()
+
+
+async def test_settings_change_is_applied_before_the_answer(clients, hub, other):
+    alice = clients[0]
+    assert (await alice.go_live(tone()))[0].status_code == 200
+    session = hub.session_for(alice.user.pk)
+    runtime.replace_live_hub(other)
+    resp = await alice.call("patch", "/api/streams/settings/", {"atten_lim_db": 12})
+    assert resp.status_code == 200
+    assert session._denoiser.atten_lim_db == 12  # the host replied once it was applied
+
+
+async def test_refusals_come_back_with_the_hosts_status(clients, hub, other, settings):
+    alice, bob, _, _ = clients
+    settings.MAX_LISTENERS_PER_STREAM = 1
+    assert (await alice.go_live(tone()))[0].status_code == 200
+    runtime.replace_live_hub(other)
+    resp = await bob.call(
+        "post", "/api/webrtc/listen/alice/", {"sdp": "v=0\r\nm=audio 9 x\r\n", "type": "offer"}
+    )
+    assert resp.status_code == 400 and resp.json()["error"].startswith("The SDP offer")
+    assert (await alice.listen("alice"))[0].status_code == 200  # the owner may listen
+    resp, _ = await bob.listen("alice")
+    assert resp.status_code == 429 and "1 listeners" in resp.json()["error"]
+
+
+async def test_a_host_that_does_not_answer_gives_503(clients, hub, other, settings):
+    alice, bob, _, _ = clients
+    settings.NODE_CALL_TIMEOUT_S = 0.5
+    assert (await alice.go_live(tone()))[0].status_code == 200
+    # The stream's host hangs: nothing reads its channel any more.
+    silent = await get_channel_layer().new_channel()
+    await ActiveStream.objects.filter(user=alice.user).aupdate(node_channel=silent)
+    runtime.replace_live_hub(other)
+    for call in (
+        lambda: bob.listen("alice"),
+        lambda: alice.call("post", "/api/streams/stop/"),
+        lambda: alice.call("patch", "/api/streams/settings/", {"atten_lim_db": 20}),
+    ):
+        started = time.monotonic()
+        result = await call()
+        resp = result[0] if isinstance(result, tuple) else result
+        assert resp.status_code == 503, resp.content
+        assert "not answering" in resp.json()["error"]
+        assert time.monotonic() - started < 3
+    runtime.replace_live_hub(hub)
+    await hub.stop(alice.user.pk, "test over")
+
+
+async def test_an_offer_to_a_full_process_is_hosted_by_one_with_room(clients, hub, other, settings):
+    alice, _, carol, _ = clients
+    settings.MAX_LIVE_STREAMS = 1
+    assert (await alice.go_live(tone()))[0].status_code == 200
+    other.node.start()  # the second process beats: its row offers room
+    await wait_until(lambda: other.node._beat is not None)
+    hub.node.single = False  # two hubs share the in-memory layer here
+    resp, _ = await carol.go_live(tone())
+    assert resp.status_code == 200, resp.content
+    assert other.session_for(carol.user.pk) is not None
+    assert hub.session_for(carol.user.pk) is None
+    row = await ActiveStream.objects.aget(user=carol.user)
+    assert row.node_channel == await other.node.channel()
+    await other.stop(carol.user.pk, "test over")
