@@ -10,61 +10,16 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
-import secrets
-import subprocess
-import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
 
-import pytest
 import requests
 import websockets
 
-from tests.servers import ROOT, admin_conninfo, start_server, stop, with_database
+from tests.multiprocess.conftest import PASSWORD, needs_services
+from tests.servers import start_server, stop
 
-pytestmark = pytest.mark.skipif(
-    not (os.environ.get("DATABASE_URL") and os.environ.get("REDIS_URL")),
-    reason="needs PostgreSQL and Redis (make test-services)",
-)
-
-PASSWORD = "correct-horse-battery-9"
-
-
-@pytest.fixture
-def shared_env(tmp_path):
-    import psycopg
-    from psycopg import sql
-
-    url = os.environ["DATABASE_URL"]
-    name = f"fc25_mp_{secrets.token_hex(5)}"
-    with psycopg.connect(admin_conninfo(url), autocommit=True) as conn:
-        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    env = dict(
-        os.environ,
-        DATABASE_URL=with_database(url, name),
-        FC25_LOCAL_SECRET="1",
-        FC25_DATA_DIR=str(tmp_path),
-        FC25_REDIS_PREFIX=f"fc25mp{secrets.token_hex(4)}",
-        DJANGO_SETTINGS_MODULE="fc25_denoise.settings",
-    )
-    subprocess.run(
-        [sys.executable, "manage.py", "migrate", "--noinput", "-v0"], cwd=ROOT, env=env, check=True
-    )
-    script = (
-        "from users.models import User, Friendship\n"
-        f"a = User.objects.create_user('alice', password='{PASSWORD}')\n"
-        f"b = User.objects.create_user('bob', password='{PASSWORD}')\n"
-        "Friendship.objects.create(user_low=min(a, b, key=lambda u: u.pk), user_high=max(a, b, key=lambda u: u.pk))\n"
-    )
-    subprocess.run(
-        [sys.executable, "manage.py", "shell", "-c", script], cwd=ROOT, env=env, check=True
-    )
-    yield env
-    with psycopg.connect(admin_conninfo(url), autocommit=True) as conn:
-        conn.execute(
-            sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
-        )
+pytestmark = needs_services
 
 
 def _login(host: str, username: str) -> str:
