@@ -85,12 +85,25 @@ async def level_db(capture: Capture, seconds: float) -> float:
     return float(20 * np.log10(np.sqrt(np.mean(audio**2)) / NOISE_RMS + 1e-9))
 
 
-async def next_event(ws: Any, kind: str, timeout: float) -> dict[str, Any]:
+async def drain(ws: Any) -> bool | None:
+    """Read every event already sent; Alice's latest ``is_streaming`` among them."""
+    latest = None
+    while True:
+        try:
+            event = json.loads(await asyncio.wait_for(ws.recv(), 0.5))
+        except TimeoutError:
+            return latest
+        if event.get("type") == "streaming_status" and event["username"] == "alice":
+            latest = bool(event["is_streaming"])
+
+
+async def alice_streaming(ws: Any, timeout: float = 10.0) -> bool:
+    """``is_streaming`` of the next ``streaming_status`` event about Alice."""
     deadline = time.monotonic() + timeout
     while True:
         event = json.loads(await asyncio.wait_for(ws.recv(), deadline - time.monotonic()))
-        if event.get("type") == kind:
-            return event
+        if event.get("type") == "streaming_status" and event["username"] == "alice":
+            return bool(event["is_streaming"])
 
 
 def host_of(env: dict[str, str], username: str) -> str:
@@ -158,12 +171,11 @@ async def scenario(a: Node, b: Node, env: dict[str, str]) -> dict[str, Any]:
         await go_live(alice_a, pcs)
         seen["alice_host_2"] = host_of(env, "alice")
         await asyncio.sleep(2.0)  # some audio on A's spool
+        seen["live_before_kill"] = await drain(bob_ws)
         a.proc.kill()  # SIGKILL: no shutdown of any kind
         killed = time.monotonic()
-        while True:
-            event = await next_event(bob_ws, "streaming_status", 6 * HEARTBEAT_S)
-            if event["username"] == "alice" and not event["is_streaming"]:
-                break
+        while await alice_streaming(bob_ws, 6 * HEARTBEAT_S):
+            pass
         seen["ended_after"] = time.monotonic() - killed
     finally:
         await bob_ws.close()
@@ -197,7 +209,7 @@ def test_any_process_answers_for_every_stream(shared_env, tmp_path: Path):
         status, elapsed = seen["hung"]
         assert status == 503 and elapsed < FORWARD_TIMEOUT_S + 2, seen
         assert seen["alice_stop"][0] == 200 and seen["alice_stop"][1]
-        assert seen["alice_host_2"] == "a"
+        assert seen["alice_host_2"] == "a" and seen["live_before_kill"] is True
         assert seen["ended_after"] <= 3 * HEARTBEAT_S + 0.5, seen
         assert recordings(shared_env, "alice") == 1  # the killed stream's spool is on A
 
