@@ -34,7 +34,7 @@ IdentityModel, NativeModel, OnnxLoadedModel
 # Django: app configs, the ASGI entry point, settings helpers (settings.py is not scanned).
 RecordingsConfig, StreamsConfig, UsersConfig, FrontendConfig, asgi.application
 env.env_str, env.env_bool, env.env_int, env.env_float, env.env_list, env.env_choice
-env.secret_key, env.database_from_url, env.env_public_url
+env.secret_key, env.database_from_url, env.env_public_url, env.env_ip
 # Named in settings: middleware, exception reporter filter, authentication backend.
 (
     csp.ContentSecurityPolicyMiddleware,
