@@ -33,8 +33,8 @@ sys.path.insert(0, str(ROOT))
 from aiortc import RTCPeerConnection  # noqa: E402
 
 from bench.live_clients import Api  # noqa: E402
+from tests.multiprocess.clients import go_live, listen, patch  # noqa: E402
 from tests.multiprocess.conftest import Node, login  # noqa: E402
-from tests.multiprocess.test_forwarding import go_live, listen, patch  # noqa: E402
 from tests.servers import admin_conninfo, with_database  # noqa: E402
 
 PASSWORD = "correct-horse-battery-9"

@@ -16,8 +16,8 @@ from pathlib import Path
 from aiortc import RTCPeerConnection
 
 from bench.live_clients import Api
+from tests.multiprocess.clients import go_live, listen
 from tests.multiprocess.conftest import Node, login, needs_services
-from tests.multiprocess.test_forwarding import go_live, listen
 
 pytestmark = needs_services
 

@@ -20,69 +20,18 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pytest
 import websockets
-from aiortc import RTCPeerConnection, RTCSessionDescription
+from aiortc import RTCPeerConnection
 
-from bench.live_clients import Api, OpusLoopTrack, encode_opus
-from tests.audio_fixtures import make_noise
-from tests.live.conftest import Capture
+from bench.live_clients import Api
+from tests.multiprocess.clients import go_live, level_db, listen, patch
 from tests.multiprocess.conftest import Node, login, needs_services, query
 
 pytestmark = [needs_services, pytest.mark.model]
 
 HEARTBEAT_S = 2.0
 FORWARD_TIMEOUT_S = 1.0
-NOISE_RMS = 0.1
-
-
-def patch(api: Api, path: str, body: dict[str, Any]) -> tuple[int, dict[str, Any], float]:
-    started = time.monotonic()
-    r = api.http.patch(
-        api.base + path,
-        json=body,
-        headers={"X-CSRFToken": api.http.cookies["csrftoken"], "Referer": api.base + "/"},
-        timeout=10,
-    )
-    return r.status_code, r.json(), time.monotonic() - started
-
-
-async def go_live(api: Api, pcs: list[RTCPeerConnection]) -> dict[str, Any]:
-    """Offer a looping noise microphone; returns the answer's JSON once connected."""
-    pc = RTCPeerConnection()
-    pcs.append(pc)
-    pc.addTrack(OpusLoopTrack(encode_opus(NOISE_RMS * make_noise(48_000 * 4, seed=3))))
-    connected = asyncio.Event()
-    pc.on("connectionstatechange", lambda: pc.connectionState == "connected" and connected.set())
-    await pc.setLocalDescription(await pc.createOffer())
-    resp = await api.apost("/api/webrtc/offer/", {"sdp": pc.localDescription.sdp, "type": "offer"})
-    assert resp.status_code == 200, resp.text
-    await pc.setRemoteDescription(RTCSessionDescription(resp.json()["sdp"], "answer"))
-    await asyncio.wait_for(connected.wait(), 20)
-    return resp.json()
-
-
-async def listen(api: Api, username: str, pcs: list[RTCPeerConnection]) -> tuple[int, Capture]:
-    pc = RTCPeerConnection()
-    pcs.append(pc)
-    pc.addTransceiver("audio", direction="recvonly")
-    capture = Capture()
-    pc.on("track", capture.start)
-    await pc.setLocalDescription(await pc.createOffer())
-    body = {"sdp": pc.localDescription.sdp, "type": "offer"}
-    resp = await api.apost(f"/api/webrtc/listen/{username}/", body)
-    if resp.status_code == 200:
-        await pc.setRemoteDescription(RTCSessionDescription(resp.json()["sdp"], "answer"))
-    return resp.status_code, capture
-
-
-async def level_db(capture: Capture, seconds: float) -> float:
-    """The listener's level over the next ``seconds``, in dB re the microphone's noise."""
-    start = len(capture.chunks)
-    await asyncio.sleep(seconds)
-    audio = np.concatenate(capture.chunks[start:])
-    return float(20 * np.log10(np.sqrt(np.mean(audio**2)) / NOISE_RMS + 1e-9))
 
 
 async def drain(ws: Any) -> bool | None:
