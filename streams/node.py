@@ -83,13 +83,6 @@ class ProcessNode:
         assert self._link is not None  # is_local() was False
         return await self._link.call(host, op, args, settings.NODE_CALL_TIMEOUT_S)
 
-    async def notify_all(self, message: dict[str, Any]) -> None:
-        """Send a notice to every process hosting a live stream (this one included)."""
-        if self._link is None:
-            return
-        for channel in await db(services.node_channels):
-            await self._link.notify(channel, message)
-
     async def others(self) -> list[NodeLoad]:
         """Other live processes' loads, as of their last heartbeat."""
         if self.single:

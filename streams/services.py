@@ -195,11 +195,6 @@ def forget_node(channel: str) -> None:
     LiveNode.objects.filter(channel=channel).delete()
 
 
-def node_channels() -> list[str]:
-    """Channels of every process hosting a live stream (for notices to all of them)."""
-    return [c for c in ActiveStream.objects.values_list("node_channel", flat=True).distinct() if c]
-
-
 def clear_dead_streams(max_age_s: float) -> int:
     """End live streams whose server process stopped sending heartbeats (it died).
 
