@@ -139,6 +139,7 @@ def recording_json(rec: StreamRecording, viewer_id: int) -> dict[str, Any]:
         "atten_lim_db": rec.atten_lim_db,
         "size_bytes": rec.size_bytes,
         "gap_seconds": rec.gap_seconds,
+        "removed_db": rec.removed_db,
         "is_owner": rec.owner_id == viewer_id,
         "job": job_json(job) if job is not None and rec.owner_id == viewer_id else None,
     }
@@ -198,11 +199,13 @@ def do_save_live_recording(
     model: str,
     atten_lim_db: float,
     gap_seconds: float = 0.0,
+    removed_db: list[float] | None = None,
 ) -> StreamRecording | None:
     """Store a finished live session's spool files as FLAC and create the recording.
 
     ``gap_seconds``: audio the live process could not write in time (silence in
-    the files); the recording keeps it so players can say so.
+    the files); the recording keeps it so players can say so. ``removed_db``: dB
+    of noise removed per second (the stream's telemetry), drawn under the waveform.
 
     Returns None (and removes the spool files) when nothing was recorded. On a
     storage error the spool files are kept for :func:`~recordings.recovery.recover_spool` and the
@@ -248,6 +251,7 @@ def do_save_live_recording(
                 atten_lim_db=atten_lim_db,
                 size_bytes=size,
                 gap_seconds=round(gap_seconds, 3),
+                removed_db=list(removed_db or []),
             )
     except BaseException:
         with transaction.atomic():

@@ -29,18 +29,20 @@ from aiortc import RTCSessionDescription
 from django.conf import settings
 
 from denoise.base import DenoiseError, Denoiser
-from fc25_denoise.api import ApiError, BadRequest, Conflict, Forbidden, TooMany
+from fc25_denoise.api import ApiError, BadRequest, Conflict, Forbidden, NotFound, TooMany
 from recordings.services import check_quota, quota_usage
 from recordings.storage import spool_paths
 from users.events import publish_now
 from users.models import User
 
 from . import access, services
+from .calls import serve
 from .dbtask import db
 from .link import NodeUnavailable
 from .node import ProcessNode
 from .placement import NodeLoad, hosts_to_try
 from .quota import QuotaWatch
+from .webrtc.levels import Level, parse_level
 from .webrtc.peer import REJECTED, advertise_address
 from .webrtc.runtime import LiveRuntime
 from .webrtc.session import BroadcastSession
@@ -60,6 +62,7 @@ class Listening:
     session_id: uuid.UUID
     listen_id: uuid.UUID
     answer: RTCSessionDescription
+    level: Level
 
 
 @dataclass(frozen=True)
@@ -81,7 +84,9 @@ class LiveHub:
         self.runtime = runtime
         self._sessions: dict[int, BroadcastSession] = {}
         self._quota = QuotaWatch(self._notify)
-        self.node = ProcessNode(self._serve, self._notice, self._load, self._listener_counts)
+        self.node = ProcessNode(
+            functools.partial(serve, self), self._notice, self._load, self._listener_counts
+        )
 
     # --- this process's state
 
@@ -129,7 +134,7 @@ class LiveHub:
         for host in order:
             try:
                 if host.channel == here:
-                    return await self._start_here(user, offer)
+                    return await self.start_here(user, offer)
                 reply = await self.node.call(
                     host.channel, "start", {"user_id": user.pk, "sdp": offer.sdp}
                 )
@@ -142,7 +147,11 @@ class LiveHub:
         raise TooMany("Every server process is carrying all the live streams it can; try later.")
 
     async def listen(
-        self, broadcaster_id: int, listener_id: int, offer: RTCSessionDescription
+        self,
+        broadcaster_id: int,
+        listener_id: int,
+        offer: RTCSessionDescription,
+        level: Level = "full",
     ) -> Listening:
         """Connect ``listener_id`` to ``broadcaster_id``'s stream, wherever it runs.
 
@@ -151,18 +160,55 @@ class LiveHub:
 
         Raises:
             Conflict: not live. TooMany: listener limit. BadRequest: bad SDP.
-            Forbidden: no longer friends. NodeUnavailable: the host did not answer.
+            Forbidden: no longer friends, or ``raw`` not shared.
+            NodeUnavailable: the host did not answer.
         """
         host = await db(services.stream_host, broadcaster_id)
         if host is None:
             raise Conflict("That stream is not live.")
         if await self.node.is_local(host):
-            return await self._listen_here(broadcaster_id, listener_id, offer)
-        args = {"broadcaster_id": broadcaster_id, "listener_id": listener_id, "sdp": offer.sdp}
+            return await self.listen_here(broadcaster_id, listener_id, offer, level)
+        args = {
+            "broadcaster_id": broadcaster_id,
+            "listener_id": listener_id,
+            "sdp": offer.sdp,
+            "level": level,
+        }
         reply = await self.node.call(host, "listen", args)
         return Listening(
-            uuid.UUID(reply["session_id"]), uuid.UUID(reply["listen_id"]), _answer(reply["sdp"])
+            uuid.UUID(reply["session_id"]),
+            uuid.UUID(reply["listen_id"]),
+            _answer(reply["sdp"]),
+            parse_level(reply["level"]),
         )
+
+    async def set_level(self, listener: User, listen_id: uuid.UUID, level: Level) -> None:
+        """Switch ``listener``'s connection ``listen_id`` to ``level``, wherever its stream runs.
+
+        Raises:
+            NotFound: not this user's live connection. Forbidden: ``raw`` not shared.
+            NodeUnavailable: the host did not answer.
+        """
+        broadcaster_id, host = await db(services.own_listen, listener, listen_id)
+        if await self.node.is_local(host):
+            await self.level_here(broadcaster_id, listen_id, level)
+            return
+        args = {"broadcaster_id": broadcaster_id, "listen_id": str(listen_id), "level": level}
+        await self.node.call(host, "level", args)
+
+    async def end_listen(self, listener: User, listen_id: uuid.UUID) -> None:
+        """Stop ``listener``'s connection ``listen_id`` (its pages get ``listen_ended``,
+        reason ``stopped``).
+
+        Raises:
+            NotFound: not this user's live connection. NodeUnavailable: no answer.
+        """
+        broadcaster_id, host = await db(services.own_listen, listener, listen_id)
+        if await self.node.is_local(host):
+            await self.end_listen_here(broadcaster_id, listen_id)
+            return
+        args = {"broadcaster_id": broadcaster_id, "listen_id": str(listen_id)}
+        await self.node.call(host, "end_listen", args)
 
     async def stop(self, user_id: int, reason: str) -> Stopped:
         """End ``user_id``'s stream, wherever it runs, and return what was saved.
@@ -172,52 +218,31 @@ class LiveHub:
         """
         host = await db(services.stream_host, user_id)
         if user_id in self._sessions or host is None or await self.node.is_local(host):
-            return await self._stop_here(user_id, reason)
+            return await self.stop_here(user_id, reason)
         reply = await self.node.call(host, "stop", {"user_id": user_id, "reason": reason})
         return Stopped(reply.get("recording_id"), float(reply["duration"]), reply["stats"])
 
-    async def send_atten_lim(self, user: User, db_value: float) -> None:
-        """Apply ``db_value`` to ``user``'s live stream wherever it runs (not live: nothing).
+    async def apply_settings(
+        self, user: User, atten_lim_db: float | None, share_raw: bool | None
+    ) -> None:
+        """Apply changed live settings to ``user``'s stream wherever it runs (not live:
+        nothing): the attenuation limit from the next hop on; ``share_raw`` off moves
+        friends who hear the raw microphone to ``full``.
 
         Raises:
-            NodeUnavailable: the host did not answer (the setting is stored; the
-            stream gets it when it next starts).
+            NodeUnavailable: the host did not answer (the settings are stored; the
+            stream gets them when it next starts).
         """
-        if self.apply_atten_lim(user.pk, db_value):
+        if atten_lim_db is None and share_raw is not False:
             return
         host = await db(services.stream_host, user.pk)
-        if host and not await self.node.is_local(host):
-            await self.node.call(host, "atten_lim", {"user_id": user.pk, "db": db_value})
+        if user.pk in self._sessions or host is None or await self.node.is_local(host):
+            await self.settings_here(user.pk, atten_lim_db, share_raw)
+            return
+        args = {"user_id": user.pk, "atten_lim_db": atten_lim_db, "share_raw": share_raw}
+        await self.node.call(host, "settings", args)
 
     # --- calls and notices from other processes
-
-    async def _serve(self, op: str, args: dict[str, Any]) -> dict[str, Any]:
-        """Run a forwarded request here; raises ApiError like the local methods."""
-        if op == "start":
-            user = await db(functools.partial(User.objects.get, pk=int(args["user_id"])))
-            offer = RTCSessionDescription(sdp=str(args["sdp"]), type="offer")
-            started = await self._start_here(user, offer)
-            return {"session_id": str(started.session_id), "sdp": started.answer.sdp}
-        if op == "listen":
-            offer = RTCSessionDescription(sdp=str(args["sdp"]), type="offer")
-            listening = await self._listen_here(
-                int(args["broadcaster_id"]), int(args["listener_id"]), offer
-            )
-            return {
-                "session_id": str(listening.session_id),
-                "listen_id": str(listening.listen_id),
-                "sdp": listening.answer.sdp,
-            }
-        if op == "stop":
-            stopped = await self._stop_here(int(args["user_id"]), str(args["reason"]))
-            return {
-                "recording_id": stopped.recording_id,
-                "duration": stopped.duration,
-                "stats": stopped.stats,
-            }
-        if op == "atten_lim":
-            return {"applied": self.apply_atten_lim(int(args["user_id"]), float(args["db"]))}
-        raise BadRequest(f"Unknown forwarded request {op!r}.")
 
     async def _notice(self, message: dict[str, Any]) -> None:
         if message.get("type") == access.REVOKE_MESSAGE_TYPE:
@@ -248,15 +273,63 @@ class LiveHub:
                 ended += await session.end_listener(listen_id, reason)
         return ended
 
-    def apply_atten_lim(self, user_id: int, db_value: float) -> bool:
-        """Apply ``db_value`` to ``user_id``'s stream if it is live in this process."""
+    async def settings_here(
+        self, user_id: int, atten_lim_db: float | None, share_raw: bool | None
+    ) -> None:
+        """Apply changed settings to ``user_id``'s stream if it is live in this process."""
         session = self.session_for(user_id)
         if session is None:
-            return False
-        session.set_atten_lim(db_value)  # the engine applies it on its next 10 ms hop
-        return True
+            return
+        if atten_lim_db is not None:
+            session.set_atten_lim(atten_lim_db)  # the engine applies it on its next 10 ms hop
+        if share_raw is False:
+            for listen_id, listener_id in session.listeners_at("raw"):
+                if listener_id != user_id:
+                    await self._switch(session, listen_id, "full", "raw_not_shared")
 
-    async def _start_here(self, user: User, offer: RTCSessionDescription) -> Started:
+    async def level_here(self, broadcaster_id: int, listen_id: uuid.UUID, level: Level) -> None:
+        """Switch a listener of a stream in this process to ``level`` (next frame on).
+
+        Raises:
+            NotFound: the connection ended. Forbidden: ``raw`` not shared.
+        """
+        session = self.session_for(broadcaster_id)
+        item = session.listener(listen_id) if session is not None else None
+        if session is None or item is None:
+            await db(services.do_forget_listen, listen_id)
+            raise NotFound("That listening connection has ended.")
+        await db(services.check_level, item.user_id, broadcaster_id, level)
+        await self._switch(session, listen_id, level, None)
+
+    async def _switch(
+        self, session: BroadcastSession, listen_id: uuid.UUID, level: Level, reason: str | None
+    ) -> None:
+        item = session.listener(listen_id)
+        if item is None or not session.set_listener_level(listen_id, level):
+            return
+        await db(services.do_set_listen_level, listen_id, level)
+        if reason is not None:  # the server changed it: the listener's pages follow
+            event = {
+                "type": "listen_level",
+                "listen_id": str(listen_id),
+                "username": session.username,
+                "level": level,
+                "reason": reason,
+            }
+            await publish_now([item.user_id], event)
+
+    async def end_listen_here(self, broadcaster_id: int, listen_id: uuid.UUID) -> None:
+        """End a listener connection of a stream in this process (reason ``stopped``).
+
+        Raises:
+            NotFound: it had ended already.
+        """
+        session = self.session_for(broadcaster_id)
+        if session is None or not await session.end_listener(listen_id, "stopped"):
+            await db(services.do_forget_listen, listen_id)
+            raise NotFound("That listening connection has ended.")
+
+    async def start_here(self, user: User, offer: RTCSessionDescription) -> Started:
         """Host ``user``'s new stream in this process (raises as :meth:`start`)."""
         if user.pk in self._sessions:
             raise Conflict("You are already live.")
@@ -288,6 +361,7 @@ class LiveHub:
                 SpoolTarget(spool.cleaned, spool.raw if prefs.record_raw else None),
                 self._finished,
                 functools.partial(self._listener_ended, user.username),
+                self._telemetry,
             )
             try:
                 answer = await session.accept_offer(offer)
@@ -317,8 +391,12 @@ class LiveHub:
             logger.error("cannot start a stream: model %s: %s", model, exc)
             raise ApiError(503, f"Noise removal is unavailable: {exc}") from None
 
-    async def _listen_here(
-        self, broadcaster_id: int, listener_id: int, offer: RTCSessionDescription
+    async def listen_here(
+        self,
+        broadcaster_id: int,
+        listener_id: int,
+        offer: RTCSessionDescription,
+        level: Level = "full",
     ) -> Listening:
         """Connect ``listener_id`` to a live session in this process.
 
@@ -328,8 +406,9 @@ class LiveHub:
 
         Raises:
             Conflict: not live here. TooMany: listener limit. BadRequest: bad SDP.
-            Forbidden: no longer friends.
+            Forbidden: no longer friends, or ``raw`` not shared.
         """
+        await db(services.check_level, listener_id, broadcaster_id, level)
         session = self.session_for(broadcaster_id)
         if session is None:
             raise Conflict("That stream is not live (or is still starting).")
@@ -338,7 +417,7 @@ class LiveHub:
             limit = settings.MAX_LISTENERS_PER_STREAM
             raise TooMany(f"This stream already has {limit} listeners; try again later.")
         try:
-            listen_id, answer = await session.add_listener(offer, listener_id)
+            listen_id, answer = await session.add_listener(offer, listener_id, level)
         except SessionClosed:
             raise Conflict("The stream just ended.") from None
         except ValueError as exc:
@@ -346,8 +425,9 @@ class LiveHub:
         if not await db(services.may_listen, listener_id, broadcaster_id):
             await session.end_listener(listen_id, access.NOT_FRIENDS)
             raise Forbidden(f"Only {session.username}'s friends can listen.")
+        await db(services.do_record_listen, listen_id, broadcaster_id, listener_id, level)
         sdp = advertise_address(answer.sdp, settings.PUBLIC_IP)
-        return Listening(session.session_id, listen_id, _answer(sdp))
+        return Listening(session.session_id, listen_id, _answer(sdp), level)
 
     async def _listener_ended(
         self, broadcaster: str, listener_id: int, listen_id: uuid.UUID, reason: str
@@ -359,8 +439,12 @@ class LiveHub:
             "reason": reason,
         }
         await publish_now([listener_id], event)
+        await db(services.do_forget_listen, listen_id)
 
-    async def _stop_here(self, user_id: int, reason: str) -> Stopped:
+    async def _telemetry(self, user_ids: list[int], event: dict[str, Any]) -> None:
+        await publish_now(user_ids, event)
+
+    async def stop_here(self, user_id: int, reason: str) -> Stopped:
         """End ``user_id``'s stream in this process.
 
         Raises:
@@ -378,7 +462,11 @@ class LiveHub:
                 del self._sessions[uid]
                 self._quota.forget(session)
                 recording = await db(
-                    services.do_end_stream, uid, result.session_id, result.gap_seconds
+                    services.do_end_stream,
+                    uid,
+                    result.session_id,
+                    result.gap_seconds,
+                    result.removed_db,
                 )
                 self.node.beat_soon()
                 return recording.pk if recording else None

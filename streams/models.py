@@ -31,6 +31,26 @@ class ActiveStream(models.Model):
         return f"{self.user} live since {self.started_at:%Y-%m-%d %H:%M}"
 
 
+class LiveListen(models.Model):
+    """One listener connection to a live stream (``listen_id`` in the API).
+
+    Written by the stream's host when it answers the listen; requests about the
+    listen (level switch, stop) find the stream, and so its host, through it.
+    Ends with the stream (cascade) or when the listen ends.
+    """
+
+    listen_id = models.UUIDField(primary_key=True, editable=False)
+    stream = models.ForeignKey(ActiveStream, on_delete=models.CASCADE, related_name="listens")
+    listener = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="live_listens"
+    )
+    level = models.CharField(max_length=8, default="full")
+    started_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"{self.listener} listening to {self.stream.user} ({self.level})"
+
+
 class LiveNode(models.Model):
     """A running server process that can host live streams, with its load.
 
@@ -69,6 +89,9 @@ class BroadcastSettings(models.Model):
     atten_lim_db = models.FloatField(default=100.0)
     record_raw = models.BooleanField(
         default=True, help_text="Also keep the raw microphone audio of each stream"
+    )
+    share_raw = models.BooleanField(
+        default=False, help_text="Friends may listen to the unprocessed microphone"
     )
 
     class Meta:

@@ -17,7 +17,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from fc25_denoise.api import Conflict, Forbidden
+from fc25_denoise.api import Conflict, Forbidden, NotFound
 from recordings.models import StreamRecording
 from recordings.recovery import recover_spool
 from recordings.services import do_save_live_recording
@@ -25,7 +25,7 @@ from users.models import User
 from users.presence import do_set_streaming
 from users.services import are_friends, friend_ids, get_user
 
-from .models import ActiveStream, BroadcastSettings, LiveNode
+from .models import ActiveStream, BroadcastSettings, LiveListen, LiveNode
 from .placement import NodeLoad
 
 logger = logging.getLogger(__name__)
@@ -52,6 +52,7 @@ def do_update_settings(
     atten_lim_db: float | None,
     model: str | None,
     record_raw: bool | None = None,
+    share_raw: bool | None = None,
 ) -> BroadcastSettings:
     """Store settings; the live stream (if any) is updated by the caller.
 
@@ -64,6 +65,8 @@ def do_update_settings(
         obj.model = model
     if record_raw is not None:
         obj.record_raw = record_raw
+    if share_raw is not None:
+        obj.share_raw = share_raw
     obj.save()
     ActiveStream.objects.filter(user=user).update(atten_lim_db=obj.atten_lim_db)
     return obj
@@ -93,7 +96,10 @@ def do_begin_stream(
 
 
 def do_end_stream(
-    user_id: int, session_id: uuid.UUID, gap_seconds: float = 0.0
+    user_id: int,
+    session_id: uuid.UUID,
+    gap_seconds: float = 0.0,
+    removed_db: list[float] | None = None,
 ) -> StreamRecording | None:
     """Save the recording (if any audio was recorded), clear live state, tell friends.
 
@@ -115,6 +121,7 @@ def do_end_stream(
             stream.model if stream else "",
             stream.atten_lim_db if stream else settings.DENOISE_ATTEN_LIM_DB,
             gap_seconds,
+            removed_db,
         )
     except Exception:
         logger.exception(
@@ -262,6 +269,56 @@ def may_listen(listener_id: int, broadcaster_id: int) -> bool:
         return True
     broadcaster = User.objects.filter(pk=broadcaster_id).first()
     return broadcaster is not None and are_friends(listener, broadcaster)
+
+
+def check_level(listener_id: int, broadcaster_id: int, level: str) -> None:
+    """A listener may hear ``level``: ``raw`` only when the broadcaster shares it
+    (the broadcaster may always hear their own microphone).
+
+    Raises:
+        Forbidden: ``raw`` while ``share_raw`` is off.
+    """
+    if level != "raw" or listener_id == broadcaster_id:
+        return
+    shared = BroadcastSettings.objects.filter(user_id=broadcaster_id, share_raw=True).exists()
+    if not shared:
+        raise Forbidden("The broadcaster does not share the unprocessed microphone.")
+
+
+def do_record_listen(
+    listen_id: uuid.UUID, broadcaster_id: int, listener_id: int, level: str
+) -> None:
+    """Remember a listener connection the host answered (so any process finds its host)."""
+    stream = ActiveStream.objects.filter(user_id=broadcaster_id).first()
+    if stream is not None:
+        LiveListen.objects.update_or_create(
+            listen_id=listen_id,
+            defaults={"stream": stream, "listener_id": listener_id, "level": level},
+        )
+
+
+def do_set_listen_level(listen_id: uuid.UUID, level: str) -> None:
+    LiveListen.objects.filter(listen_id=listen_id).update(level=level)
+
+
+def do_forget_listen(listen_id: uuid.UUID) -> None:
+    LiveListen.objects.filter(listen_id=listen_id).delete()
+
+
+def own_listen(listener: User, listen_id: uuid.UUID) -> tuple[int, str]:
+    """``(broadcaster id, host channel)`` of ``listener``'s live connection ``listen_id``.
+
+    Raises:
+        NotFound: no such live connection of this user (another user's is not revealed).
+    """
+    row = (
+        LiveListen.objects.filter(listen_id=listen_id, listener=listener)
+        .values_list("stream__user_id", "stream__node_channel")
+        .first()
+    )
+    if row is None:
+        raise NotFound("No such live listening connection.")
+    return row[0], row[1]
 
 
 def live_friends(user: User) -> list[ActiveStream]:

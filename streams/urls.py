@@ -4,7 +4,7 @@ from . import views
 
 urlpatterns = [
     path("webrtc/offer/", views.offer),
-    path("webrtc/listen/<str:username>/", views.listen),
+    path("webrtc/listen/<str:key>/", views.listen),
     path("streams/stop/", views.stop),
     path("streams/active/", views.active),
     path("streams/settings/", views.stream_settings),

@@ -5,18 +5,21 @@ WebRTC views are async: aiortc objects must live on the server's event loop.
 
 from __future__ import annotations
 
+import uuid
+
 from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse, JsonResponse
 
 from denoise.base import check_atten_lim
 from denoise.registry import available_models
-from fc25_denoise.api import BadRequest, Json, api_view, check_number, parse_json_body
+from fc25_denoise.api import BadRequest, Json, NotFound, api_view, check_number, parse_json_body
 from fc25_denoise.runtime import live_hub
 from users.models import User
 
 from . import services
 from .hub import LiveHub
+from .webrtc.levels import Level, parse_level
 from .webrtc.peer import OfferError, parse_offer
 
 
@@ -51,21 +54,51 @@ async def offer(request: HttpRequest) -> HttpResponse:
     )
 
 
-@api_view("POST")
-async def listen(request: HttpRequest, username: str) -> HttpResponse:
+def _level(data: Json) -> Level:
+    try:
+        return parse_level(data.get("level", "full"))
+    except ValueError as exc:
+        raise BadRequest(f"{exc}.", {"level": [str(exc)]}) from None
+
+
+@api_view("POST", "PATCH", "DELETE")
+async def listen(request: HttpRequest, key: str) -> HttpResponse:
+    """``POST …/listen/<username>/`` starts listening; ``PATCH`` and ``DELETE``
+    ``…/listen/<listen_id>/`` switch its level and stop it."""
     user = await _user(request)
-    rtc_offer = _offer(parse_json_body(request))
-    broadcaster = await sync_to_async(services.check_can_listen)(user, username)
+    if request.method != "POST":
+        return await _listen_control(request, user, key)
+    data = parse_json_body(request)
+    rtc_offer = _offer(data)
+    level = _level(data)
+    broadcaster = await sync_to_async(services.check_can_listen)(user, key)
     # Served by the process hosting the stream, which checks access again once connected.
-    listening = await _hub().listen(broadcaster.pk, user.pk, rtc_offer)
+    listening = await _hub().listen(broadcaster.pk, user.pk, rtc_offer, level)
     return JsonResponse(
         {
             "sdp": listening.answer.sdp,
             "type": listening.answer.type,
             "session_id": str(listening.session_id),
             "listen_id": str(listening.listen_id),
+            "level": listening.level,
         }
     )
+
+
+async def _listen_control(request: HttpRequest, user: User, key: str) -> HttpResponse:
+    try:
+        listen_id = uuid.UUID(key)
+    except ValueError:
+        raise NotFound("No such live listening connection.") from None
+    if request.method == "DELETE":
+        await _hub().end_listen(user, listen_id)
+        return HttpResponse(status=204)
+    data = parse_json_body(request)
+    if "level" not in data:
+        raise BadRequest("Send level.", {"level": ["This field is required."]})
+    level = _level(data)
+    await _hub().set_level(user, listen_id, level)
+    return JsonResponse({"listen_id": str(listen_id), "level": level})
 
 
 @api_view("POST")
@@ -100,6 +133,15 @@ async def active(request: HttpRequest) -> HttpResponse:
     )
 
 
+def _flag(data: Json, name: str) -> bool | None:
+    if name not in data:
+        return None
+    value = data[name]
+    if not isinstance(value, bool):
+        raise BadRequest(f"Field {name} must be true or false.", {name: ["Must be a boolean."]})
+    return value
+
+
 @api_view("GET", "PATCH")
 async def stream_settings(request: HttpRequest) -> HttpResponse:
     user = await _user(request)
@@ -116,23 +158,18 @@ async def stream_settings(request: HttpRequest) -> HttpResponse:
                     f"Unknown model; choose one of {', '.join(available_models())}.",
                     {"model": ["Unknown model."]},
                 )
-        record_raw = None
-        if "record_raw" in data:
-            record_raw = data["record_raw"]
-            if not isinstance(record_raw, bool):
-                raise BadRequest(
-                    "Field record_raw must be true or false.",
-                    {"record_raw": ["Must be a boolean."]},
-                )
-        if atten is None and model is None and record_raw is None:
+        record_raw = _flag(data, "record_raw")
+        share_raw = _flag(data, "share_raw")
+        if atten is None and model is None and record_raw is None and share_raw is None:
             raise BadRequest(
-                "Send atten_lim_db, model and/or record_raw.",
+                "Send atten_lim_db, model, record_raw and/or share_raw.",
                 {"atten_lim_db": ["This field is required."]},
             )
-        prefs = await sync_to_async(services.do_update_settings)(user, atten, model, record_raw)
-        if atten is not None:
-            # Applied within one hop, in whichever server process holds the stream.
-            await _hub().send_atten_lim(user, atten)
+        prefs = await sync_to_async(services.do_update_settings)(
+            user, atten, model, record_raw, share_raw
+        )
+        # Applied before the answer, in whichever server process hosts the stream.
+        await _hub().apply_settings(user, atten, share_raw)
     else:
         prefs = await sync_to_async(services.broadcast_settings)(user)
     return JsonResponse(
@@ -142,5 +179,6 @@ async def stream_settings(request: HttpRequest) -> HttpResponse:
             "models": available_models(),
             "default_model": settings.DENOISE_MODEL,
             "record_raw": prefs.record_raw,
+            "share_raw": prefs.share_raw,
         }
     )

@@ -1,4 +1,4 @@
-"""Listener fan-out: the cleaned stream is encoded to Opus once and sent to every listener.
+"""Listener fan-out: each level in use is encoded to Opus once and sent to its listeners.
 
 aiortc's ``RTCRtpSender`` encodes whatever frames its track yields, per
 listener: each one costs an Opus encode on a thread hop plus an RTP audio-level
@@ -9,6 +9,11 @@ encoder thread, where frames of all streams are encoded in batches:
 :class:`EncodeRunner`) and offers the packet to every listener's
 :class:`PacketTrack`. Listeners must therefore negotiate Opus
 (:func:`prefer_opus`), which every WebRTC browser supports.
+
+Listeners choose a level (:mod:`.levels`); each level someone listens at has
+its own encoder, and every encoder stamps its packets with the stream's own
+sample position, so a listener moved to another level mid-stream continues on
+one RTP timeline: no renegotiation, no jump in time, no gap.
 
 A listener who falls behind (its sender not draining its queue) loses its
 oldest packets rather than building up delay: live audio, never a backlog.
@@ -29,6 +34,8 @@ from denoise.base import Audio
 from denoise.constants import SAMPLE_RATE
 from denoise.frames import mono_to_frame
 
+from .levels import Level
+
 OPUS_BITRATE = 64_000
 """Mono voice: 64 kbit/s is transparent for speech (browsers send 32-40)."""
 MAX_QUEUED = 3
@@ -47,37 +54,38 @@ class OpusPacketizer:
         self._codec.sample_rate = SAMPLE_RATE
         self._codec.time_base = _TIME_BASE
         self._codec.options = {"application": "voip"}
-        self._first_pts: int | None = None
-        self._pts = 0
+        self._skew: int | None = None
 
-    def encode(self, samples: Audio) -> list[av.Packet]:
-        """Encode one chunk (normally one 20 ms frame); returns the packets it completed.
+    def encode(self, samples: Audio, pts: int) -> list[av.Packet]:
+        """Encode one chunk (normally one 20 ms frame) that starts at sample ``pts`` of
+        the stream; returns the packets it completed.
 
-        Packets carry ``pts`` in samples from the stream's first packet and a
-        1/48000 ``time_base``, as ``Encoder.pack`` expects.
+        Packets carry ``pts`` on the stream's sample timeline (whenever this encoder
+        started) and a 1/48000 ``time_base``, as ``Encoder.pack`` expects.
         """
-        frame = mono_to_frame(samples, pts=self._pts, layout="mono")
-        self._pts += samples.size
+        frame = mono_to_frame(samples, pts=pts, layout="mono")
         packets = list(self._codec.encode(frame))
         for p in packets:
-            if self._first_pts is None:  # the encoder's pre-skip makes the first pts < 0
-                self._first_pts = p.pts or 0
-            p.pts = (p.pts or 0) - self._first_pts
+            if self._skew is None:  # the encoder's pre-skip shifts its first pts
+                self._skew = (p.pts or 0) - pts
+            p.pts = (p.pts or 0) - self._skew
             p.time_base = _TIME_BASE
         return packets
 
 
 class EncodeRunner:
     """``BatchRunner`` for :class:`denoise.batching.BatchScheduler`: items are
-    ``(packetizer, samples)``; each result is that chunk's packets.
+    ``(packetizer, samples, pts)``; each result is that chunk's packets.
 
     Several streams' frames encoded in a row on one thread find the codec warm
     (one 20 ms encode costs ~0.3 ms after a pause, ~0.13 ms right after another),
     and their results reach the event loop with one wake-up.
     """
 
-    def run_batch(self, items: Sequence[tuple[OpusPacketizer, Audio]]) -> list[list[av.Packet]]:
-        return [packetizer.encode(samples) for packetizer, samples in items]
+    def run_batch(
+        self, items: Sequence[tuple[OpusPacketizer, Audio, int]]
+    ) -> list[list[av.Packet]]:
+        return [packetizer.encode(samples, pts) for packetizer, samples, pts in items]
 
 
 ENCODE = EncodeRunner()
@@ -116,41 +124,60 @@ class PacketTrack(MediaStreamTrack):
 
 
 class Fanout:
-    """The session's listener tracks, fed from one encoder."""
+    """The session's listener tracks, grouped by level, each level fed from its encoder."""
 
     def __init__(self) -> None:
-        self._tracks: set[PacketTrack] = set()
-        self._encoder: OpusPacketizer | None = None
+        self._groups: dict[Level, set[PacketTrack]] = {}
+        self._encoders: dict[Level, OpusPacketizer] = {}
 
     @property
     def listening(self) -> bool:
-        return bool(self._tracks)
+        return bool(self._groups)
 
-    def subscribe(self) -> PacketTrack:
-        if not self._tracks:  # nobody listened: start a fresh encoder, not a stale one
-            self._encoder = None
+    def levels(self) -> list[Level]:
+        """The levels someone listens at now."""
+        return list(self._groups)
+
+    def subscribe(self, level: Level) -> PacketTrack:
         track = PacketTrack()
-        self._tracks.add(track)
+        self._join(track, level)
         return track
 
+    def move(self, track: PacketTrack, level: Level) -> None:
+        """Feed ``track`` from ``level``'s encoder from the next frame on."""
+        self._leave(track)
+        self._join(track, level)
+
     def unsubscribe(self, track: PacketTrack) -> None:
-        self._tracks.discard(track)
+        self._leave(track)
         track.stop()
 
-    def encoder(self) -> OpusPacketizer:
-        """The stream's encoder (created on first use; only the pump uses it)."""
-        if self._encoder is None:
-            self._encoder = OpusPacketizer()
-        return self._encoder
+    def _join(self, track: PacketTrack, level: Level) -> None:
+        self._groups.setdefault(level, set()).add(track)
 
-    def publish(self, packets: list[av.Packet]) -> None:
-        for track in self._tracks:
+    def _leave(self, track: PacketTrack) -> None:
+        for level, tracks in list(self._groups.items()):
+            tracks.discard(track)
+            if not tracks:  # nobody at this level: a later listener starts a fresh encoder
+                del self._groups[level]
+                self._encoders.pop(level, None)
+
+    def encoder(self, level: Level) -> OpusPacketizer:
+        """``level``'s encoder (created on first use; only the pump uses it)."""
+        encoder = self._encoders.get(level)
+        if encoder is None:
+            encoder = self._encoders[level] = OpusPacketizer()
+        return encoder
+
+    def publish(self, level: Level, packets: list[av.Packet]) -> None:
+        for track in self._groups.get(level, ()):
             for p in packets:
                 track.offer(p)
 
     def close(self) -> None:
-        for track in list(self._tracks):
-            self.unsubscribe(track)
+        for tracks in list(self._groups.values()):
+            for track in list(tracks):
+                self.unsubscribe(track)
 
 
 def prefer_opus(transceiver: RTCRtpTransceiver) -> None:

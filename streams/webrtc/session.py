@@ -24,10 +24,11 @@ from collections.abc import Awaitable, Callable
 from aiortc import RTCSessionDescription
 from aiortc.mediastreams import MediaStreamTrack
 
-from denoise.base import Denoiser
+from denoise.base import Audio, Denoiser
 from denoise.constants import PACKET_SAMPLES
 
 from .fanout import ENCODE, Fanout, offers_opus, prefer_opus
+from .levels import Level, level_audio
 from .peer import apply_client_offer, new_peer_connection, tune_receive_latency
 from .runtime import LiveRuntime
 from .source import LiveSource, SourceEnded
@@ -39,7 +40,9 @@ from .stream import (
     SpoolTarget,
     StreamIdentity,
     StreamLog,
+    Telemetry,
 )
+from .telemetry import PERIOD_S, EngineClock, StreamMeter
 
 logger = logging.getLogger(__name__)
 
@@ -55,10 +58,13 @@ class BroadcastSession:
         spool: SpoolTarget,
         on_finished: Callable[[SessionResult], Awaitable[int | None]],
         on_listener_ended: ListenerEnded | None = None,
+        on_telemetry: Telemetry | None = None,
     ) -> None:
         """``on_finished`` saves the result (returns the recording id);
         ``on_listener_ended`` hears of every listener the server ended on purpose
-        (replaced, revoked, stream ended), not of those whose connection failed.
+        (replaced, revoked, stream ended), not of those whose connection failed;
+        ``on_telemetry`` gets the ``telemetry`` event twice a second while audio
+        flows, with the user ids it is for (the broadcaster and the listeners).
         The session takes ownership of ``denoiser`` and closes it when it stops."""
         self.user_id = stream.user_id
         self.username = stream.username
@@ -69,6 +75,9 @@ class BroadcastSession:
         self._denoiser = denoiser
         self._on_finished = on_finished
         self._on_listener_ended = on_listener_ended
+        self._on_telemetry = on_telemetry
+        self._meter = StreamMeter()
+        self._telemetry: asyncio.Task[None] | None = None
         self._pc = new_peer_connection(self._config.stun_urls)
         self._fanout = Fanout()
         self._source: LiveSource | None = None
@@ -142,6 +151,8 @@ class BroadcastSession:
                 log=self.log,
             )
             self._pump = asyncio.create_task(self._run_pump(self._source))
+            if self._on_telemetry is not None:
+                self._telemetry = asyncio.create_task(self._run_telemetry(self._source))
 
         @pc.on("connectionstatechange")
         async def on_state() -> None:
@@ -168,13 +179,14 @@ class BroadcastSession:
         Nothing here waits for the disk: the spool writer queues the frame.
         """
         fanout = self._fanout
-        encoder = self._runtime.encoder
+        position = 0  # the stream's sample clock: one RTP timeline for every level
         try:
             while True:
                 chunk = await source.next_chunk()
                 if fanout.listening:
-                    packets = await encoder.submit_async(ENCODE, (fanout.encoder(), chunk.cleaned))
-                    fanout.publish(packets)
+                    await self._send_levels(chunk.cleaned, chunk.raw, position)
+                position += chunk.cleaned.size
+                self._meter.add(chunk.cleaned, chunk.raw)
                 self._spool.write(chunk.cleaned, chunk.raw)
         except SourceEnded:
             pass
@@ -183,6 +195,54 @@ class BroadcastSession:
         finally:
             self._spawn(self.stop("media ended"))
 
+    async def _run_telemetry(self, source: LiveSource) -> None:
+        """Every ``PERIOD_S``: the stream's figures to its broadcaster and listeners."""
+        assert self._on_telemetry is not None
+        clock = EngineClock()
+        while True:
+            await asyncio.sleep(PERIOD_S)
+            snap = self._meter.snapshot()
+            if snap is None:
+                continue  # no audio in this period
+            s = source.stats
+            event = {
+                "type": "telemetry",
+                "username": self.username,
+                "session_id": str(self.session_id),
+                "input_db": snap.input_db,
+                "noise_before_db": snap.noise_before_db,
+                "noise_after_db": snap.noise_after_db,
+                "removed_db": round(snap.removed_db, 1),
+                "speech": snap.speech,
+                "engine_ms": clock.per_frame_ms(s.engine_s, s.denoised),
+                "budget_ms": round(1000 * self._config.budget, 1),
+                "bypassed": s.bypassed,
+                "dropped": s.dropped,
+                "listeners": len(self._listeners),
+            }
+            recipients = sorted({self.user_id, *(i.user_id for i in self._listeners.values())})
+            try:
+                await self._on_telemetry(recipients, event)
+            except Exception:
+                self.log.exception("could not send telemetry")
+
+    async def _send_levels(self, cleaned: Audio, raw: Audio, position: int) -> None:
+        """Encode the frame once per level someone listens at, and send each to them."""
+        fanout = self._fanout
+        atten = self._denoiser.atten_lim_db
+        futures = [
+            (
+                level,
+                self._runtime.encoder.submit_async(
+                    ENCODE,
+                    (fanout.encoder(level), level_audio(level, cleaned, raw, atten), position),
+                ),
+            )
+            for level in fanout.levels()
+        ]
+        for level, future in futures:  # submitted together: encoded in one batch
+            fanout.publish(level, await future)
+
     # --- listeners
 
     def listener_ids(self, user_id: int) -> list[uuid.UUID]:
@@ -190,9 +250,9 @@ class BroadcastSession:
         return [lid for lid, item in self._listeners.items() if item.user_id == user_id]
 
     async def add_listener(
-        self, offer: RTCSessionDescription, user_id: int
+        self, offer: RTCSessionDescription, user_id: int, level: Level = "full"
     ) -> tuple[uuid.UUID, RTCSessionDescription]:
-        """Answer a listener's receive-only offer with the live cleaned track.
+        """Answer a listener's receive-only offer with the live stream at ``level``.
 
         Returns the new connection's listen id and the answer. A listener has at
         most one connection per stream: ``user_id``'s previous one is ended
@@ -208,7 +268,7 @@ class BroadcastSession:
         if not offers_opus(offer.sdp):
             raise ValueError("the listener's offer has no Opus codec, the only one sent")
         pc = new_peer_connection(self._config.stun_urls)
-        item = Listener(uuid.uuid4(), user_id, pc, self._fanout.subscribe())
+        item = Listener(uuid.uuid4(), user_id, pc, self._fanout.subscribe(level), level)
         self._listeners[item.listen_id] = item
 
         @pc.on("connectionstatechange")
@@ -235,6 +295,25 @@ class BroadcastSession:
         item.watchdog = asyncio.create_task(self._listener_watchdog(item))
         self.log.info("listener %s joined (%d listening)", item.listen_id, len(self._listeners))
         return item.listen_id, pc.localDescription
+
+    def listener(self, listen_id: uuid.UUID) -> Listener | None:
+        return self._listeners.get(listen_id)
+
+    def listeners_at(self, level: Level) -> list[tuple[uuid.UUID, int]]:
+        """``(listen_id, listener user id)`` of the connections hearing ``level``."""
+        return [(lid, i.user_id) for lid, i in self._listeners.items() if i.level == level]
+
+    def set_listener_level(self, listen_id: uuid.UUID, level: Level) -> bool:
+        """Switch one listener to ``level`` from the next 20 ms frame on (same connection,
+        same RTP timeline). False if that listener is gone."""
+        item = self._listeners.get(listen_id)
+        if item is None:
+            return False
+        if item.level != level:
+            self._fanout.move(item.track, level)
+            item.level = level
+            self.log.info("listener %s now hears %s", listen_id, level)
+        return True
 
     async def _listener_watchdog(self, item: Listener) -> None:
         # A listener whose ICE never completes would otherwise hold a slot for minutes.
@@ -286,6 +365,9 @@ class BroadcastSession:
         self.log.info("stopping: %s; frames=%s", reason, self.stats)
         if self._watchdog is not None and self._watchdog is not asyncio.current_task():
             self._watchdog.cancel()
+        if self._telemetry is not None:
+            self._telemetry.cancel()
+            await asyncio.gather(self._telemetry, return_exceptions=True)
         for listen_id in list(self._listeners):
             await self.end_listener(listen_id, "ended")
         if self._source is not None:
@@ -315,7 +397,13 @@ class BroadcastSession:
         if gap:
             self.log.warning("the recording has %.2f s of gaps (slow spool disk)", gap)
         result = SessionResult(
-            self.session_id, self._spool.path, duration, reason, stats=self.stats, gap_seconds=gap
+            self.session_id,
+            self._spool.path,
+            duration,
+            reason,
+            stats=self.stats,
+            gap_seconds=gap,
+            removed_db=list(self._meter.removed_per_second),
         )
         try:
             result = dataclasses.replace(result, recording_id=await self._on_finished(result))

@@ -104,6 +104,8 @@ class TrackStats:
     """Frames whose inference missed the budget (a subset of ``bypassed``)."""
     dropped: int = 0
     """Frames dropped because the stream had fallen behind real time."""
+    engine_s: float = 0.0
+    """Time the denoised frames waited for the engine, in all (queue and inference)."""
 
 
 class SourceEnded(MediaStreamError):
@@ -198,6 +200,7 @@ class LiveSource:
             return self._bypass(raw, late=False)
         # A future, not a task: the hop runs on the engine's threads; asyncio.wait
         # neither cancels it at the deadline nor wraps it in a task.
+        started = time.monotonic()
         fut = self._denoiser.submit(x)
         done, _ = await asyncio.wait((fut,), timeout=self._budget)
         if not done:
@@ -205,6 +208,7 @@ class LiveSource:
             fut.add_done_callback(_consume)
             return self._bypass(raw, late=True)
         self._busy = None
+        self.stats.engine_s += time.monotonic() - started
         y = fut.result()
         if y.size != x.size:
             # Frames that are not whole hops (rare Opus sizes): the engine returns

@@ -17,6 +17,7 @@ from typing import Any
 from aiortc import RTCPeerConnection
 
 from .fanout import PacketTrack
+from .levels import Level
 
 
 class StreamLog(logging.LoggerAdapter[logging.Logger]):
@@ -58,6 +59,8 @@ class SessionResult:
     stats: dict[str, int] = dataclasses.field(default_factory=dict)
     gap_seconds: float = 0.0
     """Recorded audio lost to a slow spool disk (replaced by silence)."""
+    removed_db: list[float] = dataclasses.field(default_factory=list)
+    """dB of noise removed in each second of the stream (telemetry's figure)."""
 
 
 class SessionClosed(Exception):
@@ -72,9 +75,13 @@ class Listener:
     user_id: int
     pc: RTCPeerConnection
     track: PacketTrack
+    level: Level = "full"
     watchdog: asyncio.Task[None] | None = None
     """Set once the offer is answered (then the connect timeout runs)."""
 
+
+Telemetry = Callable[[list[int], dict[str, Any]], Awaitable[None]]
+"""``(user ids, event)``: sends a stream's ``telemetry`` event to those users."""
 
 ListenerEnded = Callable[[int, uuid.UUID, str], Awaitable[None]]
 """``(listener user id, listen_id, reason)``: told when the server ended a listener."""

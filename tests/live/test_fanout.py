@@ -35,7 +35,7 @@ def rms(x: np.ndarray) -> float:
 def test_packetizer_pts_time_base_and_round_trip() -> None:
     x = sine()
     enc = OpusPacketizer()
-    packets = [p for i in range(0, x.size, 960) for p in enc.encode(x[i : i + 960])]
+    packets = [p for i in range(0, x.size, 960) for p in enc.encode(x[i : i + 960], i)]
     assert packets and all(isinstance(p, av.Packet) for p in packets)
     assert [p.pts for p in packets] == [960 * i for i in range(len(packets))]
     assert all(p.time_base == fractions.Fraction(1, 48_000) for p in packets)
@@ -48,6 +48,16 @@ def test_packetizer_pts_time_base_and_round_trip() -> None:
     assert y.size >= 24_000
     # The codec delays and smears the start: compare the last half second.
     assert rms(y[-24_000:]) == pytest.approx(rms(x[-24_000:]), rel=0.1)
+
+
+def test_encoders_started_later_stamp_the_streams_timeline() -> None:
+    """A level's encoder started mid-stream continues the RTP timeline: a listener
+    moved to it hears no jump in time."""
+    x = sine()
+    late = OpusPacketizer()
+    start = 48_000 * 7  # the stream's position when someone first chose this level
+    stamps = [p.pts for i in range(0, 9600, 960) for p in late.encode(x[i : i + 960], start + i)]
+    assert stamps == [start + 960 * k for k in range(len(stamps))] and len(stamps) >= 9
 
 
 async def test_packet_track_keeps_the_newest_and_counts_drops() -> None:
@@ -80,15 +90,15 @@ async def test_stop_wakes_a_waiting_recv() -> None:
 async def test_fanout_publishes_to_every_track_until_unsubscribed() -> None:
     fan = Fanout()
     assert not fan.listening
-    a, b = fan.subscribe(), fan.subscribe()
-    assert fan.listening
-    fan.publish([packet(1), packet(2)])
+    a, b = fan.subscribe("full"), fan.subscribe("full")
+    assert fan.listening and fan.levels() == ["full"]
+    fan.publish("full", [packet(1), packet(2)])
     for track in (a, b):
         assert [(await track.recv()).pts for _ in range(2)] == [1, 2]
 
     fan.unsubscribe(a)
     assert a.readyState == "ended"
-    fan.publish([packet(3)])
+    fan.publish("full", [packet(3)])
     assert (await b.recv()).pts == 3
     with pytest.raises(MediaStreamError):
         await a.recv()
@@ -99,12 +109,26 @@ async def test_fanout_publishes_to_every_track_until_unsubscribed() -> None:
 
 async def test_fanout_starts_a_fresh_encoder_after_everyone_left() -> None:
     fan = Fanout()
-    track = fan.subscribe()
-    first = fan.encoder()
-    assert fan.encoder() is first
+    track = fan.subscribe("full")
+    first = fan.encoder("full")
+    assert fan.encoder("full") is first
     fan.unsubscribe(track)
-    fan.subscribe()
-    assert fan.encoder() is not first
+    fan.subscribe("full")
+    assert fan.encoder("full") is not first
+    fan.close()
+
+
+async def test_a_track_moved_to_another_level_gets_that_levels_packets() -> None:
+    fan = Fanout()
+    a, b = fan.subscribe("full"), fan.subscribe("light")
+    assert sorted(fan.levels()) == ["full", "light"]
+    full_encoder = fan.encoder("full")
+    fan.move(a, "light")
+    assert fan.levels() == ["light"]  # nobody at full: its encoder is let go
+    assert fan.encoder("full") is not full_encoder
+    fan.publish("light", [packet(5)])
+    fan.publish("full", [packet(6)])  # nobody listens there now
+    assert [(await t.recv()).pts for t in (a, b)] == [5, 5]
     fan.close()
 
 

@@ -1,0 +1,123 @@
+"""Live telemetry of one stream: what the engine removes, measured as it runs.
+
+:class:`StreamMeter` is fed every frame the pump handles (the engine's output
+and the aligned raw input, a few microseconds of numpy) and summarised twice a
+second (:data:`PERIOD_S`) into the ``telemetry`` event the broadcaster and the
+stream's listeners get. It also keeps one dB-removed figure per second for the
+recording.
+
+The noise floor is a low percentile of the last few seconds' 20 ms frame
+levels (minimum statistics): speech is louder than the floor, so the quiet
+frames between words measure the noise. dB removed is the raw floor minus the
+cleaned floor: 0 when nothing is removed (the identity model, or a listener-
+independent bypass), large when the engine silences the room.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass
+
+import numpy as np
+
+from denoise.base import Audio
+
+PERIOD_S = 0.5
+"""Telemetry events are sent this often."""
+FLOOR_WINDOW_S = 3.0
+"""How far back the noise floor looks."""
+FLOOR_PERCENTILE = 10.0
+SPEECH_ABOVE_FLOOR_DB = 10.0
+"""A period whose loudest frame is this far above the floor has speech in it."""
+SILENCE_DB = -90.0
+"""The level reported for digital silence."""
+
+
+def level_db(x: Audio) -> float:
+    """RMS level of ``x`` in dB relative to full scale (``SILENCE_DB`` at least)."""
+    if x.size == 0:
+        return SILENCE_DB
+    power = float(np.dot(x, x)) / x.size
+    return max(SILENCE_DB, 10.0 * float(np.log10(power + 1e-12)))
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """One telemetry period's figures."""
+
+    input_db: float
+    noise_before_db: float
+    noise_after_db: float
+    speech: bool
+
+    @property
+    def removed_db(self) -> float:
+        return self.noise_before_db - self.noise_after_db
+
+
+class StreamMeter:
+    """Frame levels in, a :class:`Snapshot` per period and a per-second series out.
+
+    ``frame_s`` is the pump's frame length (20 ms). Used on the event loop only.
+    """
+
+    def __init__(self, frame_s: float = 0.02) -> None:
+        window = max(1, round(FLOOR_WINDOW_S / frame_s))
+        self._raw: deque[float] = deque(maxlen=window)
+        self._clean: deque[float] = deque(maxlen=window)
+        self._frames_per_second = max(1, round(1.0 / frame_s))
+        self._period_raw: list[float] = []
+        self._second: list[tuple[float, float]] = []
+        self.removed_per_second: list[float] = []
+        """dB removed in each whole second of the stream so far (the recording keeps it)."""
+
+    def add(self, cleaned: Audio, raw: Audio) -> None:
+        """One frame the pump handled (the engine's output, the raw input aligned with it)."""
+        r, c = level_db(raw), level_db(cleaned)
+        self._raw.append(r)
+        self._clean.append(c)
+        self._period_raw.append(r)
+        self._second.append((r, c))
+        if len(self._second) == self._frames_per_second:
+            raw_s = np.array([p[0] for p in self._second])
+            clean_s = np.array([p[1] for p in self._second])
+            # The floor of this second, against the floor of the whole window: a second of
+            # pure speech measures the speech, so the window's floor stands in for it.
+            before = min(float(np.percentile(raw_s, FLOOR_PERCENTILE)), self._floor(self._raw))
+            after = min(float(np.percentile(clean_s, FLOOR_PERCENTILE)), self._floor(self._clean))
+            self.removed_per_second.append(round(before - after, 1))
+            self._second = []
+
+    @staticmethod
+    def _floor(levels: deque[float]) -> float:
+        return float(np.percentile(np.fromiter(levels, float), FLOOR_PERCENTILE))
+
+    def snapshot(self) -> Snapshot | None:
+        """The period since the last snapshot (None if no frame arrived in it)."""
+        if not self._period_raw:
+            return None
+        period = np.array(self._period_raw)
+        self._period_raw = []
+        before = self._floor(self._raw)
+        power = float(np.mean(10.0 ** (period / 10.0)))
+        return Snapshot(
+            input_db=round(max(SILENCE_DB, 10.0 * float(np.log10(power + 1e-12))), 1),
+            noise_before_db=round(before, 1),
+            noise_after_db=round(self._floor(self._clean), 1),
+            speech=bool(period.max() > before + SPEECH_ABOVE_FLOOR_DB),
+        )
+
+
+@dataclass
+class EngineClock:
+    """Turns a source's running totals into per-period figures (engine ms per frame)."""
+
+    engine_s: float = 0.0
+    denoised: int = 0
+
+    def per_frame_ms(self, engine_s: float, denoised: int) -> float:
+        """Mean engine wait per denoised frame since the last call."""
+        frames = denoised - self.denoised
+        spent = engine_s - self.engine_s
+        self.engine_s, self.denoised = engine_s, denoised
+        return round(1000.0 * spent / frames, 2) if frames > 0 else 0.0
