@@ -25,7 +25,11 @@ if [[ ",$profiles," == *,prometheus,* ]]; then
 fi
 echo "images built in $((SECONDS - started)) s"
 
-$COMPOSE up -d --remove-orphans
+if ! $COMPOSE up -d --remove-orphans; then  # compose v1 gives up on an unhealthy dependency
+  $COMPOSE ps >&2
+  $COMPOSE logs --tail 40 >&2
+  exit 1
+fi
 deadline=$((SECONDS + ${FC25_UP_TIMEOUT:-300}))
 while :; do
   waiting=()

@@ -187,7 +187,7 @@ def test_both_nodes_serve_and_a_killed_node_saves_its_stream(
         host = next(n for n in stack.node_ports if stack.node_metric(n, "fc25_live_streams") == 1)
         stack.compose("kill", host)
         expect(by_testid(bob, "listen-status")).to_have_attribute(
-            "data-state", "ended", timeout=60_000
+            "data-state", "ended", timeout=30_000
         )
         stack.compose("start", host)
         stack.wait_healthy(host)
