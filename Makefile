@@ -11,7 +11,8 @@ REDIS_TEST_URL ?= redis://127.0.0.1:6379/15
 
 export FC25_LOCAL_SECRET ?= 1
 
-.PHONY: install run migrate test test-fast test-embedded test-services check lint typecheck deadcode bench clean sysdeps
+.PHONY: install run migrate test test-fast test-embedded test-services test-deploy check lint typecheck deadcode bench clean sysdeps \
+	deploy-env deploy-base deploy-up deploy-down
 
 $(STAMP): requirements.txt requirements-dev.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -46,14 +47,38 @@ test: install sysdeps
 
 ## The inner loop: everything but browser and model-heavy tests (embedded defaults).
 test-fast: install
-	env -u DATABASE_URL -u REDIS_URL $(PY) -m pytest -q -m "not browser and not model"
+	env -u DATABASE_URL -u REDIS_URL $(PY) -m pytest -q -m "not browser and not model and not deploy"
 
 test-embedded: install
-	env -u DATABASE_URL -u REDIS_URL $(PY) -m pytest
+	env -u DATABASE_URL -u REDIS_URL $(PY) -m pytest -m "not deploy"
 
 test-services: install
 	DATABASE_URL=$(PG_URL) REDIS_URL=$(REDIS_TEST_URL) FC25_REDIS_PREFIX=fc25test \
-		$(PY) -m pytest --create-db
+		$(PY) -m pytest --create-db -m "not deploy"
+
+## The deployed stack (make deploy-up first) in Chromium over https: tests/deploy.
+test-deploy: install sysdeps
+	$(PY) -m pytest -m deploy tests/deploy
+
+## Deployment (docker-compose.yml, README "Deploy"). BASE_IMAGE picks the images' base.
+BASE_IMAGE ?= python:3.11-slim
+export BASE_IMAGE
+
+## .env with fresh secrets; ports from FC25_*_PORT when set (scripts/deploy-env.sh).
+deploy-env:
+	bash scripts/deploy-env.sh
+
+## fc25-base:local, a Debian bookworm base made with debootstrap (kept when it exists).
+deploy-base:
+	bash scripts/deploy-base.sh fc25-base:local
+
+## Build the images, start the stack, return once every service is healthy.
+deploy-up:
+	bash scripts/deploy-up.sh
+
+## Stop the stack and remove its volumes.
+deploy-down:
+	bash scripts/deploy-down.sh
 
 check: lint typecheck deadcode
 

@@ -14,8 +14,10 @@ from denoise.backends.onnx.offline import enhance_offline
 from denoise.base import Denoiser
 from denoise.batching import BatchScheduler, BatchStats
 from fc25_denoise import asgi, csp, env, errorfilter, runtime
+from fc25_denoise.apps import Fc25DenoiseConfig
 from fc25_denoise.errors import JsonApiErrors
 from fc25_denoise.management.commands import runserver as _runserver
+from fc25_denoise.metrics import LiveCollector
 from frontend.apps import FrontendConfig
 from recordings.apps import RecordingsConfig
 from recordings.jobs import JobRunner
@@ -33,6 +35,9 @@ from users.models import FriendRequest, PresenceConnection
 IdentityModel, NativeModel, OnnxLoadedModel
 # Django: app configs, the ASGI entry point, settings helpers (settings.py is not scanned).
 RecordingsConfig, StreamsConfig, UsersConfig, FrontendConfig, asgi.application
+Fc25DenoiseConfig
+# prometheus_client calls a collector's describe().
+LiveCollector.describe
 env.env_str, env.env_bool, env.env_int, env.env_float, env.env_list, env.env_choice
 env.secret_key, env.database_from_url, env.env_public_url, env.env_ip
 # Named in settings: middleware, exception reporter filter, authentication backend.

@@ -39,7 +39,7 @@ import contextlib
 import os
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -70,6 +70,18 @@ class BatchStats:
     batches: int = 0
     items: int = 0
     largest: int = 0
+
+
+BatchObserver = Callable[[str, int, float], None]
+"""Told of every batch a scheduler ran: (scheduler name, items, seconds), on its worker thread."""
+
+_observers: list[BatchObserver] = []
+
+
+def observe_batches(observer: BatchObserver) -> None:
+    """Call ``observer`` after every batch of every scheduler (metrics). It must be quick and
+    must not raise; it runs on the worker thread, before the batch's results are delivered."""
+    _observers.append(observer)
 
 
 class SchedulerClosed(RuntimeError):
@@ -104,6 +116,8 @@ class BatchScheduler:
         self.max_wait_s = max_wait_ms / 1000.0
         self.max_batch = max_batch
         self.max_parallel = max(1, max_parallel or os.cpu_count() or 1)
+        self.label = name
+        """The name without the scheduler's id (what batch observers are told)."""
         self.name = f"{name}-{id(self):x}"
         self.stats = BatchStats()
         lock = threading.Lock()
@@ -196,7 +210,10 @@ class BatchScheduler:
             batch = self._collect(collecting)
             if batch is None:
                 return
+            started = time.perf_counter()
             self._run(batch)
+            for observe in _observers:
+                observe(self.label, len(batch), time.perf_counter() - started)
             self._deliver(batch)
             collecting = False
 

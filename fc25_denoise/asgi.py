@@ -20,6 +20,7 @@ from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 
 from fc25_denoise.limits import BodyLimit  # noqa: E402
+from fc25_denoise.metrics import LOOP_MONITOR  # noqa: E402
 from fc25_denoise.runtime import (  # noqa: E402
     existing_job_runner,
     existing_live_hub,
@@ -45,10 +46,12 @@ async def startup() -> None:
     remember_loop(asyncio.get_running_loop())
     live_hub().node.start()
     job_runner().start_polling()
+    LOOP_MONITOR.start()
 
 
 async def shutdown() -> None:
     """Server stop: finalize live streams (their recordings are saved), stop the job threads."""
+    await LOOP_MONITOR.stop()
     hub = existing_live_hub()
     if hub is not None:
         await hub.shutdown()

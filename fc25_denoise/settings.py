@@ -55,6 +55,8 @@ SECURE_HSTS_SECONDS = env_int(
 )
 SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("FC25_HSTS_SUBDOMAINS", False)
 SECURE_SSL_REDIRECT = PUBLIC_HTTPS
+# Health and metrics are polled over plain http on the node's own port.
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$", r"^metrics$"]
 if PUBLIC_HTTPS:
     # The TLS-terminating proxy in front sets it (and must drop a client's own).
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
@@ -190,6 +192,8 @@ LOGIN_CLIENT_LIMIT = env_int("FC25_LOGIN_CLIENT_LIMIT", 100, minimum=1)
 """Failed logins allowed per client address across all user names in the window."""
 LOGIN_RATE_WINDOW = env_int("FC25_LOGIN_RATE_WINDOW", 300, minimum=1)
 """Throttle window in seconds, from a counter's first failure."""
+METRICS_TOKEN = env_str("FC25_METRICS_TOKEN")
+"""Bearer token that opens /metrics to any client (else only direct loopback/private ones)."""
 PROXY_COUNT = env_int("FC25_PROXY_COUNT", 0, minimum=0)
 """Trusted reverse proxies in front that append to X-Forwarded-For; 0 = use REMOTE_ADDR."""
 MAX_PRESENCE_SOCKETS = env_int("FC25_MAX_PRESENCE_SOCKETS", 8, minimum=1)
@@ -214,7 +218,7 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = API_MAX_BODY_BYTES
 # --- Static files (whitenoise serves them, also with DEBUG off) and media.
 STATIC_URL = "/static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
-STATIC_ROOT = DATA_DIR / "staticfiles"
+STATIC_ROOT = Path(env_str("FC25_STATIC_ROOT", str(DATA_DIR / "staticfiles"))).resolve()
 WHITENOISE_USE_FINDERS = True  # serve straight from static/ too: no collectstatic needed
 MEDIA_ROOT = Path(env_str("FC25_MEDIA_ROOT", str(DATA_DIR / "media"))).resolve()
 MEDIA_URL = "/media/"  # never served directly: recordings go through permission checks
@@ -287,6 +291,14 @@ MAX_BACKLOG_MS = env_int("FC25_MAX_BACKLOG_MS", 200, minimum=40)
 """Audio a stream may fall behind real time (a saturated process) before frames are dropped."""
 WEBRTC_STUN_URLS = env_list("FC25_STUN_URLS", [])
 """STUN servers for ICE; none needed on one host or a LAN."""
+TURN_URLS = env_list("FC25_TURN_URLS", [])
+"""TURN URLs handed to browsers (``turn:host:3478?transport=udp``, ``turns:...``)."""
+TURN_SECRET = env_str("FC25_TURN_SECRET")
+"""coturn's ``static-auth-secret``: browsers get HMAC credentials from it (streams/ice.py)."""
+TURN_TTL_S = env_int("FC25_TURN_TTL", 24 * 3600, minimum=60)
+"""Seconds a TURN credential stays valid (a relayed call cannot outlive it)."""
+FORCE_RELAY = env_bool("FC25_FORCE_RELAY", False)
+"""Pages use only TURN relay candidates (iceTransportPolicy "relay")."""
 WEBRTC_JITTER_PREFETCH = env_int("FC25_JITTER_PREFETCH", 1, minimum=0)
 """Packets aiortc's receive jitter buffer holds back (its default 4 adds ~80 ms)."""
 WEBRTC_MEDIA_TIMEOUT = env_float("FC25_MEDIA_TIMEOUT", 5.0, lo=0.5, hi=600.0)

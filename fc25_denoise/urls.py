@@ -1,12 +1,17 @@
 from django.contrib import admin
 from django.urls import include, path
 
+from fc25_denoise.health import healthz, readyz
+from fc25_denoise.metrics import metrics
 from fc25_denoise.runtime import job_runner
 from recordings.urls import recording_urls
 from recordings.views import JobWiring
 from streams.services import engine_defaults
 
 urlpatterns = [
+    path("healthz", healthz),
+    path("readyz", readyz),
+    path("metrics", metrics),
     path("admin/", admin.site.urls),
     path("api/", include("users.urls")),
     path("api/", include("streams.urls")),

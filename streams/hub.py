@@ -94,6 +94,10 @@ class LiveHub:
         session = self._sessions.get(user_id)
         return None if session is None or session.stopped else session
 
+    def sessions(self) -> list[BroadcastSession]:
+        """A snapshot of this process's running sessions (read by metrics)."""
+        return [s for s in list(self._sessions.values()) if s is not None and not s.stopped]
+
     def listeners(self, user_id: int) -> int:
         session = self.session_for(user_id)
         return session.listeners if session else 0

@@ -15,7 +15,16 @@
 import { api } from "./api.js";
 
 const ICE_GATHER_TIMEOUT_MS = 5_000;
-const PC_CONFIG = { iceServers: [] };
+
+/**
+ * This user's RTCPeerConnection configuration: STUN and short-lived TURN servers and the
+ * transport policy ("relay" when the server forces media through TURN), fetched for every
+ * connection because the TURN credential expires. Fails rather than connect without them.
+ */
+async function peerConfig() {
+  const ice = await api("GET", "/api/webrtc/ice-servers/");
+  return { iceServers: ice.iceServers, iceTransportPolicy: ice.iceTransportPolicy };
+}
 
 // The server's noise model must see the raw microphone signal.
 const MIC_CONSTRAINTS = {
@@ -117,14 +126,22 @@ export async function startBroadcast({ onLevel, onState } = {}) {
   if (!navigator.mediaDevices || !navigator.mediaDevices.getUserMedia) {
     throw new Error("This browser cannot capture audio (a secure https page is required).");
   }
+  const config = peerConfig();
+  config.catch(() => {}); // awaited below, once the microphone is open
   let mic;
   try {
     mic = await navigator.mediaDevices.getUserMedia(MIC_CONSTRAINTS);
   } catch (err) {
     throw micError(err);
   }
-  const pc = new RTCPeerConnection(PC_CONFIG);
   const stopTracks = () => mic.getTracks().forEach((t) => t.stop());
+  let pc;
+  try {
+    pc = new RTCPeerConnection(await config);
+  } catch (err) {
+    stopTracks();
+    throw err;
+  }
   let meter = null;
   try {
     for (const track of mic.getAudioTracks()) pc.addTrack(track, mic);
@@ -168,8 +185,17 @@ export async function startBroadcast({ onLevel, onState } = {}) {
  * @returns {Promise<{stop: () => void, stream: MediaStream, pc: RTCPeerConnection, listenId: string}>}
  */
 export async function listen(username, audioEl, { onState } = {}) {
-  const pc = new RTCPeerConnection(PC_CONFIG);
   const stream = new MediaStream();
+  // Attach and start playing within the gesture; the track arrives shortly.
+  audioEl.srcObject = stream;
+  audioEl.play().catch(() => {}); // may stay pending until the track arrives
+  let pc;
+  try {
+    pc = new RTCPeerConnection(await peerConfig());
+  } catch (err) {
+    audioEl.srcObject = null;
+    throw err;
+  }
   const transceiver = pc.addTransceiver("audio", { direction: "recvonly" });
   // Ask for the smallest playout buffer the network allows: live voice wants low
   // delay, and the receiver still grows the buffer when it sees jitter.
@@ -179,9 +205,6 @@ export async function listen(username, audioEl, { onState } = {}) {
     if (audioEl.paused) audioEl.play().catch(() => {});
   });
   watchState(pc, onState);
-  // Attach and start playing within the gesture; the track arrives shortly.
-  audioEl.srcObject = stream;
-  audioEl.play().catch(() => {}); // may stay pending until the track arrives
   let answer;
   try {
     answer = await negotiate(pc, `/api/webrtc/listen/${encodeURIComponent(username)}/`);

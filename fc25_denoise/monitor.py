@@ -1,0 +1,99 @@
+"""What this process's metrics read: frame totals across live sessions, and event-loop lag.
+
+A session's counters (``BroadcastSession.stats``) live only as long as the session, so
+:class:`FrameTotals` folds their increases into process-wide totals that only grow.
+:class:`LoopMonitor` is one task on the server's loop that, every
+:data:`INTERVAL_S`, measures how late its sleep woke up (the event-loop lag: time the
+loop spent on something else) and folds the live sessions' counters, so a stream's frames
+are counted up to at most one interval before it ended. A scrape folds once more.
+
+Started and stopped by the ASGI lifespan (:mod:`fc25_denoise.asgi`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import threading
+import time
+from collections.abc import Callable, Iterable
+from typing import Protocol
+
+INTERVAL_S = 0.5
+"""How often the loop monitor wakes up."""
+
+OUTCOMES = ("denoised", "bypassed", "dropped")
+"""The frame counters summed across sessions (``BroadcastSession.stats`` keys)."""
+
+
+class HasStats(Protocol):
+    """What :class:`FrameTotals` reads of a live session."""
+
+    @property
+    def session_id(self) -> object: ...
+
+    @property
+    def stats(self) -> dict[str, int]: ...
+
+
+class FrameTotals:
+    """Process-wide frame counters that never go down. Thread-safe."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._last: dict[object, dict[str, int]] = {}
+        self._totals = dict.fromkeys(OUTCOMES, 0)
+
+    def fold(self, sessions: Iterable[HasStats]) -> None:
+        """Add what each live session counted since the last fold; forget ended ones."""
+        with self._lock:
+            current: dict[object, dict[str, int]] = {}
+            for session in sessions:
+                stats = session.stats
+                previous = self._last.get(session.session_id, {})
+                for key in OUTCOMES:
+                    self._totals[key] += max(0, stats.get(key, 0) - previous.get(key, 0))
+                current[session.session_id] = stats
+            self._last = current
+
+    def totals(self) -> dict[str, int]:
+        """A copy of the totals by outcome."""
+        with self._lock:
+            return dict(self._totals)
+
+
+class LoopMonitor:
+    """One task: measure the loop's lag and fold the sessions' counters every interval."""
+
+    def __init__(
+        self,
+        sessions: Callable[[], Iterable[HasStats]],
+        totals: FrameTotals,
+        on_lag: Callable[[float], None],
+        interval_s: float = INTERVAL_S,
+    ) -> None:
+        self._sessions = sessions
+        self._totals = totals
+        self._on_lag = on_lag
+        self._interval = interval_s
+        self._task: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        """Start the task on the running loop (idempotent)."""
+        if self._task is None or self._task.done():
+            self._task = asyncio.get_running_loop().create_task(self._run(), name="loop-monitor")
+
+    async def stop(self) -> None:
+        """Cancel the task and wait for it."""
+        task, self._task = self._task, None
+        if task is not None:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+    async def _run(self) -> None:
+        while True:
+            started = time.monotonic()
+            await asyncio.sleep(self._interval)
+            self._on_lag(max(0.0, time.monotonic() - started - self._interval))
+            self._totals.fold(self._sessions())
