@@ -12,8 +12,6 @@ import subprocess
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, datetime
 from urllib.parse import urlsplit
 
@@ -67,23 +65,6 @@ def wait_for(condition, timeout: float, what: str) -> None:
         time.sleep(0.5)
 
 
-@contextmanager
-def only_node(stack: Stack, keep: str) -> Iterator[None]:
-    """Stop the other app nodes for the block, so nginx sends every request to ``keep``.
-
-    Until a node can answer for another's live stream (issue 13), a live scenario needs
-    all of its requests on the node that holds the stream; nginx stays round-robin (it
-    skips a node that refuses connections)."""
-    others = [node for node in stack.node_ports if node != keep]
-    stack.compose("stop", *others)
-    try:
-        yield
-    finally:
-        stack.compose("start", *others)
-        for node in others:
-            stack.wait_healthy(node)
-
-
 def test_tls_redirect_and_no_metrics_through_nginx(stack: Stack) -> None:
     with urllib.request.urlopen(f"{stack.base}/healthz", context=INSECURE, timeout=10) as resp:
         assert resp.status == 200
@@ -103,56 +84,52 @@ def test_tls_redirect_and_no_metrics_through_nginx(stack: Stack) -> None:
 def test_live_stream_relayed_denoised_recorded_in_s3(
     stack: Stack, fake_mic_browser: Browser, noisy_wav: tuple
 ) -> None:
-    with only_node(stack, "app1"):
-        contexts, alice, bob, alice_name, _ = pair(fake_mic_browser, stack)
-        try:
-            ice = call_api(alice, "GET", "/api/webrtc/ice-servers/")
-            assert ice["iceTransportPolicy"] == "relay", ice
-            assert any("credential" in server for server in ice["iceServers"]), ice
-            keys_before = stack.bucket_keys()
+    contexts, alice, bob, alice_name, _ = pair(fake_mic_browser, stack)
+    try:
+        ice = call_api(alice, "GET", "/api/webrtc/ice-servers/")
+        assert ice["iceTransportPolicy"] == "relay", ice
+        assert any("credential" in server for server in ice["iceServers"]), ice
+        keys_before = stack.bucket_keys()
 
-            go_live(alice)
-            start_listening(bob, stack.base, alice_name)
-            expect(by_testid(alice, "listener-count")).to_have_text("1", timeout=15_000)
-            assert stack.node_metric("app1", "fc25_live_streams") == 1
-            assert stack.node_metric("app1", "fc25_live_listeners") == 1
+        go_live(alice)
+        start_listening(bob, stack.base, alice_name)
+        expect(by_testid(alice, "listener-count")).to_have_text("1", timeout=15_000)
+        # nginx spreads the requests over both nodes; the stream runs on one of them.
+        assert stack.live_streams() == 1
+        assert sum(stack.node_metric(n, "fc25_live_listeners") for n in stack.node_ports) == 1
 
-            # Both browsers' media go through coturn: their selected pairs are relayed.
-            for page in (alice, bob):
-                pairs = page.evaluate(SELECTED_PAIRS_JS)
-                assert pairs, "no connected peer connection"
-                for found in pairs:
-                    assert found["policy"] == "relay" and found["turn"], found
-                    assert found["local"] == "relay", found
+        # Both browsers' media go through coturn: their selected pairs are relayed.
+        for page in (alice, bob):
+            pairs = page.evaluate(SELECTED_PAIRS_JS)
+            assert pairs, "no connected peer connection"
+            for found in pairs:
+                assert found["policy"] == "relay" and found["turn"], found
+                assert found["local"] == "relay", found
 
-            got = bob.evaluate(CAPTURE_JS, [CAPTURE_S, "listen"])
-            rate, received = got["rate"], np.asarray(got["samples"], dtype=np.float32)
-            assert rate > 0 and len(received) >= rate * (CAPTURE_S - 0.1), "no audio received"
-            in_quiet, in_loud = quiet_loud_db(noisy_wav[1], 48_000)
-            out_quiet, out_loud = quiet_loud_db(received, rate)
-            report = (
-                f"in {in_quiet:.1f}/{in_loud:.1f} dB, received {out_quiet:.1f}/{out_loud:.1f} dB"
-            )
-            assert out_quiet <= in_quiet - NOISE_DROP_DB, f"noise not removed: {report}"
-            assert abs(out_loud - in_loud) <= SPEECH_TOLERANCE_DB, f"speech level off: {report}"
+        got = bob.evaluate(CAPTURE_JS, [CAPTURE_S, "listen"])
+        rate, received = got["rate"], np.asarray(got["samples"], dtype=np.float32)
+        assert rate > 0 and len(received) >= rate * (CAPTURE_S - 0.1), "no audio received"
+        in_quiet, in_loud = quiet_loud_db(noisy_wav[1], 48_000)
+        out_quiet, out_loud = quiet_loud_db(received, rate)
+        report = f"in {in_quiet:.1f}/{in_loud:.1f} dB, received {out_quiet:.1f}/{out_loud:.1f} dB"
+        assert out_quiet <= in_quiet - NOISE_DROP_DB, f"noise not removed: {report}"
+        assert abs(out_loud - in_loud) <= SPEECH_TOLERANCE_DB, f"speech level off: {report}"
 
-            with alice.expect_response(lambda r: r.url.endswith("/api/streams/stop/")) as info:
-                by_testid(alice, "stop-live").click()
-            stopped = info.value.json()
-            assert info.value.status == 200 and stopped["recording_id"], stopped
-            wait_for(lambda: stack.live_streams() == 0, 30, "the live streams gauge to drop")
+        with alice.expect_response(lambda r: r.url.endswith("/api/streams/stop/")) as info:
+            by_testid(alice, "stop-live").click()
+        stopped = info.value.json()
+        assert info.value.status == 200 and stopped["recording_id"], stopped
+        wait_for(lambda: stack.live_streams() == 0, 30, "the live streams gauge to drop")
 
-            new_keys = stack.bucket_keys() - keys_before
-            assert any(key.endswith(".flac") for key in new_keys), new_keys
-            audio = alice.request.get(
-                f"{stack.base}/api/recordings/{stopped['recording_id']}/audio/"
-            )
-            assert audio.status == 200, audio.text()
-            assert audio.headers["content-type"].startswith("audio/"), audio.headers
-            assert len(audio.body()) > 10_000
-        finally:
-            for ctx in contexts:
-                ctx.close()
+        new_keys = stack.bucket_keys() - keys_before
+        assert any(key.endswith(".flac") for key in new_keys), new_keys
+        audio = alice.request.get(f"{stack.base}/api/recordings/{stopped['recording_id']}/audio/")
+        assert audio.status == 200, audio.text()
+        assert audio.headers["content-type"].startswith("audio/"), audio.headers
+        assert len(audio.body()) > 10_000
+    finally:
+        for ctx in contexts:
+            ctx.close()
 
 
 def node_api_requests(stack: Stack, node: str, since: str) -> int:
@@ -171,7 +148,6 @@ def node_api_requests(stack: Stack, node: str, since: str) -> int:
     )
 
 
-@pytest.mark.xfail(strict=False, reason="needs issue 13: any node answers for any live stream")
 def test_both_nodes_serve_and_a_killed_node_saves_its_stream(
     stack: Stack, fake_mic_browser: Browser
 ) -> None:
