@@ -4,6 +4,7 @@
 // link to the new recording (/recordings/#<id>).
 
 import { api, ApiError, byTestId } from "./api.js";
+import { telemetryMeter } from "./telemetry.js";
 import { startBroadcast } from "./webrtc_client.js";
 
 const SETTINGS_DEBOUNCE_MS = 50;
@@ -22,6 +23,8 @@ const elapsedEl = q("elapsed");
 const listenersEl = q("listener-count");
 const errorEl = q("broadcast-error");
 const recordRaw = q("record-raw");
+const shareRaw = q("share-raw");
+const telemetry = telemetryMeter(q("telemetry"));
 const lastRecording = q("last-recording");
 
 let live = null; // the startBroadcast() handle while live
@@ -131,6 +134,7 @@ async function endLive() {
   metering = false;
   stopButton.disabled = true;
   setLive(false);
+  telemetry.reset();
   try {
     return await handle.stop();
   } catch (err) {
@@ -151,17 +155,18 @@ async function onStop() {
   }
 }
 
-async function onRecordRaw() {
-  const wanted = recordRaw.checked;
-  recordRaw.disabled = true;
+/** A settings checkbox (`record_raw`, `share_raw`): PATCH on change, reverted on failure. */
+async function onFlag(box, name) {
+  const wanted = box.checked;
+  box.disabled = true;
   try {
-    const prefs = await api("PATCH", "/api/streams/settings/", { record_raw: wanted });
-    recordRaw.checked = typeof prefs.record_raw === "boolean" ? prefs.record_raw : wanted;
+    const prefs = await api("PATCH", "/api/streams/settings/", { [name]: wanted });
+    box.checked = typeof prefs[name] === "boolean" ? prefs[name] : wanted;
   } catch (err) {
-    recordRaw.checked = !wanted;
+    box.checked = !wanted;
     showError(err);
   } finally {
-    recordRaw.disabled = false;
+    box.disabled = false;
   }
 }
 
@@ -186,9 +191,14 @@ async function loadInitial() {
     me = who.username;
     slider.value = String(Math.round(prefs.atten_lim_db));
     renderStrength();
-    if (typeof prefs.record_raw === "boolean") {
-      recordRaw.checked = prefs.record_raw;
-      recordRaw.disabled = false;
+    for (const [box, name] of [
+      [recordRaw, "record_raw"],
+      [shareRaw, "share_raw"],
+    ]) {
+      if (typeof prefs[name] === "boolean") {
+        box.checked = prefs[name];
+        box.disabled = false;
+      }
     }
   } catch (err) {
     console.warn("broadcast settings not loaded", err);
@@ -210,12 +220,19 @@ export function onRecordingQuota(ev) {
   }
 }
 
+/** A `telemetry` presence event: our own stream's figures feed the meter. */
+export function onTelemetry(ev) {
+  if (!panel || !live || ev.username !== me) return;
+  telemetry.update(ev);
+}
+
 /** Wire the panel (called once by main.js). */
 export function initBroadcast() {
   if (!panel) return;
   goButton.addEventListener("click", goLive);
   stopButton.addEventListener("click", onStop);
-  recordRaw.addEventListener("change", onRecordRaw);
+  recordRaw.addEventListener("change", () => onFlag(recordRaw, "record_raw"));
+  shareRaw.addEventListener("change", () => onFlag(shareRaw, "share_raw"));
   slider.addEventListener("input", onSlider);
   window.addEventListener("pagehide", () => live && endLive());
   renderStrength();

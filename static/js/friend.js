@@ -3,7 +3,7 @@
 // which the live-stream feature fills with its "Listen" button.
 
 import { api, bindLogout, timeAgo, byTestId } from "./api.js";
-import { initListen, listenEnded, setLive } from "./listen.js";
+import { initListen, listenEnded, listenLevel, onTelemetry, setLive } from "./listen.js";
 import { connectPresence } from "./presence.js";
 
 
@@ -72,6 +72,12 @@ presence.on("streaming_status", (ev) => {
 });
 presence.on("listen_ended", (ev) => {
   if (isThisFriend(ev)) listenEnded(ev);
+});
+presence.on("listen_level", (ev) => {
+  if (isThisFriend(ev)) listenLevel(ev);
+});
+presence.on("telemetry", (ev) => {
+  if (isThisFriend(ev)) onTelemetry(ev);
 });
 presence.on("friendship", (ev) => {
   if (isThisFriend(ev)) load();

@@ -6,6 +6,7 @@
 // unfriend hides the panel) says why.
 
 import { api, byTestId } from "./api.js";
+import { telemetryMeter, watchInbound } from "./telemetry.js";
 import { listen } from "./webrtc_client.js";
 
 const panel = document.getElementById("listen-panel");
@@ -15,6 +16,8 @@ const stopButton = q("stop-listen");
 const audioEl = q("listen-audio");
 const statusEl = q("listen-status");
 const endedEl = byTestId("listen-ended");
+const levelSelect = q("listen-level");
+const telemetry = telemetryMeter(q("telemetry"));
 const username = panel.dataset.username;
 
 // Why the server ended a listen ("listen_ended" reasons, API.md).
@@ -30,6 +33,7 @@ let player = null; // the listen() handle while listening
 let connecting = false;
 let lostAt = 0; // when the connection last dropped while listening
 let lastListenId = null; // the latest listen's id: its "listen_ended" may follow its end
+let stopStats = null; // stops the getStats poll while listening
 
 function status(text, state) {
   statusEl.textContent = text;
@@ -49,7 +53,41 @@ function endPlayer() {
   const handle = player;
   player = null;
   window.__fc25ListenStream = null;
+  if (stopStats) stopStats();
+  stopStats = null;
+  telemetry.reset();
   handle.stop();
+}
+
+/** The level select changed: used by the next listen, or switched live on this one. */
+async function onLevel() {
+  const wanted = levelSelect.value;
+  if (!player) return;
+  const previous = player.level;
+  levelSelect.disabled = true;
+  try {
+    await player.setLevel(wanted);
+    levelSelect.dataset.applied = wanted;
+  } catch (err) {
+    console.error(err);
+    levelSelect.value = previous;
+    status(err.message || "Could not switch.", "playing");
+  } finally {
+    levelSelect.disabled = false;
+  }
+}
+
+/** The server moved our listen to another level ("listen_level", e.g. raw no longer shared). */
+export function listenLevel(event) {
+  if (!player || event.listen_id !== player.listenId) return;
+  player.level = event.level;
+  levelSelect.value = event.level;
+  levelSelect.dataset.applied = event.level;
+}
+
+/** A "telemetry" event about the stream we listen to. */
+export function onTelemetry(event) {
+  if (player && event.username.toLowerCase() === username.toLowerCase()) telemetry.update(event);
 }
 
 async function start() {
@@ -60,6 +98,7 @@ async function start() {
   render();
   try {
     player = await listen(username, audioEl, {
+      level: levelSelect.value,
       onState: (state) => {
         if (state === "connected") status(`Listening to ${username}.`, "playing");
         else if ((state === "failed" || state === "closed") && player) {
@@ -71,6 +110,8 @@ async function start() {
       },
     });
     lastListenId = player.listenId;
+    levelSelect.dataset.applied = player.level;
+    stopStats = watchInbound(player.pc, (stats) => telemetry.network(stats));
     window.__fc25ListenStream = player.stream; // test hook: the received audio
     if (player.pc.connectionState === "connected") status(`Listening to ${username}.`, "playing");
   } catch (err) {
@@ -128,6 +169,7 @@ export function initListen() {
   if (!panel) return;
   listenButton.addEventListener("click", start);
   stopButton.addEventListener("click", stop);
+  levelSelect.addEventListener("change", onLevel);
   window.addEventListener("pagehide", endPlayer);
   render();
   api("GET", "/api/streams/active/")

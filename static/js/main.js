@@ -4,7 +4,7 @@
 // attributes, never innerHTML. Rows are cloned from <template>s in main.html.
 
 import { api, bindLogout, goToLogin, statusLine, timeAgo, byTestId } from "./api.js";
-import { initBroadcast, onRecordingQuota } from "./broadcast.js";
+import { initBroadcast, onRecordingQuota, onTelemetry } from "./broadcast.js";
 import { connectPresence } from "./presence.js";
 
 const SEARCH_DEBOUNCE_MS = 250;
@@ -263,6 +263,7 @@ presence.on("presence", (ev) =>
   patchFriend(ev.username, { online: ev.online, last_seen: ev.last_seen ?? null })
 );
 presence.on("recording_quota", onRecordingQuota);
+presence.on("telemetry", onTelemetry);
 presence.on("streaming_status", (ev) => patchFriend(ev.username, { is_streaming: ev.is_streaming }));
 presence.on("friend_request", (ev) => {
   if (!incoming.some((r) => r.id === ev.id)) {

@@ -12,6 +12,7 @@ import {
   statusText,
   withParams,
 } from "./recording_format.js";
+import { drawRemovedSeries } from "./telemetry.js";
 import { createWaveform, fetchPeaks } from "./waveform.js";
 
 // The last finished job of each recording seen: its id versions the cleaned
@@ -218,6 +219,9 @@ export function createPlayer(panel, { onError, say }) {
       body.hidden = rec.status !== "ready";
       renderJob();
       renderLinks();
+      const mean = drawRemovedSeries(q("removed-chart"), rec.removed_db);
+      q("removed-legend").hidden = mean === null;
+      if (mean !== null) q("removed-mean").textContent = `${mean.toFixed(0)} dB`;
       const rev = audioRevision(rec);
       if (rev !== revision) {
         revision = rev;

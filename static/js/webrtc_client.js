@@ -56,12 +56,12 @@ function iceGatheringComplete(pc) {
 }
 
 /** Create the offer, gather all candidates, POST it to `path`, apply the answer. */
-async function negotiate(pc, path) {
+async function negotiate(pc, path, extra = {}) {
   const offer = await pc.createOffer();
   await pc.setLocalDescription(offer);
   await iceGatheringComplete(pc);
   const local = pc.localDescription;
-  const answer = await api("POST", path, { sdp: local.sdp, type: local.type });
+  const answer = await api("POST", path, { sdp: local.sdp, type: local.type, ...extra });
   await pc.setRemoteDescription({ sdp: answer.sdp, type: answer.type });
   return answer;
 }
@@ -184,7 +184,7 @@ export async function startBroadcast({ onLevel, onState } = {}) {
  * user gesture) so Safari/iOS allow playback.
  * @returns {Promise<{stop: () => void, stream: MediaStream, pc: RTCPeerConnection, listenId: string}>}
  */
-export async function listen(username, audioEl, { onState } = {}) {
+export async function listen(username, audioEl, { onState, level = "full" } = {}) {
   const stream = new MediaStream();
   // Attach and start playing within the gesture; the track arrives shortly.
   audioEl.srcObject = stream;
@@ -207,18 +207,30 @@ export async function listen(username, audioEl, { onState } = {}) {
   watchState(pc, onState);
   let answer;
   try {
-    answer = await negotiate(pc, `/api/webrtc/listen/${encodeURIComponent(username)}/`);
+    answer = await negotiate(pc, `/api/webrtc/listen/${encodeURIComponent(username)}/`, {
+      level,
+    });
   } catch (err) {
     pc.close();
     audioEl.srcObject = null;
     throw err;
   }
   if (audioEl.paused) audioEl.play().catch(() => {});
+  const path = `/api/webrtc/listen/${encodeURIComponent(answer.listen_id)}/`;
   return {
     pc,
     stream,
     listenId: answer.listen_id,
+    level: answer.level || level,
+    /** Switch to another level on the same connection (the server answers once it applies). */
+    async setLevel(wanted) {
+      const reply = await api("PATCH", path, { level: wanted });
+      this.level = reply.level;
+      return reply.level;
+    },
     stop() {
+      // Tell the server at once (best effort): the slot frees without waiting for ICE.
+      if (pc.connectionState !== "closed") api("DELETE", path).catch(() => {});
       pc.close();
       stream.getTracks().forEach((t) => t.stop());
       audioEl.pause();

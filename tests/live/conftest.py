@@ -97,18 +97,17 @@ class LiveClient:
             )
         return resp, pc
 
-    async def listen(self, username: str) -> tuple[Any, Capture]:
+    async def listen(self, username: str, level: str | None = None) -> tuple[Any, Capture]:
         pc = RTCPeerConnection()
         self.pcs.append(pc)
         pc.addTransceiver("audio", direction="recvonly")
         capture = Capture()
         pc.on("track", capture.start)
         await pc.setLocalDescription(await pc.createOffer())
-        resp = await self.call(
-            "post",
-            f"/api/webrtc/listen/{username}/",
-            {"sdp": pc.localDescription.sdp, "type": "offer"},
-        )
+        body = {"sdp": pc.localDescription.sdp, "type": "offer"}
+        if level is not None:
+            body["level"] = level
+        resp = await self.call("post", f"/api/webrtc/listen/{username}/", body)
         if resp.status_code == 200:
             await pc.setRemoteDescription(
                 RTCSessionDescription(**{k: resp.json()[k] for k in ("sdp", "type")})
