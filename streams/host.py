@@ -1,0 +1,350 @@
+"""This process's live streams: :class:`LocalHub` creates, finds and ends its
+:class:`BroadcastSession`s and does the work requests about them ask for.
+
+The work methods (``*_here``) are what a request about a stream hosted here
+runs, whether it arrived in this process or was forwarded from another
+(:func:`streams.calls.serve`); :class:`streams.hub.LiveHub` adds the routing
+that decides where a request goes. The hub owns this process's sessions, the
+:class:`~streams.webrtc.runtime.LiveRuntime` they share (inference scheduler,
+setup, encode and spool threads) and its :class:`~streams.node.ProcessNode`
+(heartbeat, channel to the other processes), and shuts them down. All methods
+run on the server's event loop; database work goes to threads.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import logging
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from aiortc import RTCSessionDescription
+from django.conf import settings
+
+from denoise.base import DenoiseError, Denoiser
+from fc25_denoise.api import ApiError, BadRequest, Conflict, Forbidden, NotFound, TooMany
+from recordings.services import check_quota, quota_usage
+from recordings.storage import spool_paths
+from users.events import publish_now
+from users.models import User
+
+from . import access, services
+from .calls import serve
+from .dbtask import db
+from .node import ProcessNode
+from .placement import NodeLoad
+from .quota import QuotaWatch
+from .webrtc.levels import Level
+from .webrtc.peer import REJECTED, advertise_address
+from .webrtc.runtime import LiveRuntime
+from .webrtc.session import BroadcastSession
+from .webrtc.stream import SessionClosed, SessionResult, SpoolTarget, StreamIdentity
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Started:
+    session_id: uuid.UUID
+    answer: RTCSessionDescription
+
+
+@dataclass(frozen=True)
+class Listening:
+    session_id: uuid.UUID
+    listen_id: uuid.UUID
+    answer: RTCSessionDescription
+    level: Level
+
+
+@dataclass(frozen=True)
+class Stopped:
+    recording_id: int | None
+    duration: float
+    stats: dict[str, int]
+
+
+def answer_of(sdp: object) -> RTCSessionDescription:
+    return RTCSessionDescription(sdp=str(sdp), type="answer")
+
+
+class LocalHub:
+    """This process's sessions, keyed by broadcaster id, and the work done on them."""
+
+    def __init__(self, runtime: LiveRuntime) -> None:
+        """The hub takes ownership of ``runtime`` and shuts it down in :meth:`shutdown`."""
+        self.runtime = runtime
+        self._sessions: dict[int, BroadcastSession] = {}
+        self._quota = QuotaWatch(self._notify)
+        self.node = ProcessNode(
+            functools.partial(serve, self), self._notice, self._load, self._listener_counts
+        )
+
+    def session_for(self, user_id: int) -> BroadcastSession | None:
+        session = self._sessions.get(user_id)
+        return None if session is None or session.stopped else session
+
+    def sessions(self) -> list[BroadcastSession]:
+        """A snapshot of this process's running sessions (read by metrics)."""
+        return [s for s in list(self._sessions.values()) if s is not None and not s.stopped]
+
+    def listeners(self, user_id: int) -> int:
+        session = self.session_for(user_id)
+        return session.listeners if session else 0
+
+    def _live(self) -> list[BroadcastSession]:
+        return [s for s in self._sessions.values() if s is not None and not s.stopped]
+
+    def _load(self, channel: str) -> NodeLoad:
+        live = self._live()
+        return NodeLoad(
+            channel=channel,
+            streams=len(self._sessions),  # streams being set up hold their slot too
+            listeners=sum(s.listeners for s in live),
+            capacity=settings.MAX_LIVE_STREAMS,
+            behind_ms=max((s.behind_ms for s in live), default=0.0),
+        )
+
+    def _listener_counts(self) -> dict[uuid.UUID, int]:
+        return {s.session_id: s.listeners for s in self._sessions.values() if s is not None}
+
+    async def _notice(self, message: dict[str, Any]) -> None:
+        if message.get("type") == access.REVOKE_MESSAGE_TYPE:
+            broadcaster = message.get("broadcaster_id")
+            await self.revoke(
+                None if broadcaster is None else int(broadcaster),
+                int(message["listener_id"]),
+                str(message["reason"]),
+            )
+
+    async def revoke(self, broadcaster_id: int | None, listener_id: int, reason: str) -> int:
+        """End ``listener_id``'s listening to ``broadcaster_id`` (None: to every stream
+        in this process); the listener is sent ``listen_ended`` with ``reason``.
+
+        Returns the number of connections ended. Other processes are reached with a
+        ``live.revoke`` notice on their channel (see :mod:`streams.access`).
+        """
+        if broadcaster_id is None:
+            sessions = self._live()
+        else:
+            one = self.session_for(broadcaster_id)
+            sessions = [one] if one is not None else []
+        ended = 0
+        for session in sessions:
+            for listen_id in session.listener_ids(listener_id):
+                ended += await session.end_listener(listen_id, reason)
+        return ended
+
+    async def settings_here(
+        self, user_id: int, atten_lim_db: float | None, share_raw: bool | None
+    ) -> None:
+        """Apply changed settings to ``user_id``'s stream if it is live in this process."""
+        session = self.session_for(user_id)
+        if session is None:
+            return
+        if atten_lim_db is not None:
+            session.set_atten_lim(atten_lim_db)  # the engine applies it on its next 10 ms hop
+        if share_raw is False:
+            for listen_id, listener_id in session.listeners_at("raw"):
+                if listener_id != user_id:
+                    await self._switch(session, listen_id, "full", "raw_not_shared")
+
+    async def level_here(self, broadcaster_id: int, listen_id: uuid.UUID, level: Level) -> None:
+        """Switch a listener of a stream in this process to ``level`` (next frame on).
+
+        Raises:
+            NotFound: the connection ended. Forbidden: ``raw`` not shared.
+        """
+        session = self.session_for(broadcaster_id)
+        item = session.listener(listen_id) if session is not None else None
+        if session is None or item is None:
+            await db(services.do_forget_listen, listen_id)
+            raise NotFound("That listening connection has ended.")
+        await db(services.check_level, item.user_id, broadcaster_id, level)
+        await self._switch(session, listen_id, level, None)
+
+    async def _switch(
+        self, session: BroadcastSession, listen_id: uuid.UUID, level: Level, reason: str | None
+    ) -> None:
+        item = session.listener(listen_id)
+        if item is None or not session.set_listener_level(listen_id, level):
+            return
+        await db(services.do_set_listen_level, listen_id, level)
+        if reason is not None:  # the server changed it: the listener's pages follow
+            event = {
+                "type": "listen_level",
+                "listen_id": str(listen_id),
+                "username": session.username,
+                "level": level,
+                "reason": reason,
+            }
+            await publish_now([item.user_id], event)
+
+    async def end_listen_here(self, broadcaster_id: int, listen_id: uuid.UUID) -> None:
+        """End a listener connection of a stream in this process (reason ``stopped``).
+
+        Raises:
+            NotFound: it had ended already.
+        """
+        session = self.session_for(broadcaster_id)
+        if session is None or not await session.end_listener(listen_id, "stopped"):
+            await db(services.do_forget_listen, listen_id)
+            raise NotFound("That listening connection has ended.")
+
+    async def start_here(self, user: User, offer: RTCSessionDescription) -> Started:
+        """Host ``user``'s new stream in this process (raises as :meth:`start`)."""
+        if user.pk in self._sessions:
+            raise Conflict("You are already live.")
+        if len(self._sessions) >= settings.MAX_LIVE_STREAMS:
+            limit = settings.MAX_LIVE_STREAMS
+            raise TooMany(f"This server carries at most {limit} live streams; try again later.")
+        self.node.start()
+        session_id = uuid.uuid4()
+        self._sessions[user.pk] = None  # type: ignore[assignment]  # reserve the slot
+        try:
+            prefs = await db(services.broadcast_settings, user)
+            # A full quota (not one byte left) blocks going live: the stream would not be kept.
+            await db(functools.partial(check_quota, status=409), user.pk, 1)
+            # The row is the cross-process "live" lock: 409 if live elsewhere.
+            channel = await self.node.channel()
+            await db(
+                services.do_begin_stream, user, session_id, prefs.model, prefs.atten_lim_db, channel
+            )
+        except BaseException:
+            del self._sessions[user.pk]
+            raise
+        try:
+            denoiser = await self._create_denoiser(prefs.model, prefs.atten_lim_db)
+            spool = spool_paths(user.pk, session_id)
+            session = BroadcastSession(
+                self.runtime,
+                StreamIdentity(session_id, user.pk, user.username),
+                denoiser,
+                SpoolTarget(spool.cleaned, spool.raw if prefs.record_raw else None),
+                self._finished,
+                functools.partial(self._listener_ended, user.username),
+                self._telemetry,
+            )
+            try:
+                answer = await session.accept_offer(offer)
+            except BaseException as exc:
+                # Closes the peer connection and the denoiser (its scheduler slot).
+                await session.stop("rejected offer")
+                if isinstance(exc, ValueError):
+                    raise BadRequest(f"{REJECTED} {exc}") from None
+                raise
+        except BaseException:
+            del self._sessions[user.pk]
+            await db(services.do_end_stream, user.pk, session_id)
+            raise
+        self._sessions[user.pk] = session
+        self._quota.track(session, *await db(quota_usage, user.pk))
+        self.node.beat_soon()  # placement sees the new load now
+        session.log.info("live (model=%s, atten_lim=%g dB)", prefs.model, prefs.atten_lim_db)
+        return Started(session_id, answer_of(advertise_address(answer.sdp, settings.PUBLIC_IP)))
+
+    async def _notify(self, user_id: int, event: dict[str, Any]) -> None:
+        await publish_now([user_id], event)
+
+    async def _create_denoiser(self, model: str, atten_lim_db: float) -> Denoiser:
+        try:
+            return await self.runtime.create_denoiser(model, atten_lim_db)
+        except DenoiseError as exc:
+            logger.error("cannot start a stream: model %s: %s", model, exc)
+            raise ApiError(503, f"Noise removal is unavailable: {exc}") from None
+
+    async def listen_here(
+        self,
+        broadcaster_id: int,
+        listener_id: int,
+        offer: RTCSessionDescription,
+        level: Level = "full",
+    ) -> Listening:
+        """Connect ``listener_id`` to a live session in this process.
+
+        A listener's earlier connection to the same stream is replaced (it does
+        not count against the listener limit). Access is checked again once the
+        connection exists: a friendship that ended meanwhile found nothing to revoke.
+
+        Raises:
+            Conflict: not live here. TooMany: listener limit. BadRequest: bad SDP.
+            Forbidden: no longer friends, or ``raw`` not shared.
+        """
+        await db(services.check_level, listener_id, broadcaster_id, level)
+        session = self.session_for(broadcaster_id)
+        if session is None:
+            raise Conflict("That stream is not live (or is still starting).")
+        others = session.listeners - len(session.listener_ids(listener_id))
+        if others >= settings.MAX_LISTENERS_PER_STREAM:
+            limit = settings.MAX_LISTENERS_PER_STREAM
+            raise TooMany(f"This stream already has {limit} listeners; try again later.")
+        try:
+            listen_id, answer = await session.add_listener(offer, listener_id, level)
+        except SessionClosed:
+            raise Conflict("The stream just ended.") from None
+        except ValueError as exc:
+            raise BadRequest(f"{REJECTED} {exc}") from None
+        if not await db(services.may_listen, listener_id, broadcaster_id):
+            await session.end_listener(listen_id, access.NOT_FRIENDS)
+            raise Forbidden(f"Only {session.username}'s friends can listen.")
+        await db(services.do_record_listen, listen_id, broadcaster_id, listener_id, level)
+        sdp = advertise_address(answer.sdp, settings.PUBLIC_IP)
+        return Listening(session.session_id, listen_id, answer_of(sdp), level)
+
+    async def _listener_ended(
+        self, broadcaster: str, listener_id: int, listen_id: uuid.UUID, reason: str
+    ) -> None:
+        event = {
+            "type": "listen_ended",
+            "listen_id": str(listen_id),
+            "username": broadcaster,
+            "reason": reason,
+        }
+        await publish_now([listener_id], event)
+        await db(services.do_forget_listen, listen_id)
+
+    async def _telemetry(self, user_ids: list[int], event: dict[str, Any]) -> None:
+        await publish_now(user_ids, event)
+
+    async def stop_here(self, user_id: int, reason: str) -> Stopped:
+        """End ``user_id``'s stream in this process.
+
+        Raises:
+            Conflict: not live in this process.
+        """
+        session = self._sessions.get(user_id)
+        if session is None:
+            raise Conflict("You are not live.")
+        result = await session.stop(reason)
+        return Stopped(result.recording_id, result.duration, result.stats)
+
+    async def _finished(self, result: SessionResult) -> int | None:
+        for uid, session in list(self._sessions.items()):
+            if session is not None and session.session_id == result.session_id:
+                del self._sessions[uid]
+                self._quota.forget(session)
+                recording = await db(
+                    services.do_end_stream,
+                    uid,
+                    result.session_id,
+                    result.gap_seconds,
+                    result.removed_db,
+                )
+                self.node.beat_soon()
+                return recording.pk if recording else None
+        return None
+
+    async def shutdown(self) -> None:
+        """Stop every session (recordings finalized and saved, friends told), then the
+        node (it leaves placement) and the runtime."""
+        self._quota.close()
+        sessions = [s for s in self._sessions.values() if s is not None]
+        if sessions:
+            logger.info("server shutdown: stopping %d live streams", len(sessions))
+            await asyncio.gather(
+                *(s.stop("server shutdown") for s in sessions), return_exceptions=True
+            )
+        await self.node.close()
+        self.runtime.shutdown()
