@@ -54,7 +54,7 @@ class StreamRecording(models.Model):
         default=0.0,
         help_text="Seconds of a live recording lost to a slow spool disk (stored as silence)",
     )
-    removed_db = models.JSONField(
+    db_removed = models.JSONField(
         default=list,
         blank=True,
         help_text="dB of noise removed in each second of a live recording (its telemetry)",

@@ -139,7 +139,7 @@ def recording_json(rec: StreamRecording, viewer_id: int) -> dict[str, Any]:
         "atten_lim_db": rec.atten_lim_db,
         "size_bytes": rec.size_bytes,
         "gap_seconds": rec.gap_seconds,
-        "removed_db": rec.removed_db,
+        "db_removed": rec.db_removed,
         "is_owner": rec.owner_id == viewer_id,
         "job": job_json(job) if job is not None and rec.owner_id == viewer_id else None,
     }
@@ -199,12 +199,12 @@ def do_save_live_recording(
     model: str,
     atten_lim_db: float,
     gap_seconds: float = 0.0,
-    removed_db: list[float] | None = None,
+    db_removed: list[float] | None = None,
 ) -> StreamRecording | None:
     """Store a finished live session's spool files as FLAC and create the recording.
 
     ``gap_seconds``: audio the live process could not write in time (silence in
-    the files); the recording keeps it so players can say so. ``removed_db``: dB
+    the files); the recording keeps it so players can say so. ``db_removed``: dB
     of noise removed per second (the stream's telemetry), drawn under the waveform.
 
     Returns None (and removes the spool files) when nothing was recorded. On a
@@ -251,7 +251,7 @@ def do_save_live_recording(
                 atten_lim_db=atten_lim_db,
                 size_bytes=size,
                 gap_seconds=round(gap_seconds, 3),
-                removed_db=list(removed_db or []),
+                db_removed=list(db_removed or []),
             )
     except BaseException:
         with transaction.atomic():

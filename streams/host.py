@@ -330,7 +330,7 @@ class LocalHub:
                     uid,
                     result.session_id,
                     result.gap_seconds,
-                    result.removed_db,
+                    result.db_removed,
                 )
                 self.node.beat_soon()
                 return recording.pk if recording else None

@@ -99,7 +99,7 @@ def do_end_stream(
     user_id: int,
     session_id: uuid.UUID,
     gap_seconds: float = 0.0,
-    removed_db: list[float] | None = None,
+    db_removed: list[float] | None = None,
 ) -> StreamRecording | None:
     """Save the recording (if any audio was recorded), clear live state, tell friends.
 
@@ -121,7 +121,7 @@ def do_end_stream(
             stream.model if stream else "",
             stream.atten_lim_db if stream else settings.DENOISE_ATTEN_LIM_DB,
             gap_seconds,
-            removed_db,
+            db_removed,
         )
     except Exception:
         logger.exception(

@@ -219,7 +219,7 @@ export function createPlayer(panel, { onError, say }) {
       body.hidden = rec.status !== "ready";
       renderJob();
       renderLinks();
-      const mean = drawRemovedSeries(q("removed-chart"), rec.removed_db);
+      const mean = drawRemovedSeries(q("removed-chart"), rec.db_removed);
       q("removed-legend").hidden = mean === null;
       if (mean !== null) q("removed-mean").textContent = `${mean.toFixed(0)} dB`;
       const rev = audioRevision(rec);

@@ -50,17 +50,17 @@ export function telemetryMeter(root) {
   return {
     update(ev) {
       root.hidden = false;
-      root.dataset.removed = String(ev.removed_db);
+      root.dataset.removed = String(ev.db_removed);
       root.dataset.updates = String(Number(root.dataset.updates || 0) + 1);
-      set("input", `${fmt(ev.input_db)} dB`);
-      set("removed", `${fmt(ev.removed_db)} dB`);
+      set("input", `${fmt(ev.level_dbfs)} dB`);
+      set("removed", `${fmt(ev.db_removed)} dB`);
       set("speech", ev.speech ? "speech" : "no speech");
-      set("engine", `${fmt(ev.engine_ms, 1)} / ${fmt(ev.budget_ms)} ms`);
+      set("engine", `${fmt(ev.hop_ms, 1)} / ${fmt(ev.budget_ms)} ms`);
       set("frames", `${ev.bypassed} bypassed, ${ev.dropped} dropped`);
       set("listeners", String(ev.listeners));
       const engine = field(root, "engine");
-      if (engine) engine.dataset.over = String(ev.engine_ms > ev.budget_ms);
-      history.push(ev.removed_db);
+      if (engine) engine.dataset.over = String(ev.hop_ms > ev.budget_ms);
+      history.push(ev.db_removed);
       if (history.length > HISTORY) history.shift();
       draw();
     },
@@ -99,7 +99,7 @@ export function watchInbound(pc, onStats) {
   return () => clearInterval(timer);
 }
 
-/** Draw a recording's per-second dB-removed series (`removed_db`) as bars on `canvas`;
+/** Draw a recording's per-second dB-removed series (`db_removed`) as bars on `canvas`;
  *  hidden when the recording has none (imports, older recordings). Returns the mean. */
 export function drawRemovedSeries(canvas, series) {
   if (!canvas) return null;

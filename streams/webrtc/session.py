@@ -205,17 +205,20 @@ class BroadcastSession:
             if snap is None:
                 continue  # no audio in this period
             s = source.stats
+            hop_ms, budget_ms = clock.per_hop(
+                s.engine_s, s.engine_hops, s.denoised, self._config.budget
+            )
             event = {
                 "type": "telemetry",
                 "username": self.username,
                 "session_id": str(self.session_id),
-                "input_db": snap.input_db,
-                "noise_before_db": snap.noise_before_db,
-                "noise_after_db": snap.noise_after_db,
-                "removed_db": round(snap.removed_db, 1),
+                "level_dbfs": snap.input_db,
+                "noise_in_dbfs": snap.noise_before_db,
+                "noise_out_dbfs": snap.noise_after_db,
+                "db_removed": round(snap.db_removed, 1),
                 "speech": snap.speech,
-                "engine_ms": clock.per_frame_ms(s.engine_s, s.denoised),
-                "budget_ms": round(1000 * self._config.budget, 1),
+                "hop_ms": hop_ms,
+                "budget_ms": budget_ms,
                 "bypassed": s.bypassed,
                 "dropped": s.dropped,
                 "listeners": len(self._listeners),
@@ -403,7 +406,7 @@ class BroadcastSession:
             reason,
             stats=self.stats,
             gap_seconds=gap,
-            removed_db=list(self._meter.removed_per_second),
+            db_removed=list(self._meter.removed_per_second),
         )
         try:
             result = dataclasses.replace(result, recording_id=await self._on_finished(result))

@@ -30,7 +30,7 @@ import numpy as np
 from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
 
 from denoise.base import Audio, Denoiser
-from denoise.constants import SAMPLE_RATE
+from denoise.constants import HOP_SAMPLES, SAMPLE_RATE
 from denoise.frames import StreamResampler, frame_to_mono
 
 logger = logging.getLogger(__name__)
@@ -106,6 +106,8 @@ class TrackStats:
     """Frames dropped because the stream had fallen behind real time."""
     engine_s: float = 0.0
     """Time the denoised frames waited for the engine, in all (queue and inference)."""
+    engine_hops: int = 0
+    """Model hops in the denoised frames (10 ms each)."""
 
 
 class SourceEnded(MediaStreamError):
@@ -209,6 +211,7 @@ class LiveSource:
             return self._bypass(raw, late=True)
         self._busy = None
         self.stats.engine_s += time.monotonic() - started
+        self.stats.engine_hops += max(1, x.size // HOP_SAMPLES)
         y = fut.result()
         if y.size != x.size:
             # Frames that are not whole hops (rare Opus sizes): the engine returns

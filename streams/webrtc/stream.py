@@ -59,7 +59,7 @@ class SessionResult:
     stats: dict[str, int] = dataclasses.field(default_factory=dict)
     gap_seconds: float = 0.0
     """Recorded audio lost to a slow spool disk (replaced by silence)."""
-    removed_db: list[float] = dataclasses.field(default_factory=list)
+    db_removed: list[float] = dataclasses.field(default_factory=list)
     """dB of noise removed in each second of the stream (telemetry's figure)."""
 
 

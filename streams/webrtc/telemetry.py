@@ -51,7 +51,7 @@ class Snapshot:
     speech: bool
 
     @property
-    def removed_db(self) -> float:
+    def db_removed(self) -> float:
         return self.noise_before_db - self.noise_after_db
 
 
@@ -110,14 +110,21 @@ class StreamMeter:
 
 @dataclass
 class EngineClock:
-    """Turns a source's running totals into per-period figures (engine ms per frame)."""
+    """Turns a source's running totals into per-period figures: engine time per hop."""
 
     engine_s: float = 0.0
-    denoised: int = 0
+    hops: int = 0
+    frames: int = 0
 
-    def per_frame_ms(self, engine_s: float, denoised: int) -> float:
-        """Mean engine wait per denoised frame since the last call."""
-        frames = denoised - self.denoised
+    def per_hop(
+        self, engine_s: float, hops: int, frames: int, budget_s: float
+    ) -> tuple[float, float]:
+        """``(ms per hop, budget ms per hop)`` since the last call: the mean time a hop
+        waited for the engine (queue and inference), and the share of the frame budget
+        (a frame waiting longer is passed through) that falls to one hop."""
+        d_hops, d_frames = hops - self.hops, frames - self.frames
         spent = engine_s - self.engine_s
-        self.engine_s, self.denoised = engine_s, denoised
-        return round(1000.0 * spent / frames, 2) if frames > 0 else 0.0
+        self.engine_s, self.hops, self.frames = engine_s, hops, frames
+        if d_hops <= 0 or d_frames <= 0:
+            return 0.0, round(1000.0 * budget_s, 1)
+        return round(1000.0 * spent / d_hops, 2), round(1000.0 * budget_s * d_frames / d_hops, 1)
