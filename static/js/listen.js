@@ -124,6 +124,7 @@ async function start() {
 }
 
 function stop() {
+  lastListenId = null; // its "listen_ended" (reason "stopped") is ours: nothing to show
   endPlayer();
   status(isLive ? `${username} is live.` : "Not live right now.", "idle");
   render();
@@ -139,6 +140,7 @@ function showEnded(text, reason = "") {
 /** The server ended one of our listens ("listen_ended"); ignored unless it is this page's. */
 export function listenEnded(event) {
   if (!event.listen_id || event.listen_id !== lastListenId) return;
+  if (event.reason === "stopped") return; // our own Stop (or another tab's of this listen)
   lastListenId = null;
   endPlayer();
   const text = ENDED_TEXT[event.reason] || "The stream is no longer available.";
