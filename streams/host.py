@@ -70,6 +70,19 @@ def answer_of(sdp: object) -> RTCSessionDescription:
     return RTCSessionDescription(sdp=str(sdp), type="answer")
 
 
+def _check_level(session: BroadcastSession, listener_id: int, level: Level) -> None:
+    """``raw`` only while the broadcaster shares it (they may always hear their own).
+
+    Checked against the live session's flag, on the loop, right where the level is
+    set: a ``share_raw`` change applied meanwhile cannot be missed.
+
+    Raises:
+        Forbidden: ``raw`` not shared.
+    """
+    if level == "raw" and listener_id != session.user_id and not session.share_raw:
+        raise Forbidden("The broadcaster does not share the unprocessed microphone.")
+
+
 class LocalHub:
     """This process's sessions, keyed by broadcaster id, and the work done on them."""
 
@@ -77,6 +90,8 @@ class LocalHub:
         """The hub takes ownership of ``runtime`` and shuts it down in :meth:`shutdown`."""
         self.runtime = runtime
         self._sessions: dict[int, BroadcastSession] = {}
+        self._finishing: set[uuid.UUID] = set()
+        """Stopped sessions whose recording is being saved (their rows still exist)."""
         self._quota = QuotaWatch(self._notify)
         self.node = ProcessNode(
             functools.partial(serve, self), self._notice, self._load, self._listener_counts
@@ -108,7 +123,10 @@ class LocalHub:
         )
 
     def _listener_counts(self) -> dict[uuid.UUID, int]:
-        return {s.session_id: s.listeners for s in self._sessions.values() if s is not None}
+        counts = {s.session_id: s.listeners for s in self._sessions.values() if s is not None}
+        # A stopped stream's row stays fresh while its recording is saved: no sweep takes it.
+        counts.update({sid: 0 for sid in self._finishing})
+        return counts
 
     async def _notice(self, message: dict[str, Any]) -> None:
         if message.get("type") == access.REVOKE_MESSAGE_TYPE:
@@ -146,6 +164,8 @@ class LocalHub:
             return
         if atten_lim_db is not None:
             session.set_atten_lim(atten_lim_db)  # the engine applies it on its next 10 ms hop
+        if share_raw is not None:
+            session.share_raw = share_raw  # every later raw request is checked against it
         if share_raw is False:
             for listen_id, listener_id in session.listeners_at("raw"):
                 if listener_id != user_id:
@@ -162,7 +182,7 @@ class LocalHub:
         if session is None or item is None:
             await db(services.do_forget_listen, listen_id)
             raise NotFound("That listening connection has ended.")
-        await db(services.check_level, item.user_id, broadcaster_id, level)
+        _check_level(session, item.user_id, level)
         await self._switch(session, listen_id, level, None)
 
     async def _switch(
@@ -227,6 +247,7 @@ class LocalHub:
                 functools.partial(self._listener_ended, user.username),
                 self._telemetry,
             )
+            session.share_raw = prefs.share_raw
             try:
                 answer = await session.accept_offer(offer)
             except BaseException as exc:
@@ -272,10 +293,10 @@ class LocalHub:
             Conflict: not live here. TooMany: listener limit. BadRequest: bad SDP.
             Forbidden: no longer friends, or ``raw`` not shared.
         """
-        await db(services.check_level, listener_id, broadcaster_id, level)
         session = self.session_for(broadcaster_id)
         if session is None:
             raise Conflict("That stream is not live (or is still starting).")
+        _check_level(session, listener_id, level)
         others = session.listeners - len(session.listener_ids(listener_id))
         if others >= settings.MAX_LISTENERS_PER_STREAM:
             limit = settings.MAX_LISTENERS_PER_STREAM
@@ -289,6 +310,12 @@ class LocalHub:
         if not await db(services.may_listen, listener_id, broadcaster_id):
             await session.end_listener(listen_id, access.NOT_FRIENDS)
             raise Forbidden(f"Only {session.username}'s friends can listen.")
+        try:
+            _check_level(session, listener_id, level)
+        except Forbidden:  # raw stopped being shared while the listen was answered
+            level = "full"
+            session.set_listener_level(listen_id, level)
+        session.confirm_listener(listen_id)  # from now on it gets the stream's telemetry
         await db(services.do_record_listen, listen_id, broadcaster_id, listener_id, level)
         sdp = advertise_address(answer.sdp, settings.PUBLIC_IP)
         return Listening(session.session_id, listen_id, answer_of(sdp), level)
@@ -325,13 +352,17 @@ class LocalHub:
             if session is not None and session.session_id == result.session_id:
                 del self._sessions[uid]
                 self._quota.forget(session)
-                recording = await db(
-                    services.do_end_stream,
-                    uid,
-                    result.session_id,
-                    result.gap_seconds,
-                    result.db_removed,
-                )
+                self._finishing.add(result.session_id)
+                try:
+                    recording = await db(
+                        services.do_end_stream,
+                        uid,
+                        result.session_id,
+                        result.gap_seconds,
+                        result.db_removed,
+                    )
+                finally:
+                    self._finishing.discard(result.session_id)
                 self.node.beat_soon()
                 return recording.pk if recording else None
         return None

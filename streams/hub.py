@@ -57,10 +57,13 @@ class LiveHub(LocalHub):
                 if host.channel == here:
                     return await self.start_here(user, offer)
                 reply = await self.node.call(
-                    host.channel, "start", {"user_id": user.pk, "sdp": offer.sdp}
+                    host.channel, "start", {"user_id": user.pk, "sdp": offer.sdp}, slow=True
                 )
                 return Started(uuid.UUID(reply["session_id"]), answer_of(reply["sdp"]))
             except (TooMany, NodeUnavailable) as exc:
+                slow = isinstance(exc, NodeUnavailable)
+                if slow and await db(services.stream_host, user.pk) is not None:
+                    raise  # it went live there after all (slowly): never a second stream
                 logger.info("user=%s: %s could not take the stream: %s", user, host.channel, exc)
         if not others:
             limit = settings.MAX_LIVE_STREAMS
@@ -140,7 +143,9 @@ class LiveHub(LocalHub):
         host = await db(services.stream_host, user_id)
         if user_id in self._sessions or host is None or await self.node.is_local(host):
             return await self.stop_here(user_id, reason)
-        reply = await self.node.call(host, "stop", {"user_id": user_id, "reason": reason})
+        reply = await self.node.call(
+            host, "stop", {"user_id": user_id, "reason": reason}, slow=True
+        )
         return Stopped(reply.get("recording_id"), float(reply["duration"]), reply["stats"])
 
     async def apply_settings(
@@ -154,7 +159,7 @@ class LiveHub(LocalHub):
             NodeUnavailable: the host did not answer (the settings are stored; the
             stream gets them when it next starts).
         """
-        if atten_lim_db is None and share_raw is not False:
+        if atten_lim_db is None and share_raw is None:
             return
         host = await db(services.stream_host, user.pk)
         if user.pk in self._sessions or host is None or await self.node.is_local(host):

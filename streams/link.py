@@ -24,7 +24,6 @@ import uuid
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from channels.exceptions import ChannelFull
 from channels.layers import BaseChannelLayer
 
 from fc25_denoise.api import ApiError
@@ -84,7 +83,8 @@ class NodeLink:
 
         Raises:
             ApiError: the remote handler's error, with its status and message.
-            NodeUnavailable: no reply within ``timeout`` seconds, or its channel is full.
+            NodeUnavailable: no reply within ``timeout`` seconds, its channel is full, or
+            the channel layer cannot be reached.
         """
         me = await self.channel()
         call_id = uuid.uuid4().hex
@@ -94,8 +94,10 @@ class NodeLink:
         try:
             await self._layer.send(channel, message)
             answer = await asyncio.wait_for(reply, timeout)
-        except (TimeoutError, ChannelFull):
-            logger.warning("server process %s did not answer %r in %gs", channel, op, timeout)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # no reply in time, a full channel, Redis unreachable
+            logger.warning("server process %s did not answer %r: %r", channel, op, exc)
             raise NodeUnavailable(
                 "The server process hosting this stream is not answering; try again shortly."
             ) from None

@@ -7,8 +7,9 @@ Every process that serves the app is a node. A node
   from other nodes arrive on ours;
 * beats every ``STREAM_HEARTBEAT_S`` seconds: its ``LiveNode`` row carries its
   load (live streams, listeners, how far its engine is behind) for placement,
-  and its streams' ``ActiveStream`` rows stay fresh;
-* sweeps on every beat: streams of a node silent for two heartbeats are ended
+  and its streams' ``ActiveStream`` rows stay fresh (also while a stopped
+  stream's recording is being saved);
+* sweeps as often, in a task of its own: streams of a node silent for two heartbeats are ended
   (so friends see them end within three heartbeats of a crash), and spool files
   of streams no longer live on this machine are saved as recordings.
 
@@ -37,6 +38,8 @@ logger = logging.getLogger(__name__)
 
 DEAD_AFTER_BEATS = 2.0
 """A node silent this many heartbeats is dead (a sweep follows within one more)."""
+SLOW_CALLS = 3
+"""A forwarded start or stop may take this many times the forwarding timeout."""
 SPOOL_IDLE_BEATS = 3.0
 """A spool file untouched this many heartbeats (and not live) is an orphan."""
 
@@ -63,6 +66,7 @@ class ProcessNode:
         self._load = load
         self._listeners = listeners
         self._beat: asyncio.Task[None] | None = None
+        self._sweep: asyncio.Task[None] | None = None
         self._wake = asyncio.Event()
 
     @property
@@ -77,11 +81,15 @@ class ProcessNode:
         """Whether a stream whose row names ``host`` as its channel runs here."""
         return not host or self._link is None or host == await self.channel()
 
-    async def call(self, host: str, op: str, args: dict[str, Any]) -> dict[str, Any]:
+    async def call(
+        self, host: str, op: str, args: dict[str, Any], *, slow: bool = False
+    ) -> dict[str, Any]:
         """Run ``op`` on the process reading ``host``, waiting ``NODE_CALL_TIMEOUT_S`` at
-        most (see :meth:`NodeLink.call`)."""
+        most (see :meth:`NodeLink.call`); ``slow`` calls (going live loads a model and
+        gathers ICE, stopping saves the recording) get ``SLOW_CALLS`` times as long."""
         assert self._link is not None  # is_local() was False
-        return await self._link.call(host, op, args, settings.NODE_CALL_TIMEOUT_S)
+        timeout = settings.NODE_CALL_TIMEOUT_S * (SLOW_CALLS if slow else 1)
+        return await self._link.call(host, op, args, timeout)
 
     async def others(self) -> list[NodeLoad]:
         """Other live processes' loads, as of their last heartbeat."""
@@ -94,9 +102,15 @@ class ProcessNode:
         return self._load(await self.channel())
 
     def start(self) -> None:
-        """Begin beating (idempotent); the first beat is immediate."""
+        """Begin beating and sweeping (idempotent); the first beat is immediate.
+
+        Two tasks: a sweep that saves a dead process's long recordings takes
+        time, and must never delay this process's own heartbeat (others would
+        then take its live streams for dead)."""
         if self._beat is None or self._beat.done():
-            self._beat = asyncio.ensure_future(self._run())
+            self._beat = asyncio.ensure_future(self._run_beat())
+        if self._sweep is None or self._sweep.done():
+            self._sweep = asyncio.ensure_future(self._run_sweep())
 
     def beat_soon(self) -> None:
         """Publish this process's load without waiting for the next beat (a stream
@@ -115,24 +129,29 @@ class ProcessNode:
         except Exception:
             logger.exception("heartbeat failed")
 
-    async def _run(self) -> None:
+    async def _run_beat(self) -> None:
         while True:
             self._wake.clear()
             await self._beat_once()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), self.heartbeat_s)
+
+    async def _run_sweep(self) -> None:
+        while True:
             try:
                 await db(services.clear_dead_streams, DEAD_AFTER_BEATS * self.heartbeat_s)
                 await db(services.recover_orphan_spool, SPOOL_IDLE_BEATS * self.heartbeat_s)
             except Exception:
                 logger.exception("sweeping dead streams failed")
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), self.heartbeat_s)
+            await asyncio.sleep(self.heartbeat_s)
 
     async def close(self) -> None:
         """Stop beating and listening; remove this node from placement (idempotent)."""
-        if self._beat is not None:
-            self._beat.cancel()
-            await asyncio.gather(self._beat, return_exceptions=True)
-            self._beat = None
+        tasks = [t for t in (self._beat, self._sweep) if t is not None]
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        self._beat = self._sweep = None
         if self._link is not None:
             channel = self._link.channel_name
             await self._link.close()

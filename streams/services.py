@@ -271,20 +271,6 @@ def may_listen(listener_id: int, broadcaster_id: int) -> bool:
     return broadcaster is not None and are_friends(listener, broadcaster)
 
 
-def check_level(listener_id: int, broadcaster_id: int, level: str) -> None:
-    """A listener may hear ``level``: ``raw`` only when the broadcaster shares it
-    (the broadcaster may always hear their own microphone).
-
-    Raises:
-        Forbidden: ``raw`` while ``share_raw`` is off.
-    """
-    if level != "raw" or listener_id == broadcaster_id:
-        return
-    shared = BroadcastSettings.objects.filter(user_id=broadcaster_id, share_raw=True).exists()
-    if not shared:
-        raise Forbidden("The broadcaster does not share the unprocessed microphone.")
-
-
 def do_record_listen(
     listen_id: uuid.UUID, broadcaster_id: int, listener_id: int, level: str
 ) -> None:

@@ -43,6 +43,7 @@ function status(text, state) {
 function render() {
   panel.dataset.live = String(isLive);
   listenButton.disabled = !isLive || connecting;
+  levelSelect.disabled = connecting; // the answer says which level is playing
   listenButton.hidden = Boolean(player);
   stopButton.hidden = !player;
   audioEl.hidden = !player;
@@ -110,6 +111,7 @@ async function start() {
       },
     });
     lastListenId = player.listenId;
+    levelSelect.value = player.level; // the server may have chosen another (raw not shared)
     levelSelect.dataset.applied = player.level;
     stopStats = watchInbound(player.pc, (stats) => telemetry.network(stats));
     window.__fc25ListenStream = player.stream; // test hook: the received audio

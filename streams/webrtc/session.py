@@ -76,6 +76,8 @@ class BroadcastSession:
         self._on_finished = on_finished
         self._on_listener_ended = on_listener_ended
         self._on_telemetry = on_telemetry
+        self.share_raw = False
+        """Whether friends may hear the raw microphone (the hub keeps it current)."""
         self._meter = StreamMeter()
         self._telemetry: asyncio.Task[None] | None = None
         self._pc = new_peer_connection(self._config.stun_urls)
@@ -223,7 +225,8 @@ class BroadcastSession:
                 "dropped": s.dropped,
                 "listeners": len(self._listeners),
             }
-            recipients = sorted({self.user_id, *(i.user_id for i in self._listeners.values())})
+            listening = (i.user_id for i in self._listeners.values() if i.confirmed)
+            recipients = sorted({self.user_id, *listening})
             try:
                 await self._on_telemetry(recipients, event)
             except Exception:
@@ -301,6 +304,13 @@ class BroadcastSession:
 
     def listener(self, listen_id: uuid.UUID) -> Listener | None:
         return self._listeners.get(listen_id)
+
+    def confirm_listener(self, listen_id: uuid.UUID) -> None:
+        """Mark a listener whose access was checked once connected: only confirmed
+        listeners get the stream's telemetry."""
+        item = self._listeners.get(listen_id)
+        if item is not None:
+            item.confirmed = True
 
     def listeners_at(self, level: Level) -> list[tuple[uuid.UUID, int]]:
         """``(listen_id, listener user id)`` of the connections hearing ``level``."""

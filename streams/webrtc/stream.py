@@ -76,6 +76,8 @@ class Listener:
     pc: RTCPeerConnection
     track: PacketTrack
     level: Level = "full"
+    confirmed: bool = False
+    """Access checked once connected (see ``BroadcastSession.confirm_listener``)."""
     watchdog: asyncio.Task[None] | None = None
     """Set once the offer is answered (then the connect timeout runs)."""
 
