@@ -49,7 +49,8 @@ function render() {
   audioEl.hidden = !player;
 }
 
-function endPlayer() {
+/** Stop playing; `tellServer` (the user's own Stop) also ends the listen on the server. */
+function endPlayer(tellServer = false) {
   if (!player) return;
   const handle = player;
   player = null;
@@ -57,7 +58,7 @@ function endPlayer() {
   if (stopStats) stopStats();
   stopStats = null;
   telemetry.reset();
-  handle.stop();
+  handle.stop(tellServer);
 }
 
 /** The level select changed: used by the next listen, or switched live on this one. */
@@ -127,7 +128,7 @@ async function start() {
 
 function stop() {
   lastListenId = null; // its "listen_ended" (reason "stopped") is ours: nothing to show
-  endPlayer();
+  endPlayer(true);
   status(isLive ? `${username} is live.` : "Not live right now.", "idle");
   render();
 }
@@ -174,7 +175,7 @@ export function initListen() {
   listenButton.addEventListener("click", start);
   stopButton.addEventListener("click", stop);
   levelSelect.addEventListener("change", onLevel);
-  window.addEventListener("pagehide", endPlayer);
+  window.addEventListener("pagehide", () => endPlayer());
   render();
   api("GET", "/api/streams/active/")
     .then((data) => {

@@ -228,9 +228,10 @@ export async function listen(username, audioEl, { onState, level = "full" } = {}
       this.level = reply.level;
       return reply.level;
     },
-    stop() {
-      // Tell the server at once (best effort): the slot frees without waiting for ICE.
-      if (pc.connectionState !== "closed") api("DELETE", path).catch(() => {});
+    /** Close the connection; `tellServer` also DELETEs the listen (a user's own Stop:
+     *  the slot frees at once). Not after the server ended it (that would be a 404). */
+    stop(tellServer = false) {
+      if (tellServer && pc.connectionState !== "closed") api("DELETE", path).catch(() => {});
       pc.close();
       stream.getTracks().forEach((t) => t.stop());
       audioEl.pause();
