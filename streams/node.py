@@ -139,7 +139,11 @@ class ProcessNode:
     async def _run_sweep(self) -> None:
         while True:
             try:
-                await db(services.clear_dead_streams, DEAD_AFTER_BEATS * self.heartbeat_s)
+                await db(
+                    services.clear_dead_streams,
+                    DEAD_AFTER_BEATS * self.heartbeat_s,
+                    await self.channel(),
+                )
                 await db(services.recover_orphan_spool, SPOOL_IDLE_BEATS * self.heartbeat_s)
             except Exception:
                 logger.exception("sweeping dead streams failed")

@@ -22,7 +22,7 @@ from recordings.models import StreamRecording
 from recordings.recovery import recover_spool
 from recordings.services import do_save_live_recording
 from users.models import User
-from users.presence import do_set_streaming
+from users.presence import clear_connections_of, do_set_streaming
 from users.services import are_friends, friend_ids, get_user
 
 from .models import ActiveStream, BroadcastSettings, LiveListen, LiveNode
@@ -202,19 +202,33 @@ def forget_node(channel: str) -> None:
     LiveNode.objects.filter(channel=channel).delete()
 
 
-def clear_dead_streams(max_age_s: float) -> int:
+def channel_prefix(channel: str) -> str:
+    """The part of a channel name every channel of the same process shares
+    (channels-redis names them ``specific.<process>!<id>``); "" if there is none."""
+    head, sep, _ = channel.partition("!")
+    return head + sep if sep else ""
+
+
+def clear_dead_streams(max_age_s: float, own_channel: str = "") -> int:
     """End live streams whose server process stopped sending heartbeats (it died).
 
     Every live process runs this; each dead stream is claimed by exactly one of
     them (a conditional update), which saves its recording from the spool when
     the spool is on this machine (else the spool is saved by that machine's
     process when it next starts, :func:`recover_orphan_spool`), clears the live
-    state and tells friends. Dead processes' placement rows are removed.
+    state and tells friends. Dead processes' placement rows are removed, and the
+    presence sockets they held are forgotten (their users go offline unless
+    connected elsewhere); ``own_channel`` (this process's) is never taken for theirs.
     Returns the number of streams ended.
     """
     now = timezone.now()
     cutoff = now - timedelta(seconds=max_age_s)
-    LiveNode.objects.filter(heartbeat__lt=cutoff).delete()
+    own = channel_prefix(own_channel)
+    for node in LiveNode.objects.filter(heartbeat__lt=cutoff):
+        claimed, _ = LiveNode.objects.filter(pk=node.pk, heartbeat__lt=cutoff).delete()
+        prefix = channel_prefix(node.channel)
+        if claimed and prefix and prefix != own:
+            clear_connections_of(prefix)
     dead = list(
         ActiveStream.objects.filter(heartbeat__lt=cutoff).values_list("user_id", "session_id")
     )

@@ -85,6 +85,21 @@ def do_set_streaming(user: User, is_streaming: bool) -> None:
             )
 
 
+def clear_connections_of(channel_prefix: str) -> int:
+    """Forget the sockets a dead server process held (their channel names start with
+    ``channel_prefix``); friends are told of users who are now offline. Returns the count."""
+    rows = list(
+        PresenceConnection.objects.filter(channel_name__startswith=channel_prefix)
+        .select_related("user")
+        .values_list("user_id", "channel_name")
+    )
+    for user_id, channel_name in rows:
+        user = User.objects.filter(pk=user_id).first()
+        if user is not None:
+            do_disconnect(user, channel_name)
+    return len(rows)
+
+
 def clear_stale_connections() -> int:
     """Delete all presence rows (run at server start, before any socket connects)."""
     deleted, _ = PresenceConnection.objects.all().delete()
