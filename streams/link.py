@@ -30,6 +30,8 @@ from fc25_denoise.api import ApiError
 
 logger = logging.getLogger(__name__)
 
+CLOSE_WAIT_S = 2.0
+"""How long :meth:`NodeLink.close` waits for its cancelled tasks."""
 CALL = "live.call"
 REPLY = "live.reply"
 
@@ -167,11 +169,18 @@ class NodeLink:
                 logger.exception("could not answer forwarded %r", op)
 
     async def close(self) -> None:
-        """Stop receiving and cancel calls being served (idempotent)."""
+        """Stop receiving and cancel calls being served (idempotent).
+
+        Waits ``CLOSE_WAIT_S`` at most: a receive cancelled inside the Redis client's
+        blocking pop has been seen to never finish, and shutdown must not hang on it.
+        """
         tasks = [t for t in (self._receiver, *self._serving) if t is not None]
         for task in tasks:
             task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
+        if tasks:
+            _, stuck = await asyncio.wait(tasks, timeout=CLOSE_WAIT_S)
+            if stuck:
+                logger.warning("%d channel tasks did not stop within %gs", len(stuck), CLOSE_WAIT_S)
         self._receiver = None
         for future in self._pending.values():
             if not future.done():

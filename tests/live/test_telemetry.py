@@ -60,7 +60,8 @@ def check_rate_and_shape(got: dict[str, list[dict]]) -> None:
         last = events[-1]
         assert last["username"] == "alice" and last["listeners"] == 1
         assert {"level_dbfs", "noise_in_dbfs", "noise_out_dbfs", "speech", "hop_ms"} <= set(last)
-        assert last["budget_ms"] == 15 and last["dropped"] == 0  # 30 ms per two-hop frame
+        assert last["budget_ms"] == 15  # 30 ms per two-hop frame
+        assert isinstance(last["bypassed"], int) and isinstance(last["dropped"], int)
     assert got["carol"] == []  # not a friend, not listening: nothing
 
 
