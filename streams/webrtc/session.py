@@ -29,7 +29,7 @@ from denoise.constants import PACKET_SAMPLES
 
 from .fanout import ENCODE, Fanout, offers_opus, prefer_opus
 from .levels import Level, level_audio
-from .peer import apply_client_offer, new_peer_connection, tune_receive_latency
+from .peer import apply_client_offer, ask_ptime, new_peer_connection, tune_receive_latency
 from .runtime import LiveRuntime
 from .source import LiveSource, SourceEnded
 from .stream import (
@@ -79,7 +79,7 @@ class BroadcastSession:
         self._meter = StreamMeter()
         self._telemetry: asyncio.Task[None] | None = None
         self._pc = new_peer_connection(self._config.stun_urls)
-        self._fanout = Fanout()
+        self._fanout = Fanout(self._config.opus_frame_ms)
         self._source: LiveSource | None = None
         self._listeners: dict[uuid.UUID, Listener] = {}
         self._spool = runtime.spool_writer(spool.cleaned, spool.raw, self.log)
@@ -165,7 +165,12 @@ class BroadcastSession:
             raise ValueError("the offer carries no audio track to broadcast.")
         await pc.setLocalDescription(answer)
         self._watchdog = asyncio.create_task(self._connect_watchdog())
-        return pc.localDescription
+        local = pc.localDescription
+        if self._config.opus_frame_ms != 20:  # 20 ms: what browsers send unasked
+            local = RTCSessionDescription(
+                ask_ptime(local.sdp, self._config.opus_frame_ms), local.type
+            )
+        return local
 
     async def _connect_watchdog(self) -> None:
         # A browser that never completes ICE would otherwise hold the slot forever.
