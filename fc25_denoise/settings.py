@@ -299,7 +299,7 @@ TURN_TTL_S = env_int("FC25_TURN_TTL", 24 * 3600, minimum=60)
 """Seconds a TURN credential stays valid (a relayed call cannot outlive it)."""
 FORCE_RELAY = env_bool("FC25_FORCE_RELAY", False)
 """Pages use only TURN relay candidates (iceTransportPolicy "relay")."""
-WEBRTC_JITTER_PREFETCH = env_int("FC25_JITTER_PREFETCH", 1, minimum=0)
+WEBRTC_JITTER_PREFETCH = env_int("FC25_JITTER_PREFETCH", 0, minimum=0)
 """Packets aiortc's receive jitter buffer holds back (its default 4 adds ~80 ms); 0: none,
 each packet is decoded on arrival."""
 OPUS_FRAME_MS = int(env_choice("FC25_OPUS_FRAME_MS", "20", ("10", "20")))

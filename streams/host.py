@@ -226,6 +226,7 @@ class LocalHub:
                 self._finished,
                 functools.partial(self._listener_ended, user.username),
                 self._telemetry,
+                frame_ms=10 if prefs.low_latency else None,
             )
             try:
                 answer = await session.accept_offer(offer)
