@@ -54,8 +54,9 @@ GAP_S = 3 * PACKET_S
 """An arrival gap longer than this (three packets) counts as an audible gap."""
 
 
-def encode_opus(samples: np.ndarray) -> list[bytes]:
-    """Encode mono float audio at 48 kHz into 20 ms stereo Opus packets (as aiortc does)."""
+def encode_opus(samples: np.ndarray, size: int = PACKET_SAMPLES) -> list[bytes]:
+    """Encode mono float audio at 48 kHz into stereo Opus packets of ``size`` samples
+    (20 ms as aiortc does; 10 ms as a browser asked for ``a=ptime:10`` does)."""
     codec = av.CodecContext.create("libopus", "w")
     assert isinstance(codec, av.AudioCodecContext)
     codec.bit_rate = 96_000
@@ -63,11 +64,11 @@ def encode_opus(samples: np.ndarray) -> list[bytes]:
     codec.layout = "stereo"
     codec.sample_rate = SAMPLE_RATE
     codec.time_base = TIME_BASE
-    codec.options = {"application": "voip"}
+    codec.options = {"application": "voip", "frame_duration": str(size * 1000 // SAMPLE_RATE)}
     s16 = np.clip(samples * 32768, -32768, 32767).astype(np.int16)
     packets: list[bytes] = []
-    for pos in range(0, s16.size - PACKET_SAMPLES + 1, PACKET_SAMPLES):
-        stereo = np.repeat(s16[pos : pos + PACKET_SAMPLES], 2).reshape(1, -1)
+    for pos in range(0, s16.size - size + 1, size):
+        stereo = np.repeat(s16[pos : pos + size], 2).reshape(1, -1)
         frame = av.AudioFrame.from_ndarray(stereo, format="s16", layout="stereo")
         frame.sample_rate = SAMPLE_RATE
         frame.time_base = TIME_BASE
@@ -81,9 +82,10 @@ class OpusLoopTrack(MediaStreamTrack):
 
     kind = "audio"
 
-    def __init__(self, packets: list[bytes]) -> None:
+    def __init__(self, packets: list[bytes], frame: int = PACKET_SAMPLES) -> None:
         super().__init__()
         self._packets = packets
+        self._frame = frame
         self._sent = 0
         self._start: float | None = None
         self.late_sends = 0
@@ -93,14 +95,15 @@ class OpusLoopTrack(MediaStreamTrack):
         loop = asyncio.get_running_loop()
         if self._start is None:
             self._start = loop.time()
-        due = self._start + self._sent * PACKET_S
+        period = self._frame / SAMPLE_RATE
+        due = self._start + self._sent * period
         wait = due - loop.time()
         if wait > 0:
             await asyncio.sleep(wait)
-        elif -wait > PACKET_S:
+        elif -wait > period:
             self.late_sends += 1
         packet = av.Packet(self._packets[self._sent % len(self._packets)])
-        packet.pts = self._sent * PACKET_SAMPLES
+        packet.pts = self._sent * self._frame
         packet.time_base = TIME_BASE
         self._sent += 1
         return packet
@@ -141,6 +144,8 @@ class PairResult:
     session_s: float = 0.0
     window_s: float = 0.0
     window_frames: int = 0
+    frame_ms: int = 20
+    """Packet duration on both legs (10 when the server's answer asked for it)."""
     gaps: int = 0
     max_gap_ms: float = 0.0
     late_sends: int = 0
@@ -152,12 +157,15 @@ class PairResult:
 class Pair:
     """A broadcaster and its one listener."""
 
-    def __init__(self, spec: dict[str, Any], packets: list[bytes]) -> None:
+    def __init__(self, spec: dict[str, Any], packets: dict[int, list[bytes]]) -> None:
+        """``packets``: the audio encoded in 20 ms (960) and 10 ms (480) packets; the
+        broadcaster sends 10 ms ones if the server's answer asks for ``a=ptime:10``."""
         self.spec = spec
+        self.packets = packets
         self.host: str = spec["host"]
         self.b_api = Api(self.host, spec["broadcaster"]["cookies"])
         self.l_api = Api(self.host, spec["listener"]["cookies"])
-        self.track = OpusLoopTrack(packets)
+        self.track = OpusLoopTrack(packets[PACKET_SAMPLES])
         self.pcs: list[RTCPeerConnection] = []
         self.arrivals: list[float] = []
         self.stamps: list[float] = []
@@ -179,6 +187,10 @@ class Pair:
         if resp.status_code != 200:
             raise RuntimeError(f"{path}: {resp.status_code} {resp.text[:200]}")
         answer = resp.json()
+        if pc.getSenders() and "a=ptime:10" in answer["sdp"]:  # the broadcaster, asked
+            self.track = OpusLoopTrack(self.packets[480], 480)
+            self.result.frame_ms = 10
+            pc.getSenders()[0].replaceTrack(self.track)
         await pc.setRemoteDescription(RTCSessionDescription(answer["sdp"], answer["type"]))
 
     async def start(self) -> None:
@@ -269,7 +281,7 @@ async def main() -> None:
     """Run one job (see the module docstring)."""
     job = json.loads(await read_line())
     audio = noisy_speech(seconds=float(job.get("audio_seconds", 12.0)), snr_db=5.0, seed=0)[2]
-    packets = encode_opus(audio)
+    packets = {frame: encode_opus(audio, frame) for frame in (PACKET_SAMPLES, 480)}
     loop = asyncio.get_running_loop()
     pairs = [Pair(spec, packets) for spec in job["pairs"]]
     t0 = time.perf_counter()

@@ -116,14 +116,15 @@ def summarise(
         bypassed += stats.get("bypassed", 0)
         late += stats.get("late", 0)
         worst = max(worst, 100 * stats.get("bypassed", 0) / max(1, stats.get("frames", 0)))
-        session_frames += 50 * r["session_s"]
+        per_s = 1000 / r.get("frame_ms", 20)  # packets (frames) a second on both legs
+        session_frames += per_s * r["session_s"]
         duration = float(r["stop"].get("duration") or 0.0)
         off = abs(duration - r["session_s"])
         rec_worst = max(rec_worst, off)
         if r["stop"].get("recording_id") is not None and off <= 0.5 + 0.02 * r["session_s"]:
             rec_ok += 1
         received += r["window_frames"]
-        expected += r["window_s"] * 50
+        expected += r["window_s"] * per_s
         gaps += r["gaps"]
         max_gap = max(max_gap, r["max_gap_ms"])
         late_sends += r["late_sends"]

@@ -30,6 +30,7 @@ def live_config() -> LiveConfig:
     return LiveConfig(
         stun_urls=settings.WEBRTC_STUN_URLS,
         jitter_prefetch=settings.WEBRTC_JITTER_PREFETCH,
+        opus_frame_ms=settings.OPUS_FRAME_MS,
         budget=settings.DENOISE_BUDGET_MS / 1000,
         media_timeout=settings.WEBRTC_MEDIA_TIMEOUT,
         connect_timeout=settings.WEBRTC_CONNECT_TIMEOUT,

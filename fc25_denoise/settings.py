@@ -299,8 +299,12 @@ TURN_TTL_S = env_int("FC25_TURN_TTL", 24 * 3600, minimum=60)
 """Seconds a TURN credential stays valid (a relayed call cannot outlive it)."""
 FORCE_RELAY = env_bool("FC25_FORCE_RELAY", False)
 """Pages use only TURN relay candidates (iceTransportPolicy "relay")."""
-WEBRTC_JITTER_PREFETCH = env_int("FC25_JITTER_PREFETCH", 1, minimum=0)
-"""Packets aiortc's receive jitter buffer holds back (its default 4 adds ~80 ms)."""
+WEBRTC_JITTER_PREFETCH = env_int("FC25_JITTER_PREFETCH", 0, minimum=0)
+"""Packets aiortc's receive jitter buffer holds back (its default 4 adds ~80 ms); 0: none,
+each packet is decoded on arrival."""
+OPUS_FRAME_MS = int(env_choice("FC25_OPUS_FRAME_MS", "20", ("10", "20")))
+"""Opus packet duration on both legs, 10 or 20 ms: the broadcaster is asked for it (the
+answer's ``a=ptime``) and listeners are sent it."""
 WEBRTC_MEDIA_TIMEOUT = env_float("FC25_MEDIA_TIMEOUT", 5.0, lo=0.5, hi=600.0)
 """Seconds without audio from the broadcaster before the stream is ended and saved."""
 WEBRTC_CONNECT_TIMEOUT = env_float("FC25_CONNECT_TIMEOUT", 20.0, lo=1.0, hi=600.0)

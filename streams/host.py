@@ -246,6 +246,7 @@ class LocalHub:
                 self._finished,
                 functools.partial(self._listener_ended, user.username),
                 self._telemetry,
+                frame_ms=10 if prefs.low_latency else None,
             )
             session.share_raw = prefs.share_raw
             try:

@@ -53,10 +53,11 @@ def do_update_settings(
     model: str | None,
     record_raw: bool | None = None,
     share_raw: bool | None = None,
+    low_latency: bool | None = None,
 ) -> BroadcastSettings:
     """Store settings; the live stream (if any) is updated by the caller.
 
-    ``model`` and ``record_raw`` apply from the next stream on.
+    ``model``, ``record_raw`` and ``low_latency`` apply from the next stream on.
     """
     obj = broadcast_settings(user)
     if atten_lim_db is not None:
@@ -67,6 +68,8 @@ def do_update_settings(
         obj.record_raw = record_raw
     if share_raw is not None:
         obj.share_raw = share_raw
+    if low_latency is not None:
+        obj.low_latency = low_latency
     obj.save()
     ActiveStream.objects.filter(user=user).update(atten_lim_db=obj.atten_lim_db)
     return obj

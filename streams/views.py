@@ -160,13 +160,15 @@ async def stream_settings(request: HttpRequest) -> HttpResponse:
                 )
         record_raw = _flag(data, "record_raw")
         share_raw = _flag(data, "share_raw")
-        if atten is None and model is None and record_raw is None and share_raw is None:
+        low_latency = _flag(data, "low_latency")
+        flags = (record_raw, share_raw, low_latency)
+        if atten is None and model is None and all(f is None for f in flags):
             raise BadRequest(
-                "Send atten_lim_db, model, record_raw and/or share_raw.",
+                "Send atten_lim_db, model, record_raw, share_raw and/or low_latency.",
                 {"atten_lim_db": ["This field is required."]},
             )
         prefs = await sync_to_async(services.do_update_settings)(
-            user, atten, model, record_raw, share_raw
+            user, atten, model, record_raw, share_raw, low_latency
         )
         # Applied before the answer, in whichever server process hosts the stream.
         await _hub().apply_settings(user, atten, share_raw)
@@ -180,5 +182,6 @@ async def stream_settings(request: HttpRequest) -> HttpResponse:
             "default_model": settings.DENOISE_MODEL,
             "record_raw": prefs.record_raw,
             "share_raw": prefs.share_raw,
+            "low_latency": prefs.low_latency,
         }
     )

@@ -24,6 +24,7 @@ const listenersEl = q("listener-count");
 const errorEl = q("broadcast-error");
 const recordRaw = q("record-raw");
 const shareRaw = q("share-raw");
+const lowLatency = q("low-latency");
 const telemetry = telemetryMeter(q("telemetry"));
 const lastRecording = q("last-recording");
 
@@ -155,7 +156,8 @@ async function onStop() {
   }
 }
 
-/** A settings checkbox (`record_raw`, `share_raw`): PATCH on change, reverted on failure. */
+/** A settings checkbox (`record_raw`, `share_raw`, `low_latency`): PATCH on change, reverted
+ * on failure. */
 async function onFlag(box, name) {
   const wanted = box.checked;
   box.disabled = true;
@@ -194,6 +196,7 @@ async function loadInitial() {
     for (const [box, name] of [
       [recordRaw, "record_raw"],
       [shareRaw, "share_raw"],
+      [lowLatency, "low_latency"],
     ]) {
       if (typeof prefs[name] === "boolean") {
         box.checked = prefs[name];
@@ -233,6 +236,7 @@ export function initBroadcast() {
   stopButton.addEventListener("click", onStop);
   recordRaw.addEventListener("change", () => onFlag(recordRaw, "record_raw"));
   shareRaw.addEventListener("change", () => onFlag(shareRaw, "share_raw"));
+  lowLatency.addEventListener("change", () => onFlag(lowLatency, "low_latency"));
   slider.addEventListener("input", onSlider);
   window.addEventListener("pagehide", () => live && endLive());
   renderStrength();

@@ -39,26 +39,37 @@ from .levels import Level
 OPUS_BITRATE = 64_000
 """Mono voice: 64 kbit/s is transparent for speech (browsers send 32-40)."""
 MAX_QUEUED = 3
-"""Packets a listener's sender may lag behind (60 ms) before the oldest are dropped."""
+"""20 ms packets a listener's sender may lag behind (60 ms) before the oldest are dropped
+(with 10 ms packets, twice as many: the same 60 ms)."""
+FRAME_MS = (10, 20)
+"""Opus packet durations the packetizer can make."""
 _TIME_BASE = fractions.Fraction(1, SAMPLE_RATE)
 
 
 class OpusPacketizer:
-    """Float mono -> Opus packets (mono, 20 ms, VoIP mode). One stream; one thread at a time."""
+    """Float mono -> Opus packets (mono, ``frame_ms`` long, VoIP mode). One stream; one
+    thread at a time.
 
-    def __init__(self) -> None:
+    10 ms packets reach the listener a frame sooner when the broadcaster sends 10 ms
+    frames; a 20 ms chunk is then encoded as two packets (pts 480 samples apart).
+    """
+
+    def __init__(self, frame_ms: int = 20) -> None:
+        if frame_ms not in FRAME_MS:
+            raise ValueError(f"Opus packets must be one of {FRAME_MS} ms long")
         self._codec = av.CodecContext.create("libopus", "w")
         self._codec.bit_rate = OPUS_BITRATE
         self._codec.format = "s16"
         self._codec.layout = "mono"
         self._codec.sample_rate = SAMPLE_RATE
         self._codec.time_base = _TIME_BASE
-        self._codec.options = {"application": "voip"}
+        self._codec.options = {"application": "voip", "frame_duration": str(frame_ms)}
         self._skew: int | None = None
 
     def encode(self, samples: Audio, pts: int) -> list[av.Packet]:
-        """Encode one chunk (normally one 20 ms frame) that starts at sample ``pts`` of
-        the stream; returns the packets it completed.
+        """Encode one chunk (normally one 10 or 20 ms frame) that starts at sample ``pts``
+        of the stream; returns the packets it completed (a chunk shorter than a packet
+        waits in the codec for the next).
 
         Packets carry ``pts`` on the stream's sample timeline (whenever this encoder
         started) and a 1/48000 ``time_base``, as ``Encoder.pack`` expects.
@@ -96,26 +107,40 @@ class PacketTrack(MediaStreamTrack):
 
     kind = "audio"
 
-    def __init__(self) -> None:
+    def __init__(self, max_queued: int = MAX_QUEUED) -> None:
         super().__init__()
-        self._queue: deque[av.Packet] = deque(maxlen=MAX_QUEUED)
+        self._max = max_queued
+        self._queue: deque[av.Packet] = deque(maxlen=max_queued)
         self._ready = asyncio.Event()
+        self._started = False
         self.dropped = 0
-        """Packets discarded because this listener's sender fell behind."""
+        """Packets discarded because this listener's sender fell behind (or, at its start,
+        queued while the connection was being set up)."""
 
     def offer(self, packet: av.Packet) -> None:
         """Queue a packet (called by the session's pump, on the loop)."""
-        if len(self._queue) == MAX_QUEUED:
+        if len(self._queue) == self._max:
             self.dropped += 1
         self._queue.append(packet)
         self._ready.set()
 
     async def recv(self) -> av.Packet:  # aiortc senders accept packets as well as frames
+        """The oldest queued packet; the first call returns the newest one only.
+
+        Packets queued while the listener's connection was being set up are stale:
+        sent in a burst they would fill the browser's jitter buffer, which then plays
+        that much later for a long while (it shrinks its buffer only slowly).
+        """
         while not self._queue:
             if self.readyState != "live":
                 raise MediaStreamError
             self._ready.clear()
             await self._ready.wait()
+        if not self._started:
+            self._started = True
+            while len(self._queue) > 1:
+                self._queue.popleft()
+                self.dropped += 1
         return self._queue.popleft()
 
     def stop(self) -> None:
@@ -124,9 +149,13 @@ class PacketTrack(MediaStreamTrack):
 
 
 class Fanout:
-    """The session's listener tracks, grouped by level, each level fed from its encoder."""
+    """The session's listener tracks, grouped by level, each level fed from its encoder
+    of ``frame_ms`` packets."""
 
-    def __init__(self) -> None:
+    def __init__(self, frame_ms: int = 20) -> None:
+        if frame_ms not in FRAME_MS:
+            raise ValueError(f"Opus packets must be one of {FRAME_MS} ms long")
+        self.frame_ms = frame_ms
         self._groups: dict[Level, set[PacketTrack]] = {}
         self._encoders: dict[Level, OpusPacketizer] = {}
 
@@ -139,7 +168,7 @@ class Fanout:
         return list(self._groups)
 
     def subscribe(self, level: Level) -> PacketTrack:
-        track = PacketTrack()
+        track = PacketTrack(MAX_QUEUED * 20 // self.frame_ms)
         self._join(track, level)
         return track
 
@@ -166,7 +195,7 @@ class Fanout:
         """``level``'s encoder (created on first use; only the pump uses it)."""
         encoder = self._encoders.get(level)
         if encoder is None:
-            encoder = self._encoders[level] = OpusPacketizer()
+            encoder = self._encoders[level] = OpusPacketizer(self.frame_ms)
         return encoder
 
     def publish(self, level: Level, packets: list[av.Packet]) -> None:

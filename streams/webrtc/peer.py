@@ -7,8 +7,10 @@ import logging
 import re
 
 from aiortc import RTCConfiguration, RTCIceServer, RTCPeerConnection, RTCSessionDescription
-from aiortc.jitterbuffer import JitterBuffer
+from aiortc.jitterbuffer import JitterBuffer, JitterFrame
 from aiortc.rtcrtpreceiver import RTCRtpReceiver
+from aiortc.rtp import RtpPacket
+from aiortc.utils import uint16_add
 
 logger = logging.getLogger(__name__)
 
@@ -56,12 +58,39 @@ def new_peer_connection(stun_urls: list[str]) -> RTCPeerConnection:
     return RTCPeerConnection(RTCConfiguration(iceServers=servers))
 
 
-def tune_receive_latency(receiver: RTCRtpReceiver, prefetch: int) -> bool:
-    """Shrink aiortc's audio jitter buffer prefetch (default 4 packets, ~80 ms).
+class ArrivalJitterBuffer(JitterBuffer):
+    """An audio jitter buffer that hands every packet to the decoder as it arrives.
 
+    aiortc's buffer only knows a frame is complete when a packet with the next
+    timestamp arrives, so even at its smallest it holds each audio packet for one
+    packet time (20 ms). An Opus packet is a whole frame: nothing to wait for.
+    A packet older than (or the same as) the last one released arrived too late
+    and is dropped (``late`` counts them); a gap (a lost packet) is not waited for.
+    """
+
+    def __init__(self, capacity: int) -> None:
+        super().__init__(capacity=capacity)
+        self._last: int | None = None
+        self.late = 0
+
+    def add(self, packet: RtpPacket) -> tuple[bool, JitterFrame | None]:
+        seq = packet.sequence_number
+        if self._last is not None and not 0 < uint16_add(seq, -self._last) < 0x8000:
+            self.late += 1
+            return False, None
+        self._last = seq
+        data: bytes = getattr(packet, "_data", packet.payload)  # set by aiortc's depayloader
+        return False, JitterFrame(data=data, timestamp=packet.timestamp)
+
+
+def tune_receive_latency(receiver: RTCRtpReceiver, prefetch: int) -> bool:
+    """Shrink aiortc's audio jitter buffer (default: 4 packets prefetched, ~80 ms).
+
+    ``prefetch=0``: every packet is released on arrival (:class:`ArrivalJitterBuffer`).
+    ``prefetch>=1``: aiortc's buffer with that prefetch; at 1 a packet is released
+    when the next one arrives (one packet time later), each further one adds a packet.
     aiortc has no public knob for this, so the receiver's private buffer is
-    replaced before any packet arrives. With ``prefetch=1`` a 20 ms packet is
-    released as soon as the next one arrives. Returns False (and logs) if the
+    replaced before any packet arrives. Returns False (and logs) if the
     aiortc version no longer has that attribute, leaving the default.
     """
     attr = "_RTCRtpReceiver__jitter_buffer"
@@ -69,7 +98,12 @@ def tune_receive_latency(receiver: RTCRtpReceiver, prefetch: int) -> bool:
     if not isinstance(current, JitterBuffer):
         logger.warning("cannot tune aiortc jitter buffer (aiortc internals changed)")
         return False
-    setattr(receiver, attr, JitterBuffer(capacity=current.capacity, prefetch=prefetch))
+    buffer = (
+        ArrivalJitterBuffer(current.capacity)
+        if prefetch == 0
+        else JitterBuffer(capacity=current.capacity, prefetch=prefetch)
+    )
+    setattr(receiver, attr, buffer)
     return True
 
 
@@ -94,6 +128,25 @@ async def apply_client_offer(
     except Exception as exc:
         detail = f": {exc}" if str(exc) else ""
         raise ValueError(f"malformed SDP ({type(exc).__name__}{detail})") from exc
+
+
+def ask_ptime(sdp: str, ms: int) -> str:
+    """``sdp`` with every audio section asking for ``ms`` ms packets (``a=ptime``,
+    RFC 4566): Chromium's Opus encoder then frames at the smallest size of at least
+    ``ms`` (10 ms: one model hop per packet). Any ``a=ptime`` already there is replaced."""
+    out: list[str] = []
+    audio = False
+    for line in sdp.split("\r\n"):
+        if line.startswith("m="):
+            audio = line.startswith("m=audio ")
+            out.append(line)
+            if audio:
+                out.append(f"a=ptime:{ms}")
+            continue
+        if audio and line.startswith("a=ptime:"):
+            continue
+        out.append(line)
+    return "\r\n".join(out)
 
 
 def advertise_address(sdp: str, public_ip: str) -> str:

@@ -57,6 +57,8 @@ class LiveConfig:
     """Batch ONNX streams' hops across streams."""
     batch_wait_ms: float = 4.0
     """Longest a hop waits for other streams' hops."""
+    opus_frame_ms: int = 20
+    """Opus packet duration (10 or 20 ms) asked of broadcasters and sent to listeners."""
 
 
 class LiveRuntime:

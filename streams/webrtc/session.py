@@ -29,7 +29,7 @@ from denoise.constants import PACKET_SAMPLES
 
 from .fanout import ENCODE, Fanout, offers_opus, prefer_opus
 from .levels import Level, level_audio
-from .peer import apply_client_offer, new_peer_connection, tune_receive_latency
+from .peer import apply_client_offer, ask_ptime, new_peer_connection, tune_receive_latency
 from .runtime import LiveRuntime
 from .source import LiveSource, SourceEnded
 from .stream import (
@@ -59,12 +59,16 @@ class BroadcastSession:
         on_finished: Callable[[SessionResult], Awaitable[int | None]],
         on_listener_ended: ListenerEnded | None = None,
         on_telemetry: Telemetry | None = None,
+        *,
+        frame_ms: int | None = None,
     ) -> None:
         """``on_finished`` saves the result (returns the recording id);
         ``on_listener_ended`` hears of every listener the server ended on purpose
         (replaced, revoked, stream ended), not of those whose connection failed;
         ``on_telemetry`` gets the ``telemetry`` event twice a second while audio
         flows, with the user ids it is for (the broadcaster and the listeners).
+        ``frame_ms`` (10 or 20; default: the runtime's ``opus_frame_ms``) is the Opus
+        packet duration asked of the broadcaster and sent to the listeners.
         The session takes ownership of ``denoiser`` and closes it when it stops."""
         self.user_id = stream.user_id
         self.username = stream.username
@@ -81,7 +85,8 @@ class BroadcastSession:
         self._meter = StreamMeter()
         self._telemetry: asyncio.Task[None] | None = None
         self._pc = new_peer_connection(self._config.stun_urls)
-        self._fanout = Fanout()
+        self._frame_ms = frame_ms or self._config.opus_frame_ms
+        self._fanout = Fanout(self._frame_ms)
         self._source: LiveSource | None = None
         self._listeners: dict[uuid.UUID, Listener] = {}
         self._spool = runtime.spool_writer(spool.cleaned, spool.raw, self.log)
@@ -167,7 +172,10 @@ class BroadcastSession:
             raise ValueError("the offer carries no audio track to broadcast.")
         await pc.setLocalDescription(answer)
         self._watchdog = asyncio.create_task(self._connect_watchdog())
-        return pc.localDescription
+        local = pc.localDescription
+        if self._frame_ms != 20:  # 20 ms: what browsers send unasked
+            local = RTCSessionDescription(ask_ptime(local.sdp, self._frame_ms), local.type)
+        return local
 
     async def _connect_watchdog(self) -> None:
         # A browser that never completes ICE would otherwise hold the slot forever.

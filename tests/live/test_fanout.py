@@ -50,6 +50,33 @@ def test_packetizer_pts_time_base_and_round_trip() -> None:
     assert rms(y[-24_000:]) == pytest.approx(rms(x[-24_000:]), rel=0.1)
 
 
+def test_10_ms_packets_step_480_samples_and_decode_back() -> None:
+    x = sine()
+    enc = OpusPacketizer(10)
+    tens = [p for i in range(0, x.size, 480) for p in enc.encode(x[i : i + 480], i)]
+    assert [p.pts for p in tens] == [480 * i for i in range(len(tens))]
+    assert len(tens) >= 95  # one packet per 10 ms chunk
+    split = OpusPacketizer(10)
+    pairs = [split.encode(x[i : i + 960], i) for i in range(0, 9600, 960)]
+    assert all(len(ps) == 2 for ps in pairs)  # a 20 ms frame: two 10 ms packets
+    assert [p.pts for ps in pairs for p in ps] == [480 * k for k in range(20)]
+
+    dec = av.CodecContext.create("libopus", "r")
+    dec.sample_rate = 48_000
+    dec.layout = "mono"
+    frames = [f for p in tens for f in dec.decode(p)]
+    assert {f.samples for f in frames} == {480}
+    y = np.concatenate([frame_to_mono(f) for f in frames])
+    assert rms(y[-24_000:]) == pytest.approx(rms(x[-24_000:]), rel=0.1)
+
+
+def test_packetizer_refuses_other_durations() -> None:
+    with pytest.raises(ValueError):
+        OpusPacketizer(5)
+    with pytest.raises(ValueError):
+        Fanout(40)
+
+
 def test_encoders_started_later_stamp_the_streams_timeline() -> None:
     """A level's encoder started mid-stream continues the RTP timeline: a listener
     moved to it hears no jump in time."""
@@ -60,18 +87,42 @@ def test_encoders_started_later_stamp_the_streams_timeline() -> None:
     assert stamps == [start + 960 * k for k in range(len(stamps))] and len(stamps) >= 9
 
 
-async def test_packet_track_keeps_the_newest_and_counts_drops() -> None:
+async def test_packet_track_starts_at_the_newest_packet() -> None:
+    """Packets queued while the connection was set up are skipped, not sent in a burst
+    that would fill the browser's jitter buffer."""
     track = PacketTrack()
     extra = 4
     for n in range(MAX_QUEUED + extra):
         track.offer(packet(n))
     assert track.dropped == extra
+    assert (await asyncio.wait_for(track.recv(), JOIN_S)).pts == MAX_QUEUED + extra - 1
+    assert track.dropped == extra + MAX_QUEUED - 1
+    track.stop()
+
+
+async def test_packet_track_keeps_the_newest_and_counts_drops() -> None:
+    track = PacketTrack()
+    track.offer(packet(0))
+    assert (await asyncio.wait_for(track.recv(), JOIN_S)).pts == 0  # started
+    extra = 4
+    for n in range(1, MAX_QUEUED + extra + 1):
+        track.offer(packet(n))
+    assert track.dropped == extra
     got = [(await asyncio.wait_for(track.recv(), JOIN_S)).pts for _ in range(MAX_QUEUED)]
-    assert got == list(range(extra, MAX_QUEUED + extra))
+    assert got == list(range(extra + 1, MAX_QUEUED + extra + 1))
     track.offer(packet(99))  # the queue has room again: nothing dropped
     assert (await track.recv()).pts == 99
     assert track.dropped == extra
     track.stop()
+
+
+def test_packet_track_holds_the_same_time_with_10_ms_packets() -> None:
+    fan = Fanout(10)
+    track = fan.subscribe("full")
+    for n in range(2 * MAX_QUEUED + 1):
+        track.offer(packet(n))
+    assert track.dropped == 1  # 60 ms of 10 ms packets fit
+    fan.close()
 
 
 async def test_stop_wakes_a_waiting_recv() -> None:
@@ -92,6 +143,9 @@ async def test_fanout_publishes_to_every_track_until_unsubscribed() -> None:
     assert not fan.listening
     a, b = fan.subscribe("full"), fan.subscribe("full")
     assert fan.listening and fan.levels() == ["full"]
+    fan.publish("full", [packet(0)])
+    for track in (a, b):
+        assert (await track.recv()).pts == 0  # started: later packets are all sent
     fan.publish("full", [packet(1), packet(2)])
     for track in (a, b):
         assert [(await track.recv()).pts for _ in range(2)] == [1, 2]
