@@ -77,6 +77,11 @@ def encode_opus(samples: np.ndarray, size: int = PACKET_SAMPLES) -> list[bytes]:
     return packets
 
 
+def encode_packet_sizes(samples: np.ndarray) -> dict[int, list[bytes]]:
+    """``samples`` in 20 ms and in 10 ms packets (what :class:`Pair` sends, by the answer)."""
+    return {frame: encode_opus(samples, frame) for frame in (PACKET_SAMPLES, 480)}
+
+
 class OpusLoopTrack(MediaStreamTrack):
     """A microphone stand-in sending pre-encoded Opus packets in real time, looped."""
 
@@ -281,7 +286,7 @@ async def main() -> None:
     """Run one job (see the module docstring)."""
     job = json.loads(await read_line())
     audio = noisy_speech(seconds=float(job.get("audio_seconds", 12.0)), snr_db=5.0, seed=0)[2]
-    packets = {frame: encode_opus(audio, frame) for frame in (PACKET_SAMPLES, 480)}
+    packets = encode_packet_sizes(audio)
     loop = asyncio.get_running_loop()
     pairs = [Pair(spec, packets) for spec in job["pairs"]]
     t0 = time.perf_counter()

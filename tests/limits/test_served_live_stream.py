@@ -14,7 +14,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from bench.live_clients import PACKET_S, Pair, encode_opus
+from bench.live_clients import PACKET_S, Pair, encode_packet_sizes
 from tests.audio_fixtures import noisy_speech
 from tests.limits.uploads import MB, post
 
@@ -45,7 +45,7 @@ async def scenario(served: dict[str, Any]) -> tuple[Any, list[tuple[int, float]]
         "broadcaster": {"username": "alice", "cookies": served["alice"].cookies.get_dict()},
         "listener": {"username": "bob", "cookies": served["bob"].cookies.get_dict()},
     }
-    packets = encode_opus(noisy_speech(seconds=4.0, snr_db=5.0, seed=0)[2])
+    packets = encode_packet_sizes(noisy_speech(seconds=4.0, snr_db=5.0, seed=0)[2])
     pair = Pair(spec, packets)
     await pair.start()
     loop = asyncio.get_running_loop()

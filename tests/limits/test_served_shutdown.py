@@ -13,7 +13,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from bench.live_clients import Pair, encode_opus
+from bench.live_clients import Pair, encode_packet_sizes
 from tests.audio_fixtures import noisy_speech
 from tests.limits.conftest import serving
 from tests.servers import stop
@@ -27,7 +27,7 @@ async def live_then_sigterm(server: dict[str, Any]) -> float:
         "broadcaster": {"username": "alice", "cookies": server["alice"].cookies.get_dict()},
         "listener": {"username": "bob", "cookies": server["bob"].cookies.get_dict()},
     }
-    pair = Pair(spec, encode_opus(noisy_speech(seconds=3.0, snr_db=5.0, seed=0)[2]))
+    pair = Pair(spec, encode_packet_sizes(noisy_speech(seconds=3.0, snr_db=5.0, seed=0)[2]))
     await pair.start()
     await asyncio.sleep(2.0)
     t0 = time.monotonic()
