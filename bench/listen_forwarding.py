@@ -18,8 +18,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
-import secrets
-import subprocess
 import sys
 import tempfile
 import time
@@ -34,60 +32,13 @@ from aiortc import RTCPeerConnection  # noqa: E402
 
 from bench.live_clients import Api  # noqa: E402
 from tests.multiprocess.clients import go_live, listen, patch  # noqa: E402
-from tests.multiprocess.conftest import Node, login  # noqa: E402
-from tests.servers import admin_conninfo, with_database  # noqa: E402
-
-PASSWORD = "correct-horse-battery-9"
+from tests.multiprocess.conftest import Node, cluster_env, login  # noqa: E402
 
 
 def cpu_s(pid: int) -> float:
     """User + system CPU seconds of process ``pid``."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-def make_env(db_url: str, redis_url: str, data: Path) -> tuple[dict[str, str], str]:
-    import psycopg
-    from psycopg import sql
-
-    name = f"fc25_bench_{secrets.token_hex(4)}"
-    with psycopg.connect(admin_conninfo(db_url), autocommit=True) as conn:
-        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    env = dict(
-        os.environ,
-        DATABASE_URL=with_database(db_url, name),
-        REDIS_URL=redis_url,
-        SECRET_KEY=secrets.token_urlsafe(50),
-        FC25_DATA_DIR=str(data),
-        FC25_REDIS_PREFIX=f"fc25bench{secrets.token_hex(3)}",
-        FC25_DENOISE_MODEL="identity",
-        FC25_MAX_LISTENERS="1000",
-        DJANGO_SETTINGS_MODULE="fc25_denoise.settings",
-    )
-    subprocess.run(
-        [sys.executable, "manage.py", "migrate", "--noinput", "-v0"], cwd=ROOT, env=env, check=True
-    )
-    script = (
-        "from users.models import User, Friendship\n"
-        f"a = User.objects.create_user('alice', password='{PASSWORD}')\n"
-        f"b = User.objects.create_user('bob', password='{PASSWORD}')\n"
-        "Friendship.objects.create(user_low=min(a, b, key=lambda u: u.pk), "
-        "user_high=max(a, b, key=lambda u: u.pk))\n"
-    )
-    subprocess.run(
-        [sys.executable, "manage.py", "shell", "-c", script], cwd=ROOT, env=env, check=True
-    )
-    return env, name
-
-
-def drop_db(db_url: str, name: str) -> None:
-    import psycopg
-    from psycopg import sql
-
-    with psycopg.connect(admin_conninfo(db_url), autocommit=True) as conn:
-        conn.execute(
-            sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
-        )
 
 
 async def setup_time(api: Api, pcs: list[RTCPeerConnection]) -> float:
@@ -141,16 +92,16 @@ def main() -> None:
     db_url = os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/postgres")
     redis_url = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/14")
     data = Path(tempfile.mkdtemp(prefix="fc25_fwd_"))
-    env, name = make_env(db_url, redis_url, data)
-    a = Node("a", env, data).start()
-    b = Node("b", env, data).start()
-    try:
-        time.sleep(2)
-        figures = asyncio.run(run(a, b, args.rounds, args.requests))
-    finally:
-        a.stop()
-        b.stop()
-        drop_db(db_url, name)
+    settings = {"REDIS_URL": redis_url, "FC25_DENOISE_MODEL": "identity"}
+    with cluster_env(db_url, data, FC25_MAX_LISTENERS="1000", **settings) as env:
+        a = Node("a", env, data).start()
+        b = Node("b", env, data).start()
+        try:
+            time.sleep(2)
+            figures = asyncio.run(run(a, b, args.rounds, args.requests))
+        finally:
+            a.stop()
+            b.stop()
     for label, values in figures.items():
         ms = 1000 * np.asarray(values)
         if len(ms) == 1:

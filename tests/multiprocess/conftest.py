@@ -14,6 +14,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -30,41 +31,59 @@ needs_services = pytest.mark.skipif(
 PASSWORD = "correct-horse-battery-9"
 
 
-@pytest.fixture
-def shared_env(tmp_path: Path) -> Iterator[dict[str, str]]:
+@contextmanager
+def cluster_env(db_url: str, data: Path, **settings: str) -> Iterator[dict[str, str]]:
+    """The environment of server processes sharing a throwaway database (on the
+    PostgreSQL server of ``db_url``) with alice, bob (friends) and carol; dropped after.
+
+    ``settings``: more environment variables (``REDIS_URL`` comes from the caller's
+    environment unless given here).
+    """
     import psycopg
     from psycopg import sql
 
-    url = os.environ["DATABASE_URL"]
     name = f"fc25_mp_{secrets.token_hex(5)}"
-    with psycopg.connect(admin_conninfo(url), autocommit=True) as conn:
+    with psycopg.connect(admin_conninfo(db_url), autocommit=True) as conn:
         conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
     env = dict(
         os.environ,
-        DATABASE_URL=with_database(url, name),
+        DATABASE_URL=with_database(db_url, name),
         SECRET_KEY=secrets.token_urlsafe(50),  # one key for all processes: shared sessions
-        FC25_DATA_DIR=str(tmp_path),
+        FC25_DATA_DIR=str(data),
         FC25_REDIS_PREFIX=f"fc25mp{secrets.token_hex(4)}",
         DJANGO_SETTINGS_MODULE="fc25_denoise.settings",
+        **settings,
     )
-    subprocess.run(
-        [sys.executable, "manage.py", "migrate", "--noinput", "-v0"], cwd=ROOT, env=env, check=True
-    )
-    script = (
-        "from users.models import User, Friendship\n"
-        f"a = User.objects.create_user('alice', password='{PASSWORD}')\n"
-        f"b = User.objects.create_user('bob', password='{PASSWORD}')\n"
-        f"User.objects.create_user('carol', password='{PASSWORD}')\n"
-        "Friendship.objects.create(user_low=min(a, b, key=lambda u: u.pk), user_high=max(a, b, key=lambda u: u.pk))\n"
-    )
-    subprocess.run(
-        [sys.executable, "manage.py", "shell", "-c", script], cwd=ROOT, env=env, check=True
-    )
-    yield env
-    with psycopg.connect(admin_conninfo(url), autocommit=True) as conn:
-        conn.execute(
-            sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
+    try:
+        subprocess.run(
+            [sys.executable, "manage.py", "migrate", "--noinput", "-v0"],
+            cwd=ROOT,
+            env=env,
+            check=True,
         )
+        script = (
+            "from users.models import User, Friendship\n"
+            f"a = User.objects.create_user('alice', password='{PASSWORD}')\n"
+            f"b = User.objects.create_user('bob', password='{PASSWORD}')\n"
+            f"User.objects.create_user('carol', password='{PASSWORD}')\n"
+            "Friendship.objects.create(user_low=min(a, b, key=lambda u: u.pk), "
+            "user_high=max(a, b, key=lambda u: u.pk))\n"
+        )
+        subprocess.run(
+            [sys.executable, "manage.py", "shell", "-c", script], cwd=ROOT, env=env, check=True
+        )
+        yield env
+    finally:
+        with psycopg.connect(admin_conninfo(db_url), autocommit=True) as conn:
+            conn.execute(
+                sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
+            )
+
+
+@pytest.fixture
+def shared_env(tmp_path: Path) -> Iterator[dict[str, str]]:
+    with cluster_env(os.environ["DATABASE_URL"], tmp_path) as env:
+        yield env
 
 
 def query(env: dict[str, str], sql_text: str, *params: Any) -> list[tuple[Any, ...]]:
@@ -114,7 +133,9 @@ def wait_ready(host: str) -> None:
 
 
 def login(host: str, username: str) -> dict[str, str]:
-    """Cookies (session and CSRF) of ``username`` logged in through ``host``."""
+    """Cookies (session and CSRF) of ``username`` logged in through ``host`` (once it
+    answers)."""
+    wait_ready(host)
     s = requests.Session()
     s.get(f"http://{host}/api/auth/csrf/", timeout=5)
     r = s.post(

@@ -10,34 +10,14 @@ from __future__ import annotations
 
 import asyncio
 import json
-import time
 from concurrent.futures import ThreadPoolExecutor
 
-import requests
 import websockets
 
-from tests.multiprocess.conftest import PASSWORD, needs_services
+from tests.multiprocess.conftest import login, needs_services
 from tests.servers import start_server, stop
 
 pytestmark = needs_services
-
-
-def _login(host: str, username: str) -> str:
-    for _ in range(150):
-        try:
-            s = requests.Session()
-            s.get(f"http://{host}/api/auth/csrf/", timeout=2)
-            break
-        except requests.ConnectionError:
-            time.sleep(0.2)
-    r = s.post(
-        f"http://{host}/api/auth/login/",
-        json={"username": username, "password": PASSWORD},
-        headers={"X-CSRFToken": s.cookies["csrftoken"], "Referer": f"http://{host}/"},
-        timeout=5,
-    )
-    assert r.status_code == 200, r.text
-    return s.cookies["sessionid"]
 
 
 async def _socket(host: str, session: str):
@@ -52,8 +32,8 @@ def test_presence_crosses_server_processes(shared_env, tmp_path):
     a, host_a = start_server(shared_env, tmp_path / "a.log")
     b, host_b = start_server(shared_env, tmp_path / "b.log")
     try:
-        bob_session = _login(host_a, "bob")
-        alice_session = _login(host_b, "alice")
+        bob_session = login(host_a, "bob")["sessionid"]
+        alice_session = login(host_b, "alice")["sessionid"]
 
         async def scenario() -> dict:
             bob_ws = await _socket(host_a, bob_session)
