@@ -25,6 +25,7 @@ from recordings.models import RecordingJob
 from recordings.s3range import S3RangeFile
 from streams.apps import StreamsConfig
 from streams.models import ActiveStream
+from streams.webrtc.decode import BatchedDecoderQueue
 from users import admin as users_admin
 from users import throttle
 from users.apps import UsersConfig
@@ -69,3 +70,5 @@ BatchScheduler.active_streams
 BatchStats.batches, JobRunner.wait_idle, runtime.replace_live_hub
 # Django reads the management command's class attributes.
 _runserver.Command.requires_system_checks
+# aiortc's receiver calls its decoder queue's put() (streams/webrtc/decode.py).
+BatchedDecoderQueue.put

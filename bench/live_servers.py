@@ -66,6 +66,8 @@ class ServerSpec:
     redis_url: str
     code_dir: Path = ROOT
     """The checkout whose server is measured (``--code`` compares several in one run)."""
+    extra_env: dict[str, str] = field(default_factory=dict)
+    """More settings for every process (e.g. ``FC25_MAX_LISTENERS``)."""
 
 
 @dataclass
@@ -93,6 +95,7 @@ class ServerGroup:
             FC25_MAX_LIVE_STREAMS=str(self.spec.max_streams),
             LOG_LEVEL="WARNING",
         )
+        env.update(self.spec.extra_env)
         if self.db_name is not None:
             env["DATABASE_URL"] = with_database(self.spec.pg_url, self.db_name)
         if self.redis_prefix is not None:

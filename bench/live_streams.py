@@ -51,6 +51,7 @@ import json
 import math
 import os
 import queue
+import shutil
 import subprocess
 import sys
 import threading
@@ -180,6 +181,40 @@ class Worker:
             self.proc.wait(timeout=5)
 
 
+def start_profiles(
+    group: ServerGroup, n: int, window: float, out_dir: Path
+) -> list[subprocess.Popen[bytes]]:
+    """Profile every server process for ``window`` s into ``out_dir``.
+
+    * ``*.pyspy.txt``: py-spy's raw stacks per thread, Python frames only (with
+      native frames py-spy must pause the process for every sample, which starves
+      a real-time server); summarise with ``bench/profile_summary.py``.
+    * ``*.perf.data``: ``perf record`` samples when perf is installed: which native
+      code (Opus, SRTP, ONNX Runtime, the interpreter) the time is in; read it with
+      ``perf report -i FILE --sort dso,sym``.
+
+    Both take CPU of their own (a few % of a core): profiled points are not
+    capacity figures.
+    """
+    out_dir.mkdir(parents=True, exist_ok=True)
+    spy = Path(sys.executable).with_name("py-spy")
+    perf = shutil.which("perf")
+    seconds = str(round(window))
+    spies = []
+    for i, proc in enumerate(group.procs):
+        stem = out_dir / f"{group.label}-{group.spec.model}-{n}streams-server{i}"
+        cmd = [str(spy), "record", "--pid", str(proc.pid), "--duration", seconds,
+               "--threads", "--nonblocking", "--format", "raw", "--output", f"{stem}.pyspy.txt"]  # fmt: skip
+        spies.append(subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+        if perf:
+            cmd = [perf, "record", "-F", "499", "-p", str(proc.pid), "-o", f"{stem}.perf.data",
+                   "--", "sleep", seconds]  # fmt: skip
+            spies.append(
+                subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            )
+    return spies
+
+
 def run_point(
     group: ServerGroup,
     users: list[dict[str, Any]],
@@ -203,11 +238,14 @@ def run_point(
         time.sleep(settle)
         for w in workers:
             w.send("MARK")
+        spies = start_profiles(group, n, window, args.profile) if args.profile else []
         t0, s0, m0 = time.monotonic(), group.cpu(), machine_cpu()
         c0 = sum(cpu_seconds(w.proc.pid) for w in workers)
         time.sleep(window)
         t1, s1, m1 = time.monotonic(), group.cpu(), machine_cpu()
         c1 = sum(cpu_seconds(w.proc.pid) for w in workers)
+        for spy in spies:
+            spy.wait(timeout=60)
         for w in workers:
             w.send("STOP")
         results = [r for w in workers for r in w.expect("RESULT", timeout=60)]
@@ -309,6 +347,8 @@ def main() -> None:
     ap.add_argument("--rounds", type=int, default=1,
                     help="repeat the sweeps, alternating the order of --code (ABBA)")  # fmt: skip
     ap.add_argument("--keep-data", action="store_true", help="keep server data and logs")
+    ap.add_argument("--profile", type=Path,
+                    help="record py-spy profiles of the servers in each window into this folder")  # fmt: skip
     args = ap.parse_args()
 
     print(f"cpus={os.cpu_count()} window={args.window:g} s settle={args.settle:g} s "

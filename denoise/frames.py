@@ -30,6 +30,8 @@ def frame_to_mono(frame: av.AudioFrame) -> Audio:
     """
     data = frame.to_ndarray()
     channels = len(frame.layout.channels)
+    if channels == 1 and data.dtype == np.float32:  # what the live decoder gives
+        return np.ascontiguousarray(data.reshape(-1))
     # Packed formats come as (1, samples * channels), planar as (channels, samples).
     x = data.reshape(-1, channels).T if not frame.format.is_planar else data
     if np.issubdtype(x.dtype, np.integer):

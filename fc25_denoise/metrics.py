@@ -11,7 +11,7 @@ Read at scrape time (:class:`LiveCollector`), nothing added to the live path:
 Counted where they happen, through hooks (``denoise`` stays free of Django):
 
 * ``fc25_batch_seconds`` and ``fc25_batch_items`` histograms, label ``scheduler``
-  (``denoise-batch`` = batched ONNX inference, ``opus-encode`` = listener packets):
+  (``denoise-batch`` = batched ONNX inference, ``opus`` = Opus decode and encode):
   :func:`denoise.batching.observe_batches`.
 * ``fc25_event_loop_lag_seconds`` histogram: :class:`fc25_denoise.monitor.LoopMonitor`.
 * ``fc25_login_failures_total``: Django's ``user_login_failed`` signal (wrong password or

@@ -9,7 +9,8 @@ root, :mod:`fc25_denoise.runtime`, builds it from the settings):
   Unbatched models (native ``dfn3``) compute on their backend's own thread.
 * ``setup``: two threads for stream setup and teardown (model load, closing a
   denoiser), so neither ever queues behind inference.
-* ``encoder``: one thread that Opus-encodes the listener packets of all
+* ``codec``: one thread that decodes the broadcasters' Opus packets
+  (:mod:`.decode`) and encodes the listeners' (:mod:`.fanout`) for all
   streams, in batches of whatever arrived meanwhile (no waiting).
 * ``spool``: threads that write the recordings (:class:`~.spool.SpoolWriter`);
   a stalled disk stalls only these.
@@ -66,7 +67,7 @@ class LiveRuntime:
 
     Build it on any thread; its methods that return awaitables run on the
     server's event loop. :meth:`shutdown` is idempotent and stops every thread
-    (pending inference and encode items finish first).
+    (pending inference and codec items finish first).
     """
 
     def __init__(self, config: LiveConfig, *, sink_factory: SinkFactory = WavPairSink) -> None:
@@ -77,7 +78,7 @@ class LiveRuntime:
             else None
         )
         self.setup = ThreadPoolExecutor(max_workers=2, thread_name_prefix="denoise-setup")
-        self.encoder = BatchScheduler(max_wait_ms=0, max_parallel=1, name="opus-encode")
+        self.codec = BatchScheduler(max_wait_ms=0, max_parallel=1, name="opus")
         self.spool = ThreadPoolExecutor(max_workers=SPOOL_THREADS, thread_name_prefix="spool")
         self._sink_factory = sink_factory
         self._closed = False
@@ -116,6 +117,6 @@ class LiveRuntime:
         self._closed = True
         self.setup.shutdown(wait=False, cancel_futures=True)
         self.spool.shutdown(wait=False)  # a write in flight finishes: files stay valid
-        self.encoder.close()
+        self.codec.close()
         if self.inference is not None:
             self.inference.close()

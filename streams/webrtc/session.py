@@ -27,6 +27,7 @@ from aiortc.mediastreams import MediaStreamTrack
 from denoise.base import Audio, Denoiser
 from denoise.constants import PACKET_SAMPLES
 
+from .decode import decode_in_batches
 from .fanout import ENCODE, Fanout, offers_opus, prefer_opus
 from .levels import Level, level_audio
 from .peer import apply_client_offer, ask_ptime, new_peer_connection, tune_receive_latency
@@ -149,6 +150,7 @@ class BroadcastSession:
             for transceiver in pc.getTransceivers():
                 if transceiver.receiver.track is track:
                     tune_receive_latency(transceiver.receiver, self._config.jitter_prefetch)
+                    decode_in_batches(transceiver.receiver, self._runtime.codec)
             self._source = LiveSource(
                 track,
                 self._denoiser,
@@ -247,7 +249,7 @@ class BroadcastSession:
         futures = [
             (
                 level,
-                self._runtime.encoder.submit_async(
+                self._runtime.codec.submit_async(
                     ENCODE,
                     (fanout.encoder(level), level_audio(level, cleaned, raw, atten), position),
                 ),

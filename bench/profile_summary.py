@@ -1,0 +1,98 @@
+"""Where a server process's CPU goes, per thread and per function, from py-spy samples.
+
+Usage::
+
+    .venv/bin/python bench/profile_summary.py PROFILE.txt [--seconds 15] [--rate 100] [--top 25]
+
+``PROFILE.txt`` is ``py-spy record --threads --native --format raw`` output (what
+``bench/live_streams.py --profile DIR`` writes for each server process): one line per
+distinct stack, ``thread (TID): NAME;outermost;...;innermost COUNT``. py-spy samples
+only threads that are running (not those waiting on a lock, the GIL or I/O), so
+``samples / rate / seconds`` is a thread's share of one core.
+
+Prints three tables: CPU by thread (pool threads' numbered suffixes merged); the
+functions where samples land (self time, line numbers dropped); and, for the
+busiest threads, the functions on the stack (inclusive time, each function counted
+once per sample), which shows which layer (aiortc's receive path, the pump, SRTP,
+Opus) a thread's time belongs to.
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+from collections import Counter
+from pathlib import Path
+
+_LINE = re.compile(r"^thread \((\w+)\): ([^;]*);?(.*) (\d+)$")
+_POOL_SUFFIX = re.compile(r"([_-]\d+(_\d+)?|-[0-9a-f]{8,}|\(\w+\)|_\d+ \(\w+\))$")
+_LINENO = re.compile(r":\d+\)$")
+
+
+def thread_group(name: str) -> str:
+    """``ThreadPoolExecutor-0_1`` -> ``ThreadPoolExecutor``; ``spool_0`` -> ``spool``."""
+    name = name.strip()
+    previous = None
+    while previous != name:
+        previous, name = name, _POOL_SUFFIX.sub("", name).strip()
+    return name or "?"
+
+
+def frame_name(frame: str) -> str:
+    """A frame without its line number: ``recv (aiortc/rtcrtpreceiver.py)``."""
+    frame = _LINENO.sub(")", frame)
+    return re.sub(r"\(/[^)]*/site-packages/", "(", frame)
+
+
+def parse(path: Path) -> list[tuple[str, list[str], int]]:
+    """(thread group, frames outermost first, samples) per line of a raw profile."""
+    rows = []
+    for line in path.read_text().splitlines():
+        m = _LINE.match(line.strip())
+        if not m:
+            continue
+        frames = [frame_name(f) for f in m.group(3).split(";") if f]
+        rows.append((thread_group(m.group(2)), frames, int(m.group(4))))
+    return rows
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("profile", type=Path)
+    ap.add_argument("--seconds", type=float, required=True, help="the recording's duration")
+    ap.add_argument("--rate", type=float, default=100.0, help="py-spy samples per second")
+    ap.add_argument("--top", type=int, default=25)
+    ap.add_argument("--threads", type=int, default=3, help="busiest threads shown in detail")
+    args = ap.parse_args()
+    rows = parse(args.profile)
+    per_core = args.rate * args.seconds / 100  # samples per 1 % of a core
+
+    by_thread: Counter[str] = Counter()
+    self_time: Counter[str] = Counter()
+    inclusive: dict[str, Counter[str]] = {}
+    for thread, frames, n in rows:
+        by_thread[thread] += n
+        if frames:
+            self_time[frames[-1]] += n
+        seen = inclusive.setdefault(thread, Counter())
+        for f in set(frames):
+            seen[f] += n
+
+    print("| thread | % of a core |\n|---|---|")
+    for thread, n in by_thread.most_common():
+        print(f"| {thread} | {n / per_core:.1f} |")
+    print(f"| **total** | **{sum(by_thread.values()) / per_core:.1f}** |\n")
+
+    print("| function (self) | % of a core |\n|---|---|")
+    for f, n in self_time.most_common(args.top):
+        print(f"| `{f}` | {n / per_core:.1f} |")
+    print()
+    for thread, _ in by_thread.most_common(args.threads):
+        print(f"| {thread}: function (inclusive) | % of a core |\n|---|---|")
+        for f, n in inclusive[thread].most_common(args.top):
+            print(f"| `{f}` | {n / per_core:.1f} |")
+        print()
+
+
+if __name__ == "__main__":
+    main()
