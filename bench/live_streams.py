@@ -274,7 +274,12 @@ def run_point(
 
 
 def sweep(
-    model: str, procs: int, args: argparse.Namespace, label: str, code_dir: Path
+    model: str,
+    procs: int,
+    args: argparse.Namespace,
+    label: str,
+    code_dir: Path,
+    env: dict[str, str] | None = None,
 ) -> list[Row]:
     """Start ``procs`` servers of ``code_dir`` with ``model``; run every stream count on them."""
     counts = sorted(int(s) for s in args.streams.split(","))
@@ -287,6 +292,7 @@ def sweep(
         pg_url=args.pg_url,
         redis_url=args.redis_url,
         code_dir=code_dir,
+        extra_env=env or {},
     )
     group = ServerGroup(spec, label=label)
     rows: list[Row] = []
@@ -324,6 +330,20 @@ def sweep(
     return rows
 
 
+def parse_codes(spec: str) -> list[tuple[str, Path, dict[str, str]]]:
+    """``LABEL=DIR[@KEY=VALUE...],...`` -> (label, checkout, extra server environment).
+
+    ``--code base=.,asyncio=.@UVICORN_LOOP=asyncio`` serves the same checkout twice,
+    once with a setting changed: a lever measured alone, in the same run.
+    """
+    out = []
+    for item in filter(None, spec.split(",")):
+        label, rest = item.split("=", 1)
+        path, *pairs = rest.split("@")
+        out.append((label, Path(path).resolve(), dict(p.split("=", 1) for p in pairs)))
+    return out
+
+
 def main() -> None:
     """Parse arguments, run the sweep, print the table and the largest fitting counts."""
     ap = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
@@ -343,7 +363,7 @@ def main() -> None:
     ap.add_argument("--redis-url", default="redis://127.0.0.1:6379/14")
     ap.add_argument("--json", type=Path, help="also write the rows to this file")
     ap.add_argument("--code", default="",
-                    help="LABEL=DIR,... checkouts to compare in one run (default: this one)")  # fmt: skip
+                    help="LABEL=DIR[@KEY=VALUE...],... checkouts (and settings) to compare in one run")  # fmt: skip
     ap.add_argument("--rounds", type=int, default=1,
                     help="repeat the sweeps, alternating the order of --code (ABBA)")  # fmt: skip
     ap.add_argument("--keep-data", action="store_true", help="keep server data and logs")
@@ -354,24 +374,21 @@ def main() -> None:
     print(f"cpus={os.cpu_count()} window={args.window:g} s settle={args.settle:g} s "
           f"denoise workers/process={args.workers}")  # fmt: skip
     print("load average at start: {:.2f} {:.2f} {:.2f}".format(*os.getloadavg()), flush=True)
-    codes = [
-        (label, Path(path).resolve())
-        for label, path in (item.split("=", 1) for item in args.code.split(",") if item)
-    ] or [("this", ROOT)]
+    codes = parse_codes(args.code) or [("this", ROOT, {})]
     rows: list[Row] = []
     for round_ in range(args.rounds):
         order = codes if round_ % 2 == 0 else codes[::-1]
         for model in args.models.split(","):
             for procs in (int(p) for p in args.procs.split(",")):
-                for label, code_dir in order:
-                    rows += sweep(model, procs, args, label, code_dir)
+                for label, code_dir, env in order:
+                    rows += sweep(model, procs, args, label, code_dir, env)
     print("load average at end: {:.2f} {:.2f} {:.2f}".format(*os.getloadavg()))
     print()
     print(HEADER)
     for row in rows:
         print(row.markdown())
     print()
-    for label, _ in codes:
+    for label, _, _ in codes:
         for model in args.models.split(","):
             for procs in (int(p) for p in args.procs.split(",")):
                 mine = [
