@@ -10,7 +10,11 @@ distinct stack, ``thread (TID): NAME;outermost;...;innermost COUNT``. py-spy sam
 only threads that are running (not those waiting on a lock, the GIL or I/O), so
 ``samples / rate / seconds`` is a thread's share of one core.
 
-Prints three tables: CPU by thread (pool threads' numbered suffixes merged); the
+With ``--perf FILE.perf.data`` (``perf record -F 499`` of the same process and window)
+it first prints CPU by thread and by native library (Python interpreter, ONNX Runtime,
+Opus, numpy, libc, kernel), thread names taken from the py-spy file.
+
+Then three tables: CPU by thread (pool threads' numbered suffixes merged); the
 functions where samples land (self time, line numbers dropped); and, for the
 busiest threads, the functions on the stack (inclusive time, each function counted
 once per sample), which shows which layer (aiortc's receive path, the pump, SRTP,
@@ -21,6 +25,7 @@ from __future__ import annotations
 
 import argparse
 import re
+import subprocess
 from collections import Counter
 from pathlib import Path
 
@@ -56,6 +61,38 @@ def parse(path: Path) -> list[tuple[str, list[str], int]]:
     return rows
 
 
+_DSO_KINDS = (
+    ("libpython", "Python"),
+    ("onnxruntime", "ONNX Runtime"),
+    ("libopus", "Opus"),
+    ("kernel", "kernel"),
+    ("libc.so", "libc"),
+    ("_multiarray", "numpy"),
+    ("pocketfft", "numpy"),
+    ("openblas", "numpy"),
+)
+
+
+def perf_by_thread(
+    perf_data: Path, names: dict[str, str], seconds: float, rate: float
+) -> dict[str, Counter[str]]:
+    """% of a core per thread group and native library, from ``perf report``."""
+    out = subprocess.run(
+        ["perf", "report", "-i", str(perf_data), "--sort", "pid,dso", "-n", "--stdio"],
+        capture_output=True, text=True, check=True,
+    ).stdout  # fmt: skip
+    table: dict[str, Counter[str]] = {}
+    for line in out.splitlines():
+        m = re.match(r"\s*[\d.]+%\s+(\d+)\s+(\d+):\S+\s+(.*\S)", line)
+        if not m:
+            continue
+        samples, tid, dso = int(m.group(1)), m.group(2), m.group(3)
+        kind = next((k for key, k in _DSO_KINDS if key in dso), "other")
+        thread = names.get(tid, "other threads")
+        table.setdefault(thread, Counter())[kind] += 100 * samples / (rate * seconds)
+    return table
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("profile", type=Path)
@@ -63,8 +100,25 @@ def main() -> None:
     ap.add_argument("--rate", type=float, default=100.0, help="py-spy samples per second")
     ap.add_argument("--top", type=int, default=25)
     ap.add_argument("--threads", type=int, default=3, help="busiest threads shown in detail")
+    ap.add_argument("--perf", type=Path, help="perf record data of the same process and window")
+    ap.add_argument("--perf-rate", type=float, default=499.0)
     args = ap.parse_args()
     rows = parse(args.profile)
+    if args.perf:
+        names = {
+            m.group(1): thread_group(m.group(2))
+            for m in re.finditer(r"^thread \((\w+)\): ([^;]*)", args.profile.read_text(), re.M)
+        }
+        table = perf_by_thread(args.perf, names, args.seconds, args.perf_rate)
+        kinds = [k for _, k in _DSO_KINDS if k != "numpy"] + ["numpy", "other"]
+        kinds = list(dict.fromkeys(kinds))
+        print("| thread | " + " | ".join(kinds) + " | total |")
+        print("|---" * (len(kinds) + 2) + "|")
+        for thread, by_kind in sorted(table.items(), key=lambda kv: -sum(kv[1].values())):
+            cells = " | ".join(f"{by_kind[k]:.1f}" for k in kinds)
+            print(f"| {thread} | {cells} | {sum(by_kind.values()):.1f} |")
+        totals = " | ".join(f"{sum(t[k] for t in table.values()):.1f}" for k in kinds)
+        print(f"| **all** | {totals} | **{sum(sum(t.values()) for t in table.values()):.1f}** |\n")
     per_core = args.rate * args.seconds / 100  # samples per 1 % of a core
 
     by_thread: Counter[str] = Counter()
