@@ -34,13 +34,19 @@ RATE = 48_000
 TB = fractions.Fraction(1, RATE)
 
 
-def roundtrip(x: np.ndarray, application: str, frame_ms: int) -> tuple[np.ndarray, float]:
+def roundtrip(
+    x: np.ndarray, application: str, frame_ms: int, complexity: int = 10
+) -> tuple[np.ndarray, float]:
     """(decoded audio, encoder CPU seconds) for float mono ``x``."""
     enc = av.CodecContext.create("libopus", "w")
     assert isinstance(enc, av.AudioCodecContext)
     enc.bit_rate, enc.format, enc.layout, enc.sample_rate = 64_000, "s16", "mono", RATE
     enc.time_base = TB
-    enc.options = {"application": application, "frame_duration": str(frame_ms)}
+    enc.options = {
+        "application": application,
+        "frame_duration": str(frame_ms),
+        "compression_level": str(complexity),  # libopus' complexity, 0-10 (default 10)
+    }
     dec = av.CodecContext.create("libopus", "r")
     assert isinstance(dec, av.AudioCodecContext)
     dec.options = {"request_sample_fmt": "flt"}
@@ -70,7 +76,10 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     ap.add_argument("--speech", type=Path, default=Path("../shared/audio/speech"))
     ap.add_argument("--files", type=int, default=8)
+    ap.add_argument("--complexities", default="8,5,3,0",
+                    help="lowdelay encoder complexities to compare with the default 10")  # fmt: skip
     args = ap.parse_args()
+    args.complexities = [int(c) for c in args.complexities.split(",") if c]
     from pesq import pesq  # a benchmark-only dependency: pip install pesq
 
     files = sorted(args.speech.glob("*.wav"))[: args.files]
@@ -79,15 +88,18 @@ def main() -> None:
         data, rate = read_audio(f)
         clips.append(resample(data.mean(axis=1), rate, RATE).astype(np.float32))
     print(f"{len(clips)} speech files, {sum(c.size for c in clips) / RATE:.1f} s")
-    print("| application | packet ms | encode CPU per 20 ms | codec delay ms | PESQ (WB) |")
-    print("|---|---|---|---|---|")
-    for application in ("voip", "lowdelay", "audio"):
+    print("| application | complexity | packet ms | encode CPU per 20 ms | codec delay ms "
+          "| PESQ (WB) |")  # fmt: skip
+    print("|---|---|---|---|---|---|")
+    modes = [(a, 10) for a in ("voip", "audio", "lowdelay")]
+    modes += [("lowdelay", c) for c in args.complexities]
+    for application, complexity in modes:
         for frame_ms in (20, 10):
             cpu = audio_s = 0.0
             lags, scores = [], []
             for x in clips:
                 x = (0.5 * x / max(1e-6, float(np.abs(x).max()))).astype(np.float32)
-                y, c = roundtrip(x, application, frame_ms)
+                y, c = roundtrip(x, application, frame_ms, complexity)
                 cpu += c
                 audio_s += y.size / RATE
                 lag = lag_of(x, y)
@@ -97,7 +109,7 @@ def main() -> None:
                 y16 = resample(y[lag : lag + m], RATE, 16_000)
                 scores.append(pesq(16_000, ref16, y16, "wb"))
             per20 = 1e6 * cpu / (audio_s / 0.02)
-            print(f"| {application} | {frame_ms} | {per20:.0f} us | "
+            print(f"| {application} | {complexity} | {frame_ms} | {per20:.0f} us | "
                   f"{1000 * np.median(lags) / RATE:.1f} | {np.mean(scores):.2f} |")  # fmt: skip
 
 

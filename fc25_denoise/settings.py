@@ -274,7 +274,7 @@ cost much less CPU per stream (docs/benchmarks.md) for at most this much more de
 DENOISE_ATTEN_LIM_DB = env_float("FC25_ATTEN_LIM_DB", 100.0, lo=6.0, hi=100.0)
 MAX_LIVE_STREAMS = env_int("FC25_MAX_LIVE_STREAMS", 8, minimum=1)
 """Per process: one 2-core machine's process carries about 8 (bench/live_streams.py)."""
-MAX_LISTENERS_PER_STREAM = env_int("FC25_MAX_LISTENERS", 16, minimum=1)
+MAX_LISTENERS_PER_STREAM = env_int("FC25_MAX_LISTENERS", 100, minimum=1)
 DENOISE_BUDGET_MS = env_int("FC25_DENOISE_BUDGET_MS", 30, minimum=5)
 """A frame whose inference takes longer is passed through (counted) instead of waited for."""
 STREAM_HEARTBEAT_S = env_float("FC25_STREAM_HEARTBEAT", 10.0, lo=0.1, hi=300.0)

@@ -47,6 +47,9 @@ from .telemetry import PERIOD_S, EngineClock, StreamMeter
 
 logger = logging.getLogger(__name__)
 
+TELEMETRY_UNWIND_S = 0.5
+"""How long a stop waits for the cancelled telemetry task before going on without it."""
+
 
 class BroadcastSession:
     """A user's live stream in this process."""
@@ -390,7 +393,13 @@ class BroadcastSession:
             self._watchdog.cancel()
         if self._telemetry is not None:
             self._telemetry.cancel()
-            await asyncio.gather(self._telemetry, return_exceptions=True)
+            # A publish cancelled inside channels-redis may take until the socket times
+            # out (15 s) to unwind: the stop does not wait for it (seen with 12 streams
+            # stopping at once: one stop answered 20 s late). The task stays owned here.
+            await asyncio.wait([self._telemetry], timeout=TELEMETRY_UNWIND_S)
+            if not self._telemetry.done():
+                self._tasks.add(self._telemetry)
+                self._telemetry.add_done_callback(self._tasks.discard)
         for listen_id in list(self._listeners):
             await self.end_listener(listen_id, "ended")
         if self._source is not None:
