@@ -16,7 +16,8 @@ join, then a ``--window`` second steady state is measured:
 * at the listeners: packets received over expected, and **late** packets, those
   that arrived more than 60 ms after the listener's lowest-delay packet (a jitter
   buffer would have to grow by three packets to play them) or never arrived;
-* the server's own counters for the stream (``bypassed``, ``dropped``);
+* the server's own counters for the stream, whole session (``bypassed``, ``dropped``:
+  frames lost to the backlog guard, e.g. while many listeners join);
 * the client workers' CPU (to show the load generator kept up).
 
 A count *fits* with under 1 % late packets and under 1 % bypassed frames.
@@ -184,8 +185,8 @@ def main() -> None:
             group.close()
     print(f"load average at end: {os.getloadavg()[0]:.2f}\n")
     print("| code | listeners | server CPU % | CPU % per listener above the lowest count "
-          "| received % | late % | bypassed % | clients CPU % | fits |")  # fmt: skip
-    print("|---|---|---|---|---|---|---|---|---|")
+          "| received % | late % | bypassed % | dropped | clients CPU % | fits |")  # fmt: skip
+    print("|---|---|---|---|---|---|---|---|---|---|")
     for r in rows:
         base = next(b for b in rows if b["code"] == r["code"])
         per = ((r["server_cpu"] - base["server_cpu"]) / (r["listeners"] - base["listeners"])
@@ -193,6 +194,7 @@ def main() -> None:
         fits = r["late_pct"] < 1 and r["bypassed_pct"] < 1
         print(f"| {r['code']} | {r['listeners']} | {r['server_cpu']:.0f} | {per:.2f} "
               f"| {r['received_pct']:.1f} | {r['late_pct']:.2f} | {r['bypassed_pct']:.2f} "
+              f"| {r['dropped']} "
               f"| {r['clients_cpu']:.0f} | {'yes' if fits else 'no'} |")  # fmt: skip
 
 

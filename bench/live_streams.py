@@ -36,10 +36,9 @@ recording is complete and no stream failed.
 ``--rounds 2`` repeats the sweeps in ABBA order so drift of the machine's load
 affects both sides alike.
 
-Placement with several processes: pair ``i`` goes to server ``i % procs``, the
-broadcaster and its listener on the same one (a live session lives in the hub of
-the process that accepted the broadcaster's offer; a listen request to another
-process gets 409). Larger counts of a model/process combination are skipped once
+Placement with several processes: pair ``i`` sends its requests to server ``i % procs``
+(any process answers any request; a stream may be hosted by another one). Larger counts of
+a model/process combination are skipped once
 late or lost frames exceed ``--stop-above`` percent.
 """
 

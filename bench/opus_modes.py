@@ -10,8 +10,7 @@ Encodes real speech (48 kHz mono, the engine's output format) the way
 smallest look-ahead; ``audio``) and packet size, decodes it as a browser would, and
 prints for each: encoder CPU per 20 ms of audio (thread CPU time), the delay the
 codec adds (cross-correlation lag of decoded against input), and wide-band PESQ of
-the decoded speech against the input (both at 16 kHz, delay-aligned). The input
-speech itself would score 4.64.
+the decoded speech against the input (both at 16 kHz, delay-aligned).
 """
 
 from __future__ import annotations
@@ -80,7 +79,7 @@ def main() -> None:
                     help="lowdelay encoder complexities to compare with the default 10")  # fmt: skip
     args = ap.parse_args()
     args.complexities = [int(c) for c in args.complexities.split(",") if c]
-    from pesq import pesq  # a benchmark-only dependency: pip install pesq
+    from pesq import pesq  # requirements-bench.txt
 
     files = sorted(args.speech.glob("*.wav"))[: args.files]
     clips = []

@@ -49,14 +49,30 @@ def frame_name(frame: str) -> str:
     return re.sub(r"\(/[^)]*/site-packages/", "(", frame)
 
 
+IDLE_LEAVES = (
+    "Condition.wait (threading.py)",
+    "Event.wait (threading.py)",
+    "Queue.get (queue.py)",
+    "_worker (concurrent/futures/thread.py)",  # blocked in the work queue's C get()
+    "Runner.run (asyncio/runners.py)",  # uvloop's C loop: mostly epoll_wait
+    "BatchedDecoderQueue.get (streams/webrtc/decode.py)",
+)
+"""Innermost Python frames of a thread that waits: py-spy's ``--nonblocking`` sampling
+counts such threads as active, so their samples are dropped (a little real work inside
+those calls, uvloop's own included, is dropped with them; ``--perf`` has it)."""
+
+
 def parse(path: Path) -> list[tuple[str, list[str], int]]:
-    """(thread group, frames outermost first, samples) per line of a raw profile."""
+    """(thread group, frames outermost first, samples) per line of a raw profile,
+    samples of waiting threads (:data:`IDLE_LEAVES`) left out."""
     rows = []
     for line in path.read_text().splitlines():
         m = _LINE.match(line.strip())
         if not m:
             continue
         frames = [frame_name(f) for f in m.group(3).split(";") if f]
+        if frames and frames[-1] in IDLE_LEAVES:
+            continue
         rows.append((thread_group(m.group(2)), frames, int(m.group(4))))
     return rows
 

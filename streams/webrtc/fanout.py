@@ -52,7 +52,7 @@ class OpusPacketizer:
 
     ``application=lowdelay`` (CELT only): its look-ahead is 2.5 ms where the VoIP
     mode's is 6.5 ms, and at 64 kbit/s it scores as well on speech (wide-band PESQ
-    4.52 against 4.44 for 20 ms packets) for the same CPU, and less CPU than VoIP for
+    4.49 against 4.44 for 20 ms packets) for the same CPU, and less CPU than VoIP for
     10 ms packets (``bench/opus_modes.py``).
 
     10 ms packets reach the listener a frame sooner when the broadcaster sends 10 ms
