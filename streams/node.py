@@ -31,7 +31,7 @@ from django.conf import settings
 
 from . import services
 from .dbtask import db
-from .link import Handler, NodeLink, Notice
+from .link import CLOSE_WAIT_S, Handler, NodeLink, Notice
 from .placement import NodeLoad
 
 logger = logging.getLogger(__name__)
@@ -67,6 +67,8 @@ class ProcessNode:
         self._listeners = listeners
         self._beat: asyncio.Task[None] | None = None
         self._sweep: asyncio.Task[None] | None = None
+        self._unwinding: set[asyncio.Task[None]] = set()
+        """Cancelled tasks still unwinding after :meth:`close` (kept referenced)."""
         self._wake = asyncio.Event()
 
     @property
@@ -154,7 +156,14 @@ class ProcessNode:
         tasks = [t for t in (self._beat, self._sweep) if t is not None]
         for task in tasks:
             task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
+        if tasks:
+            # A task cancelled inside a channel-layer call (a sweep telling friends that a
+            # dead process's streams ended) can take until the socket times out, or
+            # longer, to unwind: closing (server shutdown) does not wait for it.
+            await asyncio.wait(tasks, timeout=CLOSE_WAIT_S)
+        self._unwinding.update(t for t in tasks if not t.done())
+        for task in self._unwinding:
+            task.add_done_callback(self._unwinding.discard)
         self._beat = self._sweep = None
         if self._link is not None:
             channel = self._link.channel_name
