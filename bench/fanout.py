@@ -28,7 +28,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import subprocess
 import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -41,7 +40,10 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 
 from bench.live_servers import ROOT, ServerGroup, ServerSpec, cpu_seconds  # noqa: E402
-from bench.live_streams import api_post, register  # noqa: E402
+from bench.live_streams import Worker, api_post, register  # noqa: E402
+
+STEP_S = 5.0
+"""Seconds each client may take to go live or to start hearing (a READY's timeout)."""
 
 
 def make_users(host: str, listeners: int) -> dict[str, Any]:
@@ -68,39 +70,6 @@ def make_users(host: str, listeners: int) -> dict[str, Any]:
     return {"broadcaster": {"username": "star", "cookies": cookies(star)}, "listeners": fans}
 
 
-class Worker:
-    """One ``fanout_clients.py`` process."""
-
-    def __init__(self, job: dict[str, Any], log: Path) -> None:
-        with log.open("ab") as err:
-            self.proc = subprocess.Popen(
-                [sys.executable, str(HERE / "fanout_clients.py")],
-                cwd=HERE.parent,
-                stdin=subprocess.PIPE,
-                stdout=subprocess.PIPE,
-                stderr=err,
-                text=True,
-            )
-        self.send(json.dumps(job))
-
-    def send(self, line: str) -> None:
-        assert self.proc.stdin is not None
-        self.proc.stdin.write(line + "\n")
-        self.proc.stdin.flush()
-
-    def expect(self, tag: str) -> Any:
-        assert self.proc.stdout is not None
-        line = self.proc.stdout.readline()
-        if not line.startswith(tag + " "):
-            raise RuntimeError(f"worker: expected {tag}, got {line[:200]!r}")
-        return json.loads(line[len(tag) + 1 :])
-
-    def close(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.kill()
-        self.proc.wait()
-
-
 def run_point(
     group: ServerGroup, users: dict[str, Any], n: int, args: argparse.Namespace
 ) -> dict[str, Any]:
@@ -112,11 +81,11 @@ def run_point(
         for k, chunk in enumerate(chunks):
             job = {"host": host, "of": "star", "listeners": chunk,
                    "broadcaster": users["broadcaster"] if k == 0 else None}  # fmt: skip
-            workers.append(Worker(job, group.data_dir / "clients.log"))
+            workers.append(Worker(job, group.data_dir / "clients.log", "fanout_clients.py"))
             if k == 0:
-                workers[0].expect("READY")  # live before the others listen
-        for w in workers[1:]:
-            w.expect("READY")
+                workers[0].expect("READY", timeout=STEP_S * (1 + len(chunk)))  # live first
+        for w, chunk in zip(workers[1:], chunks[1:], strict=True):
+            w.expect("READY", timeout=STEP_S * len(chunk))
         time.sleep(args.settle)
         for w in workers:
             w.send("MARK")
@@ -127,9 +96,9 @@ def run_point(
         c1 = sum(cpu_seconds(w.proc.pid) for w in workers)
         for w in workers[1:]:
             w.send("STOP")
-        results = [r for w in workers[1:] for r in w.expect("RESULT")]
+        results = [r for w in workers[1:] for r in w.expect("RESULT", timeout=60)]
         workers[0].send("STOP")  # the broadcaster stops last
-        results += workers[0].expect("RESULT")
+        results += workers[0].expect("RESULT", timeout=60)
     finally:
         for w in workers:
             w.close()

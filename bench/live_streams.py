@@ -126,13 +126,14 @@ def make_pairs(hosts: list[str], count: int) -> list[dict[str, Any]]:
 
 
 class Worker:
-    """One client process (``live_clients.py``) and its line protocol."""
+    """One client process and its line protocol: the first stdin line is the JSON job,
+    then ``MARK``/``STOP`` in, ``TAG {json}`` lines out (``live_clients.py``,
+    ``fanout_clients.py``)."""
 
-    def __init__(self, pairs: list[dict[str, Any]], log_path: Path) -> None:
-        self.n = len(pairs)
+    def __init__(self, job: dict[str, Any], log_path: Path, script: str = "live_clients.py"):
         with log_path.open("ab") as log:
             self.proc = subprocess.Popen(
-                [sys.executable, str(HERE / "live_clients.py")],
+                [sys.executable, str(HERE / script)],
                 cwd=HERE.parent,
                 stdin=subprocess.PIPE,
                 stdout=subprocess.PIPE,
@@ -141,7 +142,7 @@ class Worker:
             )
         self.lines: queue.Queue[str] = queue.Queue()
         threading.Thread(target=self._read, daemon=True).start()
-        self.send(json.dumps({"pairs": pairs, "audio_seconds": 12.0}))
+        self.send(json.dumps(job))
 
     def _read(self) -> None:
         assert self.proc.stdout is not None
@@ -228,11 +229,12 @@ def run_point(
     pairs = [dict(users[i], index=i, host=group.hosts[i % procs]) for i in range(n)]
     c = args.client_procs or max(1, math.ceil(n / args.pairs_per_client))
     log = group.data_dir / "clients.log"
-    workers = [Worker([p for p in pairs if p["index"] % c == k], log) for k in range(c)]
+    shares = [[p for p in pairs if p["index"] % c == k] for k in range(c)]
+    workers = [Worker({"pairs": share, "audio_seconds": 12.0}, log) for share in shares]
     try:
         t_ramp = time.monotonic()
-        for w in workers:
-            w.expect("READY", timeout=60 + 5 * w.n)
+        for w, share in zip(workers, shares, strict=True):
+            w.expect("READY", timeout=60 + 5 * len(share))
         ramp = time.monotonic() - t_ramp
         time.sleep(settle)
         for w in workers:

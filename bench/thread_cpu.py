@@ -6,7 +6,7 @@ Reads utime + stime of every thread (/proc/PID/task/*/stat) twice, ``--seconds``
 apart, and prints each group's share of one core. Thread names come from
 ``py-spy dump`` (``pip install py-spy``; a development tool, not a project
 dependency); without it the threads are listed by native id. Numbered suffixes
-are stripped, so a pool's threads add up to one line.
+are stripped (``bench/profile_summary.thread_group``), so a pool's threads add up to one line.
 """
 
 from __future__ import annotations
@@ -19,6 +19,11 @@ import subprocess
 import sys
 import time
 from collections import Counter
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bench.profile_summary import thread_group
 
 
 def cpu_ticks(pid: int) -> dict[str, int]:
@@ -43,7 +48,7 @@ def thread_names(pid: int) -> dict[str, str]:
     names = {}
     for m in re.finditer(r'^Thread (\S+) \(\w+\): "([^"]*)"', dump.stdout, re.M):
         tid = m.group(1)
-        names[str(int(tid, 0)) if tid.startswith("0x") else tid] = m.group(2)
+        names[str(int(tid, 0)) if tid.startswith("0x") else tid] = thread_group(m.group(2))
     return names
 
 
@@ -59,7 +64,7 @@ def main() -> None:
     hz = os.sysconf("SC_CLK_TCK")
     groups: Counter[str] = Counter()
     for tid, ticks in after.items():
-        name = re.sub(r"([_-]\d+|-[0-9a-f]{8,})$", "", names.get(tid, f"tid {tid}"))
+        name = names.get(tid) or f"tid {tid}"
         groups[name] += ticks - before.get(tid, ticks)
     for name, ticks in groups.most_common():
         if not ticks:

@@ -28,6 +28,8 @@ from channels.layers import BaseChannelLayer
 
 from fc25_denoise.api import ApiError
 
+from .aiotasks import cancel_within
+
 logger = logging.getLogger(__name__)
 
 CLOSE_WAIT_S = 2.0
@@ -62,6 +64,8 @@ class NodeLink:
         self._receiver: asyncio.Task[None] | None = None
         self._pending: dict[str, asyncio.Future[dict[str, Any]]] = {}
         self._serving: set[asyncio.Task[None]] = set()
+        self._unwinding: set[asyncio.Task[Any]] = set()
+        """Cancelled tasks still unwinding after :meth:`close` (kept referenced)."""
 
     async def channel(self) -> str:
         """This process's channel name (created, with its receive loop, on first use)."""
@@ -174,13 +178,10 @@ class NodeLink:
         Waits ``CLOSE_WAIT_S`` at most: a receive cancelled inside the Redis client's
         blocking pop has been seen to never finish, and shutdown must not hang on it.
         """
-        tasks = [t for t in (self._receiver, *self._serving) if t is not None]
-        for task in tasks:
-            task.cancel()
-        if tasks:
-            _, stuck = await asyncio.wait(tasks, timeout=CLOSE_WAIT_S)
-            if stuck:
-                logger.warning("%d channel tasks did not stop within %gs", len(stuck), CLOSE_WAIT_S)
+        tasks = [self._receiver, *self._serving]
+        stuck = await cancel_within(tasks, CLOSE_WAIT_S, self._unwinding)
+        if stuck:
+            logger.warning("%d channel tasks did not stop within %gs", stuck, CLOSE_WAIT_S)
         self._receiver = None
         for future in self._pending.values():
             if not future.done():

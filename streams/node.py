@@ -30,6 +30,7 @@ from channels.layers import InMemoryChannelLayer, get_channel_layer
 from django.conf import settings
 
 from . import services
+from .aiotasks import cancel_within
 from .dbtask import db
 from .link import CLOSE_WAIT_S, Handler, NodeLink, Notice
 from .placement import NodeLoad
@@ -153,17 +154,9 @@ class ProcessNode:
 
     async def close(self) -> None:
         """Stop beating and listening; remove this node from placement (idempotent)."""
-        tasks = [t for t in (self._beat, self._sweep) if t is not None]
-        for task in tasks:
-            task.cancel()
-        if tasks:
-            # A task cancelled inside a channel-layer call (a sweep telling friends that a
-            # dead process's streams ended) can take until the socket times out, or
-            # longer, to unwind: closing (server shutdown) does not wait for it.
-            await asyncio.wait(tasks, timeout=CLOSE_WAIT_S)
-        self._unwinding.update(t for t in tasks if not t.done())
-        for task in self._unwinding:
-            task.add_done_callback(self._unwinding.discard)
+        # The sweep may be inside a channel-layer call (telling friends that a dead
+        # process's streams ended): closing does not wait for it to unwind.
+        await cancel_within((self._beat, self._sweep), CLOSE_WAIT_S, self._unwinding)
         self._beat = self._sweep = None
         if self._link is not None:
             channel = self._link.channel_name

@@ -27,6 +27,7 @@ from aiortc.mediastreams import MediaStreamTrack
 from denoise.base import Audio, Denoiser
 from denoise.constants import PACKET_SAMPLES
 
+from ..aiotasks import cancel_within
 from .decode import decode_in_batches
 from .fanout import ENCODE, Fanout, offers_opus, prefer_opus
 from .levels import Level, level_audio
@@ -391,15 +392,9 @@ class BroadcastSession:
         self.log.info("stopping: %s; frames=%s", reason, self.stats)
         if self._watchdog is not None and self._watchdog is not asyncio.current_task():
             self._watchdog.cancel()
-        if self._telemetry is not None:
-            self._telemetry.cancel()
-            # A publish cancelled inside channels-redis may take until the socket times
-            # out (15 s) to unwind: the stop does not wait for it (seen with 12 streams
-            # stopping at once: one stop answered 20 s late). The task stays owned here.
-            await asyncio.wait([self._telemetry], timeout=TELEMETRY_UNWIND_S)
-            if not self._telemetry.done():
-                self._tasks.add(self._telemetry)
-                self._telemetry.add_done_callback(self._tasks.discard)
+        # The telemetry task may be inside a channel-layer publish: the stop does not
+        # wait for it to unwind (one of 12 simultaneous stops once answered 20 s late).
+        await cancel_within((self._telemetry,), TELEMETRY_UNWIND_S, self._tasks)
         for listen_id in list(self._listeners):
             await self.end_listener(listen_id, "ended")
         if self._source is not None:

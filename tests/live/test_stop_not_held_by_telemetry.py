@@ -8,40 +8,26 @@ import time
 import pytest
 
 from tests.live.access_helpers import tone
-from tests.live.conftest import ArrayTrack, wait_until
+from tests.live.conftest import ArrayTrack
+from tests.live.slow_unwind import SlowUnwind
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-class StuckLayer:
-    """A publish that, once cancelled, takes ``unwind_s`` to give up (as a channels-redis
-    call cancelled mid-read can take until its socket times out)."""
-
-    def __init__(self, unwind_s: float) -> None:
-        self.unwind_s = unwind_s
-        self.calls = 0
-        self.unwound = asyncio.Event()
-
-    async def publish(self, user_ids, event) -> None:
-        self.calls += 1
-        try:
-            await asyncio.sleep(3600)
-        except asyncio.CancelledError:
-            await asyncio.sleep(self.unwind_s)
-            self.unwound.set()
-            raise
 
 
 async def test_stop_does_not_wait_for_a_stuck_telemetry_publish(
     clients, hub, settings, monkeypatch
 ):
     settings.DENOISE_MODEL = "identity"
-    layer = StuckLayer(unwind_s=5.0)
-    monkeypatch.setattr("streams.host.publish_now", layer.publish)
+    layer = SlowUnwind(unwind_s=5.0)
+
+    async def publish(user_ids, event) -> None:
+        await layer.hang()
+
+    monkeypatch.setattr("streams.host.publish_now", publish)
     alice = clients[0]
     resp, _ = await alice.go_live(ArrayTrack(tone()))
     assert resp.status_code == 200, resp.content
-    await wait_until(lambda: layer.calls >= 1, timeout=5)  # the telemetry task is stuck
+    await asyncio.wait_for(layer.entered.wait(), 5)  # the telemetry task is stuck
 
     started = time.monotonic()
     resp = await alice.call("post", "/api/streams/stop/")
