@@ -46,6 +46,8 @@ class Row:
     errors: list[str]
     load_end: float
     ramp_s: float
+    mean_batch: float = 0.0
+    """Mean streams per inference batch over the window (0: no batched model)."""
 
     @property
     def late_pct(self) -> float:
@@ -87,7 +89,8 @@ class Row:
             f"{self.late_pct:.2f} ({self.worst_stream_pct:.1f}) | {self.late} | "
             f"{self.server_rx_pct:.1f} | {self.listener_pct:.1f} | {self.gaps} | "
             f"{self.rec_ok}/{self.streams} | {self.client_cpu:.0f} | {self.other_cpu:.0f} | "
-            f"{self.idle_cpu:.0f} | {self.lag_growth_ms:.0f} | {'yes' if self.fits else 'no'} |"
+            f"{self.idle_cpu:.0f} | {self.lag_growth_ms:.0f} | {self.mean_batch:.1f} | "
+            f"{'yes' if self.fits else 'no'} |"
         )
 
 
@@ -95,8 +98,8 @@ HEADER = (
     "| code | procs | streams | model | server CPU % (per process) | CPU %/stream "
     "| bypassed % all (worst stream) | inference > budget | server got % | listener got % "
     "| gaps > 60 ms | recordings ok | clients CPU % | others CPU % | idle % "
-    "| delay growth ms | fits |\n"
-    "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"
+    "| delay growth ms | mean batch | fits |\n"
+    "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"
 )
 
 
@@ -156,6 +159,7 @@ def summarise(
         errors=errors,
         load_end=os.getloadavg()[0],
         ramp_s=cpu["ramp"],
+        mean_batch=cpu.get("batch", 0.0),
     )
 
 
@@ -171,7 +175,8 @@ def describe(row: Row) -> str:
         f"ok {row.rec_ok}/{row.streams} (worst off {row.rec_worst_s:.2f} s); CPU: clients "
         f"{row.client_cpu:.0f} %, other processes {row.other_cpu:.0f} %, irq {row.kernel_cpu:.0f} "
         f"%, steal {row.steal_cpu:.0f} %, idle {row.idle_cpu:.0f} %; client late sends "
-        f"{row.late_sends}, ramp {row.ramp_s:.1f} s, load {row.load_end:.2f}; "
+        f"{row.late_sends}, ramp {row.ramp_s:.1f} s, load {row.load_end:.2f}, mean batch "
+        f"{row.mean_batch:.2f}; "
         f"{'fits' if row.fits else 'does not fit'}"
     )
     if row.errors:

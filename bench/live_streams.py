@@ -215,6 +215,33 @@ def start_profiles(
     return spies
 
 
+def batch_counts(hosts: list[str]) -> tuple[float, float]:
+    """(batches, items) the inference schedulers of ``hosts`` have run so far, from /metrics.
+
+    (0, 0) for a checkout without those metrics; the bench reads them from loopback.
+    """
+    batches = items = 0.0
+    for host in hosts:
+        try:
+            text = requests.get(f"http://{host}/metrics", timeout=5).text
+        except requests.RequestException:
+            continue
+        for line in text.splitlines():
+            if 'scheduler="denoise-batch"' not in line:
+                continue
+            if line.startswith("fc25_batch_items_count"):
+                batches += float(line.split()[-1])
+            elif line.startswith("fc25_batch_items_sum"):
+                items += float(line.split()[-1])
+    return batches, items
+
+
+def mean_batch(before: tuple[float, float], after: tuple[float, float]) -> float:
+    """Mean items per inference batch between two :func:`batch_counts` (0: none ran)."""
+    batches = after[0] - before[0]
+    return (after[1] - before[1]) / batches if batches > 0 else 0.0
+
+
 def run_point(
     group: ServerGroup,
     users: list[dict[str, Any]],
@@ -240,11 +267,13 @@ def run_point(
         for w in workers:
             w.send("MARK")
         spies = start_profiles(group, n, window, args.profile) if args.profile else []
+        b0 = batch_counts(group.hosts)
         t0, s0, m0 = time.monotonic(), group.cpu(), machine_cpu()
         c0 = sum(cpu_seconds(w.proc.pid) for w in workers)
         time.sleep(window)
         t1, s1, m1 = time.monotonic(), group.cpu(), machine_cpu()
         c1 = sum(cpu_seconds(w.proc.pid) for w in workers)
+        b1 = batch_counts(group.hosts)
         for spy in spies:
             spy.wait(timeout=60)
         for w in workers:
@@ -270,6 +299,7 @@ def run_point(
         "steal": pct(m1["steal"] - m0["steal"]),
         "idle": pct(m1["idle"] - m0["idle"]),
         "ramp": ramp,
+        "batch": mean_batch(b0, b1),
     }
     return summarise(procs, n, group.spec.model, results, cpu, group.label)
 

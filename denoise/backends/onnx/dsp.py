@@ -17,6 +17,7 @@ import math
 from dataclasses import dataclass, field
 
 import numpy as np
+from numpy.lib.stride_tricks import sliding_window_view
 from numpy.typing import NDArray
 
 F32 = NDArray[np.float32]
@@ -151,6 +152,19 @@ class DspSpec:
         spec = np.fft.rfft(frames.astype(np.float64), axis=1).astype(np.complex64)
         spec *= self.wnorm
         return spec, hops.copy()
+
+    def analysis_span(self, mem: F32, hops: F32) -> tuple[C64, F32]:
+        """:meth:`analysis_batch` for T consecutive hops at once ([N, T, hop_size]).
+
+        Returns the spectra [N, T, n_freqs] and the new memory (the last hop).
+        Each frame is windowed and transformed exactly as one hop at a time.
+        """
+        n, t, hop = hops.shape
+        signal = np.concatenate((mem, hops.reshape(n, t * hop)), axis=1)
+        frames = sliding_window_view(signal, self.fft_size, axis=1)[:, ::hop] * self.window
+        spec = np.fft.rfft(frames.astype(np.float64), axis=2).astype(np.complex64)
+        spec *= self.wnorm
+        return spec, hops[:, -1].copy()
 
     def synthesis_batch(self, spec: C64, mem: F32) -> tuple[F32, F32]:
         """Inverse FFT, window and overlap-add: (output hops [N, hop], new memory).

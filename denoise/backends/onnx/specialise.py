@@ -1,7 +1,7 @@
-"""Specialising the streaming graphs of :mod:`.graphs` for single frames: speed only, exact.
+"""Specialising the streaming graphs of :mod:`.graphs` for fixed shapes: speed only, exact.
 
-:func:`specialise_for_frames` pins batch and time to 1 (or only time, leaving a
-symbolic batch axis so one run can carry many streams) and swaps two slow
+:func:`specialise_for_frames` pins batch and time to 1 (or leaves both symbolic,
+so one run can carry several frames of many streams) and swaps two slow
 kernels for fast ones (grouped-linear Einsums -> MatMuls, the depthwise
 frequency upsampler -> a sub-pixel Conv); :func:`trivial_transposes_to_reshapes`
 turns the Transposes that move no data into Reshapes. The arithmetic is
@@ -74,6 +74,7 @@ GROUPED_LINEAR = b"btgi,gih->btgh"
 
 
 BATCH_DIM = "N"
+FRAMES_DIM = "T"
 
 
 def specialise_for_frames(
@@ -84,9 +85,12 @@ def specialise_for_frames(
 
     With ``states`` (from :func:`make_streaming`) the batch axis of every input
     (axis 0, or ``StateSpec.batch_axis`` for a state) becomes the symbolic dim
-    :data:`BATCH_DIM` instead: one run then processes one frame of each of N
-    independent streams, their states stacked on that axis. The exported
-    graphs derive every Reshape target from ``Shape``, so this is exact.
+    :data:`BATCH_DIM` and the time axis of the non-state inputs the symbolic
+    dim :data:`FRAMES_DIM` instead: one run then advances each of N
+    independent streams by T consecutive frames, their states stacked on the
+    batch axis (the causal convolutions read their state and the T frames, the
+    GRUs step through the T frames). The exported graphs derive every Reshape
+    target from ``Shape``, so this is exact.
 
     Raises:
         ModelLoadError: shape inference fails on the result.
@@ -101,8 +105,12 @@ def specialise_for_frames(
                 dim.Clear()
                 dim.dim_param = BATCH_DIM
             elif not dim.HasField("dim_value") or dim.dim_value == 0:
+                # The export's only other symbolic dim is time ('S'); a state has none.
                 dim.Clear()
-                dim.dim_value = 1
+                if states is not None and vi.name not in batch_axes:
+                    dim.dim_param = FRAMES_DIM
+                else:
+                    dim.dim_value = 1
     # The exporter's output shapes name dims inconsistently ('S', 'S', 1 for
     # lsnr); drop them and let inference recompute everything.
     for vi in graph.output:
@@ -163,34 +171,36 @@ def _is_upsampler(node: onnx.NodeProto, weights: dict[str, onnx.TensorProto]) ->
 def _subpixel_conv(
     node: onnx.NodeProto, weight: onnx.TensorProto, graph: onnx.GraphProto
 ) -> list[onnx.NodeProto]:
-    # Single frame (time = 1): y[2j] = w1 x[j], y[2j+1] = w2 x[j] + w0 x[j+1]. That
-    # is a depthwise Conv with kernel 2 and two output phases per channel, then
-    # the phases interleaved along frequency. ORT's grouped ConvTranspose is
-    # slow; this is the same arithmetic (one or two products per output).
+    # Per frame: y[2j] = w1 x[j], y[2j+1] = w2 x[j] + w0 x[j+1]. That is two
+    # depthwise Convs with kernel 2 along frequency (the even and the odd
+    # outputs), interleaved by stacking them on a new last axis and merging it
+    # into frequency. Frames never mix, so this holds for any number of them.
+    # ORT's grouped ConvTranspose is slow; this is the same arithmetic (one or
+    # two products per output).
     w = numpy_helper.to_array(weight)[:, 0, 0, :]  # [C, 3]
     c = w.shape[0]
-    phases = np.zeros((c, 2, 1, 1, 2), dtype=w.dtype)
-    phases[:, 0, 0, 0, 0] = w[:, 1]
-    phases[:, 1, 0, 0, 0] = w[:, 2]
-    phases[:, 1, 0, 0, 1] = w[:, 0]
+    even = np.zeros((c, 1, 1, 2), dtype=w.dtype)
+    even[:, 0, 0, 0] = w[:, 1]
+    odd = np.zeros((c, 1, 1, 2), dtype=w.dtype)
+    odd[:, 0, 0, 0] = w[:, 2]
+    odd[:, 0, 0, 1] = w[:, 0]
     name = node.output[0]
     graph.initializer.extend(
         [
-            numpy_helper.from_array(phases.reshape(2 * c, 1, 1, 2), f"{name}_wp"),
-            numpy_helper.from_array(np.array([0, c, 2, -1], dtype=np.int64), f"{name}_s1"),
-            numpy_helper.from_array(np.array([0, c, 1, -1], dtype=np.int64), f"{name}_s2"),
+            numpy_helper.from_array(even, f"{name}_we"),
+            numpy_helper.from_array(odd, f"{name}_wo"),
+            # Reshape (not Unsqueeze: its axes moved from attribute to input in opset 13).
+            numpy_helper.from_array(np.array([0, 0, 0, -1, 1], dtype=np.int64), f"{name}_s5"),
+            numpy_helper.from_array(np.array([0, 0, 0, -1], dtype=np.int64), f"{name}_s4"),
         ]
     )
+    conv = {"group": c, "kernel_shape": [1, 2], "pads": [0, 0, 0, 1]}
+    x = node.input[0]
     return [
-        helper.make_node(
-            "Conv",
-            [node.input[0], f"{name}_wp"],
-            [f"{name}_ph"],
-            group=c,
-            kernel_shape=[1, 2],
-            pads=[0, 0, 0, 1],
-        ),
-        helper.make_node("Reshape", [f"{name}_ph", f"{name}_s1"], [f"{name}_r"]),
-        helper.make_node("Transpose", [f"{name}_r"], [f"{name}_t"], perm=[0, 1, 3, 2]),
-        helper.make_node("Reshape", [f"{name}_t", f"{name}_s2"], [name]),
+        helper.make_node("Conv", [x, f"{name}_we"], [f"{name}_e"], **conv),
+        helper.make_node("Conv", [x, f"{name}_wo"], [f"{name}_o"], **conv),
+        helper.make_node("Reshape", [f"{name}_e", f"{name}_s5"], [f"{name}_e5"]),
+        helper.make_node("Reshape", [f"{name}_o", f"{name}_s5"], [f"{name}_o5"]),
+        helper.make_node("Concat", [f"{name}_e5", f"{name}_o5"], [f"{name}_eo"], axis=4),
+        helper.make_node("Reshape", [f"{name}_eo", f"{name}_s4"], [name]),
     ]
