@@ -32,7 +32,7 @@ from numpy.typing import NDArray
 from .dsp import C64, F32, MEAN_NORM_INIT, UNIT_NORM_INIT
 from .lane import Lane
 from .model import Gating, OnnxModel, StreamGraph
-from .postnet import History, attenuation, complex_coefs, frame_step, rows_of, stack
+from .postnet import History, advance, attenuation, complex_coefs, rows_of, stack
 from .state import Layout, States, StreamState
 
 Item = tuple[StreamState, F32, bool]
@@ -238,14 +238,22 @@ class StreamCore:
             gains = dsp.band_gains(m.reshape(len(use_mask), -1))
         coefs, on = self._coefs(enc, states, use_df, n)
         hist = History.of(states, self.layout.queue > 0)
-        hop_out = frame_step(
-            self.layout, hist, spec, gains, use_mask, zero_mask, coefs, on, attenuation(states)
+        hops_out = advance(
+            self.layout,
+            hist,
+            spec[:, None],
+            None if gains is None else gains[:, None],
+            use_mask,
+            zero_mask,
+            coefs[:, None],
+            on[:, None],
+            attenuation(states),
         )
         hist.store(states, ana, mean_norm, unit_norm)
         masked = set(use_mask) | set(zero_mask)
         for i, s in enumerate(states):
             s.skip = 0 if i in masked else s.skip + 1
-        return hop_out, lsnr
+        return hops_out[:, 0], lsnr
 
     def process_span(self, states: Sequence[StreamState], hops: F32) -> tuple[F32, F32]:
         """Advance every stream by T hops; returns (output hops [N, T, hop], lsnr [N, T]).
@@ -264,19 +272,10 @@ class StreamCore:
         lay = self.layout
         dsp = lay.dsp
         spec, ana = dsp.analysis_span(stack([s.ana for s in states]), hops)
-        mean_norm = stack([s.mean_norm for s in states])
-        unit_norm = stack([s.unit_norm for s in states])
-        erb_feats, spec_feats = [], []
-        for k in range(t):  # the running normalisations are recurrences over frames
-            feat_erb, feat_spec, mean_norm, unit_norm = dsp.features_batch(
-                spec[:, k], mean_norm, unit_norm
-            )
-            erb_feats.append(feat_erb)
-            spec_feats.append(feat_spec)
-        feeds = {
-            "feat_erb": np.stack(erb_feats, axis=1)[:, None],  # [N, 1, T, nb_erb]
-            "feat_spec": np.stack(spec_feats, axis=2),  # [N, 2, T, nb_df]
-        }
+        feat_erb, feat_spec, mean_norm, unit_norm = dsp.features_span(
+            spec, stack([s.mean_norm for s in states]), stack([s.unit_norm for s in states])
+        )
+        feeds = {"feat_erb": feat_erb[:, None], "feat_spec": feat_spec}
         enc = self._net(0, feeds, [s.enc for s in states], span=True)
         lsnr = enc["lsnr"].reshape(n, t)
         erb_feeds = {k: enc[k] for k in self._erb_inputs}
@@ -285,15 +284,9 @@ class StreamCore:
         df_feeds = {k: enc[k] for k in ("emb", "c0")}
         raw = self._net(2, df_feeds, [s.df for s in states], span=True)[self._first[2]]
         coefs = complex_coefs(raw, n * t, lay.nb_df).reshape(n, t, lay.order, lay.nb_df)
-        on = np.ones(n, np.bool_)
-        everyone = list(range(n))
-        g = attenuation(states)
+        on = np.ones((n, t), np.bool_)
         hist = History.of(states, lay.queue > 0)
-        out = np.empty_like(hops)
-        for k in range(t):
-            out[:, k] = frame_step(
-                self.layout, hist, spec[:, k], gains[:, k], everyone, [], coefs[:, k], on, g
-            )
+        out = advance(lay, hist, spec, gains, list(range(n)), [], coefs, on, attenuation(states))
         hist.store(states, ana, mean_norm, unit_norm)
         for s in states:
             s.skip = 0

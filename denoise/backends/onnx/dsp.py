@@ -177,28 +177,56 @@ class DspSpec:
         x *= self.window * np.float32(self.fft_size)
         return x[:, : self.hop_size] + mem, x[:, self.hop_size :]
 
+    def synthesis_span(self, spec: C64, mem: F32) -> tuple[F32, F32]:
+        """:meth:`synthesis_batch` for T consecutive frames ([N, T, n_freqs]).
+
+        Returns the output hops [N, T, hop_size] and the new memory; each frame
+        is transformed and overlap-added exactly as one at a time.
+        """
+        x = np.fft.irfft(spec.astype(np.complex128), n=self.fft_size, axis=2).astype(np.float32)
+        x *= self.window * np.float32(self.fft_size)
+        hop = self.hop_size
+        out = np.empty((*x.shape[:2], hop), np.float32)
+        np.add(x[:, 0, :hop], mem, out=out[:, 0])
+        np.add(x[:, 1:, :hop], x[:, :-1, hop:], out=out[:, 1:])
+        return out, np.ascontiguousarray(x[:, -1, hop:])
+
     def features_batch(
         self, spec: C64, mean_norm: F32, unit_norm: F32
     ) -> tuple[F32, F32, F32, F32]:
         """Network inputs for one frame of N streams and their updated normalisations.
 
         Returns ``(feat_erb[N, nb_erb], feat_spec[N, 2, nb_df], mean_norm,
+        unit_norm)``: :meth:`features_span` of a single frame.
+        """
+        erb, cplx, mean_norm, unit_norm = self.features_span(spec[:, None], mean_norm, unit_norm)
+        return erb[:, 0], cplx[:, :, 0], mean_norm, unit_norm
+
+    def features_span(self, spec: C64, mean_norm: F32, unit_norm: F32) -> tuple[F32, F32, F32, F32]:
+        """Network inputs for T consecutive frames of N streams ([N, T, n_freqs]).
+
+        Returns ``(feat_erb[N, T, nb_erb], feat_spec[N, 2, T, nb_df], mean_norm,
         unit_norm)``: the mean-normalised log-ERB energies divided by 40, and
         the real/imag parts of the lowest ``nb_df`` bins divided by the square
-        root of their running magnitude.
+        root of their running magnitude; the normalisations after the last frame.
         """
         a = np.float32(self.alpha)
         b = np.float32(1.0) - a
         power = spec.real * spec.real + spec.imag * spec.imag
-        band = np.add.reduceat(power, self.band_starts, axis=1) * self.inv_width
+        band = np.add.reduceat(power, self.band_starts, axis=2) * self.inv_width
         erb_db = np.log10(band + np.float32(1e-10)) * np.float32(10.0)
-        mean_norm = erb_db * b + mean_norm * a
-        feat_erb = ((erb_db - mean_norm) / np.float32(40.0)).astype(np.float32)
-        low = spec[:, : self.nb_df]
-        unit_norm = np.abs(low) * b + unit_norm * a
-        normed = low / np.sqrt(unit_norm)
+        low = spec[:, :, : self.nb_df]
+        magnitude = np.abs(low) * b
+        erb_db_b = erb_db * b
+        feat_erb = np.empty_like(erb_db)
+        normed = np.empty_like(low)
+        for k in range(spec.shape[1]):  # the normalisations are recurrences over frames
+            mean_norm = erb_db_b[:, k] + mean_norm * a
+            feat_erb[:, k] = (erb_db[:, k] - mean_norm) / np.float32(40.0)
+            unit_norm = magnitude[:, k] + unit_norm * a
+            normed[:, k] = low[:, k] / np.sqrt(unit_norm)
         feat_spec = np.stack((normed.real, normed.imag), axis=1).astype(np.float32)
-        return feat_erb, feat_spec, mean_norm, unit_norm
+        return feat_erb.astype(np.float32), feat_spec, mean_norm, unit_norm
 
 
 class DspState:

@@ -1,10 +1,10 @@
 """The steps after the networks, for one frame of N streams, and the state they carry.
 
-:func:`frame_step` applies the ERB mask, the deep filter and the attenuation
-limit and resynthesises one hop, for hop-by-hop (:meth:`.core.StreamCore.process_batch`)
-and multi-hop calls (:meth:`.core.StreamCore.process_span`) alike. A
+:func:`advance` applies the ERB mask, the deep filter and the attenuation
+limit and resynthesises T hops, for hop-by-hop (:meth:`.core.StreamCore.process_batch`,
+T = 1) and multi-hop calls (:meth:`.core.StreamCore.process_span`) alike. A
 :class:`History` holds the batch's stacked histories for the length of one call:
-stacked once, advanced frame by frame, handed back to the streams once.
+stacked once, advanced over the frames, handed back to the streams once.
 """
 
 from __future__ import annotations
@@ -90,7 +90,7 @@ class History:
                     setattr(s, name, view)
 
 
-def frame_step(
+def advance(
     lay: Layout,
     hist: History,
     spec: C64,
@@ -101,48 +101,60 @@ def frame_step(
     on: NDArray[np.bool_],
     gain: F32 | None,
 ) -> F32:
-    """Steps after the networks for one frame of N streams: the output hops [N, hop].
+    """Steps after the networks for T consecutive frames of N streams: output hops [N, T, hop].
 
-    ``spec`` is the new noisy frame, ``gains`` the ERB mask gains per bin of
-    the rows ``mask_rows`` (the frame the encoder's lookahead ends at),
-    ``zero_rows`` get a zero mask, ``coefs``/``on`` the frame's deep-filter
-    coefficients; ``gain`` the attenuation limit's share of the noisy signal
-    per row (None: no limit). Advances ``hist``.
+    ``spec`` [N, T, n_freqs] are the new noisy frames. ``gains`` [len(mask_rows),
+    T, n_freqs] are the ERB mask gains per bin of the rows ``mask_rows`` (each
+    for the frame the encoder's lookahead ends at); ``zero_rows`` get a zero
+    mask, the others none. ``coefs`` [N, T, order, nb_df] are each frame's
+    deep-filter coefficients, ``on`` [N, T] where they apply; ``gain`` [N, 1]
+    is the attenuation limit's share of the noisy signal (None: no limit).
+    Advances ``hist`` by the T frames.
+
+    Frame k of the batch sees the histories shifted k + 1 times, so every
+    frame is a window into the old history followed by the new frames: the
+    arithmetic of each frame is that of one hop at a time, without a loop.
     """
-    n = spec.shape[0]
-    xh = np.concatenate((hist.xh[:, 1:], spec[:, None]), axis=1)
+    n, t = spec.shape[:2]
+    # Frame k's noisy history is xs[:, k + 1 : k + 1 + depth].
+    xs = np.concatenate((hist.xh, spec), axis=1)
 
     # Stage 1: ERB mask for the frame the encoder's lookahead ends at.
-    x_new = xh[:, lay.newest]
-    y_new = x_new.copy() if len(mask_rows) < n else x_new
-    if zero_rows:
-        y_new[zero_rows] = 0
-    if gains is not None:
-        if len(mask_rows) == n:
-            y_new = x_new * gains
-        else:
+    x_new = xs[:, lay.newest + 1 : lay.newest + 1 + t]
+    if gains is not None and len(mask_rows) == n:
+        y_new = x_new * gains
+    else:
+        y_new = x_new.copy()
+        if zero_rows:
+            y_new[zero_rows] = 0
+        if gains is not None:
             y_new[mask_rows] = x_new[mask_rows] * gains
-    yh = np.concatenate((hist.yh[:, 1:], y_new[:, None]), axis=1)
+    ys = np.concatenate((hist.yh, y_new), axis=1)  # both histories index a frame alike
 
-    # The deep-filter coefficients due now.
+    # The deep-filter coefficients due at each frame (after those still queued).
     if hist.cq is not None and hist.cq_on is not None:
-        cq = np.concatenate((hist.cq, coefs[:, None]), axis=1)
-        cq_on = np.concatenate((hist.cq_on, on[:, None]), axis=1)
-        coefs, on, hist.cq, hist.cq_on = cq[:, 0], cq_on[:, 0], cq[:, 1:], cq_on[:, 1:]
+        queued = np.concatenate((hist.cq, coefs), axis=1)
+        queued_on = np.concatenate((hist.cq_on, on), axis=1)
+        coefs, on = queued[:, :t], queued_on[:, :t]
+        hist.cq, hist.cq_on = queued[:, t:], queued_on[:, t:]
 
-    # Stage 2: deep filter and attenuation limit for the frame whose taps are known.
-    out = yh[:, lay.out_pos].copy()
-    src = yh if lay.df_on_masked else xh
+    # Stage 2: deep filter and attenuation limit for the frames whose taps are known.
+    shift = 1 + np.arange(t)  # frame k reads history row p at p + k + 1
+    rows = lay.out_pos + shift
+    out = ys[:, rows]  # a copy (fancy index)
+    src = ys if lay.df_on_masked else xs
     nb = lay.nb_df
-    if on.all():
-        out[:, :nb] = np.einsum("nkf,nkf->nf", coefs, src[:, lay.taps, :nb])
-    elif on.any():
-        rows = np.flatnonzero(on)
-        taps = src[rows][:, lay.taps, :nb]
-        out[rows, :nb] = np.einsum("nkf,nkf->nf", coefs[rows], taps)
+    if on.any():
+        taps = src[:, shift[:, None] + lay.taps[None, :], :nb]  # [N, T, order, nb_df]
+        filtered = np.einsum("ntkf,ntkf->ntf", coefs, taps)
+        if on.all():
+            out[:, :, :nb] = filtered
+        else:
+            out[:, :, :nb] = np.where(on[:, :, None], filtered, out[:, :, :nb])
     if gain is not None:
-        out *= np.float32(1.0) - gain
-        out += gain * xh[:, lay.out_pos]
-    hop_out, hist.syn = lay.dsp.synthesis_batch(out, hist.syn)
-    hist.xh, hist.yh = xh, yh
-    return hop_out
+        g = gain[:, :, None]
+        out *= np.float32(1.0) - g
+        out += g * xs[:, rows]
+    hops, hist.syn = lay.dsp.synthesis_span(out, hist.syn)
+    hist.xh, hist.yh = xs[:, t:], ys[:, t:]
+    return hops
