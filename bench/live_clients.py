@@ -147,6 +147,9 @@ class PairResult:
     error: str | None = None
     stop: dict[str, Any] = field(default_factory=dict)
     session_s: float = 0.0
+    """From the broadcaster's connection to its stop request."""
+    stop_s: float = 0.0
+    """From the broadcaster's connection to the stop's answer (the stream ends in between)."""
     window_s: float = 0.0
     window_frames: int = 0
     frame_ms: int = 20
@@ -266,6 +269,7 @@ class Pair:
             self.result.stop = resp.json()
             if self.connected_at is not None:
                 self.result.session_s = stopped - self.connected_at
+                self.result.stop_s = loop.time() - self.connected_at
         except Exception as exc:  # reported per pair, never fatal for the others
             self.result.error = self.result.error or f"{type(exc).__name__}: {exc}"
         for pc in self.pcs:

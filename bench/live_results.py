@@ -122,7 +122,11 @@ def summarise(
         per_s = 1000 / r.get("frame_ms", 20)  # packets (frames) a second on both legs
         session_frames += per_s * r["session_s"]
         duration = float(r["stop"].get("duration") or 0.0)
-        off = abs(duration - r["session_s"])
+        # The stream ends somewhere between the stop request and its answer (a stop
+        # takes a while when many arrive at once), so the recording may be as long as
+        # anything in that interval; off is how far outside it the recording is.
+        longest = max(r["session_s"], r.get("stop_s", 0.0))
+        off = max(r["session_s"] - duration, duration - longest, 0.0)
         rec_worst = max(rec_worst, off)
         if r["stop"].get("recording_id") is not None and off <= 0.5 + 0.02 * r["session_s"]:
             rec_ok += 1

@@ -23,8 +23,9 @@ measured:
   budget, over ``frames``; whole session incl. start-up), overall and worst stream;
 * listeners: frames received in the window over 50 per second, gaps > 60 ms;
 * server input: frames the server counted over 50 per second of each session;
-* recordings: ``recording_id`` set and ``duration`` within 0.5 s + 2 % of the time
-  from the broadcaster's ICE connection to the stop answer;
+* recordings: ``recording_id`` set and ``duration`` at most 0.5 s + 2 % shorter
+  than the time from the broadcaster's ICE connection to its stop request, or longer
+  than the time to the stop's answer (the stream ends in between);
 * the rest of the machine: client workers' CPU, every other process (other users)
   = process time in /proc/stat minus ours, and idle time.
 
