@@ -12,10 +12,11 @@ output). Rows never mix: the result for a stream does not depend on what else
 is in its batch (up to float rounding of the batched kernels, ~1e-7).
 
 A stream's 20 ms packet is two hops. :meth:`StreamCore.process_span` advances
-every stream of a batch by all its hops in one run of each network (the
-graphs' time axis is symbolic too), which costs 15-40 % less than one run per
-hop; the per-frame steps after the networks (mask, deep filter, synthesis)
-then go through the frames in order, as one hop at a time would.
+every stream of a batch by all its hops in one run of each network (the batch
+graphs' frame axis is symbolic too), and the steps after the networks (mask,
+deep filter, synthesis) run over those frames at once (:mod:`.postnet`): in
+batches of 2-8 streams a hop costs 20-30 % less than with one run per hop
+(``bench/span_speed.py``).
 
 The loop follows upstream's ``libDF/src/tract.rs``; see :mod:`.backend` for
 the steps and :mod:`.state` for the history layout.
@@ -117,10 +118,11 @@ class StreamCore:
 
         Items of several hops whose first hop is processed (not skipped as
         silence) and that use no gating advance in one :meth:`process_span`
-        per hop count, if at least two share it (a lone stream's lane is
-        faster than a span of one). The others go hop by hop: hop j of every such item runs
-        in the j-th core call; a hop the silence rule skips gives zeros without
-        touching that stream's state.
+        per hop count, if at least two share it (a lone stream's lane costs
+        what a span of one does, and is bit-identical to unbatched streams).
+        The others go hop by hop: hop j of every such item runs in the j-th
+        core call; a hop the silence rule skips gives zeros without touching
+        that stream's state.
         """
         results: list[tuple[F32, list[float]] | None] = [None] * len(items)
         spans: dict[int, list[int]] = {}
@@ -132,7 +134,7 @@ class StreamCore:
             else:
                 rest.append(i)
         for k, rows in list(spans.items()):
-            if len(rows) == 1 and self.use_lanes:  # a lone stream's lane is faster
+            if len(rows) == 1 and self.use_lanes:  # the lane: as fast, bit-identical
                 rest.extend(spans.pop(k))
         for rows in spans.values():
             y, lsnr = self.process_span(
