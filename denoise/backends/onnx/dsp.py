@@ -147,17 +147,17 @@ class DspSpec:
         """Spectra of ``[mem | hops]`` windowed frames ([N, n_freqs]) and the new memory.
 
         Scaled by ``wnorm`` here only, as upstream, so synthesis is a plain iFFT.
+        :meth:`analysis_span` of one hop.
         """
-        frames = np.concatenate((mem, hops), axis=1) * self.window
-        spec = np.fft.rfft(frames.astype(np.float64), axis=1).astype(np.complex64)
-        spec *= self.wnorm
-        return spec, hops.copy()
+        spec, mem = self.analysis_span(mem, hops[:, None])
+        return spec[:, 0], mem
 
     def analysis_span(self, mem: F32, hops: F32) -> tuple[C64, F32]:
-        """:meth:`analysis_batch` for T consecutive hops at once ([N, T, hop_size]).
+        """Spectra of T consecutive hops ([N, T, hop_size]) after ``mem``: [N, T, n_freqs].
 
-        Returns the spectra [N, T, n_freqs] and the new memory (the last hop).
-        Each frame is windowed and transformed exactly as one hop at a time.
+        Frame k windows hops k - 1 and k (hop -1 is ``mem``). Returns the
+        spectra, scaled by ``wnorm`` here only, as upstream, so synthesis is a
+        plain iFFT, and the new memory (the last hop).
         """
         n, t, hop = hops.shape
         signal = np.concatenate((mem, hops.reshape(n, t * hop)), axis=1)
@@ -171,18 +171,19 @@ class DspSpec:
 
         The output hop belongs to the first half of the frame, so the STFT
         alone delays the signal by ``fft_size - hop_size`` samples.
+        :meth:`synthesis_span` of one frame.
         """
-        # numpy's irfft divides by N; libDF's realfft does not.
-        x = np.fft.irfft(spec.astype(np.complex128), n=self.fft_size, axis=1).astype(np.float32)
-        x *= self.window * np.float32(self.fft_size)
-        return x[:, : self.hop_size] + mem, x[:, self.hop_size :]
+        hops, mem = self.synthesis_span(spec[:, None], mem)
+        return hops[:, 0], mem
 
     def synthesis_span(self, spec: C64, mem: F32) -> tuple[F32, F32]:
-        """:meth:`synthesis_batch` for T consecutive frames ([N, T, n_freqs]).
+        """Inverse FFT, window and overlap-add of T consecutive frames ([N, T, n_freqs]).
 
-        Returns the output hops [N, T, hop_size] and the new memory; each frame
-        is transformed and overlap-added exactly as one at a time.
+        Returns the output hops [N, T, hop_size] and the new memory. Each
+        output hop belongs to the first half of its frame, so the STFT alone
+        delays the signal by ``fft_size - hop_size`` samples.
         """
+        # numpy's irfft divides by N; libDF's realfft does not.
         x = np.fft.irfft(spec.astype(np.complex128), n=self.fft_size, axis=2).astype(np.float32)
         x *= self.window * np.float32(self.fft_size)
         hop = self.hop_size

@@ -1,4 +1,4 @@
-"""The steps after the networks, for one frame of N streams, and the state they carry.
+"""The steps after the networks, for T frames of N streams, and the state they carry.
 
 :func:`advance` applies the ERB mask, the deep filter and the attenuation
 limit and resynthesises T hops, for hop-by-hop (:meth:`.core.StreamCore.process_batch`,
