@@ -142,3 +142,26 @@ def test_a_lone_stream_keeps_its_lane() -> None:
             core.run_batch([(state, rng.standard_normal((PACKET, HOP)).astype(np.float32), True)])
     assert spans.rows == []
     assert state.lane is not None
+
+
+@pytest.mark.model
+def test_streams_move_between_lane_and_spans(speech) -> None:
+    """Packets alone (the lane) and in spans, alternating: the state carries over both ways."""
+    noisy = speech[2]
+    core = core_for(onnx_model("dfn3-onnx"))
+    a, b = core.new_state(0.1), core.new_state()
+    solo_a, solo_b = core.new_state(0.1), core.new_state()
+    first, second = _packets(noisy, 0), _packets(noisy, 13)
+    with SpanCounter(core) as spans:
+        for k in range(60):
+            if k % 5 < 2:  # two packets in a span, then three alone
+                (ya, _), (yb, _) = core.run_batch([(a, first[k], True), (b, second[k], True)])
+            else:
+                ((ya, _),) = core.run_batch([(a, first[k], True)])
+                ((yb, _),) = core.run_batch([(b, second[k], True)])
+            ((ra, _),) = core.run_batch([(solo_a, first[k], True)])
+            ((rb, _),) = core.run_batch([(solo_b, second[k], True)])
+            assert np.abs(ya - ra).max() < 1e-5
+            assert np.abs(yb - rb).max() < 1e-5
+    assert spans.rows == [2] * 24
+    assert a.lane is not None and solo_a.lane is not None
