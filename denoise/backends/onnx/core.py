@@ -33,8 +33,8 @@ from numpy.typing import NDArray
 from .dsp import C64, F32, MEAN_NORM_INIT, UNIT_NORM_INIT
 from .lane import Lane
 from .model import Gating, OnnxModel, StreamGraph
-from .postnet import History, advance, attenuation, complex_coefs, rows_of, stack
-from .state import Layout, States, StreamState
+from .postnet import History, advance, attenuation, complex_coefs
+from .state import Layout, States, StreamState, rows_of, stack
 
 Item = tuple[StreamState, F32, bool]
 """A batch item: a stream's state, its next hops ([k, hop_size] float32) and
@@ -52,17 +52,16 @@ def silent_skip(state: StreamState, hop: F32, enabled: bool) -> bool:
     After more than ``SILENCE_HOPS`` hops with mean square below
     ``SILENCE_MEAN_SQUARE`` the official runtime outputs zeros.
     """
-    if float(np.dot(hop, hop)) / hop.size < SILENCE_MEAN_SQUARE:
-        state.skip += 1
-    else:
-        state.skip = 0
+    state.skip = state.skip + 1 if _silent(hop) else 0
     return enabled and state.skip > SILENCE_HOPS
 
 
 def would_skip(state: StreamState, hop: F32, enabled: bool) -> bool:
     """What :func:`silent_skip` would answer for ``hop``, without counting it."""
-    if not enabled or state.skip + 1 <= SILENCE_HOPS:
-        return False
+    return enabled and state.skip + 1 > SILENCE_HOPS and _silent(hop)
+
+
+def _silent(hop: F32) -> bool:
     return float(np.dot(hop, hop)) / hop.size < SILENCE_MEAN_SQUARE
 
 
@@ -222,9 +221,10 @@ class StreamCore:
         """:meth:`process` through the vectorised code, whatever the batch size."""
         n = len(states)
         dsp = self.layout.dsp
-        spec, ana = dsp.analysis_batch(stack([s.ana for s in states]), hops)
-        feat_erb, feat_spec, mean_norm, unit_norm = dsp.features_batch(
-            spec, stack([s.mean_norm for s in states]), stack([s.unit_norm for s in states])
+        hist = History.of(states)
+        spec, hist.ana = dsp.analysis_batch(hist.ana, hops)
+        feat_erb, feat_spec, hist.mean_norm, hist.unit_norm = dsp.features_batch(
+            spec, hist.mean_norm, hist.unit_norm
         )
         feeds = {
             "feat_erb": feat_erb.reshape(n, 1, 1, -1),
@@ -239,7 +239,6 @@ class StreamCore:
             m = self._net(1, picked, [states[i].erb for i in use_mask])[self._first[1]]
             gains = dsp.band_gains(m.reshape(len(use_mask), -1))
         coefs, on = self._coefs(enc, states, use_df, n)
-        hist = History.of(states, self.layout.queue > 0)
         hops_out = advance(
             self.layout,
             hist,
@@ -251,7 +250,7 @@ class StreamCore:
             on[:, None],
             attenuation(states),
         )
-        hist.store(states, ana, mean_norm, unit_norm)
+        hist.store(states)
         masked = set(use_mask) | set(zero_mask)
         for i, s in enumerate(states):
             s.skip = 0 if i in masked else s.skip + 1
@@ -273,9 +272,10 @@ class StreamCore:
         n, t = hops.shape[:2]
         lay = self.layout
         dsp = lay.dsp
-        spec, ana = dsp.analysis_span(stack([s.ana for s in states]), hops)
-        feat_erb, feat_spec, mean_norm, unit_norm = dsp.features_span(
-            spec, stack([s.mean_norm for s in states]), stack([s.unit_norm for s in states])
+        hist = History.of(states)
+        spec, hist.ana = dsp.analysis_span(hist.ana, hops)
+        feat_erb, feat_spec, hist.mean_norm, hist.unit_norm = dsp.features_span(
+            spec, hist.mean_norm, hist.unit_norm
         )
         feeds = {"feat_erb": feat_erb[:, None], "feat_spec": feat_spec}
         enc = self._net(0, feeds, [s.enc for s in states], span=True)
@@ -287,9 +287,8 @@ class StreamCore:
         raw = self._net(2, df_feeds, [s.df for s in states], span=True)[self._first[2]]
         coefs = complex_coefs(raw, n * t, lay.nb_df).reshape(n, t, lay.order, lay.nb_df)
         on = np.ones((n, t), np.bool_)
-        hist = History.of(states, lay.queue > 0)
         out = advance(lay, hist, spec, gains, list(range(n)), [], coefs, on, attenuation(states))
-        hist.store(states, ana, mean_norm, unit_norm)
+        hist.store(states)
         for s in states:
             s.skip = 0
         return out, lsnr

@@ -226,8 +226,8 @@ class DspSpec:
             feat_erb[:, k] = (erb_db[:, k] - mean_norm) / np.float32(40.0)
             unit_norm = magnitude[:, k] + unit_norm * a
             normed[:, k] = low[:, k] / np.sqrt(unit_norm)
-        feat_spec = np.stack((normed.real, normed.imag), axis=1).astype(np.float32)
-        return feat_erb.astype(np.float32), feat_spec, mean_norm, unit_norm
+        feat_spec = np.stack((normed.real, normed.imag), axis=1).astype(np.float32, copy=False)
+        return feat_erb.astype(np.float32, copy=False), feat_spec, mean_norm, unit_norm
 
 
 class DspState:

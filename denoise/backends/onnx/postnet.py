@@ -3,7 +3,7 @@
 :func:`advance` applies the ERB mask, the deep filter and the attenuation
 limit and resynthesises T hops, for hop-by-hop (:meth:`.core.StreamCore.process_batch`,
 T = 1) and multi-hop calls (:meth:`.core.StreamCore.process_span`) alike. A
-:class:`History` holds the batch's stacked histories for the length of one call:
+:class:`History` holds the batch's stacked state for the length of one call:
 stacked once, advanced over the frames, handed back to the streams once.
 """
 
@@ -16,21 +16,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from .dsp import C64, F32
-from .state import Layout, StreamState
-
-
-def stack(arrays: Sequence[np.ndarray], axis: int = 0) -> np.ndarray:
-    """The streams' arrays on one batch axis (no copy for one stream)."""
-    return arrays[0] if len(arrays) == 1 else np.concatenate(arrays, axis=axis)
-
-
-def rows_of(a: np.ndarray, n: int, axis: int = 0) -> list[np.ndarray]:
-    """Per-stream views of a batched array (no copies)."""
-    if n == 1:
-        return [a]
-    if axis == 0:
-        return [a[i : i + 1] for i in range(n)]
-    return [a[:, i : i + 1] for i in range(n)]
+from .state import Layout, StreamState, rows_of, stack
 
 
 def complex_coefs(raw: np.ndarray, rows: int, nb_df: int) -> C64:
@@ -49,45 +35,38 @@ def attenuation(states: Sequence[StreamState]) -> F32 | None:
     return np.array([s.gain or 0.0 for s in states], dtype=np.float32)[:, None]
 
 
+FIELDS = ("ana", "mean_norm", "unit_norm", "xh", "yh", "syn", "cq", "cq_on")
+"""The per-stream arrays of :class:`~.state.StreamState` that a batch call advances."""
+
+
 @dataclass(eq=False)
 class History:
-    """The spectrum histories and synthesis memory of a batch, stacked for one call."""
+    """A batch's stream state, stacked for one call (the network states excepted).
 
+    ``ana``, ``mean_norm`` and ``unit_norm`` are the front end's memory, the rest
+    the spectrum histories, synthesis memory and deep-filter queue that
+    :func:`advance` moves on. A model without a queue has empty ``cq`` arrays.
+    """
+
+    ana: F32
+    mean_norm: F32
+    unit_norm: F32
     xh: C64
     yh: C64
     syn: F32
-    cq: C64 | None
-    cq_on: NDArray[np.bool_] | None
+    cq: C64
+    cq_on: NDArray[np.bool_]
 
     @classmethod
-    def of(cls, states: Sequence[StreamState], queued: bool) -> History:
-        return cls(
-            xh=stack([s.xh for s in states]),
-            yh=stack([s.yh for s in states]),
-            syn=stack([s.syn for s in states]),
-            cq=stack([s.cq for s in states]) if queued else None,
-            cq_on=stack([s.cq_on for s in states]) if queued else None,
-        )
+    def of(cls, states: Sequence[StreamState]) -> History:
+        return cls(*(stack([getattr(s, name) for s in states]) for name in FIELDS))
 
-    def store(
-        self, states: Sequence[StreamState], ana: F32, mean_norm: F32, unit_norm: F32
-    ) -> None:
+    def store(self, states: Sequence[StreamState]) -> None:
         """Hand each stream views of the batch's new state (its row of every array)."""
         n = len(states)
-        fields: list[tuple[str, np.ndarray | None]] = [
-            ("ana", ana),
-            ("syn", self.syn),
-            ("mean_norm", mean_norm),
-            ("unit_norm", unit_norm),
-            ("xh", self.xh),
-            ("yh", self.yh),
-            ("cq", self.cq),
-            ("cq_on", self.cq_on),
-        ]
-        for name, arr in fields:
-            if arr is not None:
-                for s, view in zip(states, rows_of(arr, n), strict=True):
-                    setattr(s, name, view)
+        for name in FIELDS:
+            for s, view in zip(states, rows_of(getattr(self, name), n), strict=True):
+                setattr(s, name, view)
 
 
 def advance(
@@ -132,11 +111,10 @@ def advance(
     ys = np.concatenate((hist.yh, y_new), axis=1)  # both histories index a frame alike
 
     # The deep-filter coefficients due at each frame (after those still queued).
-    if hist.cq is not None and hist.cq_on is not None:
-        queued = np.concatenate((hist.cq, coefs), axis=1)
-        queued_on = np.concatenate((hist.cq_on, on), axis=1)
-        coefs, on = queued[:, :t], queued_on[:, :t]
-        hist.cq, hist.cq_on = queued[:, t:], queued_on[:, t:]
+    queued = np.concatenate((hist.cq, coefs), axis=1)
+    queued_on = np.concatenate((hist.cq_on, on), axis=1)
+    coefs, on = queued[:, :t], queued_on[:, :t]
+    hist.cq, hist.cq_on = queued[:, t:], queued_on[:, t:]
 
     # Stage 2: deep filter and attenuation limit for the frames whose taps are known.
     shift = 1 + np.arange(t)  # frame k reads history row p at p + k + 1

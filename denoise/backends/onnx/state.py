@@ -14,6 +14,7 @@ histories index a frame the same way.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -131,3 +132,17 @@ class StreamState:
     gating: Gating | None
     skip: int = 0
     lane: LonePath | None = None
+
+
+def stack(arrays: Sequence[np.ndarray], axis: int = 0) -> np.ndarray:
+    """Streams' arrays on one batch axis (no copy for one stream)."""
+    return arrays[0] if len(arrays) == 1 else np.concatenate(arrays, axis=axis)
+
+
+def rows_of(a: np.ndarray, n: int, axis: int = 0) -> list[np.ndarray]:
+    """Per-stream views of a batched array (no copies)."""
+    if n == 1:
+        return [a]
+    if axis == 0:
+        return [a[i : i + 1] for i in range(n)]
+    return [a[:, i : i + 1] for i in range(n)]
