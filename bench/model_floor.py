@@ -1,0 +1,153 @@
+"""The model's arithmetic and what ONNX Runtime makes of it: the floor of a stream's cost.
+
+Usage: python bench/model_floor.py [--model dfn3-onnx] [--streams 1,2,4,8,16] [--frames 2]
+                                   [--runs 300]
+
+For each of the three networks (encoder, ERB decoder, DF decoder): multiply-accumulates per
+10 ms hop (convolutions, matrix products and GRUs, counted from the tensor shapes of one
+frame) and weights. Then the batch graphs alone, as a live batch runs them (N streams,
+``--frames`` hops each, random inputs), warm and cold caches (64 MB written between runs,
+as the rest of a live server does between two batches): thread CPU microseconds per
+stream per hop, the arithmetic rate that is (GMAC/s), and the share of one core a stream
+needs for the networks alone (100 us per 10 ms hop = 1 %). Nothing else a stream costs
+(the steps around the networks, the relay) is in these figures: they are its floor.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+
+import numpy as np
+import onnxruntime as ort
+from onnx import helper
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from denoise import check_model
+from denoise.backends.onnx.files import GRAPH_FILES
+from denoise.backends.onnx.graphs import load_graph, make_streaming
+from denoise.backends.onnx.model import StreamGraph
+from denoise.backends.onnx.specialise import specialise_for_frames
+
+EVICT_BYTES = 64 * 1024 * 1024
+
+
+def macs_per_hop(path: Path) -> tuple[Counter[str], int]:
+    """(multiply-accumulates by op type, weights) of one streaming frame of a graph.
+
+    Shapes come from running the single-frame graph once with every intermediate
+    tensor exposed as an output (ONNX shape inference cannot follow the rewrites).
+    """
+    model, _ = make_streaming(load_graph(path))
+    model = specialise_for_frames(model, None)
+    graph = model.graph
+    weights = {i.name: tuple(i.dims) for i in graph.initializer}
+    exposed = {o.name for o in graph.output}
+    for node in graph.node:
+        for name in node.output:
+            if name and name not in exposed:
+                graph.output.append(helper.make_empty_tensor_value_info(name))
+                exposed.add(name)
+    so = ort.SessionOptions()
+    so.graph_optimization_level = ort.GraphOptimizationLevel.ORT_DISABLE_ALL  # keep node names
+    sess = ort.InferenceSession(model.SerializeToString(), so, providers=["CPUExecutionProvider"])
+    feeds = {
+        i.name: np.zeros([d if isinstance(d, int) else 1 for d in i.shape], np.float32)
+        for i in sess.get_inputs()
+    }
+    outs = sess.run(None, feeds)
+    shape: dict[str, tuple[int, ...]] = {
+        o.name: v.shape for o, v in zip(sess.get_outputs(), outs, strict=True)
+    }
+    shape.update({k: v.shape for k, v in feeds.items()})
+    shape.update(weights)
+    macs: Counter[str] = Counter()
+    for node in graph.node:
+        op, ins = node.op_type, node.input
+        if op == "Conv":  # every output element reads in_channels/groups * kernel inputs
+            macs[op] += int(np.prod(shape[node.output[0]])) * int(np.prod(shape[ins[1]][1:]))
+        elif op == "ConvTranspose":
+            macs[op] += int(np.prod(shape[ins[0]])) * int(np.prod(shape[ins[1]][1:]))
+        elif op in ("MatMul", "Gemm"):
+            macs[op] += int(np.prod(shape[node.output[0]])) * shape[ins[0]][-1]
+        elif op == "GRU":  # per step: input and recurrent weights, three gates
+            x = shape[ins[0]]
+            steps = x[0] * x[1]
+            macs[op] += steps * (int(np.prod(shape[ins[1]])) + int(np.prod(shape[ins[2]])))
+    constants = [
+        a.t for n in graph.node if n.op_type == "Constant" for a in n.attribute if a.t.dims
+    ]
+    return macs, sum(int(np.prod(d)) for d in [*weights.values(), *(c.dims for c in constants)])
+
+
+def feeds_for(
+    graph: StreamGraph, n: int, t: int, rng: np.random.Generator
+) -> dict[str, np.ndarray]:
+    """Random inputs for ``n`` streams of ``t`` frames (the symbolic axes N and T)."""
+    sizes = {"N": n, "T": t}
+    return {
+        i.name: rng.standard_normal(
+            [sizes.get(d, 1) if isinstance(d, str) else d for d in i.shape]
+        ).astype(np.float32)
+        for i in graph.session.get_inputs()
+    }
+
+
+def networks_us(graphs: tuple[StreamGraph, ...], n: int, t: int, runs: int, cold: bool) -> float:
+    """Median thread CPU microseconds per stream per hop of one run of every network."""
+    rng = np.random.default_rng(0)
+    feeds = [feeds_for(g, n, t, rng) for g in graphs]
+    junk = np.ones(EVICT_BYTES // 8)
+    times = []
+    for k in range(runs + 10):
+        if cold:
+            junk += 1.0
+        t0 = time.thread_time()
+        for g, f in zip(graphs, feeds, strict=True):
+            g.session.run(None, f)
+        if k >= 10:
+            times.append(time.thread_time() - t0)
+    return float(np.median(times)) * 1e6 / (n * t)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--model", default="dfn3-onnx")
+    ap.add_argument("--streams", default="1,2,4,8,16")
+    ap.add_argument("--frames", type=int, default=2, help="hops per stream per run (a packet)")
+    ap.add_argument("--runs", type=int, default=300)
+    args = ap.parse_args()
+    model = check_model(args.model).model  # type: ignore[attr-defined]
+    total = 0
+    print(f"model={args.model}")
+    print("| network | MMAC per hop | of which GRU | conv | matmul | weights |")
+    print("|---|---|---|---|---|---|")
+    for name in GRAPH_FILES:
+        macs, weights = macs_per_hop(model.directory / name)
+        hop = sum(macs.values())
+        total += hop
+        conv = macs["Conv"] + macs["ConvTranspose"]
+        print(
+            f"| {name.removesuffix('.onnx')} | {hop / 1e6:.3f} | {macs['GRU'] / 1e6:.3f} "
+            f"| {conv / 1e6:.3f} | {(macs['MatMul'] + macs['Gemm']) / 1e6:.3f} | {weights} |"
+        )
+    print(f"| all | {total / 1e6:.3f} | | | | |")
+    graphs = model.batch_graphs()
+    print(f"\nbatch graphs alone, {args.frames} hops per stream per run, one thread:")
+    print("| caches | streams | us per stream per hop | GMAC/s | % of a core per stream |")
+    print("|---|---|---|---|---|")
+    for cold in (True, False):
+        for n in (int(s) for s in args.streams.split(",")):
+            us = networks_us(graphs, n, args.frames, args.runs, cold)
+            print(
+                f"| {'cold' if cold else 'warm'} | {n} | {us:.0f} | {total / us / 1e3:.1f} "
+                f"| {us / 100:.2f} |"
+            )
+
+
+if __name__ == "__main__":
+    main()
