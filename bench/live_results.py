@@ -48,6 +48,9 @@ class Row:
     ramp_s: float
     mean_batch: float = 0.0
     """Mean streams per inference batch over the window (0: no batched model)."""
+    batch_on_core: float = 0.0
+    """The inference threads' CPU time over their batches' wall time, in % (0: not measured).
+    Low: batches spent most of their time waiting for a core."""
 
     @property
     def late_pct(self) -> float:
@@ -90,6 +93,7 @@ class Row:
             f"{self.server_rx_pct:.1f} | {self.listener_pct:.1f} | {self.gaps} | "
             f"{self.rec_ok}/{self.streams} | {self.client_cpu:.0f} | {self.other_cpu:.0f} | "
             f"{self.idle_cpu:.0f} | {self.lag_growth_ms:.0f} | {self.mean_batch:.1f} | "
+            f"{self.batch_on_core:.0f} | "
             f"{'yes' if self.fits else 'no'} |"
         )
 
@@ -98,8 +102,8 @@ HEADER = (
     "| code | procs | streams | model | server CPU % (per process) | CPU %/stream "
     "| bypassed % all (worst stream) | inference > budget | server got % | listener got % "
     "| gaps > 60 ms | recordings ok | clients CPU % | others CPU % | idle % "
-    "| delay growth ms | mean batch | fits |\n"
-    "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"
+    "| delay growth ms | mean batch | batch on a core % | fits |\n"
+    "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"
 )
 
 
@@ -164,6 +168,7 @@ def summarise(
         load_end=os.getloadavg()[0],
         ramp_s=cpu["ramp"],
         mean_batch=cpu.get("batch", 0.0),
+        batch_on_core=cpu.get("on_core", 0.0),
     )
 
 
@@ -180,7 +185,7 @@ def describe(row: Row) -> str:
         f"{row.client_cpu:.0f} %, other processes {row.other_cpu:.0f} %, irq {row.kernel_cpu:.0f} "
         f"%, steal {row.steal_cpu:.0f} %, idle {row.idle_cpu:.0f} %; client late sends "
         f"{row.late_sends}, ramp {row.ramp_s:.1f} s, load {row.load_end:.2f}, mean batch "
-        f"{row.mean_batch:.2f}; "
+        f"{row.mean_batch:.2f} ({row.batch_on_core:.0f} % of its time on a core); "
         f"{'fits' if row.fits else 'does not fit'}"
     )
     if row.errors:

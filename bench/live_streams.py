@@ -216,31 +216,45 @@ def start_profiles(
     return spies
 
 
-def batch_counts(hosts: list[str]) -> tuple[float, float]:
-    """(batches, items) the inference schedulers of ``hosts`` have run so far, from /metrics.
+def batch_counts(hosts: list[str]) -> tuple[float, float, float, float]:
+    """(batches, items, seconds, CPU seconds) of the inference schedulers of ``hosts`` so far,
+    from /metrics.
 
-    (0, 0) for a checkout without those metrics; the bench reads them from loopback.
+    Zeros for a checkout without those metrics; the bench reads them from loopback.
     """
-    batches = items = 0.0
+    totals = dict.fromkeys(
+        (
+            "fc25_batch_items_count",
+            "fc25_batch_items_sum",
+            "fc25_batch_seconds_sum",
+            "fc25_batch_cpu_seconds_sum",
+        ),
+        0.0,
+    )
     for host in hosts:
         try:
             text = requests.get(f"http://{host}/metrics", timeout=5).text
         except requests.RequestException:
             continue
         for line in text.splitlines():
-            if 'scheduler="denoise-batch"' not in line:
-                continue
-            if line.startswith("fc25_batch_items_count"):
-                batches += float(line.split()[-1])
-            elif line.startswith("fc25_batch_items_sum"):
-                items += float(line.split()[-1])
-    return batches, items
+            name = line.split("{", 1)[0]
+            if name in totals and 'scheduler="denoise-batch"' in line:
+                totals[name] += float(line.split()[-1])
+    batches, items, seconds, cpu = totals.values()
+    return batches, items, seconds, cpu
 
 
-def mean_batch(before: tuple[float, float], after: tuple[float, float]) -> float:
+def mean_batch(before: tuple[float, ...], after: tuple[float, ...]) -> float:
     """Mean items per inference batch between two :func:`batch_counts` (0: none ran)."""
     batches = after[0] - before[0]
     return (after[1] - before[1]) / batches if batches > 0 else 0.0
+
+
+def on_core(before: tuple[float, ...], after: tuple[float, ...]) -> float:
+    """The inference threads' CPU time over their batches' time between two
+    :func:`batch_counts`, in % (0: no batch ran, or the checkout does not measure it)."""
+    wall = after[2] - before[2]
+    return 100 * (after[3] - before[3]) / wall if wall > 0 else 0.0
 
 
 def run_point(
@@ -301,6 +315,7 @@ def run_point(
         "idle": pct(m1["idle"] - m0["idle"]),
         "ramp": ramp,
         "batch": mean_batch(b0, b1),
+        "on_core": on_core(b0, b1),
     }
     return summarise(procs, n, group.spec.model, results, cpu, group.label)
 

@@ -72,8 +72,10 @@ class BatchStats:
     largest: int = 0
 
 
-BatchObserver = Callable[[str, int, float], None]
-"""Told of every batch a scheduler ran: (scheduler name, items, seconds), on its worker thread."""
+BatchObserver = Callable[[str, int, float, float], None]
+"""Told of every batch a scheduler ran: (scheduler name, items, seconds, CPU seconds of the
+worker thread), on its worker thread. CPU seconds well below seconds: the worker was ready to
+run but waited for a core (or for the GIL) most of the batch."""
 
 _observers: list[BatchObserver] = []
 
@@ -210,10 +212,15 @@ class BatchScheduler:
             batch = self._collect(collecting)
             if batch is None:
                 return
-            started = time.perf_counter()
+            started, cpu = time.perf_counter(), time.thread_time()
             self._run(batch)
             for observe in _observers:
-                observe(self.label, len(batch), time.perf_counter() - started)
+                observe(
+                    self.label,
+                    len(batch),
+                    time.perf_counter() - started,
+                    time.thread_time() - cpu,
+                )
             self._deliver(batch)
             collecting = False
 

@@ -10,8 +10,10 @@ Read at scrape time (:class:`LiveCollector`), nothing added to the live path:
 
 Counted where they happen, through hooks (``denoise`` stays free of Django):
 
-* ``fc25_batch_seconds`` and ``fc25_batch_items`` histograms, label ``scheduler``
-  (``denoise-batch`` = batched ONNX inference, ``opus`` = Opus decode and encode):
+* ``fc25_batch_seconds``, ``fc25_batch_cpu_seconds`` (the worker thread's CPU time in
+  the batch: its ratio to ``fc25_batch_seconds`` is the share of a batch spent on a core)
+  and ``fc25_batch_items`` histograms, label ``scheduler`` (``denoise-batch`` = batched
+  ONNX inference, ``opus`` = Opus decode and encode):
   :func:`denoise.batching.observe_batches`.
 * ``fc25_event_loop_lag_seconds`` histogram: :class:`fc25_denoise.monitor.LoopMonitor`.
 * ``fc25_login_failures_total``: Django's ``user_login_failed`` signal (wrong password or
@@ -53,6 +55,13 @@ logger = logging.getLogger(__name__)
 BATCH_SECONDS = Histogram(
     "fc25_batch_seconds",
     "Time one batch took on a worker thread (scheduler=denoise-batch: inference).",
+    ["scheduler"],
+    buckets=(0.0005, 0.001, 0.002, 0.004, 0.008, 0.016, 0.032, 0.064, 0.128, 0.5),
+)
+BATCH_CPU_SECONDS = Histogram(
+    "fc25_batch_cpu_seconds",
+    "CPU time of the worker thread during one batch. Far below fc25_batch_seconds: the worker "
+    "waited for a core most of the batch (the machine is oversubscribed).",
     ["scheduler"],
     buckets=(0.0005, 0.001, 0.002, 0.004, 0.008, 0.016, 0.032, 0.064, 0.128, 0.5),
 )
@@ -125,8 +134,9 @@ def _job_counts() -> dict[str, int]:
     return counts
 
 
-def _observe_batch(scheduler: str, items: int, seconds: float) -> None:
+def _observe_batch(scheduler: str, items: int, seconds: float, cpu_seconds: float) -> None:
     BATCH_SECONDS.labels(scheduler).observe(seconds)
+    BATCH_CPU_SECONDS.labels(scheduler).observe(cpu_seconds)
     BATCH_ITEMS.labels(scheduler).observe(items)
 
 

@@ -123,3 +123,29 @@ def test_batches_timed_by_scheduler() -> None:
     assert values[key] == before + 2
     assert values["fc25_batch_seconds_sum[('scheduler', 'metrics-test')]"] > 0.003
     assert values["fc25_batch_items_count[('scheduler', 'metrics-test')]"] >= 2
+
+
+class Spinner:
+    """Burns about 20 ms of its thread's CPU per batch, then sleeps as long (off a core)."""
+
+    def run_batch(self, items: list[int]) -> list[int]:
+        end = time.thread_time() + 0.02
+        while time.thread_time() < end:
+            pass
+        time.sleep(0.02)
+        return items
+
+
+@pytest.mark.django_db
+def test_batches_cpu_time_is_the_workers_own() -> None:
+    label = "metrics-cpu-test"
+    sched = BatchScheduler(max_wait_ms=0, max_parallel=1, name=label)
+    try:
+        assert sched.submit(Spinner(), 1) == 1
+    finally:
+        sched.close()
+    values = scrape()
+    cpu = values[f"fc25_batch_cpu_seconds_sum[('scheduler', '{label}')]"]
+    wall = values[f"fc25_batch_seconds_sum[('scheduler', '{label}')]"]
+    assert values[f"fc25_batch_cpu_seconds_count[('scheduler', '{label}')]"] == 1
+    assert 0.015 < cpu < wall - 0.015  # the spin counts, the sleep does not
