@@ -8,6 +8,7 @@ tests/live/test_live_end.py for what it does).
 from __future__ import annotations
 
 import asyncio
+import gc
 from typing import Any
 
 from fc25_denoise import asgi, runtime
@@ -92,3 +93,20 @@ async def test_shutdown_without_a_hub_stops_the_runner(monkeypatch):
     finally:
         runtime.replace_live_hub(previous)
     assert replies[-1] == "lifespan.shutdown.complete" and runner.stopped
+
+
+async def test_startup_freezes_what_is_alive_out_of_the_collectors_way(monkeypatch):
+    runner, hub = FakeRunner(), FakeHub()
+    monkeypatch.setattr(asgi, "job_runner", lambda: runner)
+    monkeypatch.setattr(asgi, "existing_job_runner", lambda: runner)
+    monkeypatch.setattr(events, "_server_loop", None)
+    previous = runtime.replace_live_hub(hub)  # type: ignore[arg-type]
+    gc.unfreeze()
+    frozen: list[int] = []
+    try:
+        assert gc.get_freeze_count() == 0
+        await run_lifespan(lambda: frozen.append(gc.get_freeze_count()))
+    finally:
+        runtime.replace_live_hub(previous)
+        gc.unfreeze()
+    assert frozen and frozen[0] > 10_000  # the modules, classes and functions of the process
