@@ -9,7 +9,10 @@ from __future__ import annotations
 
 import asyncio
 import gc
+from collections.abc import Iterator
 from typing import Any
+
+import pytest
 
 from fc25_denoise import asgi, runtime
 from users import events
@@ -60,24 +63,37 @@ async def run_lifespan(on_started: Any) -> list[str]:
     return replies
 
 
-async def test_lifespan_starts_and_stops_the_process_services(monkeypatch):
+@pytest.fixture(autouse=True)
+def thawed() -> Iterator[None]:
+    """Startup freezes the objects alive then; give them back to the collector afterwards."""
+    gc.unfreeze()
+    yield
+    gc.unfreeze()
+
+
+@pytest.fixture
+def services(monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[FakeRunner, FakeHub]]:
+    """Fake job runner and live hub in place of the process's own, for one test."""
     runner, hub = FakeRunner(), FakeHub()
     monkeypatch.setattr(asgi, "job_runner", lambda: runner)
     monkeypatch.setattr(asgi, "existing_job_runner", lambda: runner)
     monkeypatch.setattr(events, "_server_loop", None)
     previous = runtime.replace_live_hub(hub)  # type: ignore[arg-type]
+    yield runner, hub
+    runtime.replace_live_hub(previous)
+
+
+async def test_lifespan_starts_and_stops_the_process_services(services):
+    runner, hub = services
     seen: dict[str, bool] = {}
-    try:
 
-        def on_started() -> None:
-            seen["polling"] = runner.polling
-            seen["loop"] = events._server_loop is asyncio.get_running_loop()
-            seen["hub_alive"] = not hub.shut_down
-            seen["node_joined"] = hub.node.started
+    def on_started() -> None:
+        seen["polling"] = runner.polling
+        seen["loop"] = events._server_loop is asyncio.get_running_loop()
+        seen["hub_alive"] = not hub.shut_down
+        seen["node_joined"] = hub.node.started
 
-        replies = await run_lifespan(on_started)
-    finally:
-        runtime.replace_live_hub(previous)
+    replies = await run_lifespan(on_started)
     assert replies == ["lifespan.startup.complete", "lifespan.shutdown.complete"]
     assert seen == {"polling": True, "loop": True, "hub_alive": True, "node_joined": True}
     assert hub.shut_down and runner.stopped
@@ -95,18 +111,8 @@ async def test_shutdown_without_a_hub_stops_the_runner(monkeypatch):
     assert replies[-1] == "lifespan.shutdown.complete" and runner.stopped
 
 
-async def test_startup_freezes_what_is_alive_out_of_the_collectors_way(monkeypatch):
-    runner, hub = FakeRunner(), FakeHub()
-    monkeypatch.setattr(asgi, "job_runner", lambda: runner)
-    monkeypatch.setattr(asgi, "existing_job_runner", lambda: runner)
-    monkeypatch.setattr(events, "_server_loop", None)
-    previous = runtime.replace_live_hub(hub)  # type: ignore[arg-type]
-    gc.unfreeze()
+async def test_startup_freezes_what_is_alive_out_of_the_collectors_way(services):
     frozen: list[int] = []
-    try:
-        assert gc.get_freeze_count() == 0
-        await run_lifespan(lambda: frozen.append(gc.get_freeze_count()))
-    finally:
-        runtime.replace_live_hub(previous)
-        gc.unfreeze()
+    assert gc.get_freeze_count() == 0
+    await run_lifespan(lambda: frozen.append(gc.get_freeze_count()))
     assert frozen and frozen[0] > 10_000  # the modules, classes and functions of the process
