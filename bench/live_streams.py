@@ -59,7 +59,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import requests
 
@@ -216,45 +216,49 @@ def start_profiles(
     return spies
 
 
-def batch_counts(hosts: list[str]) -> tuple[float, float, float, float]:
-    """(batches, items, seconds, CPU seconds) of the inference schedulers of ``hosts`` so far,
-    from /metrics.
+class BatchTotals(NamedTuple):
+    """What the inference schedulers of a server group have run so far (from /metrics)."""
 
-    Zeros for a checkout without those metrics; the bench reads them from loopback.
-    """
-    totals = dict.fromkeys(
-        (
-            "fc25_batch_items_count",
-            "fc25_batch_items_sum",
-            "fc25_batch_seconds_sum",
-            "fc25_batch_cpu_seconds_sum",
-        ),
-        0.0,
-    )
+    batches: float
+    items: float
+    seconds: float
+    cpu_seconds: float
+
+
+def batch_counts(hosts: list[str]) -> BatchTotals:
+    """The :class:`BatchTotals` of the ``denoise-batch`` schedulers of ``hosts``, from
+    /metrics (the bench reads them from loopback). Zeros for a checkout without those
+    metrics."""
+    metrics = {
+        "fc25_batch_items_count": "batches",
+        "fc25_batch_items_sum": "items",
+        "fc25_batch_seconds_sum": "seconds",
+        "fc25_batch_cpu_seconds_sum": "cpu_seconds",
+    }
+    totals = dict.fromkeys(metrics.values(), 0.0)
     for host in hosts:
         try:
             text = requests.get(f"http://{host}/metrics", timeout=5).text
         except requests.RequestException:
             continue
         for line in text.splitlines():
-            name = line.split("{", 1)[0]
-            if name in totals and 'scheduler="denoise-batch"' in line:
-                totals[name] += float(line.split()[-1])
-    batches, items, seconds, cpu = totals.values()
-    return batches, items, seconds, cpu
+            field = metrics.get(line.split("{", 1)[0])
+            if field and 'scheduler="denoise-batch"' in line:
+                totals[field] += float(line.split()[-1])
+    return BatchTotals(**totals)
 
 
-def mean_batch(before: tuple[float, ...], after: tuple[float, ...]) -> float:
+def mean_batch(before: BatchTotals, after: BatchTotals) -> float:
     """Mean items per inference batch between two :func:`batch_counts` (0: none ran)."""
-    batches = after[0] - before[0]
-    return (after[1] - before[1]) / batches if batches > 0 else 0.0
+    batches = after.batches - before.batches
+    return (after.items - before.items) / batches if batches > 0 else 0.0
 
 
-def on_core(before: tuple[float, ...], after: tuple[float, ...]) -> float:
+def on_core(before: BatchTotals, after: BatchTotals) -> float:
     """The inference threads' CPU time over their batches' time between two
     :func:`batch_counts`, in % (0: no batch ran, or the checkout does not measure it)."""
-    wall = after[2] - before[2]
-    return 100 * (after[3] - before[3]) / wall if wall > 0 else 0.0
+    wall = after.seconds - before.seconds
+    return 100 * (after.cpu_seconds - before.cpu_seconds) / wall if wall > 0 else 0.0
 
 
 def run_point(

@@ -27,13 +27,12 @@ from onnx import helper
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bench.proc import CacheEvictor
 from denoise import check_model
 from denoise.backends.onnx.files import GRAPH_FILES
 from denoise.backends.onnx.graphs import load_graph, make_streaming
 from denoise.backends.onnx.model import StreamGraph
 from denoise.backends.onnx.specialise import specialise_for_frames
-
-EVICT_BYTES = 64 * 1024 * 1024
 
 
 def macs_per_hop(path: Path) -> tuple[Counter[str], int]:
@@ -101,11 +100,10 @@ def networks_us(graphs: tuple[StreamGraph, ...], n: int, t: int, runs: int, cold
     """Median thread CPU microseconds per stream per hop of one run of every network."""
     rng = np.random.default_rng(0)
     feeds = [feeds_for(g, n, t, rng) for g in graphs]
-    junk = np.ones(EVICT_BYTES // 8)
+    evict = CacheEvictor(cold)
     times = []
     for k in range(runs + 10):
-        if cold:
-            junk += 1.0
+        evict()
         t0 = time.thread_time()
         for g, f in zip(graphs, feeds, strict=True):
             g.session.run(None, f)

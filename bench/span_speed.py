@@ -25,27 +25,26 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bench.proc import CacheEvictor
 from denoise import check_model
 from denoise.backends.onnx.core import StreamCore, core_for
 from denoise.constants import HOP_SAMPLES
 from tests.audio_fixtures import noisy_speech
 
 PACKET_HOPS = 2
-EVICT_BYTES = 64 * 1024 * 1024
 
 
 def per_hop_us(
     core: StreamCore, packets: np.ndarray, n: int, count: int, spans: bool, cold: bool
 ) -> float:
     """Median thread CPU microseconds per stream per hop over ``count`` batches of ``n``."""
-    junk = np.ones(EVICT_BYTES // 8)
+    evict = CacheEvictor(cold)
     states = [core.new_state() for _ in range(n)]
     times = []
     core.use_spans = spans
     try:
         for k in range(count + 10):
-            if cold:
-                junk += 1.0
+            evict()
             items = [(s, packets[(k + 37 * i) % len(packets)], False) for i, s in enumerate(states)]
             t0 = time.thread_time()
             core.run_batch(items)
@@ -73,7 +72,7 @@ def main() -> None:
     print("|---|---|---|---|---|")
     for cold in (True, False):
         for n in (int(s) for s in args.streams.split(",")):
-            best = {}
+            best: dict[bool, float] = {}
             for _ in range(args.rounds):  # interleaved, so drift weighs on both alike
                 for spans in (False, True):
                     us = per_hop_us(core, packets, n, args.packets, spans, cold)

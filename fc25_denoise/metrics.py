@@ -52,18 +52,21 @@ from streams.webrtc.session import BroadcastSession
 
 logger = logging.getLogger(__name__)
 
+BATCH_TIME_BUCKETS = (0.0005, 0.001, 0.002, 0.004, 0.008, 0.016, 0.032, 0.064, 0.128, 0.5)
+"""Seconds, for a batch's wall time and its worker's CPU time alike (so the two compare)."""
+
 BATCH_SECONDS = Histogram(
     "fc25_batch_seconds",
     "Time one batch took on a worker thread (scheduler=denoise-batch: inference).",
     ["scheduler"],
-    buckets=(0.0005, 0.001, 0.002, 0.004, 0.008, 0.016, 0.032, 0.064, 0.128, 0.5),
+    buckets=BATCH_TIME_BUCKETS,
 )
 BATCH_CPU_SECONDS = Histogram(
     "fc25_batch_cpu_seconds",
     "CPU time of the worker thread during one batch. Far below fc25_batch_seconds: the worker "
     "waited for a core most of the batch (the machine is oversubscribed).",
     ["scheduler"],
-    buckets=(0.0005, 0.001, 0.002, 0.004, 0.008, 0.016, 0.032, 0.064, 0.128, 0.5),
+    buckets=BATCH_TIME_BUCKETS,
 )
 BATCH_ITEMS = Histogram(
     "fc25_batch_items",
