@@ -11,6 +11,9 @@ async def test_anonymous_socket_closed_with_4401():
     comm = await connect(None)
     out = await comm.receive_output(timeout=2)
     assert out == {"type": "websocket.close", "code": 4401}
+    # A browser answers the close; the consumer then unwinds on the test's loop, not at
+    # its teardown, where a cancelled channels-redis receive can hang.
+    await comm.disconnect()
 
 
 async def test_logged_in_socket_stays_open_and_answers_ping(alice):
