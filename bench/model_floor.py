@@ -1,7 +1,7 @@
 """The model's arithmetic and what ONNX Runtime makes of it: the floor of a stream's cost.
 
 Usage: python bench/model_floor.py [--model dfn3-onnx] [--streams 1,2,4,8,16] [--frames 2]
-                                   [--runs 300]
+                                   [--runs 300] [--ops 8]
 
 For each of the three networks (encoder, ERB decoder, DF decoder): multiply-accumulates per
 10 ms hop (convolutions, matrix products and GRUs, counted from the tensor shapes of one
@@ -11,12 +11,19 @@ as the rest of a live server does between two batches): thread CPU microseconds 
 stream per hop, the arithmetic rate that is (GMAC/s), and the share of one core a stream
 needs for the networks alone (100 us per 10 ms hop = 1 %). Nothing else a stream costs
 (the steps around the networks, the relay) is in these figures: they are its floor.
+
+``--ops N``: instead of the timings, where ONNX Runtime's time goes inside each batch
+graph for N streams: its profiler's kernel time by operator type, as shares (the profiler
+adds time to every operator, so its microseconds are not the run's; the run's own time,
+unprofiled, is printed beside them).
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import sys
+import tempfile
 import time
 from collections import Counter
 from pathlib import Path
@@ -31,7 +38,7 @@ from bench.proc import CacheEvictor
 from denoise import check_model
 from denoise.backends.onnx.files import GRAPH_FILES
 from denoise.backends.onnx.graphs import load_graph, make_streaming
-from denoise.backends.onnx.model import StreamGraph
+from denoise.backends.onnx.model import StreamGraph, session_options, stream_model
 from denoise.backends.onnx.specialise import specialise_for_frames
 
 
@@ -112,14 +119,49 @@ def networks_us(graphs: tuple[StreamGraph, ...], n: int, t: int, runs: int, cold
     return float(np.median(times)) * 1e6 / (n * t)
 
 
+def op_shares(path: Path, graph: StreamGraph, n: int, t: int, runs: int) -> None:
+    """Print the share of operator time per operator type of ``path``'s batch graph."""
+    model, _ = stream_model(path, batch=True)
+    so = session_options()
+    so.enable_profiling = True
+    feeds = feeds_for(graph, n, t, np.random.default_rng(0))
+    with tempfile.TemporaryDirectory() as tmp:
+        so.profile_file_prefix = str(Path(tmp) / "ops")
+        sess = ort.InferenceSession(
+            model.SerializeToString(), so, providers=["CPUExecutionProvider"]
+        )
+        for _ in range(runs):
+            sess.run(None, feeds)
+        events = json.loads(Path(sess.end_profiling()).read_text())
+    by_op: Counter[str] = Counter()
+    for e in events:
+        if e.get("cat") == "Node" and e["name"].endswith("_kernel_time"):
+            by_op[e["args"]["op_name"]] += e["dur"]
+    plain = networks_us((graph,), n, t, runs, cold=False) * n * t  # the same run, unprofiled
+    total = sum(by_op.values())
+    name = path.name.removesuffix(".onnx")
+    print(f"\n{name}, {n} streams x {t} hops: {plain:.0f} us per run (warm, not profiled)")
+    print("| operator | % of operator time |")
+    print("|---|---|")
+    top = by_op.most_common(12)
+    for op, us in top:
+        print(f"| {op} | {100 * us / total:.1f} |")
+    print(f"| other operators | {100 * (total - sum(us for _, us in top)) / total:.1f} |")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--model", default="dfn3-onnx")
     ap.add_argument("--streams", default="1,2,4,8,16")
     ap.add_argument("--frames", type=int, default=2, help="hops per stream per run (a packet)")
     ap.add_argument("--runs", type=int, default=300)
+    ap.add_argument("--ops", type=int, metavar="N", help="profile operators for N streams")
     args = ap.parse_args()
     model = check_model(args.model).model  # type: ignore[attr-defined]
+    if args.ops:
+        for name, graph in zip(GRAPH_FILES, model.batch_graphs(), strict=True):
+            op_shares(model.directory / name, graph, args.ops, args.frames, args.runs)
+        return
     total = 0
     print(f"model={args.model}")
     print("| network | MMAC per hop | of which GRU | conv | matmul | weights |")

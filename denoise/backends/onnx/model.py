@@ -15,6 +15,7 @@ from configparser import ConfigParser
 from dataclasses import dataclass
 from pathlib import Path
 
+import onnx
 import onnxruntime as ort
 
 from ...base import ModelLoadError
@@ -227,7 +228,16 @@ def _session(model_bytes: bytes) -> ort.InferenceSession:
         raise ModelLoadError(f"ONNX Runtime refused the model: {exc}") from exc
 
 
-def _stream_graph(path: Path, batch: bool = False) -> StreamGraph:
+def stream_model(path: Path, batch: bool = False) -> tuple[onnx.ModelProto, list[StateSpec]]:
+    """The streaming rewrite of one exported graph, before a session is opened.
+
+    ``batch``: symbolic stream and frame axes (what :meth:`OnnxModel.batch_graphs`
+    runs); otherwise one frame of one stream. Benchmarks open it with their own
+    session options (``bench/model_floor.py --ops`` profiles it).
+
+    Raises:
+        ModelLoadError: the graph cannot be read or rewritten.
+    """
     model, states = make_streaming(load_graph(path))
     if path.name != GRAPH_FILES[0]:  # decoders: only the first output and the states are read
         first = model.graph.output[0].name
@@ -235,6 +245,11 @@ def _stream_graph(path: Path, batch: bool = False) -> StreamGraph:
     model = specialise_for_frames(model, states if batch else None)
     if not batch:
         model = trivial_transposes_to_reshapes(model)
+    return model, states
+
+
+def _stream_graph(path: Path, batch: bool = False) -> StreamGraph:
+    model, states = stream_model(path, batch)
     sess = _session(model.SerializeToString())
     return StreamGraph(sess, tuple(states), tuple(o.name for o in sess.get_outputs()))
 
