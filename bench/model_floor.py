@@ -1,7 +1,7 @@
 """The model's arithmetic and what ONNX Runtime makes of it: the floor of a stream's cost.
 
 Usage: python bench/model_floor.py [--model dfn3-onnx] [--streams 1,2,4,8,16] [--frames 2]
-                                   [--runs 300] [--ops 8]
+                                   [--runs 300] [--ops 8] [--exported]
 
 For each of the three networks (encoder, ERB decoder, DF decoder): multiply-accumulates per
 10 ms hop (convolutions, matrix products and GRUs, counted from the tensor shapes of one
@@ -11,6 +11,10 @@ as the rest of a live server does between two batches): thread CPU microseconds 
 stream per hop, the arithmetic rate that is (GMAC/s), and the share of one core a stream
 needs for the networks alone (100 us per 10 ms hop = 1 %). Nothing else a stream costs
 (the steps around the networks, the relay) is in these figures: they are its floor.
+
+``--exported``: time the batch graphs as exported too (Reshape targets computed at run
+time, before ``constant_reshape_targets``), alternating with this code's graphs run by run
+in the same process, so the two columns share the machine's drift.
 
 ``--ops N``: instead of the timings, where ONNX Runtime's time goes inside each batch
 graph for N streams: its profiler's kernel time by operator type, as shares (the profiler
@@ -38,7 +42,7 @@ from bench.proc import CacheEvictor
 from denoise import check_model
 from denoise.backends.onnx.files import GRAPH_FILES
 from denoise.backends.onnx.graphs import load_graph, make_streaming
-from denoise.backends.onnx.model import StreamGraph, session_options, stream_model
+from denoise.backends.onnx.model import OnnxModel, StreamGraph, session_options, stream_model
 from denoise.backends.onnx.specialise import specialise_for_frames
 
 
@@ -119,6 +123,37 @@ def networks_us(graphs: tuple[StreamGraph, ...], n: int, t: int, runs: int, cold
     return float(np.median(times)) * 1e6 / (n * t)
 
 
+def exported_graphs(model: OnnxModel) -> tuple[StreamGraph, ...]:
+    """The batch graphs with the export's run-time Reshape targets."""
+    out = []
+    for name, graph in zip(GRAPH_FILES, model.batch_graphs(), strict=True):
+        proto, _ = stream_model(model.directory / name, batch=True, constant_reshapes=False)
+        sess = ort.InferenceSession(
+            proto.SerializeToString(), session_options(), providers=["CPUExecutionProvider"]
+        )
+        out.append(StreamGraph(sess, graph.states, graph.outputs))
+    return tuple(out)
+
+
+def alternating_us(
+    a: tuple[StreamGraph, ...], b: tuple[StreamGraph, ...], n: int, t: int, runs: int, cold: bool
+) -> tuple[float, float]:
+    """Median thread CPU us per stream per hop of ``a`` and ``b``, run by run alternately."""
+    rng = np.random.default_rng(0)
+    feeds = [feeds_for(g, n, t, rng) for g in a]
+    evict = CacheEvictor(cold)
+    times: tuple[list[float], list[float]] = ([], [])
+    for k in range(runs + 10):
+        for i in (0, 1) if k % 2 else (1, 0):
+            evict()
+            t0 = time.thread_time()
+            for g, f in zip((a, b)[i], feeds, strict=True):
+                g.session.run(None, f)
+            if k >= 10:
+                times[i].append(time.thread_time() - t0)
+    return tuple(float(np.median(x)) * 1e6 / (n * t) for x in times)  # type: ignore[return-value]
+
+
 def op_shares(path: Path, graph: StreamGraph, n: int, t: int, runs: int) -> None:
     """Print the share of operator time per operator type of ``path``'s batch graph."""
     model, _ = stream_model(path, batch=True)
@@ -156,8 +191,24 @@ def main() -> None:
     ap.add_argument("--frames", type=int, default=2, help="hops per stream per run (a packet)")
     ap.add_argument("--runs", type=int, default=300)
     ap.add_argument("--ops", type=int, metavar="N", help="profile operators for N streams")
+    ap.add_argument("--exported", action="store_true", help="against run-time Reshape targets")
     args = ap.parse_args()
     model = check_model(args.model).model  # type: ignore[attr-defined]
+    if args.exported:
+        print("batch graphs, us per stream per hop: as exported against constant Reshape targets")
+        print("| caches | streams | as exported | constant targets | ratio |")
+        print("|---|---|---|---|---|")
+        old = exported_graphs(model)
+        for cold in (True, False):
+            for n in (int(s) for s in args.streams.split(",")):
+                us_old, us_new = alternating_us(
+                    old, model.batch_graphs(), n, args.frames, args.runs, cold
+                )
+                print(
+                    f"| {'cold' if cold else 'warm'} | {n} | {us_old:.0f} | {us_new:.0f} "
+                    f"| {us_new / us_old:.3f} |"
+                )
+        return
     if args.ops:
         for name, graph in zip(GRAPH_FILES, model.batch_graphs(), strict=True):
             op_shares(model.directory / name, graph, args.ops, args.frames, args.runs)

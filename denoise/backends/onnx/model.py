@@ -228,12 +228,15 @@ def _session(model_bytes: bytes) -> ort.InferenceSession:
         raise ModelLoadError(f"ONNX Runtime refused the model: {exc}") from exc
 
 
-def stream_model(path: Path, batch: bool = False) -> tuple[onnx.ModelProto, list[StateSpec]]:
+def stream_model(
+    path: Path, batch: bool = False, constant_reshapes: bool = True
+) -> tuple[onnx.ModelProto, list[StateSpec]]:
     """The streaming rewrite of one exported graph, before a session is opened.
 
     ``batch``: symbolic stream and frame axes (what :meth:`OnnxModel.batch_graphs`
-    runs); otherwise one frame of one stream. Benchmarks open it with their own
-    session options (``bench/model_floor.py --ops`` profiles it).
+    runs); otherwise one frame of one stream. ``constant_reshapes=False`` keeps the
+    export's run-time Reshape targets (a baseline for benchmarks). Benchmarks open it
+    with their own session options (``bench/model_floor.py --ops`` profiles it).
 
     Raises:
         ModelLoadError: the graph cannot be read or rewritten.
@@ -242,7 +245,7 @@ def stream_model(path: Path, batch: bool = False) -> tuple[onnx.ModelProto, list
     if path.name != GRAPH_FILES[0]:  # decoders: only the first output and the states are read
         first = model.graph.output[0].name
         model = keep_outputs(model, [first, *(s.output_name for s in states)])
-    model = specialise_for_frames(model, states if batch else None)
+    model = specialise_for_frames(model, states if batch else None, constant_reshapes)
     if not batch:
         model = trivial_transposes_to_reshapes(model)
     return model, states

@@ -16,7 +16,7 @@ import onnxruntime as ort
 from onnx import helper, numpy_helper
 
 from ...base import ModelLoadError
-from .graphs import StateSpec, replace_nodes
+from .graphs import StateSpec, prune, replace_nodes
 
 
 def trivial_transposes_to_reshapes(model: onnx.ModelProto) -> onnx.ModelProto:
@@ -78,7 +78,7 @@ FRAMES_DIM = "T"
 
 
 def specialise_for_frames(
-    model: onnx.ModelProto, states: list[StateSpec] | None = None
+    model: onnx.ModelProto, states: list[StateSpec] | None = None, constant_reshapes: bool = True
 ) -> onnx.ModelProto:
     """Return a copy of ``model`` with every symbolic input dim set to 1 and
     grouped-linear Einsums turned into MatMuls. Output shapes are re-inferred.
@@ -90,7 +90,8 @@ def specialise_for_frames(
     independent streams by T consecutive frames, their states stacked on the
     batch axis (the causal convolutions read their state and the T frames, the
     GRUs step through the T frames). The exported graphs derive every Reshape
-    target from ``Shape``, so this is exact.
+    target from ``Shape``, so this is exact; with ``constant_reshapes`` those
+    targets then become constants where they can (:func:`constant_reshape_targets`).
 
     Raises:
         ModelLoadError: shape inference fails on the result.
@@ -128,9 +129,105 @@ def specialise_for_frames(
             nodes.append(node)
     replace_nodes(graph, nodes)
     try:
-        return onnx.shape_inference.infer_shapes(model, strict_mode=True, data_prop=True)
+        model = onnx.shape_inference.infer_shapes(model, strict_mode=True, data_prop=True)
     except Exception as exc:  # InferenceError and friends
         raise ModelLoadError(f"cannot specialise graph for single frames: {exc}") from exc
+    return constant_reshape_targets(model) if states is not None and constant_reshapes else model
+
+
+PROBES = ((2, 3), (5, 4))
+"""(streams, frames) the graph is run with to learn how each Reshape's shapes follow them."""
+CHECK = (3, 2)
+
+
+def _run(model: onnx.ModelProto, n: int, t: int, names: list[str]) -> dict[str, np.ndarray]:
+    """``names`` (graph outputs or intermediates) for ``n`` streams and ``t`` frames of ones."""
+    probe = onnx.ModelProto.FromString(model.SerializeToString())
+    listed = {o.name for o in probe.graph.output}
+    for name in names:
+        if name not in listed:
+            probe.graph.output.append(helper.make_empty_tensor_value_info(name))
+    so = ort.SessionOptions()
+    so.graph_optimization_level = ort.GraphOptimizationLevel.ORT_DISABLE_ALL
+    so.intra_op_num_threads = so.inter_op_num_threads = 1
+    sess = ort.InferenceSession(probe.SerializeToString(), so, providers=["CPUExecutionProvider"])
+    sizes = {BATCH_DIM: n, FRAMES_DIM: t}
+    rng = np.random.default_rng(n * 10 + t)
+    feeds = {
+        i.name: rng.standard_normal(
+            [sizes.get(d, 1) if isinstance(d, str) else d for d in i.shape]
+        ).astype(np.float32)
+        for i in sess.get_inputs()
+    }
+    outs = sess.run(names, feeds)
+    return dict(zip(names, outs, strict=True))
+
+
+def _target(src: list[tuple[int, ...]], dst: list[tuple[int, ...]]) -> list[int] | None:
+    """A constant Reshape target that takes every probe's ``src`` shape to its ``dst``.
+
+    An axis of the same size in every probe is written out; one that follows
+    the input's axis at the same position is copied (0); at most one other is
+    inferred (-1). None when no constant target fits.
+    """
+    out: list[int] = []
+    for i in range(len(dst[0])):
+        sizes = {d[i] for d in dst}
+        if len(sizes) == 1:
+            out.append(sizes.pop())
+        elif all(i < len(s) and s[i] == d[i] for s, d in zip(src, dst, strict=True)):
+            out.append(0)
+        else:
+            out.append(-1)
+    return out if out.count(-1) <= 1 and all(0 not in d for d in dst) else None
+
+
+def constant_reshape_targets(model: onnx.ModelProto) -> onnx.ModelProto:
+    """A copy of a batch graph (symbolic N and T) whose Reshapes have constant targets.
+
+    The export computes every Reshape target at run time from ``Shape``
+    (``Shape -> Gather -> Slice -> Concat``): four small operators per Reshape
+    on every run, which ONNX Runtime cannot fold while the stream and frame
+    axes are symbolic (nor can ONNX's shape inference follow them). The graph
+    is run for two (N, T) probes; where each Reshape's shapes follow from a
+    constant target (0 copies an axis, -1 infers one), it gets that target and
+    the computation is dropped. The result is checked against the original on
+    a third probe and must equal it exactly, or the original is returned.
+    """
+    graph = model.graph
+    fixed = {i.name for i in graph.initializer}
+    reshapes = [n for n in graph.node if n.op_type == "Reshape" and n.input[1] not in fixed]
+    if not reshapes:
+        return model
+    names = list(dict.fromkeys(x for n in reshapes for x in (n.input[0], n.output[0])))
+    probes = [_run(model, n, t, names) for n, t in PROBES]
+    rewritten = onnx.ModelProto.FromString(model.SerializeToString())
+    graph = rewritten.graph
+    nodes: list[onnx.NodeProto] = []
+    for node in graph.node:
+        target = None
+        if node.op_type == "Reshape" and node.input[1] not in fixed:
+            target = _target(
+                [p[node.input[0]].shape for p in probes], [p[node.output[0]].shape for p in probes]
+            )
+        if target is None:
+            nodes.append(node)
+            continue
+        name = f"{node.output[0]}_target"
+        graph.initializer.append(numpy_helper.from_array(np.array(target, np.int64), name))
+        nodes.append(
+            helper.make_node("Reshape", [node.input[0], name], list(node.output), name=node.name)
+        )
+    if len(graph.initializer) == len(model.graph.initializer):
+        return model  # no target could be made constant
+    outputs = [o.name for o in graph.output]
+    replace_nodes(graph, prune(nodes, outputs))
+    want = _run(model, *CHECK, outputs)
+    try:
+        got = _run(rewritten, *CHECK, outputs)
+    except Exception:  # ORT's own error types: a target that fits the probes only
+        return model
+    return rewritten if all(np.array_equal(want[k], got[k]) for k in outputs) else model
 
 
 def _grouped_matmul(
