@@ -28,6 +28,17 @@ order is kept. Workers exit after ``IDLE_EXIT_S`` without work and are started
 again on demand, so an unused scheduler holds no threads; :meth:`close` stops
 them at once.
 
+With ``realtime_priority`` the workers ask Linux for real-time round-robin
+scheduling (``SCHED_RR``) at that priority, as audio servers do for their data
+threads: a batch then takes a core as soon as it is ready instead of waiting
+behind the event loops, codecs and disk writers of every process on the
+machine, which on a loaded machine is what makes hops miss their budget
+(docs/benchmarks.md, "Real-time inference threads"). The work stays bounded: a
+stream has one hop in flight, so the workers never take more than the streams
+give them, and Linux keeps 5 % of every second for other threads
+(``sched_rt_runtime_us``). Without the privilege (``CAP_SYS_NICE`` or an
+``rtprio`` limit) the workers run at normal priority and one warning is logged.
+
 The scheduler knows nothing about models: a runner is any object with
 ``run_batch(items) -> results`` (one result per item, same order).
 """
@@ -36,12 +47,15 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import os
 import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
+
+logger = logging.getLogger(__name__)
 
 
 class BatchRunner(Protocol):
@@ -99,6 +113,11 @@ class BatchScheduler:
         max_parallel: batches allowed to run at once = worker threads (default:
             CPU count).
         name: worker thread name prefix (the scheduler's id is appended).
+        realtime_priority: 1-99: workers run under ``SCHED_RR`` at this priority
+            if the process may (see the module docstring); 0: normal scheduling.
+
+    Raises:
+        ValueError: a negative wait, an empty batch or a priority outside 0-99.
     """
 
     IDLE_EXIT_S = 5.0
@@ -112,9 +131,15 @@ class BatchScheduler:
         max_batch: int = 64,
         max_parallel: int | None = None,
         name: str = "denoise-batch",
+        realtime_priority: int = 0,
     ) -> None:
         if max_wait_ms < 0 or max_batch < 1:
             raise ValueError("max_wait_ms must be >= 0 and max_batch >= 1")
+        if not 0 <= realtime_priority <= 99:
+            raise ValueError("realtime_priority must be within 0-99")
+        self.realtime_priority = realtime_priority
+        self.realtime: bool | None = None
+        """Whether the last worker started got real-time scheduling (None: not asked)."""
         self.max_wait_s = max_wait_ms / 1000.0
         self.max_batch = max_batch
         self.max_parallel = max(1, max_parallel or os.cpu_count() or 1)
@@ -206,7 +231,27 @@ class BatchScheduler:
         else:  # an idle worker takes over, or else the first one to finish its batch
             self._idle.notify()
 
+    def _enter_realtime(self) -> None:
+        """(On a new worker.) Ask for ``SCHED_RR``; on refusal warn once, run normally."""
+        try:
+            os.sched_setscheduler(0, os.SCHED_RR, os.sched_param(self.realtime_priority))
+        except (OSError, AttributeError) as exc:  # AttributeError: not Linux
+            if self.realtime is not False:
+                logger.warning(
+                    "%s: real-time priority %d refused (%s); inference runs at normal "
+                    "priority (grant CAP_SYS_NICE or an rtprio limit, or set "
+                    "FC25_REALTIME_PRIORITY=0)",
+                    self.label,
+                    self.realtime_priority,
+                    exc,
+                )
+            self.realtime = False
+        else:
+            self.realtime = True
+
     def _worker(self) -> None:
+        if self.realtime_priority:
+            self._enter_realtime()
         collecting = True  # a new worker starts as the collector (set in _enqueue)
         while True:
             batch = self._collect(collecting)

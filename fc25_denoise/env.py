@@ -41,11 +41,13 @@ def env_bool(name: str, default: bool = False) -> bool:
     raise ImproperlyConfigured(f"{name}={raw!r} is not a boolean (use 1/0, true/false, yes/no)")
 
 
-def env_int(name: str, default: int, *, minimum: int | None = None) -> int:
-    """Parse an integer, optionally bounded below.
+def env_int(
+    name: str, default: int, *, minimum: int | None = None, maximum: int | None = None
+) -> int:
+    """Parse an integer, optionally bounded.
 
     Raises:
-        ImproperlyConfigured: not an integer, or below ``minimum``.
+        ImproperlyConfigured: not an integer, below ``minimum`` or above ``maximum``.
     """
     raw = os.environ.get(name)
     if raw is None or raw.strip() == "":
@@ -56,6 +58,8 @@ def env_int(name: str, default: int, *, minimum: int | None = None) -> int:
         raise ImproperlyConfigured(f"{name}={raw!r} is not an integer") from None
     if minimum is not None and value < minimum:
         raise ImproperlyConfigured(f"{name}={value} must be at least {minimum}")
+    if maximum is not None and value > maximum:
+        raise ImproperlyConfigured(f"{name}={value} must be at most {maximum}")
     return value
 
 

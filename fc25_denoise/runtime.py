@@ -39,6 +39,7 @@ def live_config() -> LiveConfig:
         workers=settings.DENOISE_WORKERS,
         batching=settings.DENOISE_BATCHING,
         batch_wait_ms=settings.DENOISE_BATCH_WAIT_MS,
+        realtime_priority=settings.REALTIME_PRIORITY,
     )
 
 

@@ -271,6 +271,9 @@ DENOISE_BATCH_WAIT_MS = env_float("FC25_DENOISE_BATCH_WAIT_MS", 4.0, lo=0.0, hi=
 """Longest a hop waits for other streams' hops before its batch runs. A lone stream never
 waits (the batch runs once every live stream has a hop in); with several, bigger batches
 cost much less CPU per stream (docs/benchmarks.md) for at most this much more delay."""
+REALTIME_PRIORITY = env_int("FC25_REALTIME_PRIORITY", 10, minimum=0, maximum=99)
+"""Real-time (SCHED_RR) priority of the inference threads; 0 = normal scheduling. Without
+CAP_SYS_NICE or an rtprio limit the threads run normally and the server logs a warning."""
 DENOISE_ATTEN_LIM_DB = env_float("FC25_ATTEN_LIM_DB", 100.0, lo=6.0, hi=100.0)
 MAX_LIVE_STREAMS = env_int("FC25_MAX_LIVE_STREAMS", 8, minimum=1)
 """Per process: one 2-core machine's process carries about 8 (bench/live_streams.py)."""

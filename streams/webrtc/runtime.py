@@ -60,6 +60,9 @@ class LiveConfig:
     """Longest a hop waits for other streams' hops."""
     opus_frame_ms: int = 20
     """Opus packet duration (10 or 20 ms) asked of broadcasters and sent to listeners."""
+    realtime_priority: int = 0
+    """SCHED_RR priority of the inference threads (0: normal scheduling). Only those: the
+    codec thread at real-time priority starves the event loop (docs/benchmarks.md)."""
 
 
 class LiveRuntime:
@@ -73,7 +76,11 @@ class LiveRuntime:
     def __init__(self, config: LiveConfig, *, sink_factory: SinkFactory = WavPairSink) -> None:
         self.config = config
         self.inference = (
-            BatchScheduler(max_wait_ms=config.batch_wait_ms, max_parallel=config.workers)
+            BatchScheduler(
+                max_wait_ms=config.batch_wait_ms,
+                max_parallel=config.workers,
+                realtime_priority=config.realtime_priority,
+            )
             if config.batching
             else None
         )
