@@ -29,16 +29,8 @@ def trivial_transposes_to_reshapes(model: onnx.ModelProto) -> onnx.ModelProto:
     derives Reshape targets from ``Shape``, which static inference cannot
     follow). Exact: no value changes.
     """
-    probe = onnx.ModelProto.FromString(model.SerializeToString())
-    listed = {o.name for o in probe.graph.output}
-    wanted = [n.input[0] for n in probe.graph.node if n.op_type == "Transpose"]
-    for name in dict.fromkeys(wanted):
-        if name not in listed:
-            probe.graph.output.append(helper.make_empty_tensor_value_info(name))
-    so = ort.SessionOptions()
-    so.graph_optimization_level = ort.GraphOptimizationLevel.ORT_DISABLE_ALL
-    so.intra_op_num_threads = so.inter_op_num_threads = 1
-    sess = ort.InferenceSession(probe.SerializeToString(), so, providers=["CPUExecutionProvider"])
+    wanted = [n.input[0] for n in model.graph.node if n.op_type == "Transpose"]
+    sess = _probe_session(model, list(dict.fromkeys(wanted)))
     feeds = {i.name: np.zeros(i.shape, np.float32) for i in sess.get_inputs()}
     outs = sess.run(None, feeds)
     shapes = {o.name: v.shape for o, v in zip(sess.get_outputs(), outs, strict=True)}
@@ -140,8 +132,8 @@ PROBES = ((2, 3), (5, 4))
 CHECK = (3, 2)
 
 
-def _run(model: onnx.ModelProto, n: int, t: int, names: list[str]) -> dict[str, np.ndarray]:
-    """``names`` (graph outputs or intermediates) for ``n`` streams and ``t`` frames of ones."""
+def _probe_session(model: onnx.ModelProto, names: list[str]) -> ort.InferenceSession:
+    """A plain session on a copy of ``model`` that also outputs the tensors ``names``."""
     probe = onnx.ModelProto.FromString(model.SerializeToString())
     listed = {o.name for o in probe.graph.output}
     for name in names:
@@ -150,7 +142,13 @@ def _run(model: onnx.ModelProto, n: int, t: int, names: list[str]) -> dict[str, 
     so = ort.SessionOptions()
     so.graph_optimization_level = ort.GraphOptimizationLevel.ORT_DISABLE_ALL
     so.intra_op_num_threads = so.inter_op_num_threads = 1
-    sess = ort.InferenceSession(probe.SerializeToString(), so, providers=["CPUExecutionProvider"])
+    return ort.InferenceSession(probe.SerializeToString(), so, providers=["CPUExecutionProvider"])
+
+
+def _run(model: onnx.ModelProto, n: int, t: int, names: list[str]) -> dict[str, np.ndarray]:
+    """``names`` (graph outputs or intermediates) for ``n`` streams and ``t`` frames of
+    random inputs (the same for the same ``n`` and ``t``)."""
+    sess = _probe_session(model, names)
     sizes = {BATCH_DIM: n, FRAMES_DIM: t}
     rng = np.random.default_rng(n * 10 + t)
     feeds = {
