@@ -238,9 +238,8 @@ class BatchScheduler:
         except (OSError, AttributeError) as exc:  # AttributeError: not Linux
             if self.realtime is not False:
                 logger.warning(
-                    "%s: real-time priority %d refused (%s); inference runs at normal "
-                    "priority (grant CAP_SYS_NICE or an rtprio limit, or set "
-                    "FC25_REALTIME_PRIORITY=0)",
+                    "%s: real-time priority %d refused (%s); its workers run at normal "
+                    "priority (real-time needs root, CAP_SYS_NICE or an rtprio limit)",
                     self.label,
                     self.realtime_priority,
                     exc,
