@@ -109,18 +109,7 @@ def feeds_for(
 
 def networks_us(graphs: tuple[StreamGraph, ...], n: int, t: int, runs: int, cold: bool) -> float:
     """Median thread CPU microseconds per stream per hop of one run of every network."""
-    rng = np.random.default_rng(0)
-    feeds = [feeds_for(g, n, t, rng) for g in graphs]
-    evict = CacheEvictor(cold)
-    times = []
-    for k in range(runs + 10):
-        evict()
-        t0 = time.thread_time()
-        for g, f in zip(graphs, feeds, strict=True):
-            g.session.run(None, f)
-        if k >= 10:
-            times.append(time.thread_time() - t0)
-    return float(np.median(times)) * 1e6 / (n * t)
+    return alternating_us([graphs], n, t, runs, cold)[0]
 
 
 def exported_graphs(model: OnnxModel) -> tuple[StreamGraph, ...]:
@@ -136,22 +125,27 @@ def exported_graphs(model: OnnxModel) -> tuple[StreamGraph, ...]:
 
 
 def alternating_us(
-    a: tuple[StreamGraph, ...], b: tuple[StreamGraph, ...], n: int, t: int, runs: int, cold: bool
-) -> tuple[float, float]:
-    """Median thread CPU us per stream per hop of ``a`` and ``b``, run by run alternately."""
+    variants: list[tuple[StreamGraph, ...]], n: int, t: int, runs: int, cold: bool
+) -> list[float]:
+    """Median thread CPU us per stream per hop of one run of each variant's networks.
+
+    The variants (the same networks, built differently) take turns run by run, in an order
+    that rotates, so the machine's drift weighs on all alike; they get the same inputs.
+    """
     rng = np.random.default_rng(0)
-    feeds = [feeds_for(g, n, t, rng) for g in a]
+    feeds = [feeds_for(g, n, t, rng) for g in variants[0]]
     evict = CacheEvictor(cold)
-    times: tuple[list[float], list[float]] = ([], [])
+    times: list[list[float]] = [[] for _ in variants]
+    m = len(variants)
     for k in range(runs + 10):
-        for i in (0, 1) if k % 2 else (1, 0):
+        for i in ((k + j) % m for j in range(m)):
             evict()
             t0 = time.thread_time()
-            for g, f in zip((a, b)[i], feeds, strict=True):
+            for g, f in zip(variants[i], feeds, strict=True):
                 g.session.run(None, f)
             if k >= 10:
                 times[i].append(time.thread_time() - t0)
-    return tuple(float(np.median(x)) * 1e6 / (n * t) for x in times)  # type: ignore[return-value]
+    return [float(np.median(x)) * 1e6 / (n * t) for x in times]
 
 
 def op_shares(path: Path, graph: StreamGraph, n: int, t: int, runs: int) -> None:
@@ -202,7 +196,7 @@ def main() -> None:
         for cold in (True, False):
             for n in (int(s) for s in args.streams.split(",")):
                 us_old, us_new = alternating_us(
-                    old, model.batch_graphs(), n, args.frames, args.runs, cold
+                    [old, model.batch_graphs()], n, args.frames, args.runs, cold
                 )
                 print(
                     f"| {'cold' if cold else 'warm'} | {n} | {us_old:.0f} | {us_new:.0f} "
