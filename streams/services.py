@@ -221,7 +221,8 @@ def clear_dead_streams(max_age_s: float, own_channel: str = "") -> int:
     process when it next starts, :func:`recover_orphan_spool`), clears the live
     state and tells friends. Dead processes' placement rows are removed, and the
     presence sockets they held are forgotten (their users go offline unless
-    connected elsewhere); ``own_channel`` (this process's) is never taken for theirs.
+    connected elsewhere); ``own_channel`` (this process's) is never taken for theirs,
+    and the streams it hosts are never ended here, however late their last beat.
     Returns the number of streams ended.
     """
     now = timezone.now()
@@ -232,9 +233,12 @@ def clear_dead_streams(max_age_s: float, own_channel: str = "") -> int:
         prefix = channel_prefix(node.channel)
         if claimed and prefix and prefix != own:
             clear_connections_of(prefix)
-    dead = list(
-        ActiveStream.objects.filter(heartbeat__lt=cutoff).values_list("user_id", "session_id")
-    )
+    stale = ActiveStream.objects.filter(heartbeat__lt=cutoff)
+    if own_channel:
+        # This process is alive (it is sweeping): its streams' rows may only lag behind
+        # because its own beat was late (a stalled loop or database), never because it died.
+        stale = stale.exclude(node_channel=own_channel)
+    dead = list(stale.values_list("user_id", "session_id"))
     ended = 0
     for user_id, session_id in dead:
         claimed = ActiveStream.objects.filter(session_id=session_id, heartbeat__lt=cutoff).update(
