@@ -2,12 +2,15 @@
 
 Going live needs at least one free byte of quota (:meth:`LiveHub.start`), but a
 stream records about 190 KB/s (two 16-bit 48 kHz tracks) for as long as it
-lasts. :class:`QuotaWatch` looks at every live stream of the process once a
-second: at ``WARN_AT`` of the quota the broadcaster is told (a
+lasts. :class:`QuotaWatch` looks at every live stream of the process four times
+a second: at ``WARN_AT`` of the quota the broadcaster is told (a
 ``recording_quota`` presence event, ``"state": "warning"``); at 100 % the
 stream is ended and its recording saved (``"state": "full"``), one check early
 rather than one late. The spool's WAV size is the measure: the stored FLAC is
-smaller, so a saved stream does not take the quota past its limit.
+smaller, so a saved stream does not take the quota past its limit. A look can
+come late (a loaded loop), so the watch also limits the recording itself to the
+quota left when it starts watching: the recording stops growing at the quota
+even before the stream is ended.
 """
 
 from __future__ import annotations
@@ -38,6 +41,8 @@ class Watched(Protocol):
 
     def stop_soon(self, reason: str) -> None: ...
 
+    def limit_recording(self, max_bytes: int) -> None: ...
+
 
 Notify = Callable[[int, dict[str, Any]], Awaitable[None]]
 """``(user_id, event)``: publish a presence event to that user."""
@@ -66,6 +71,7 @@ class QuotaWatch:
         if quota <= 0:
             return
         self._budgets[session] = _Budget(quota, used_before)
+        session.limit_recording(max(0, quota - used_before))
         if self._task is None or self._task.done():
             self._task = asyncio.create_task(self._run())
 

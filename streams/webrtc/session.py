@@ -112,6 +112,11 @@ class BroadcastSession:
         what it will take in storage: FLAC is smaller than the spool's WAV)."""
         return self._spool.spooled_bytes
 
+    def limit_recording(self, max_bytes: int) -> None:
+        """Keep at most ``max_bytes`` of recording (the quota left); audio past it is not
+        recorded, though the stream stays live until it is stopped."""
+        self._spool.limit_bytes(max_bytes)
+
     @property
     def behind_ms(self) -> float:
         """How far this stream's audio is behind real time in the server (0: on time)."""

@@ -14,6 +14,11 @@ stay aligned and as long as the stream, the loss is counted (``lost_samples``,
 ``gaps``), logged, and the recording says it has a gap
 (:attr:`SpoolResult.gap_seconds`). Memory stays bounded: a gap is a number.
 
+A writer can be given a size limit (:meth:`SpoolWriter.limit_bytes`, the
+owner's quota left): audio past it is not kept (:attr:`SpoolWriter.capped`), so
+a recording never passes the quota, however late the quota watch ends the
+stream.
+
 The WAV header is rewritten every second (``sf_write_sync``), so the files are
 valid up to their last sync even if the process dies; at the next start
 :func:`streams.services.clear_stale_streams` turns them into a recording.
@@ -175,11 +180,28 @@ class SpoolWriter:
         self.lost_samples = 0
         """Samples that were replaced by silence because the queue was full."""
         self.gaps = 0
+        self._max_samples: int | None = None
+        self.capped = False
+        """The size limit was reached: audio handed to :meth:`write` is no longer kept."""
+
+    @property
+    def _bytes_per_sample(self) -> int:
+        return 2 * (2 if self._keep_raw else 1)  # 16-bit PCM, one or two files
+
+    def limit_bytes(self, max_bytes: int) -> None:
+        """Keep at most ``max_bytes`` of spool files (counted as :attr:`spooled_bytes`).
+
+        Audio past the limit is dropped at :meth:`write` and :attr:`capped` is set;
+        what was received before stays. Raises ValueError for a negative limit.
+        """
+        if max_bytes < 0:
+            raise ValueError("max_bytes must not be negative")
+        self._max_samples = max_bytes // self._bytes_per_sample
 
     @property
     def spooled_bytes(self) -> int:
         """Bytes the spool files take once everything received is written (16-bit PCM)."""
-        return self.received_samples * 2 * (2 if self._keep_raw else 1)
+        return self.received_samples * self._bytes_per_sample
 
     @property
     def pending(self) -> int:
@@ -189,10 +211,18 @@ class SpoolWriter:
     def write(self, cleaned: Audio, raw: Audio) -> None:
         """Record one frame (``raw`` lines up with ``cleaned``). Never blocks.
 
-        Ignored after :meth:`close` has started.
+        Ignored after :meth:`close` has started; cut at the size limit (:meth:`limit_bytes`).
         """
-        if self._closing:
+        if self._closing or self.capped:
             return
+        if self._max_samples is not None:
+            room = self._max_samples - self.received_samples
+            if cleaned.size >= room:
+                self.capped = True
+                self._log.info("recording reached its size limit; later audio is not kept")
+                if room <= 0:
+                    return
+                cleaned, raw = cleaned[:room], raw[:room]
         self.received_samples += cleaned.size
         self._batch.append((cleaned, raw))
         self._batched += cleaned.size
