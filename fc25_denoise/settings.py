@@ -276,8 +276,9 @@ REALTIME_PRIORITY = env_int("FC25_REALTIME_PRIORITY", 10, minimum=0, maximum=99)
 CAP_SYS_NICE or an rtprio limit the threads run normally and the server logs a warning."""
 DENOISE_ATTEN_LIM_DB = env_float("FC25_ATTEN_LIM_DB", 100.0, lo=6.0, hi=100.0)
 MAX_LIVE_STREAMS = env_int("FC25_MAX_LIVE_STREAMS", 8, minimum=1)
-"""Per process. 8 leaves headroom on 2 cores: two processes carried 20 streams together, one
-carried 12 (bench/live_streams.py; docs/benchmarks.md, "Live capacity")."""
+"""Per process. 8 leaves headroom on 2 cores: two processes carried 20 streams together on an
+AMD EPYC Zen 4 and 28 on a Zen 5, one carried 12 (bench/live_streams.py; docs/benchmarks.md,
+"Live capacity")."""
 MAX_LISTENERS_PER_STREAM = env_int("FC25_MAX_LISTENERS", 100, minimum=1)
 DENOISE_BUDGET_MS = env_int("FC25_DENOISE_BUDGET_MS", 30, minimum=5)
 """A frame whose inference takes longer is passed through (counted) instead of waited for."""
