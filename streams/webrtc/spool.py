@@ -180,13 +180,13 @@ class SpoolWriter:
         self.lost_samples = 0
         """Samples that were replaced by silence because the queue was full."""
         self.gaps = 0
+        self._bytes_per_sample = 2 * (2 if self._keep_raw else 1)  # 16-bit PCM, one or two files
         self._max_samples: int | None = None
-        self.capped = False
-        """The size limit was reached: audio handed to :meth:`write` is no longer kept."""
 
     @property
-    def _bytes_per_sample(self) -> int:
-        return 2 * (2 if self._keep_raw else 1)  # 16-bit PCM, one or two files
+    def capped(self) -> bool:
+        """The size limit is reached: audio handed to :meth:`write` is no longer kept."""
+        return self._max_samples is not None and self.received_samples >= self._max_samples
 
     def limit_bytes(self, max_bytes: int) -> None:
         """Keep at most ``max_bytes`` of spool files (counted as :attr:`spooled_bytes`).
@@ -213,15 +213,14 @@ class SpoolWriter:
 
         Ignored after :meth:`close` has started; cut at the size limit (:meth:`limit_bytes`).
         """
-        if self._closing or self.capped:
+        if self._closing:
             return
         if self._max_samples is not None:
             room = self._max_samples - self.received_samples
+            if room <= 0:
+                return
             if cleaned.size >= room:
-                self.capped = True
                 self._log.info("recording reached its size limit; later audio is not kept")
-                if room <= 0:
-                    return
                 cleaned, raw = cleaned[:room], raw[:room]
         self.received_samples += cleaned.size
         self._batch.append((cleaned, raw))
