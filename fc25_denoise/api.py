@@ -39,6 +39,11 @@ class ApiError(Exception):
         self.errors = errors
 
 
+class NotLoggedIn(ApiError):
+    def __init__(self, message: str = "You are not logged in.") -> None:
+        super().__init__(401, message)
+
+
 class NotFound(ApiError):
     def __init__(self, message: str = "Not found.") -> None:
         super().__init__(404, message)
@@ -192,7 +197,7 @@ def api_view(*methods: str, login: bool = True) -> Callable[[V], V]:
                 resp["Allow"] = ", ".join(sorted(allowed))
                 return resp
             if login and not authenticated:
-                return error_response(401, "You are not logged in.")
+                return to_response(NotLoggedIn())
             return None
 
         def to_response(exc: Exception) -> HttpResponse:

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import re
 import threading
-from collections.abc import AsyncIterator
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Protocol
@@ -22,6 +23,12 @@ from .audio import WavRenderer
 from .s3range import S3RangeFile
 
 CHUNK_BYTES = 256 * 1024
+RECHECK_S = 1.0
+"""How often an open download asks again whether its reader may read the recording: a
+friendship or session that ends stops the download within this long, as it does a listen."""
+
+MayRead = Callable[[], Awaitable[bool]]
+"""Whether the reader may still read (answered from the database, so awaited)."""
 _RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
 _FAR = 2**63
 """Stands in for a position with more digits than any file's size has."""
@@ -172,12 +179,19 @@ class _Guarded:
                 self._source.close()
 
 
-async def _chunks(raw_source: ByteSource, span: Span) -> AsyncIterator[bytes]:
+async def _chunks(raw_source: ByteSource, span: Span, may_read: MayRead) -> AsyncIterator[bytes]:
     source = _Guarded(raw_source)
     read = sync_to_async(source.read, thread_sensitive=False)
+    checked = time.monotonic()
     try:
         pos = span.start
         while pos <= span.end:
+            if time.monotonic() - checked >= RECHECK_S:
+                if not await may_read():
+                    # Cut short of its Content-Length: the client sees a failed download,
+                    # not a complete file.
+                    break
+                checked = time.monotonic()
             data = await read(pos, min(CHUNK_BYTES, span.end - pos + 1))
             if not data:
                 break
@@ -188,12 +202,18 @@ async def _chunks(raw_source: ByteSource, span: Span) -> AsyncIterator[bytes]:
 
 
 def stream_bytes(
-    source: ByteSource, span: Span, filename: str, *, download: bool
+    source: ByteSource, span: Span, filename: str, *, download: bool, may_read: MayRead
 ) -> StreamingHttpResponse:
-    """A 200/206 streaming response for ``span`` of ``source`` (closed when done)."""
+    """A 200/206 streaming response for ``span`` of ``source`` (closed when done).
+
+    ``may_read`` is asked every :data:`RECHECK_S` while the response streams; once it
+    answers False the response ends there, short of its length.
+    """
     content_type = "audio/flac" if filename.endswith(".flac") else "audio/wav"
     resp = StreamingHttpResponse(
-        _chunks(source, span), status=206 if span.partial else 200, content_type=content_type
+        _chunks(source, span, may_read),
+        status=206 if span.partial else 200,
+        content_type=content_type,
     )
     resp["Accept-Ranges"] = "bytes"
     resp["Content-Length"] = str(span.end - span.start + 1)

@@ -23,7 +23,7 @@ from django.utils import timezone
 
 from fc25_denoise.api import ApiError, BadRequest, Conflict, Forbidden, NotFound
 from users.models import User
-from users.services import friend_ids
+from users.services import friend_ids, session_is_valid
 
 from .audio import (
     ENVELOPE_POINTS,
@@ -71,6 +71,14 @@ def check_readable(user: User, recording_id: int) -> StreamRecording:
     if rec is None:
         raise NotFound("No such recording.")
     return rec
+
+
+def may_still_read(user: User, session_key: str | None, recording_id: int) -> bool:
+    """Whether an open download of ``recording_id`` may go on: ``session_key`` still logs
+    ``user`` in and the recording is still theirs or a friend's (asked while it streams)."""
+    if not session_is_valid(session_key, user.pk):
+        return False
+    return visible_recordings(user).filter(pk=recording_id).exists()
 
 
 def check_owned(user: User, recording_id: int) -> StreamRecording:

@@ -12,6 +12,7 @@ composition root puts into the URL patterns (:func:`.urls.recording_urls`).
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -41,6 +42,8 @@ from .audio import AudioError, TooLongForWav
 from .jobs import JobRunner, job_json
 from .models import StreamRecording
 from .ranges import RangeNotSatisfiable, open_audio, parse_range, stream_bytes
+
+logger = logging.getLogger(__name__)
 
 EngineDefaults = Callable[[User], tuple[str, float]]
 """``(model, atten_lim_db)`` for a user who names neither: their stream settings."""
@@ -176,7 +179,16 @@ async def recording_audio(request: HttpRequest, recording_id: int) -> HttpRespon
         resp["Content-Range"] = f"bytes */{source.size}"
         return resp
     filename = f"{_safe(rec.title)}{'-raw' if version == 'raw' else ''}.{fmt}"
-    return stream_bytes(source, span, filename, download=request.GET.get("download") == "1")
+    session_key = request.session.session_key
+
+    async def may_read() -> bool:
+        allowed = await sync_to_async(services.may_still_read)(user, session_key, rec.pk)
+        if not allowed:
+            logger.info("[recording %s user=%s] download cut: access ended", rec.pk, user)
+        return allowed
+
+    download = request.GET.get("download") == "1"
+    return stream_bytes(source, span, filename, download=download, may_read=may_read)
 
 
 def _safe(title: str) -> str:

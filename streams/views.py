@@ -5,6 +5,7 @@ WebRTC views are async: aiortc objects must live on the server's event loop.
 
 from __future__ import annotations
 
+import contextlib
 import uuid
 
 from asgiref.sync import sync_to_async
@@ -13,9 +14,18 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 
 from denoise.base import check_atten_lim
 from denoise.registry import available_models
-from fc25_denoise.api import BadRequest, Json, NotFound, api_view, check_number, parse_json_body
+from fc25_denoise.api import (
+    BadRequest,
+    Json,
+    NotFound,
+    NotLoggedIn,
+    api_view,
+    check_number,
+    parse_json_body,
+)
 from fc25_denoise.runtime import live_hub
 from users.models import User
+from users.services import session_is_valid
 
 from . import services
 from .hub import LiveHub
@@ -74,6 +84,7 @@ async def listen(request: HttpRequest, key: str) -> HttpResponse:
     broadcaster = await sync_to_async(services.check_can_listen)(user, key)
     # Served by the process hosting the stream, which checks access again once connected.
     listening = await _hub().listen(broadcaster.pk, user.pk, rtc_offer, level)
+    await _end_unless_logged_in(request, user, listening.listen_id)
     return JsonResponse(
         {
             "sdp": listening.answer.sdp,
@@ -83,6 +94,23 @@ async def listen(request: HttpRequest, key: str) -> HttpResponse:
             "level": listening.level,
         }
     )
+
+
+async def _end_unless_logged_in(request: HttpRequest, user: User, listen_id: uuid.UUID) -> None:
+    """End the listen just answered if this request's session no longer logs ``user`` in.
+
+    A logout or new password revokes the user's listens (:mod:`streams.access`), but
+    one that lands while this listen is being answered finds nothing to end yet; the
+    listen is registered before this check, so one of the two always sees the other.
+
+    Raises:
+        NotLoggedIn: the session ended meanwhile (the answer is never sent).
+    """
+    if await sync_to_async(session_is_valid)(request.session.session_key, user.pk):
+        return
+    with contextlib.suppress(NotFound):  # the revoke may have ended it already
+        await _hub().end_listen(user, listen_id)
+    raise NotLoggedIn("Your session ended while the listen was being answered.")
 
 
 async def _listen_control(request: HttpRequest, user: User, key: str) -> HttpResponse:

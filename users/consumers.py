@@ -15,19 +15,17 @@ import asyncio
 import hashlib
 import json
 import logging
-from importlib import import_module
 from typing import Any
 
 from channels.db import database_sync_to_async
 from channels.exceptions import StopConsumer
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.conf import settings
-from django.contrib.auth import HASH_SESSION_KEY, SESSION_KEY
-from django.utils.crypto import constant_time_compare
 
 from . import presence
 from .events import user_group
 from .models import User
+from .services import session_is_valid
 
 logger = logging.getLogger(__name__)
 
@@ -40,20 +38,6 @@ SESSION_ENDED_MESSAGE_TYPE = "presence.session_ended"
 """Channel-layer message to a user's group: ``session`` (see :func:`session_tag`) or
 None for all of the user's sockets; matching sockets close with 4401 (with
 ``recheck``: only those whose session is no longer valid)."""
-
-
-def session_is_valid(session_key: str | None, user_id: int) -> bool:
-    """True while ``session_key`` still logs in ``user_id`` (as Django's ``get_user``
-    decides: the session exists, names the user, the user is active and the
-    session's password hash is the current one)."""
-    if not session_key:
-        return False
-    data = import_module(settings.SESSION_ENGINE).SessionStore(session_key).load()
-    if str(data.get(SESSION_KEY)) != str(user_id):
-        return False
-    user = User.objects.filter(pk=user_id, is_active=True).first()
-    stored = data.get(HASH_SESSION_KEY) or ""
-    return user is not None and constant_time_compare(stored, user.get_session_auth_hash())
 
 
 def session_tag(session_key: str | None) -> str:

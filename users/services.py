@@ -8,12 +8,15 @@ presence events with :func:`users.events.publish`.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from importlib import import_module
 
-from django.contrib.auth import password_validation
+from django.conf import settings
+from django.contrib.auth import HASH_SESSION_KEY, SESSION_KEY, password_validation
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.crypto import constant_time_compare
 
 from fc25_denoise.api import BadRequest, Conflict, Forbidden, NotFound
 
@@ -21,6 +24,20 @@ from .events import publish
 from .models import FriendRequest, Friendship, User
 
 SEARCH_LIMIT = 20
+
+
+def session_is_valid(session_key: str | None, user_id: int) -> bool:
+    """True while ``session_key`` still logs in ``user_id`` (as Django's ``get_user``
+    decides: the session exists, names the user, the user is active and the
+    session's password hash is the current one)."""
+    if not session_key:
+        return False
+    data = import_module(settings.SESSION_ENGINE).SessionStore(session_key).load()
+    if str(data.get(SESSION_KEY)) != str(user_id):
+        return False
+    user = User.objects.filter(pk=user_id, is_active=True).first()
+    stored = data.get(HASH_SESSION_KEY) or ""
+    return user is not None and constant_time_compare(stored, user.get_session_auth_hash())
 
 
 def get_user(username: str) -> User:

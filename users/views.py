@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.contrib.auth import authenticate, login, logout
+from django.db import transaction
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.middleware.csrf import get_token
 from django.views.decorators.csrf import ensure_csrf_cookie
@@ -53,7 +54,11 @@ def login_view(request: HttpRequest) -> HttpResponse:
 
 @api_view("POST", login=False)
 def logout_view(request: HttpRequest) -> HttpResponse:
-    logout(request)
+    # One transaction: the revocations the logout signal queues (streams.access) go out
+    # after the session is deleted, so a listen answered meanwhile either is revoked or
+    # finds its session gone (streams.views.listen).
+    with transaction.atomic():
+        logout(request)
     return HttpResponse(status=204)
 
 
