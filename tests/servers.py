@@ -12,6 +12,8 @@ import sys
 from pathlib import Path
 from urllib.parse import quote, urlsplit, urlunsplit
 
+from fc25_denoise.management.commands.runserver import WS_MAX_BYTES
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -49,6 +51,8 @@ def server_command(port: int, code_dir: Path = ROOT) -> list[str]:
         str(port),
         "--lifespan",
         "on",
+        "--ws-max-size",
+        str(WS_MAX_BYTES),
         "fc25_denoise.asgi:application",
     ]
 

@@ -45,6 +45,12 @@ def session_tag(session_key: str | None) -> str:
     return hashlib.sha256((session_key or "").encode()).hexdigest()[:32]
 
 
+MAX_FRAME_CHARS = 1024
+"""Longest client frame parsed. The page only pings (about 20 characters); a longer frame
+gets an error reply unparsed, so no frame can hold the event loop in ``json.loads``.
+The server's own cap (Uvicorn ``--ws-max-size``, ``WS_MAX_BYTES``) bounds what is read."""
+
+
 class PresenceConsumer(AsyncJsonWebsocketConsumer):
     """One browser tab's presence socket.
 
@@ -110,6 +116,9 @@ class PresenceConsumer(AsyncJsonWebsocketConsumer):
         """Parse a client frame; a bad one gets an error reply, never a crash."""
         if bytes_data is not None or text_data is None:
             await self.send_json({"type": "error", "error": "Binary frames are not accepted."})
+            return
+        if len(text_data) > MAX_FRAME_CHARS:
+            await self.send_json({"type": "error", "error": "Frame too long."})
             return
         try:
             content = json.loads(text_data)

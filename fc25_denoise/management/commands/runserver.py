@@ -15,6 +15,12 @@ import uvicorn
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+WS_MAX_BYTES = 64 * 1024
+"""Uvicorn's cap on one WebSocket message, after decompression (its default is 16 MiB, which
+a compressed frame of 16 KB reaches). Every launch passes it (``--ws-max-size`` in the
+Makefile, the Dockerfile and ``tests/servers.py``; ``tests/commands/test_ws_max_size.py``
+checks they agree); the presence socket parses at most ``MAX_FRAME_CHARS`` of it."""
+
 ADDRPORT = re.compile(r"^(?:(?P<host>[^:]+|\[[0-9a-fA-F:]+\]):)?(?P<port>\d+)$")
 
 
@@ -47,6 +53,7 @@ class Command(BaseCommand):
             host=host,
             port=port,
             lifespan="on",
+            ws_max_size=WS_MAX_BYTES,
             reload=options["use_reloader"],
             reload_dirs=[str(settings.BASE_DIR)],
         )
