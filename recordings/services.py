@@ -352,6 +352,10 @@ def do_import(
         name, _ = store_file(raw, storage_name(user.pk, uuid.uuid4().hex, "raw"))
     try:
         with transaction.atomic():
+            # Again, under the owner's row lock: imports stored meanwhile count (the check
+            # above only spares storing a file that cannot fit).
+            User.objects.select_for_update().filter(pk=user.pk).first()
+            check_quota(user.pk, 2 * raw_size)
             rec = StreamRecording.objects.create(
                 owner=user,
                 title=title or default_title(upload.name or ""),
