@@ -65,6 +65,7 @@ def encode_flac(
     *,
     max_channels: int = 8,
     max_seconds: float | None = None,
+    max_rate: int | None = None,
 ) -> tuple[int, int, int]:
     """Decode ``source`` completely and write it to ``dest`` as 16-bit FLAC.
 
@@ -75,13 +76,16 @@ def encode_flac(
     again while decoding (a header may understate the length).
 
     Raises:
-        OverLimit: more than ``max_channels`` channels, or longer than ``max_seconds``.
+        OverLimit: more than ``max_channels`` channels, longer than ``max_seconds``, or
+            sampled faster than ``max_rate`` Hz.
         AudioError: not audio, no samples, corrupt.
     """
     with _open(source) as src:
         rate, channels = src.samplerate, src.channels
         if channels > max_channels:
             raise OverLimit(f"{channels} channels; at most {max_channels} are accepted")
+        if max_rate is not None and rate > max_rate:
+            raise OverLimit(f"{rate} Hz; at most {max_rate} Hz is accepted")
         max_frames = None if max_seconds is None else int(max_seconds * rate)
         if max_frames is not None and src.frames > max_frames:
             raise OverLimit(_too_long(src.frames / rate, max_seconds))

@@ -102,7 +102,7 @@ class JobRunner:
             max_workers=workers, thread_name_prefix="recjob", initializer=_lower_priority
         )
         self._poller: threading.Thread | None = None
-        self._inflight: set[Future[None]] = set()
+        self._inflight: dict[Future[None], int] = {}
         self._lock = threading.Lock()
         self._stop = threading.Event()
 
@@ -124,14 +124,17 @@ class JobRunner:
         self._poller.start()
 
     def submit(self, job_id: int) -> None:
-        future = self._pool.submit(run_job, job_id)
+        """Run job ``job_id`` on a job thread, unless it already waits or runs in this one."""
         with self._lock:
-            self._inflight.add(future)
+            if job_id in self._inflight.values():
+                return  # each poll finds it queued again while it waits for a thread
+            future = self._pool.submit(run_job, job_id)
+            self._inflight[future] = job_id
         future.add_done_callback(self._forget)
 
     def _forget(self, future: Future[None]) -> None:
         with self._lock:
-            self._inflight.discard(future)
+            self._inflight.pop(future, None)
 
     def wait_idle(self, timeout: float) -> bool:
         """Wait until every submitted job has finished (tests, shutdown); True if idle."""

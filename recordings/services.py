@@ -21,7 +21,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Prefetch, Q, QuerySet, Sum
 from django.utils import timezone
 
-from fc25_denoise.api import ApiError, BadRequest, Conflict, Forbidden, NotFound
+from fc25_denoise.api import ApiError, BadRequest, Conflict, Forbidden, NotFound, TooMany
 from users.models import User
 from users.services import friend_ids, session_is_valid
 
@@ -276,6 +276,26 @@ def check_no_open_job(rec: StreamRecording) -> None:
         raise Conflict("This recording is already being processed; wait for it to finish.")
 
 
+def check_open_jobs(user_id: int) -> None:
+    """Raises TooMany if ``user_id`` already has ``MAX_OPEN_JOBS`` imports or re-cleans
+    queued or running (call under the owner's row lock to count concurrent requests)."""
+    limit = settings.MAX_OPEN_JOBS
+    open_statuses = (RecordingJob.Status.QUEUED, RecordingJob.Status.RUNNING)
+    count = RecordingJob.objects.filter(
+        recording__owner_id=user_id, status__in=open_statuses
+    ).count()
+    if count >= limit:
+        raise TooMany(
+            f"You have {count} recordings being processed (at most {limit} at once); "
+            "wait for one to finish."
+        )
+
+
+def _lock_owner(user: User) -> None:
+    """Serialise this user's imports and re-cleans until the transaction ends."""
+    User.objects.select_for_update().filter(pk=user.pk).first()
+
+
 def do_request_reclean(
     user: User, recording_id: int, model: str, atten_lim_db: float, submit: SubmitJob
 ) -> RecordingJob:
@@ -283,16 +303,19 @@ def do_request_reclean(
 
     Raises:
         NotFound, Forbidden: see :func:`check_owned`. Conflict: no raw track,
-        or a job is already open. ApiError 413: the owner is over quota.
+        or a job is already open. ApiError 413: the owner is over quota. TooMany:
+        ``MAX_OPEN_JOBS`` already open.
     """
     try:
         with transaction.atomic():
+            _lock_owner(user)
             rec = check_owned(user, recording_id)
             if not rec.raw_file:
                 raise Conflict(
                     "This recording has no raw track to re-clean (raw recording was off)."
                 )
             check_no_open_job(rec)
+            check_open_jobs(user.pk)
             check_quota(user.pk, 0)
             return enqueue(rec, RecordingJob.Kind.RECLEAN, model, atten_lim_db, submit)
     except IntegrityError:  # a concurrent request queued one first
@@ -323,12 +346,15 @@ def do_import(
 
     Raises:
         ApiError 413: larger than ``UPLOAD_MAX_BYTES``, longer than ``IMPORT_MAX_SECONDS``,
-            more channels than ``IMPORT_MAX_CHANNELS``, or over the quota.
+            more channels than ``IMPORT_MAX_CHANNELS``, a sample rate over
+            ``IMPORT_MAX_RATE``, or over the quota.
+        TooMany: ``MAX_OPEN_JOBS`` imports and re-cleans already open.
         BadRequest: not audio, corrupt, empty.
     """
     limit = settings.UPLOAD_MAX_BYTES
     if upload.size is not None and upload.size > limit:
         raise ApiError(413, f"The file is larger than the {limit // (1024 * 1024)} MB limit.")
+    check_open_jobs(user.pk)  # before decoding; again under the lock below
     with tempfile.TemporaryDirectory(dir=spool_tmp_dir()) as tmp:
         raw = Path(tmp) / "raw.flac"
         path = getattr(upload, "temporary_file_path", None)
@@ -339,6 +365,7 @@ def do_import(
                 raw,
                 max_channels=settings.IMPORT_MAX_CHANNELS,
                 max_seconds=settings.IMPORT_MAX_SECONDS,
+                max_rate=settings.IMPORT_MAX_RATE,
             )
         except OverLimit as exc:
             raise ApiError(413, f"That file is too large to import: {exc}.") from None
@@ -354,7 +381,8 @@ def do_import(
         with transaction.atomic():
             # Again, under the owner's row lock: imports stored meanwhile count (the check
             # above only spares storing a file that cannot fit).
-            User.objects.select_for_update().filter(pk=user.pk).first()
+            _lock_owner(user)
+            check_open_jobs(user.pk)
             check_quota(user.pk, 2 * raw_size)
             rec = StreamRecording.objects.create(
                 owner=user,

@@ -1,5 +1,5 @@
-"""Imports are capped by setting: duration and channels (more than 2 stored as the mono
-mix); a refused file leaves nothing behind."""
+"""Imports are capped by setting: duration, channels (more than 2 stored as the mono
+mix) and sample rate; a refused file leaves nothing behind."""
 
 from __future__ import annotations
 
@@ -54,6 +54,17 @@ def test_more_channels_than_the_cap_is_413(alice, as_alice, settings):
     assert "3 channels" in resp.json()["error"]
     assert not StreamRecording.objects.exists()
     assert stored_files() == []
+
+
+@pytest.mark.parametrize(("rate", "status"), [(384_000, 413), (192_000, 202)])
+def test_a_sample_rate_over_the_cap_is_413(alice, as_alice, settings, rate, status):
+    settings.IMPORT_MAX_RATE = 192_000
+    resp = post_file(as_alice, silent_flac(1.0, rate), "fast.flac")
+    assert resp.status_code == status, resp.content
+    if status == 413:
+        assert "384000 Hz" in resp.json()["error"]
+        assert not StreamRecording.objects.exists()
+        assert stored_files() == []
 
 
 def test_more_than_two_channels_are_stored_as_the_mono_mix(alice, as_alice, settings):
