@@ -24,7 +24,7 @@ from django.utils import timezone
 from users.models import User
 
 from .services import do_save_live_recording
-from .storage import spool_paths
+from .storage import spool_paths, sweep_scratch
 
 logger = logging.getLogger(__name__)
 
@@ -39,6 +39,7 @@ def recover_spool(active_sessions: Callable[[], set[uuid.UUID]], idle_s: float =
     an exclusive lock, so processes sharing the folder never save one twice.
     Returns the number of recordings saved.
     """
+    sweep_scratch()  # the temporary files a killed import or job left behind
     root = Path(settings.SPOOL_DIR)
     found = sorted(root.glob("*/*.cleaned.wav"))
     if not found:

@@ -7,11 +7,16 @@ through ``default_storage`` (local media folder or S3, see settings).
 
 from __future__ import annotations
 
+import fcntl
 import logging
+import os
 import shutil
+import threading
+import time
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
+from typing import IO
 
 from django.conf import settings
 from django.core.files import File
@@ -38,11 +43,76 @@ def spool_paths(user_id: int, session_id: uuid.UUID) -> SpoolPaths:
     return SpoolPaths(base / f"{session_id}.cleaned.wav", base / f"{session_id}.raw.wav")
 
 
+OWNER_LOCK = ".owner"
+"""File in a scratch folder that its process holds locked (flock) while it lives."""
+LEGACY_SCRATCH_AGE_S = 24 * 3600.0
+"""Scratch entries without an owner lock (older code) are swept once this old."""
+
+_scratch: dict[Path, tuple[Path, IO[bytes], int]] = {}
+_scratch_lock = threading.Lock()
+
+
 def spool_tmp_dir() -> Path:
-    """A local scratch folder on the spool's disk (jobs and uploads convert here)."""
-    path = Path(settings.SPOOL_DIR) / "tmp"
-    path.mkdir(parents=True, exist_ok=True)
-    return path
+    """This process's scratch folder on the spool's disk (jobs and uploads convert here).
+
+    ``SPOOL_DIR/tmp/<pid>-<random>``, its :data:`OWNER_LOCK` held for the process's
+    life: :func:`sweep_scratch` removes the folders of processes that died (a kill
+    mid-import leaves its temporary files) and never a living one's.
+    """
+    root = Path(settings.SPOOL_DIR) / "tmp"
+    with _scratch_lock:
+        held = _scratch.get(root)
+        if held is not None and held[2] == os.getpid() and held[0].is_dir():
+            return held[0]
+        root.mkdir(parents=True, exist_ok=True)
+        # Locked under a dot name, then renamed: a sweep never sees it unlocked.
+        pending = root / f".new-{uuid.uuid4().hex}"
+        pending.mkdir()
+        owner = (pending / OWNER_LOCK).open("wb")
+        fcntl.flock(owner, fcntl.LOCK_EX)
+        path = root / f"{os.getpid()}-{uuid.uuid4().hex[:8]}"
+        pending.rename(path)
+        if held is not None:
+            held[1].close()
+        _scratch[root] = (path, owner, os.getpid())
+        return path
+
+
+def sweep_scratch() -> int:
+    """Remove the scratch folders of processes that are gone; returns how many.
+
+    A folder whose :data:`OWNER_LOCK` can be locked has no living owner. Entries
+    without one (left by older code) go once :data:`LEGACY_SCRATCH_AGE_S` old.
+    """
+    root = Path(settings.SPOOL_DIR) / "tmp"
+    if not root.is_dir():
+        return 0
+    removed = 0
+    for entry in root.iterdir():
+        try:
+            if _owner_gone(entry):
+                if entry.is_dir():
+                    shutil.rmtree(entry, ignore_errors=True)
+                else:
+                    entry.unlink(missing_ok=True)
+                removed += 1
+        except OSError:
+            continue  # removed meanwhile by another process's sweep
+    if removed:
+        logger.info("removed %d scratch folders of processes that are gone", removed)
+    return removed
+
+
+def _owner_gone(entry: Path) -> bool:
+    lock = entry / OWNER_LOCK
+    if not lock.exists():
+        return time.time() - entry.stat().st_mtime > LEGACY_SCRATCH_AGE_S
+    with lock.open("rb") as fh:
+        try:
+            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return False  # its process lives (this one included: a second open conflicts)
+        return True
 
 
 def storage_name(owner_id: int, stem: str, version: str) -> str:

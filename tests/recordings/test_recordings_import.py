@@ -11,6 +11,7 @@ import soundfile as sf
 from django.conf import settings as django_settings
 
 from recordings.models import RecordingJob, StreamRecording
+from recordings.storage import OWNER_LOCK
 
 from .conftest import body, encoded, post_file, signal, wait_job
 
@@ -23,9 +24,11 @@ def _identity(settings):
 
 
 def stored_files() -> list[Path]:
-    """Every file in storage and in the spool (uploads must leave no debris)."""
+    """Every file in storage and in the spool (uploads must leave no debris); the lock
+    file of this process's scratch folder is not debris."""
     roots = [Path(django_settings.MEDIA_ROOT), Path(django_settings.SPOOL_DIR)]
-    return [p for root in roots if root.exists() for p in root.rglob("*") if p.is_file()]
+    files = (p for root in roots if root.exists() for p in root.rglob("*") if p.is_file())
+    return [p for p in files if p.name != OWNER_LOCK]
 
 
 def fetch(client, url: str) -> tuple[np.ndarray, int]:
