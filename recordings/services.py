@@ -393,7 +393,7 @@ def do_import(
                 status=StreamRecording.Status.PROCESSING,
                 model=model,
                 atten_lim_db=atten_lim_db,
-                size_bytes=raw_size,
+                size_bytes=2 * raw_size,  # reserved until its job stores the real total
             )
             enqueue(rec, RecordingJob.Kind.IMPORT, model, atten_lim_db, submit)
     except BaseException:

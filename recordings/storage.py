@@ -46,7 +46,10 @@ def spool_paths(user_id: int, session_id: uuid.UUID) -> SpoolPaths:
 OWNER_LOCK = ".owner"
 """File in a scratch folder that its process holds locked (flock) while it lives."""
 LEGACY_SCRATCH_AGE_S = 24 * 3600.0
-"""Scratch entries without an owner lock (older code) are swept once this old."""
+"""Scratch entries without an owner lock (older code, or a creation that died half-way)
+are swept once this old."""
+NEW_PREFIX = ".new-"
+"""A scratch folder's name until its owner lock is held (sweeps go by age only)."""
 
 _scratch: dict[Path, tuple[Path, IO[bytes], int]] = {}
 _scratch_lock = threading.Lock()
@@ -65,8 +68,8 @@ def spool_tmp_dir() -> Path:
         if held is not None and held[2] == os.getpid() and held[0].is_dir():
             return held[0]
         root.mkdir(parents=True, exist_ok=True)
-        # Locked under a dot name, then renamed: a sweep never sees it unlocked.
-        pending = root / f".new-{uuid.uuid4().hex}"
+        # Locked under a name sweeps leave alone, then renamed: never swept unlocked.
+        pending = root / f"{NEW_PREFIX}{uuid.uuid4().hex}"
         pending.mkdir()
         owner = (pending / OWNER_LOCK).open("wb")
         fcntl.flock(owner, fcntl.LOCK_EX)
@@ -82,7 +85,8 @@ def sweep_scratch() -> int:
     """Remove the scratch folders of processes that are gone; returns how many.
 
     A folder whose :data:`OWNER_LOCK` can be locked has no living owner. Entries
-    without one (left by older code) go once :data:`LEGACY_SCRATCH_AGE_S` old.
+    without one (left by older code) and folders still being created go once
+    :data:`LEGACY_SCRATCH_AGE_S` old.
     """
     root = Path(settings.SPOOL_DIR) / "tmp"
     if not root.is_dir():
@@ -105,7 +109,8 @@ def sweep_scratch() -> int:
 
 def _owner_gone(entry: Path) -> bool:
     lock = entry / OWNER_LOCK
-    if not lock.exists():
+    if entry.name.startswith(NEW_PREFIX) or not lock.exists():
+        # Being created (its lock may not be taken yet), or left by older code.
         return time.time() - entry.stat().st_mtime > LEGACY_SCRATCH_AGE_S
     with lock.open("rb") as fh:
         try:

@@ -5,7 +5,7 @@ WebRTC views are async: aiortc objects must live on the server's event loop.
 
 from __future__ import annotations
 
-import contextlib
+import logging
 import uuid
 
 from asgiref.sync import sync_to_async
@@ -29,8 +29,11 @@ from users.services import session_is_valid
 
 from . import services
 from .hub import LiveHub
+from .link import NodeUnavailable
 from .webrtc.levels import Level, parse_level
 from .webrtc.peer import OfferError, parse_offer
+
+logger = logging.getLogger(__name__)
 
 
 def _hub() -> LiveHub:
@@ -108,8 +111,13 @@ async def _end_unless_logged_in(request: HttpRequest, user: User, listen_id: uui
     """
     if await sync_to_async(session_is_valid)(request.session.session_key, user.pk):
         return
-    with contextlib.suppress(NotFound):  # the revoke may have ended it already
+    try:
         await _hub().end_listen(user, listen_id)
+    except NotFound:
+        pass  # the revoke ended it already
+    except NodeUnavailable:
+        # It never connects without the answer: FC25_CONNECT_TIMEOUT drops it there.
+        logger.warning("[listen %s user=%s] host unavailable to end it", listen_id, user)
     raise NotLoggedIn("Your session ended while the listen was being answered.")
 
 

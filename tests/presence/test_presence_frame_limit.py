@@ -53,3 +53,6 @@ def test_every_launch_caps_websocket_messages():
     assert flag in " ".join(Path(ROOT, "Makefile").read_text().split())
     assert flag in Path(ROOT, "Dockerfile").read_text()
     assert flag in " ".join(server_command(8000))
+    readme = " ".join(Path(ROOT, "README.md").read_text().split())
+    launches = readme.count("--lifespan on ")  # the documented Uvicorn commands
+    assert launches and readme.count(f"--lifespan on {flag}") == launches

@@ -80,3 +80,15 @@ def test_folders_of_older_code_go_once_a_day_old(settings, tmp_path):
     os.utime(old, (day_ago, day_ago))
     assert sweep_scratch() == 1
     assert not old.exists() and fresh.exists()
+
+
+def test_a_folder_being_created_is_left_alone(settings, tmp_path):
+    settings.SPOOL_DIR = tmp_path / "spool"
+    creating = settings.SPOOL_DIR / "tmp" / f"{storage.NEW_PREFIX}abc"
+    creating.mkdir(parents=True)
+    (creating / storage.OWNER_LOCK).write_bytes(b"")  # opened, not locked yet
+    assert sweep_scratch() == 0
+    assert creating.exists()
+    day_ago = time.time() - storage.LEGACY_SCRATCH_AGE_S - 60
+    os.utime(creating, (day_ago, day_ago))  # a creation that died half-way, long ago
+    assert sweep_scratch() == 1

@@ -18,7 +18,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 WS_MAX_BYTES = 64 * 1024
 """Uvicorn's cap on one WebSocket message, after decompression (its default is 16 MiB, which
 a compressed frame of 16 KB reaches). Every launch passes it (``--ws-max-size`` in the
-Makefile, the Dockerfile and ``tests/servers.py``; ``tests/commands/test_ws_max_size.py``
+Makefile, the Dockerfile and ``tests/servers.py``; ``tests/presence/test_presence_frame_limit.py``
 checks they agree); the presence socket parses at most ``MAX_FRAME_CHARS`` of it."""
 
 ADDRPORT = re.compile(r"^(?:(?P<host>[^:]+|\[[0-9a-fA-F:]+\]):)?(?P<port>\d+)$")
