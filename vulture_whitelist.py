@@ -26,7 +26,6 @@ from recordings.s3range import S3RangeFile
 from streams.apps import StreamsConfig
 from streams.models import ActiveStream
 from streams.webrtc.decode import BatchedDecoderQueue
-from streams.webrtc.spool import SpoolWriter
 from users import admin as users_admin
 from users import throttle
 from users.apps import UsersConfig
@@ -73,5 +72,3 @@ BatchStats.batches, JobRunner.wait_idle, runtime.replace_live_hub
 _runserver.Command.requires_system_checks
 # aiortc's receiver calls its decoder queue's put() (streams/webrtc/decode.py).
 BatchedDecoderQueue.put
-# The spool writer's documented state (its recording reached the size limit); read by the tests.
-SpoolWriter.capped

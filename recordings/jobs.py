@@ -235,14 +235,6 @@ def _run(job: RecordingJob, owner_id: int) -> None:
     logger.info("%s done: %s (%d bytes)", log_prefix, stored, size)
 
 
-def _raw_size(rec: StreamRecording, default: int) -> int:
-    """The stored size of ``rec``'s raw version (``default`` if storage cannot say)."""
-    try:
-        return rec.raw_file.size if rec.raw_file else 0
-    except (OSError, ValueError):
-        return default
-
-
 def _fail(job_id: int, message: str) -> None:
     with transaction.atomic():
         job = RecordingJob.objects.select_related("recording").filter(pk=job_id).first()
@@ -253,6 +245,5 @@ def _fail(job_id: int, message: str) -> None:
         rec = job.recording
         if not rec.file:  # an import that never produced a cleaned version
             rec.status, rec.error = StreamRecording.Status.FAILED, message[:500]
-            rec.size_bytes = _raw_size(rec, rec.size_bytes)  # the reservation ends
-            rec.save(update_fields=["status", "error", "size_bytes"])
+            rec.save(update_fields=["status", "error"])
         notify(job, rec.owner_id)

@@ -94,8 +94,14 @@ def check_owned(user: User, recording_id: int) -> StreamRecording:
 
 
 def storage_used(user_id: int) -> int:
-    total = StreamRecording.objects.filter(owner_id=user_id).aggregate(s=Sum("size_bytes"))["s"]
-    return int(total or 0)
+    """Bytes ``user_id``'s recordings take, counting each import still waiting for its
+    cleaned version twice (that version will be about as large as the raw one), so
+    imports in flight cannot pass the quota together."""
+    awaiting_cleaned = Q(status=StreamRecording.Status.PROCESSING, file="")
+    sums = StreamRecording.objects.filter(owner_id=user_id).aggregate(
+        stored=Sum("size_bytes"), reserved=Sum("size_bytes", filter=awaiting_cleaned)
+    )
+    return int(sums["stored"] or 0) + int(sums["reserved"] or 0)
 
 
 def quota_usage(user_id: int) -> tuple[int, int]:
@@ -393,7 +399,7 @@ def do_import(
                 status=StreamRecording.Status.PROCESSING,
                 model=model,
                 atten_lim_db=atten_lim_db,
-                size_bytes=2 * raw_size,  # reserved until its job stores the real total
+                size_bytes=raw_size,
             )
             enqueue(rec, RecordingJob.Kind.IMPORT, model, atten_lim_db, submit)
     except BaseException:

@@ -18,8 +18,9 @@ import uuid
 from aiortc import RTCSessionDescription
 from django.conf import settings
 
-from fc25_denoise.api import Conflict, TooMany
+from fc25_denoise.api import Conflict, NotFound, NotLoggedIn, TooMany
 from users.models import User
+from users.services import session_is_valid
 
 from . import services
 from .dbtask import db
@@ -76,35 +77,61 @@ class LiveHub(LocalHub):
         listener_id: int,
         offer: RTCSessionDescription,
         level: Level = "full",
+        *,
+        session_key: str | None,
     ) -> Listening:
         """Connect ``listener_id`` to ``broadcaster_id``'s stream, wherever it runs.
 
         The caller has checked that the listener may listen; the host checks again
-        once connected (a friendship may end meanwhile).
+        once connected (a friendship may end meanwhile), and this process checks that
+        ``session_key`` (the request's session: it never leaves this process) still
+        logs the listener in: a logout or new password revokes the user's listens
+        (:mod:`streams.access`), but one landing while this listen is answered finds
+        nothing to end yet. The listen is registered before that check, so one of the
+        two always sees the other.
 
         Raises:
             Conflict: not live. TooMany: listener limit. BadRequest: bad SDP.
             Forbidden: no longer friends, or ``raw`` not shared.
             NodeUnavailable: the host did not answer.
+            NotLoggedIn: the session ended meanwhile (the listen is ended, its answer
+                never sent).
         """
         host = await db(services.stream_host, broadcaster_id)
         if host is None:
             raise Conflict("That stream is not live.")
         if await self.node.is_local(host):
-            return await self.listen_here(broadcaster_id, listener_id, offer, level)
-        args = {
-            "broadcaster_id": broadcaster_id,
-            "listener_id": listener_id,
-            "sdp": offer.sdp,
-            "level": level,
-        }
-        reply = await self.node.call(host, "listen", args)
-        return Listening(
-            uuid.UUID(reply["session_id"]),
-            uuid.UUID(reply["listen_id"]),
-            answer_of(reply["sdp"]),
-            parse_level(reply["level"]),
-        )
+            listening = await self.listen_here(broadcaster_id, listener_id, offer, level)
+        else:
+            args = {
+                "broadcaster_id": broadcaster_id,
+                "listener_id": listener_id,
+                "sdp": offer.sdp,
+                "level": level,
+            }
+            reply = await self.node.call(host, "listen", args)
+            listening = Listening(
+                uuid.UUID(reply["session_id"]),
+                uuid.UUID(reply["listen_id"]),
+                answer_of(reply["sdp"]),
+                parse_level(reply["level"]),
+            )
+        if not await db(session_is_valid, session_key, listener_id):
+            await self._end_answered(host, broadcaster_id, listener_id, listening.listen_id)
+            raise NotLoggedIn("Your session ended while the listen was being answered.")
+        return listening
+
+    async def _end_answered(
+        self, host: str, broadcaster_id: int, listener_id: int, listen_id: uuid.UUID
+    ) -> None:
+        """End a listen whose answer will not be sent."""
+        try:
+            await self._end_at(host, broadcaster_id, listen_id)
+        except NotFound:
+            pass  # the revoke ended it already
+        except NodeUnavailable:
+            # It never connects without the answer: FC25_CONNECT_TIMEOUT drops it there.
+            logger.warning("[listen %s user=%s] host unavailable to end it", listen_id, listener_id)
 
     async def set_level(self, listener: User, listen_id: uuid.UUID, level: Level) -> None:
         """Switch ``listener``'s connection ``listen_id`` to ``level``, wherever its stream runs.
@@ -128,6 +155,11 @@ class LiveHub(LocalHub):
             NotFound: not this user's live connection. NodeUnavailable: no answer.
         """
         broadcaster_id, host = await db(services.own_listen, listener, listen_id)
+        await self._end_at(host, broadcaster_id, listen_id)
+
+    async def _end_at(self, host: str, broadcaster_id: int, listen_id: uuid.UUID) -> None:
+        """End listen ``listen_id`` of the stream that ``host`` runs (raises as
+        :meth:`end_listen`)."""
         if await self.node.is_local(host):
             await self.end_listen_here(broadcaster_id, listen_id)
             return

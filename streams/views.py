@@ -5,7 +5,6 @@ WebRTC views are async: aiortc objects must live on the server's event loop.
 
 from __future__ import annotations
 
-import logging
 import uuid
 
 from asgiref.sync import sync_to_async
@@ -14,26 +13,14 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 
 from denoise.base import check_atten_lim
 from denoise.registry import available_models
-from fc25_denoise.api import (
-    BadRequest,
-    Json,
-    NotFound,
-    NotLoggedIn,
-    api_view,
-    check_number,
-    parse_json_body,
-)
+from fc25_denoise.api import BadRequest, Json, NotFound, api_view, check_number, parse_json_body
 from fc25_denoise.runtime import live_hub
 from users.models import User
-from users.services import session_is_valid
 
 from . import services
 from .hub import LiveHub
-from .link import NodeUnavailable
 from .webrtc.levels import Level, parse_level
 from .webrtc.peer import OfferError, parse_offer
-
-logger = logging.getLogger(__name__)
 
 
 def _hub() -> LiveHub:
@@ -85,9 +72,10 @@ async def listen(request: HttpRequest, key: str) -> HttpResponse:
     rtc_offer = _offer(data)
     level = _level(data)
     broadcaster = await sync_to_async(services.check_can_listen)(user, key)
-    # Served by the process hosting the stream, which checks access again once connected.
-    listening = await _hub().listen(broadcaster.pk, user.pk, rtc_offer, level)
-    await _end_unless_logged_in(request, user, listening.listen_id)
+    # Served by the process hosting the stream, which checks access again once connected;
+    # this process checks the session (a logout meanwhile).
+    session = request.session.session_key
+    listening = await _hub().listen(broadcaster.pk, user.pk, rtc_offer, level, session_key=session)
     return JsonResponse(
         {
             "sdp": listening.answer.sdp,
@@ -97,28 +85,6 @@ async def listen(request: HttpRequest, key: str) -> HttpResponse:
             "level": listening.level,
         }
     )
-
-
-async def _end_unless_logged_in(request: HttpRequest, user: User, listen_id: uuid.UUID) -> None:
-    """End the listen just answered if this request's session no longer logs ``user`` in.
-
-    A logout or new password revokes the user's listens (:mod:`streams.access`), but
-    one that lands while this listen is being answered finds nothing to end yet; the
-    listen is registered before this check, so one of the two always sees the other.
-
-    Raises:
-        NotLoggedIn: the session ended meanwhile (the answer is never sent).
-    """
-    if await sync_to_async(session_is_valid)(request.session.session_key, user.pk):
-        return
-    try:
-        await _hub().end_listen(user, listen_id)
-    except NotFound:
-        pass  # the revoke ended it already
-    except NodeUnavailable:
-        # It never connects without the answer: FC25_CONNECT_TIMEOUT drops it there.
-        logger.warning("[listen %s user=%s] host unavailable to end it", listen_id, user)
-    raise NotLoggedIn("Your session ended while the listen was being answered.")
 
 
 async def _listen_control(request: HttpRequest, user: User, key: str) -> HttpResponse:

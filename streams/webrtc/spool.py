@@ -215,10 +215,10 @@ class SpoolWriter:
         """
         if self._closing:
             return
+        if self.capped:
+            return
         if self._max_samples is not None:
             room = self._max_samples - self.received_samples
-            if room <= 0:
-                return
             if cleaned.size >= room:
                 self._log.info("recording reached its size limit; later audio is not kept")
                 cleaned, raw = cleaned[:room], raw[:room]

@@ -31,7 +31,8 @@ def test_an_import_stored_meanwhile_counts(friends, settings, monkeypatch):
     alice, _, _ = friends
     data = encoded(signal(4.0), "WAV")
     first = _import(alice, data, "measure")
-    raw_size = first.size_bytes // 2  # reserved: the raw file and a cleaned one as large
+    raw_size = first.size_bytes
+    assert services.storage_used(alice.pk) == 2 * raw_size  # a cleaned one as large reserved
     first.delete()
     # Room for one import, not for two (even counting the first one's raw file alone).
     settings.RECORDINGS_QUOTA_BYTES = int(3.5 * raw_size)
@@ -60,7 +61,8 @@ def test_an_import_stored_meanwhile_counts(friends, settings, monkeypatch):
 def test_imports_within_the_quota_are_kept_and_the_next_is_not(friends, settings):
     alice, _, _ = friends
     data = encoded(signal(2.0), "WAV")
-    reserved = _import(alice, data, "measure").size_bytes
+    _import(alice, data, "measure")
+    reserved = services.storage_used(alice.pk)
     StreamRecording.objects.all().delete()
     settings.RECORDINGS_QUOTA_BYTES = int(3.25 * reserved)
     for title in ("one", "two", "three"):
@@ -77,8 +79,9 @@ def test_a_failed_import_gives_its_reservation_back(friends):
         alice, upload(encoded(signal(2.0), "WAV")), "t", "no-such-model", 0.0, _no_job
     )
     raw_size = default_storage.size(rec.raw_file.name)
-    assert rec.size_bytes == 2 * raw_size
+    assert rec.size_bytes == raw_size
+    assert services.storage_used(alice.pk) == 2 * raw_size
     jobs.run_job(rec.jobs.get().pk)  # the model cannot load: the job fails
     rec.refresh_from_db()
     assert rec.status == StreamRecording.Status.FAILED
-    assert rec.size_bytes == raw_size
+    assert services.storage_used(alice.pk) == raw_size
