@@ -262,6 +262,11 @@ MAX_OPEN_JOBS = env_int("FC25_MAX_OPEN_JOBS", 4, minimum=1)
 """Most imports and re-cleans one user may have queued or running at once (429 beyond), so
 no user can fill the shared job queue."""
 FILE_UPLOAD_MAX_MEMORY_SIZE = 4 * 1024 * 1024  # bigger uploads spool to a temp file
+FILE_UPLOAD_HANDLERS = [
+    "django.core.files.uploadhandler.MemoryFileUploadHandler",
+    # Bigger uploads go to the process's scratch folder, swept once the process is gone.
+    "recordings.uploads.ScratchUploadHandler",
+]
 RECORDING_JOB_WORKERS = env_int("FC25_JOB_WORKERS", 1, minimum=1)
 """Threads running import and re-clean jobs in each server process."""
 
