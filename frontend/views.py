@@ -6,6 +6,8 @@ target, canonical user name); all data is fetched by the page's script.
 
 from __future__ import annotations
 
+from urllib.parse import unquote
+
 from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
@@ -18,11 +20,21 @@ DEFAULT_NEXT = "/"
 
 
 def safe_next(request: HttpRequest) -> str:
-    """The ``next`` query parameter if it is a same-site relative path, else ``/``."""
+    """The ``next`` query parameter if it is a same-site relative path, else ``/``.
+
+    Browsers resolve ``.`` and ``..`` segments and read ``\\`` as ``/`` before they
+    navigate, so ``/.//evil.example/`` would become the off-site ``//evil.example/``:
+    a target with any of those, or with an empty segment, is refused outright.
+    """
     target = request.GET.get("next", "")
+    # Percent-encoded dots are dot segments to a browser too.
+    path = unquote(target.split("?", 1)[0].split("#", 1)[0])
+    segments = path.split("/")[1:]
     if (
         target.startswith("/")
-        and not target.startswith(("//", "/\\"))
+        and "\\" not in path
+        and not any(seg in ("", ".", "..") for seg in segments[:-1])
+        and segments[-1] not in (".", "..")
         and url_has_allowed_host_and_scheme(target, allowed_hosts=None)
     ):
         return target

@@ -115,15 +115,20 @@ async function send(path, init) {
 
 /**
  * The `next` target from the page's query string (or a fallback), accepted
- * only if it is a same-site relative path: "/x" but never "//host" or "/\host".
+ * only if it is a same-site relative path: "/x" but never "//host", "/\host", nor a
+ * path whose dot segments resolve to "//host".
  */
 export function safeNext(candidate, fallback = "/") {
   if (typeof candidate !== "string" || !candidate.startsWith("/")) return fallback;
-  if (candidate.startsWith("//") || candidate.startsWith("/\\")) return fallback;
+  if (candidate.startsWith("//") || candidate.includes("\\")) return fallback;
   try {
     const url = new URL(candidate, window.location.origin);
     if (url.origin !== window.location.origin) return fallback;
-    return url.pathname + url.search + url.hash;
+    const target = url.pathname + url.search + url.hash;
+    // Checked again after the URL parser resolved "." and ".." segments:
+    // "/.//evil.example/" comes out as the off-site "//evil.example/".
+    if (target.startsWith("//")) return fallback;
+    return target;
   } catch {
     return fallback;
   }
