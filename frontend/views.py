@@ -8,13 +8,15 @@ from __future__ import annotations
 
 from urllib.parse import unquote
 
-from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.csrf import ensure_csrf_cookie
 from django.views.decorators.http import require_GET
+
+from fc25_denoise.api import NotFound
+from users.services import get_user
 
 DEFAULT_NEXT = "/"
 
@@ -71,14 +73,10 @@ def main_page(request: HttpRequest) -> HttpResponse:
 @login_required
 def friend_page(request: HttpRequest, username: str) -> HttpResponse:
     """A friend's page; the script decides whether you are friends (and updates live)."""
-    other = (
-        get_user_model()
-        .objects.filter(username__iexact=username, is_active=True)
-        .only("username")
-        .first()
-    )
-    if other is None:
-        raise Http404("No such user.")
+    try:
+        other = get_user(username)
+    except NotFound:
+        raise Http404("No such user.") from None
     if other.pk == request.user.pk:
         return redirect("frontend:main")
     return render(request, "frontend/friend.html", {"friend_name": other.get_username()})

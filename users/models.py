@@ -2,17 +2,63 @@
 
 from __future__ import annotations
 
-from django.contrib.auth.models import AbstractUser
+import unicodedata
+from typing import Any
+
+from django.contrib.auth.models import AbstractUser, UserManager
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import F, Q
 from django.db.models.functions import Greatest, Least
 
 
+def username_key(username: str) -> str:
+    """The form two user names share when people would read them as the same name.
+
+    Unicode compatibility forms folded (the full-width letters of "Alice" are "Alice")
+    and case folded in Python, not by the database: SQLite's ``LOWER`` and ``LIKE``
+    fold ASCII only.
+    """
+    return unicodedata.normalize("NFKC", unicodedata.normalize("NFKC", username).casefold())
+
+
+class AccountManager(UserManager["User"]):
+    """Logs a name in as it is stored: ``create_user`` stores it NFKC-normalised, so
+    the name typed in its full-width form finds the account too."""
+
+    def get_by_natural_key(self, username: str | None) -> User:
+        return self.get(username=self.model.normalize_username(username or ""))
+
+
 class User(AbstractUser):
-    """A person. ``is_streaming`` mirrors whether an ActiveStream exists."""
+    """A person. ``is_streaming`` mirrors whether an ActiveStream exists.
+
+    ``username_key`` (:func:`username_key` of the name, unique) is what lookups by
+    name use, so no two accounts have names that read the same.
+    """
 
     is_streaming = models.BooleanField(default=False)
     last_seen = models.DateTimeField(null=True, blank=True)
+    # NULL only for the younger twins of an older name (users.migrations.0002).
+    username_key = models.CharField(  # noqa: DJ001
+        max_length=150, unique=True, null=True, editable=False
+    )
+
+    objects = AccountManager()  # type: ignore[misc]
+
+    def clean(self) -> None:
+        """Model forms (the admin's) report a name that reads as another's on its field."""
+        super().clean()
+        key = username_key(self.username)
+        if User.objects.filter(username_key=key).exclude(pk=self.pk).exists():
+            raise ValidationError({"username": "A user with that user name already exists."})
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        self.username_key = username_key(self.username)
+        update_fields = kwargs.get("update_fields")
+        if update_fields is not None and "username" in update_fields:
+            kwargs["update_fields"] = {*update_fields, "username_key"}
+        super().save(*args, **kwargs)
 
     def __str__(self) -> str:
         return self.username

@@ -21,7 +21,7 @@ from django.utils.crypto import constant_time_compare
 from fc25_denoise.api import BadRequest, Conflict, Forbidden, NotFound
 
 from .events import publish
-from .models import FriendRequest, Friendship, User
+from .models import FriendRequest, Friendship, User, username_key
 
 SEARCH_LIMIT = 20
 
@@ -46,7 +46,7 @@ def get_user(username: str) -> User:
     Raises:
         NotFound: no such user.
     """
-    user = User.objects.filter(username__iexact=username, is_active=True).first()
+    user = User.objects.filter(username_key=username_key(username), is_active=True).first()
     if user is None:
         raise NotFound(f"No user named {username!r}.")
     return user
@@ -59,6 +59,9 @@ def do_register(username: str, password: str) -> User:
         ValidationError: invalid user name or password (field errors).
         Conflict: the user name is taken.
     """
+    # Stored NFKC-normalised (create_user): validated and compared in that form, so a
+    # full-width twin of a taken name is refused like its case variants.
+    username = User.normalize_username(username)
     candidate = User(username=username)
     try:
         User.username_validator(username)
@@ -68,7 +71,7 @@ def do_register(username: str, password: str) -> User:
         password_validation.validate_password(password, candidate)
     except ValidationError as exc:
         raise ValidationError({"password": exc.messages}) from None
-    if User.objects.filter(username__iexact=username).exists():
+    if User.objects.filter(username_key=username_key(username)).exists():
         raise Conflict("That user name is taken.")
     try:
         with transaction.atomic():
