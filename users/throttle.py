@@ -26,7 +26,7 @@ it (a signal), so a parallel burst gets past the limit (jazzband/django-axes#592
 "known issue, won't fix"), and it has one failure limit for all its lockout parameters, not
 a low pair limit beside a higher per-client cap.
 
-Client address: ``REMOTE_ADDR``, or with ``PROXY_COUNT`` = n > 0 trusted reverse proxies
+Client: ``REMOTE_ADDR`` (an IPv6 client counted by its /64, :func:`client_key`), or with ``PROXY_COUNT`` = n > 0 trusted reverse proxies
 in front, the n-th address from the right of ``X-Forwarded-For`` (the one the outermost
 trusted proxy saw; entries to its left are whatever the client sent).
 """
@@ -43,6 +43,8 @@ from django.contrib.auth.backends import ModelBackend
 from django.core.cache import cache
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest
+
+from .models import username_key
 
 _REFUSED_ATTR = "_fc25_login_refused"
 REFUSED_MESSAGE = "Too many failed logins. Wait a few minutes and try again."
@@ -65,9 +67,29 @@ def client_address(request: HttpRequest) -> str:
         return remote
 
 
+IPV6_CLIENT_PREFIX = 64
+"""An IPv6 client is counted by its /64: one host is usually given a whole /64, so each of
+its addresses counted alone would give one guesser 2**64 budgets."""
+
+
+def client_key(address: str) -> str:
+    """What one client's failures are counted under: an IPv4 address, an IPv6 /64."""
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return address  # "unknown" (no REMOTE_ADDR): counted together
+    if isinstance(ip, ipaddress.IPv6Address):
+        if ip.ipv4_mapped is not None:
+            return str(ip.ipv4_mapped)
+        return str(ipaddress.ip_network(f"{ip}/{IPV6_CLIENT_PREFIX}", strict=False))
+    return str(ip)
+
+
 def _keys(username: str, address: str) -> tuple[str, str]:
-    name = hashlib.sha256(username.strip().lower().encode()).hexdigest()[:32]
-    return f"login-fail:pair:{name}:{address}", f"login-fail:client:{address}"
+    # Every form of a name that logs in to one account shares its counters.
+    name = hashlib.sha256(username_key(username.strip()).encode()).hexdigest()[:32]
+    client = client_key(address)
+    return f"login-fail:pair:{name}:{client}", f"login-fail:client:{client}"
 
 
 def _take(key: str, window: int) -> int:
