@@ -26,9 +26,10 @@ it (a signal), so a parallel burst gets past the limit (jazzband/django-axes#592
 "known issue, won't fix"), and it has one failure limit for all its lockout parameters, not
 a low pair limit beside a higher per-client cap.
 
-Client: ``REMOTE_ADDR`` (an IPv6 client counted by its /64, :func:`client_key`), or with ``PROXY_COUNT`` = n > 0 trusted reverse proxies
-in front, the n-th address from the right of ``X-Forwarded-For`` (the one the outermost
-trusted proxy saw; entries to its left are whatever the client sent).
+Client: ``REMOTE_ADDR``, or with ``PROXY_COUNT`` = n > 0 trusted reverse proxies in front,
+the n-th address from the right of ``X-Forwarded-For`` (the one the outermost trusted proxy
+saw; entries to its left are whatever the client sent); an IPv6 client is counted by its
+/64 (:func:`client_key`).
 """
 
 from __future__ import annotations
