@@ -20,6 +20,7 @@ from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 
+from fc25_denoise.health import HEALTH_LANE  # noqa: E402
 from fc25_denoise.limits import BodyLimit  # noqa: E402
 from fc25_denoise.metrics import LOOP_MONITOR  # noqa: E402
 from fc25_denoise.runtime import (  # noqa: E402
@@ -28,6 +29,7 @@ from fc25_denoise.runtime import (  # noqa: E402
     job_runner,
     live_hub,
 )
+from streams.dbtask import shutdown_db_lanes  # noqa: E402
 from users.events import remember_loop  # noqa: E402
 from users.routing import websocket_urlpatterns as user_ws  # noqa: E402
 
@@ -70,7 +72,8 @@ def freeze_startup_heap() -> int:
 
 
 async def shutdown() -> None:
-    """Server stop: finalize live streams (their recordings are saved), stop the job threads."""
+    """Server stop: finalize live streams (their recordings are saved), stop the job,
+    database and health threads."""
     await LOOP_MONITOR.stop()
     hub = existing_live_hub()
     if hub is not None:
@@ -78,6 +81,8 @@ async def shutdown() -> None:
     runner = existing_job_runner()
     if runner is not None:
         runner.shutdown()
+    shutdown_db_lanes()
+    HEALTH_LANE.shutdown()
 
 
 async def lifespan(receive: ASGIReceiveCallable, send: ASGISendCallable) -> None:

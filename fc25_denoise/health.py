@@ -10,7 +10,13 @@
   default denoise model is loaded (loading it on first call, which is also a warm-up).
 
 Both are exempt from the https redirect (``SECURE_REDIRECT_EXEMPT``) so health checks can
-use plain http on the node's own port.
+use plain http on the node's own port; the deployment's nginx does not pass ``/readyz`` on
+(its answers name the services behind the node).
+
+The blocking checks run on a lane of their own (:data:`HEALTH_LANE`), never the loop's
+default executor, and a check still running from an earlier request is awaited again
+instead of started twice: a storage that never answers holds one thread per check, however
+often ``/readyz`` is asked, and nothing else waits behind it.
 """
 
 from __future__ import annotations
@@ -20,20 +26,29 @@ import os
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
-from asgiref.sync import sync_to_async
 from channels.layers import get_channel_layer
 from django.conf import settings
 from django.core.files.storage import default_storage
-from django.db import connection
+from django.db import close_old_connections, connection
 from django.http import HttpRequest, JsonResponse
 from django.views.decorators.http import require_GET
 
 from denoise.registry import check_model
 
+from .threads import ThreadLane
+
 CHECK_TIMEOUT_S = 5.0
 """Longest one readiness check may take before it counts as failed."""
 
 Check = Callable[[], Awaitable[None]]
+
+HEALTH_LANE = ThreadLane("readyz", 3)
+"""Threads of the blocking checks: database, storage and model, one each at most."""
+_running: dict[str, tuple[asyncio.AbstractEventLoop, asyncio.Future[None]]] = {}
+
+
+def _in_lane(fn: Callable[[], None]) -> Awaitable[None]:
+    return asyncio.get_running_loop().run_in_executor(HEALTH_LANE.executor(), fn)
 
 
 @require_GET
@@ -43,14 +58,18 @@ def healthz(request: HttpRequest) -> JsonResponse:
 
 
 def _database() -> None:
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT 1")
-        cursor.fetchone()
+    close_old_connections()
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+            cursor.fetchone()
+    finally:
+        close_old_connections()
 
 
 async def check_database() -> None:
-    """The database answers a query (on Django's thread for ORM calls)."""
-    await sync_to_async(_database)()
+    """The database answers a query."""
+    await _in_lane(_database)
 
 
 async def check_channel_layer() -> None:
@@ -84,12 +103,16 @@ def _storage() -> None:
 
 async def check_storage() -> None:
     """Recordings storage is reachable (S3 bucket answers, or the media folder is writable)."""
-    await asyncio.to_thread(_storage)
+    await _in_lane(_storage)
 
 
 async def check_model_loaded() -> None:
     """The default denoise model is verified and loaded (loads it on first call)."""
-    await asyncio.to_thread(check_model, settings.DENOISE_MODEL)
+
+    def load() -> None:
+        check_model(settings.DENOISE_MODEL)
+
+    await _in_lane(load)
 
 
 CHECKS: dict[str, Check] = {
@@ -100,9 +123,21 @@ CHECKS: dict[str, Check] = {
 }
 
 
-async def _run(check: Check) -> dict[str, object]:
+def _started(name: str) -> asyncio.Future[None]:
+    """The check ``name`` in flight on this loop, or a new run of it."""
+    loop = asyncio.get_running_loop()
+    held = _running.get(name)
+    if held is not None and held[0] is loop and not held[1].done():
+        return held[1]
+    future = asyncio.ensure_future(CHECKS[name]())
+    _running[name] = (loop, future)
+    return future
+
+
+async def _run(name: str) -> dict[str, object]:
     try:
-        await asyncio.wait_for(check(), CHECK_TIMEOUT_S)
+        # Shielded: a timed-out check keeps running, and the next request awaits it.
+        await asyncio.wait_for(asyncio.shield(_started(name)), CHECK_TIMEOUT_S)
     except TimeoutError:
         return {"ok": False, "error": f"no answer within {CHECK_TIMEOUT_S:g} s"}
     except Exception as exc:
@@ -116,7 +151,7 @@ async def readyz(request: HttpRequest) -> JsonResponse:
     if request.method != "GET":
         return JsonResponse({"error": "Only GET is allowed here."}, status=405)
     names = list(CHECKS)
-    results = await asyncio.gather(*(_run(CHECKS[name]) for name in names))
+    results = await asyncio.gather(*(_run(name) for name in names))
     checks = dict(zip(names, results, strict=True))
     ready = all(result["ok"] for result in results)
     return JsonResponse({"ready": ready, "checks": checks}, status=200 if ready else 503)

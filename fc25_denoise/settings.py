@@ -227,6 +227,8 @@ MEDIA_URL = "/media/"  # never served directly: recordings go through permission
 # AWS_* variables or the instance role, never from this file).
 S3_BUCKET = env_str("FC25_S3_BUCKET")
 if S3_BUCKET:
+    from botocore.config import Config as BotoConfig
+
     _default_storage: dict[str, object] = {
         "BACKEND": "storages.backends.s3.S3Storage",
         "OPTIONS": {
@@ -237,6 +239,13 @@ if S3_BUCKET:
             "default_acl": None,
             "querystring_auth": True,
             "file_overwrite": False,
+            # botocore waits 60 s per read and retries up to 4 times: a store that
+            # accepts connections and never answers would hold a thread for minutes.
+            "client_config": BotoConfig(
+                connect_timeout=5,
+                read_timeout=20,
+                retries={"max_attempts": 3, "mode": "standard"},
+            ),
         },
     }
 else:

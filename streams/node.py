@@ -31,7 +31,7 @@ from django.conf import settings
 
 from . import services
 from .aiotasks import cancel_within
-from .dbtask import db
+from .dbtask import HEARTBEAT, db
 from .link import CLOSE_WAIT_S, Handler, NodeLink, Notice
 from .placement import NodeLoad
 
@@ -128,6 +128,7 @@ class ProcessNode:
                 settings.NODE_NAME,
                 settings.PUBLIC_IP,
                 self._listeners(),
+                lane=HEARTBEAT,
             )
         except Exception:
             logger.exception("heartbeat failed")

@@ -65,12 +65,13 @@ def wait_for(condition, timeout: float, what: str) -> None:
         time.sleep(0.5)
 
 
-def test_tls_redirect_and_no_metrics_through_nginx(stack: Stack) -> None:
+def test_tls_redirect_and_no_metrics_or_readiness_through_nginx(stack: Stack) -> None:
     with urllib.request.urlopen(f"{stack.base}/healthz", context=INSECURE, timeout=10) as resp:
         assert resp.status == 200
-    with pytest.raises(urllib.error.HTTPError) as refused:
-        urllib.request.urlopen(f"{stack.base}/metrics", context=INSECURE, timeout=10)
-    assert refused.value.code in (403, 404)
+    for internal in ("/metrics", "/readyz"):
+        with pytest.raises(urllib.error.HTTPError) as refused:
+            urllib.request.urlopen(f"{stack.base}{internal}", context=INSECURE, timeout=10)
+        assert refused.value.code in (403, 404), internal
     host = urlsplit(stack.base).hostname
     conn = http.client.HTTPConnection(host, int(stack.env["FC25_HTTP_PORT"]), timeout=10)
     conn.request("GET", "/login/?next=/")

@@ -1,0 +1,42 @@
+"""Named pools of worker threads, one per kind of blocking work the event loop hands off.
+
+Everything handed to the loop's default executor shares its few threads (on 2 cores,
+6): a storage call that hangs for a minute, repeated, holds all of them, and then the
+live path's heartbeat waits behind it until other processes take this one's streams for
+dead. Each kind of work that must not wait behind another gets its own
+:class:`ThreadLane`; a stuck lane holds only its own threads.
+"""
+
+from __future__ import annotations
+
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
+
+class ThreadLane:
+    """A pool of ``threads`` worker threads named ``name``, made on first use.
+
+    The lane owns its threads: :meth:`shutdown` stops them (work already queued is
+    dropped, running calls finish on their own); the next :meth:`executor` call makes
+    a fresh pool, so a lane outlives a server's stop and start in one process (tests).
+    """
+
+    def __init__(self, name: str, threads: int) -> None:
+        if threads < 1:
+            raise ValueError(f"lane {name!r} needs at least one thread, not {threads}")
+        self.name = name
+        self.threads = threads
+        self._pool: ThreadPoolExecutor | None = None
+        self._lock = threading.Lock()
+
+    def executor(self) -> ThreadPoolExecutor:
+        with self._lock:
+            if self._pool is None:
+                self._pool = ThreadPoolExecutor(self.threads, thread_name_prefix=self.name)
+            return self._pool
+
+    def shutdown(self) -> None:
+        with self._lock:
+            pool, self._pool = self._pool, None
+        if pool is not None:
+            pool.shutdown(wait=False, cancel_futures=True)
