@@ -14,6 +14,10 @@ conversion is left for the loop.
 aiortc has no public hook for this: :func:`decode_in_batches` replaces the
 receiver's private decoder queue before its first packet, and parks aiortc's
 decoder thread (it starts anyway) until the receiver stops.
+
+A packet that cannot be decoded is skipped (the decoder keeps its state) and counted
+in the stream's :class:`DecodeErrors`, which logs through the stream's own logger at
+most every :data:`LOG_EVERY_S`: a broadcaster sending junk must not flood the log.
 """
 
 from __future__ import annotations
@@ -22,7 +26,8 @@ import asyncio
 import fractions
 import logging
 import threading
-from collections.abc import Sequence
+import time
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import av
@@ -39,18 +44,67 @@ logger = logging.getLogger(__name__)
 
 _TIME_BASE = fractions.Fraction(1, SAMPLE_RATE)
 
+LOG_EVERY_S = 10.0
+"""Undecodable packets are logged at most this often per stream (the first at once)."""
+
+Log = logging.Logger | logging.LoggerAdapter[logging.Logger]
+
+
+class DecodeErrors:
+    """A stream's undecodable packets: counted, and logged at most every
+    :data:`LOG_EVERY_S` through the stream's logger.
+
+    ``add`` runs on the codec thread (its only writer); ``count`` may be read from the
+    loop. A suppressed packet costs a clock read and two additions: no formatting.
+    """
+
+    def __init__(self, log: Log, clock: Callable[[], float] = time.monotonic) -> None:
+        self.log = log
+        self.count = 0
+        """Packets that could not be decoded (skipped)."""
+        self._clock = clock
+        self._logged_at: float | None = None
+        self._unlogged = 0
+
+    def add(self, codec_name: str, exc: Exception) -> None:
+        self.count += 1
+        now = self._clock()
+        if self._logged_at is not None and now - self._logged_at < LOG_EVERY_S:
+            self._unlogged += 1
+            return
+        if self._logged_at is None:
+            self.log.warning(
+                "cannot decode a %s packet, skipped (%s); undecodable packets are "
+                "counted and logged at most every %.0f s",
+                codec_name,
+                exc,
+                LOG_EVERY_S,
+            )
+        else:
+            self.log.warning(
+                "%d more undecodable %s packets in the last %.0f s (%d in all; latest: %s)",
+                self._unlogged + 1,
+                codec_name,
+                now - self._logged_at,
+                self.count,
+                exc,
+            )
+        self._logged_at = now
+        self._unlogged = 0
+
 
 class TrackDecoder:
     """One received track's decoder state (codec thread only)."""
 
-    def __init__(self) -> None:
+    def __init__(self, errors: DecodeErrors | None = None) -> None:
         self._name: str | None = None
         self._opus: av.AudioCodecContext | None = None
         self._other: Decoder | None = None
+        self.errors = errors if errors is not None else DecodeErrors(logger)
 
     def decode(self, codec: RTCRtpCodecParameters, encoded: JitterFrame) -> list[av.AudioFrame]:
-        """The frames in one encoded frame; [] when it cannot be decoded (logged; the
-        decoder keeps its state, as aiortc's does)."""
+        """The frames in one encoded frame; [] when it cannot be decoded (counted in
+        ``errors``; the decoder keeps its state, as aiortc's does)."""
         if codec.name != self._name:
             self._name = codec.name
             opus = codec.name.lower() == "opus"
@@ -65,7 +119,7 @@ class TrackDecoder:
             assert self._other is not None
             return [f for f in self._other.decode(encoded) if isinstance(f, av.AudioFrame)]
         except av.FFmpegError as exc:
-            logger.warning("cannot decode a %s frame: %s", codec.name, exc)
+            self.errors.add(codec.name, exc)
             return []
 
 
@@ -98,13 +152,19 @@ class BatchedDecoderQueue:
     Decoded frames go to ``output`` (the track's queue) in arrival order: the
     scheduler has one worker, and its results reach the loop batch by batch, in
     order. ``put(None)`` (the receiver stopping) ends the track after the frames
-    already decoded, and releases aiortc's parked thread.
+    already decoded, and releases aiortc's parked thread. Undecodable packets are
+    counted in ``errors`` (default: unnamed, on this module's logger).
     """
 
-    def __init__(self, scheduler: BatchScheduler, output: asyncio.Queue[Any]) -> None:
+    def __init__(
+        self,
+        scheduler: BatchScheduler,
+        output: asyncio.Queue[Any],
+        errors: DecodeErrors | None = None,
+    ) -> None:
         self._scheduler = scheduler
         self._output = output
-        self._decoder = TrackDecoder()
+        self._decoder = TrackDecoder(errors)
         self._ended = threading.Event()
         self._pending: asyncio.Future[list[av.AudioFrame]] | None = None
 
@@ -130,7 +190,7 @@ class BatchedDecoderQueue:
         if fut.cancelled():
             return
         if fut.exception() is not None:
-            logger.warning("decoding failed: %r", fut.exception())
+            self._decoder.errors.log.warning("decoding failed: %r", fut.exception())
             return
         for frame in fut.result():
             self._output.put_nowait(frame)
@@ -140,8 +200,11 @@ class BatchedDecoderQueue:
         self._ended.wait()
 
 
-def decode_in_batches(receiver: RTCRtpReceiver, scheduler: BatchScheduler) -> bool:
-    """Make ``receiver`` decode on ``scheduler`` (call before it receives: on "track").
+def decode_in_batches(
+    receiver: RTCRtpReceiver, scheduler: BatchScheduler, errors: DecodeErrors | None = None
+) -> bool:
+    """Make ``receiver`` decode on ``scheduler`` (call before it receives: on "track"),
+    counting its undecodable packets in ``errors`` (the stream's).
 
     Returns False (and logs) if aiortc's internals changed, leaving aiortc's own
     decoder thread in charge.
@@ -154,7 +217,8 @@ def decode_in_batches(receiver: RTCRtpReceiver, scheduler: BatchScheduler) -> bo
         or not isinstance(output, asyncio.Queue)
         or not hasattr(receiver, attr)
     ):
-        logger.warning("cannot move decoding off aiortc's thread (aiortc internals changed)")
+        log = errors.log if errors is not None else logger
+        log.warning("cannot move decoding off aiortc's thread (aiortc internals changed)")
         return False
-    setattr(receiver, attr, BatchedDecoderQueue(scheduler, output))
+    setattr(receiver, attr, BatchedDecoderQueue(scheduler, output, errors))
     return True

@@ -28,7 +28,7 @@ from denoise.base import Audio, Denoiser
 from denoise.constants import PACKET_SAMPLES
 
 from ..aiotasks import cancel_within
-from .decode import decode_in_batches
+from .decode import DecodeErrors, decode_in_batches
 from .fanout import ENCODE, Fanout, offers_opus, prefer_opus
 from .levels import Level, level_audio
 from .peer import apply_client_offer, ask_ptime, new_peer_connection, tune_receive_latency
@@ -88,6 +88,7 @@ class BroadcastSession:
         self.share_raw = False
         """Whether friends may hear the raw microphone (the hub keeps it current)."""
         self._meter = StreamMeter()
+        self._decode_errors = DecodeErrors(self.log)
         self._telemetry: asyncio.Task[None] | None = None
         self._pc = new_peer_connection(self._config.stun_urls)
         self._frame_ms = frame_ms or self._config.opus_frame_ms
@@ -136,6 +137,7 @@ class BroadcastSession:
             "late": s.late if s else 0,
             "dropped": s.dropped if s else 0,
             "unrecorded": self._spool.lost_samples // PACKET_SAMPLES,
+            "undecodable": self._decode_errors.count,
         }
 
     def set_atten_lim(self, db: float) -> None:
@@ -159,7 +161,9 @@ class BroadcastSession:
             for transceiver in pc.getTransceivers():
                 if transceiver.receiver.track is track:
                     tune_receive_latency(transceiver.receiver, self._config.jitter_prefetch)
-                    decode_in_batches(transceiver.receiver, self._runtime.codec)
+                    decode_in_batches(
+                        transceiver.receiver, self._runtime.codec, self._decode_errors
+                    )
             self._source = LiveSource(
                 track,
                 self._denoiser,
