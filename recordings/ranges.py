@@ -10,14 +10,17 @@ from __future__ import annotations
 import re
 import threading
 import time
+import unicodedata
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Protocol
+from urllib.parse import quote
 
 from asgiref.sync import sync_to_async
 from django.core.files.storage import default_storage
 from django.http import StreamingHttpResponse
+from django.utils.http import content_disposition_header
 
 from .audio import WavRenderer
 from .s3range import S3RangeFile
@@ -219,7 +222,46 @@ def stream_bytes(
     resp["Content-Length"] = str(span.end - span.start + 1)
     if span.partial:
         resp["Content-Range"] = f"bytes {span.start}-{span.end}/{span.total}"
-    disposition = "attachment" if download else "inline"
-    resp["Content-Disposition"] = f'{disposition}; filename="{filename}"'
+    resp["Content-Disposition"] = content_disposition(filename, download=download)
     resp["Cache-Control"] = "private, no-cache"
     return resp
+
+
+_NOT_IN_FALLBACK = re.compile(r'(?:[^\x20-\x7e]|["\\;%/])+')
+"""What an old client could misread in a quoted ``filename="..."``: anything but printable
+ASCII, and the quote, backslash, parameter separator, percent escapes and path separator."""
+
+
+def content_disposition(filename: str, *, download: bool) -> str:
+    """The Content-Disposition value serving ``filename`` (RFC 6266): ``attachment``
+    (``download``) or ``inline``, then ``filename="..."``; when that cannot carry the exact
+    name it holds an ASCII stand-in for old clients and ``filename*=utf-8''...`` follows
+    with the name percent-encoded (what browsers use).
+
+    The value is printable ASCII whatever ``filename`` holds (any script, quotes,
+    backslashes, ';', CR/LF), so it can neither end the header nor add parameters. A
+    non-Latin-1 value would make Django MIME-encode the whole header (``=?utf-8?b?...?=``),
+    which browsers do not decode: the download lost ``attachment`` and its name.
+    """
+    fallback = _ascii_fallback(filename)
+    plain = content_disposition_header(download, fallback)
+    assert plain is not None  # None only for an empty name; the stand-in never is
+    if fallback == filename:
+        return plain
+    # safe="" encodes "/" too: RFC 8187 leaves only attr-chars unencoded.
+    return f"{plain}; filename*=utf-8''{quote(filename, safe='')}"
+
+
+def _ascii_fallback(filename: str) -> str:
+    """``filename`` in printable ASCII without characters of :data:`_NOT_IN_FALLBACK`:
+    accents dropped ("Café" -> "Cafe"), each other run of them as one "_", and a stem with
+    no letter or digit left (a Cyrillic or CJK title) as "recording"; the extension kept."""
+    decomposed = unicodedata.normalize("NFKD", filename)
+    unaccented = "".join(c for c in decomposed if not unicodedata.combining(c))
+    ascii_name = _NOT_IN_FALLBACK.sub("_", unaccented)
+    stem, dot, ext = ascii_name.rpartition(".")
+    if not dot:
+        stem, ext = ascii_name, ""
+    if not any(c.isalnum() for c in stem):
+        stem = "recording"
+    return f"{stem}{dot}{ext}"

@@ -46,18 +46,40 @@ TITLE_MAX = 200
 PEAKS_CACHE_SECONDS = 24 * 3600
 
 
-def _latest_jobs() -> Prefetch[Any]:
-    return Prefetch("jobs", queryset=RecordingJob.objects.order_by("-created_at", "-id"))
+JOB_ORDER = ("-created_at", "-id")
+"""Newest first; ``id`` breaks ties between jobs created in the same instant."""
+
+NEWEST_JOB_ATTR = "newest_jobs"
+"""Where :func:`visible_recordings` puts a recording's newest job: a list of at most one,
+empty when it never had a job or is not the viewer's own."""
+
+
+def _newest_own_job(user: User) -> Prefetch[Any]:
+    """Prefetch into :data:`NEWEST_JOB_ATTR` only the newest job of each of ``user``'s own
+    recordings.
+
+    Job rows are kept forever (one per import and re-clean). The slice makes the database
+    keep one row per recording (``ROW_NUMBER() OVER (PARTITION BY recording)``), so the
+    rows loaded no longer grow with the history; skipping friends' recordings (whose jobs
+    are never shown, see :func:`recording_json`) means one user's history cannot slow
+    their friends' lists at all.
+    """
+    own_jobs = RecordingJob.objects.filter(recording__owner_id=user.pk)
+    return Prefetch("jobs", queryset=own_jobs.order_by(*JOB_ORDER)[:1], to_attr=NEWEST_JOB_ATTR)
 
 
 def visible_recordings(user: User) -> QuerySet[StreamRecording]:
-    """Recordings ``user`` may list: all of their own, their friends' ready ones."""
+    """Recordings ``user`` may list: all of their own, their friends' ready ones.
+
+    Newest first, with no size limit (``../shared/API.md``: yours and your friends'). Each
+    carries :data:`NEWEST_JOB_ATTR`, read by :func:`latest_job`.
+    """
     return (
         StreamRecording.objects.filter(
             Q(owner=user) | Q(owner_id__in=friend_ids(user), status=StreamRecording.Status.READY)
         )
         .select_related("owner")
-        .prefetch_related(_latest_jobs())
+        .prefetch_related(_newest_own_job(user))
     )
 
 
@@ -129,8 +151,16 @@ def check_quota(user_id: int, extra_bytes: int, *, status: int = 413) -> None:
 
 
 def latest_job(rec: StreamRecording) -> RecordingJob | None:
-    jobs = list(rec.jobs.all())  # prefetched newest first
-    return jobs[0] if jobs else None
+    """``rec``'s newest job, or None if it never had one.
+
+    Read from the prefetch of :func:`visible_recordings` (no query), which holds jobs of
+    the viewer's own recordings only: None for a friend's. A recording loaded some other
+    way costs one query.
+    """
+    prefetched: list[RecordingJob] | None = getattr(rec, NEWEST_JOB_ATTR, None)
+    if prefetched is not None:
+        return prefetched[0] if prefetched else None
+    return rec.jobs.order_by(*JOB_ORDER).first()
 
 
 def recording_json(rec: StreamRecording, viewer_id: int) -> dict[str, Any]:
