@@ -56,4 +56,4 @@ EXPOSE 8000
 # Liveness only (no database): the compose file waits for /readyz before nginx starts.
 HEALTHCHECK --interval=10s --timeout=5s --start-period=60s --retries=3 \
     CMD ["python", "/app/deploy/healthcheck.py", "/healthz"]
-CMD ["sh", "-c", "exec uvicorn --host \"$FC25_HOST\" --port \"$FC25_PORT\" --lifespan on --ws-max-size 65536 fc25_denoise.asgi:application"]
+CMD ["sh", "-c", "exec uvicorn --host \"$FC25_HOST\" --port \"$FC25_PORT\" --lifespan on --ws-max-size 65536 --timeout-graceful-shutdown 10 fc25_denoise.asgi:application"]

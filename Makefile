@@ -31,7 +31,7 @@ migrate: install
 ## Serve on http://$(HOST):$(PORT) with the embedded defaults (SQLite, in-memory layer, ./data).
 run: migrate
 	$(PY) manage.py clear_stale_state
-	$(PY) -m uvicorn --host $(HOST) --port $(PORT) --lifespan on --ws-max-size 65536 \
+	$(PY) -m uvicorn --host $(HOST) --port $(PORT) --lifespan on --ws-max-size 65536 --timeout-graceful-shutdown 10 \
 		fc25_denoise.asgi:application
 
 ## Debian packages the tests need (Chromium, espeak-ng, sox); installs when missing and root.

@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 from urllib.parse import quote, urlsplit, urlunsplit
 
-from fc25_denoise.management.commands.runserver import WS_MAX_BYTES
+from fc25_denoise.management.commands.runserver import GRACEFUL_SHUTDOWN_S, WS_MAX_BYTES
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -53,6 +53,8 @@ def server_command(port: int, code_dir: Path = ROOT) -> list[str]:
         "on",
         "--ws-max-size",
         str(WS_MAX_BYTES),
+        "--timeout-graceful-shutdown",
+        str(GRACEFUL_SHUTDOWN_S),
         "fc25_denoise.asgi:application",
     ]
 

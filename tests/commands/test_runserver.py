@@ -8,7 +8,11 @@ import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
-from fc25_denoise.management.commands.runserver import WS_MAX_BYTES, parse_addrport
+from fc25_denoise.management.commands.runserver import (
+    GRACEFUL_SHUTDOWN_S,
+    WS_MAX_BYTES,
+    parse_addrport,
+)
 
 
 def test_runserver_runs_the_asgi_app_with_lifespan(monkeypatch):
@@ -20,6 +24,7 @@ def test_runserver_runs_the_asgi_app_with_lifespan(monkeypatch):
     assert options["host"] == "0.0.0.0" and options["port"] == 8123
     assert options["lifespan"] == "on" and options["reload"] is False
     assert options["ws_max_size"] == WS_MAX_BYTES  # not Uvicorn's 16 MiB
+    assert options["timeout_graceful_shutdown"] == GRACEFUL_SHUTDOWN_S  # not for ever
 
 
 def test_runserver_reloads_by_default_on_loopback_8000(monkeypatch):

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from fc25_denoise.management.commands.runserver import WS_MAX_BYTES
+from fc25_denoise.management.commands.runserver import GRACEFUL_SHUTDOWN_S, WS_MAX_BYTES
 from tests.presence.helpers import connect
 from tests.servers import ROOT, server_command
 from users import consumers
@@ -48,7 +48,7 @@ async def test_a_frame_at_the_limit_is_parsed(friends):
 
 
 def test_every_launch_caps_websocket_messages():
-    flag = f"--ws-max-size {WS_MAX_BYTES}"
+    flag = f"--ws-max-size {WS_MAX_BYTES} --timeout-graceful-shutdown {GRACEFUL_SHUTDOWN_S}"
     assert MAX_FRAME_CHARS * 4 <= WS_MAX_BYTES  # a UTF-8 frame at the limit still arrives
     assert flag in " ".join(Path(ROOT, "Makefile").read_text().split())
     assert flag in Path(ROOT, "Dockerfile").read_text()

@@ -21,6 +21,13 @@ a compressed frame of 16 KB reaches). Every launch passes it (``--ws-max-size`` 
 Makefile, the Dockerfile and ``tests/servers.py``; ``tests/presence/test_presence_frame_limit.py``
 checks they agree); the presence socket parses at most ``MAX_FRAME_CHARS`` of it."""
 
+GRACEFUL_SHUTDOWN_S = 10
+"""How long a stopping server waits for open requests before its lifespan shutdown (which
+saves the live streams' recordings) runs anyway. Uvicorn waits for ever by default: one
+client holding an upload open would keep the streams from being saved until the
+orchestrator kills the process. Every launch passes it (``--timeout-graceful-shutdown``,
+beside ``--ws-max-size``)."""
+
 ADDRPORT = re.compile(r"^(?:(?P<host>[^:]+|\[[0-9a-fA-F:]+\]):)?(?P<port>\d+)$")
 
 
@@ -54,6 +61,7 @@ class Command(BaseCommand):
             port=port,
             lifespan="on",
             ws_max_size=WS_MAX_BYTES,
+            timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_S,
             reload=options["use_reloader"],
             reload_dirs=[str(settings.BASE_DIR)],
         )
