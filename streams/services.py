@@ -9,11 +9,14 @@ through :func:`users.presence.do_set_streaming`.
 from __future__ import annotations
 
 import logging
+import threading
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import timedelta
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import DatabaseError, IntegrityError, connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 
@@ -247,9 +250,46 @@ def clear_dead_streams(max_age_s: float, own_channel: str = "") -> int:
         if not claimed:
             continue  # another process took it
         logger.warning("[stream %s user=%s] its server stopped: ending it", session_id, user_id)
-        do_end_stream(user_id, session_id)
+        with _claim_held(session_id, max_age_s / CLAIM_REFRESHES):
+            do_end_stream(user_id, session_id)
         ended += 1
     return ended
+
+
+CLAIM_REFRESHES = 4
+"""A claimed dead stream's row is refreshed this many times per dead threshold while its
+recording is saved, so no other sweep takes it for dead again meanwhile."""
+
+
+@contextmanager
+def _claim_held(session_id: uuid.UUID, every_s: float) -> Iterator[None]:
+    """Keep ``session_id``'s row fresh (its heartbeat now) every ``every_s`` seconds until
+    the block ends: saving a long recording can outlast the dead threshold, and another
+    process's sweep would then claim it and save the same spool again.
+
+    The refreshing thread is this block's: stopped and joined when it ends.
+    """
+    stop = threading.Event()
+
+    def refresh() -> None:
+        try:
+            while not stop.wait(every_s):
+                try:
+                    ActiveStream.objects.filter(session_id=session_id).update(
+                        heartbeat=timezone.now()
+                    )
+                except DatabaseError:
+                    logger.exception("[stream %s] could not keep its claim fresh", session_id)
+        finally:
+            connection.close()
+
+    thread = threading.Thread(target=refresh, name=f"claim-{session_id}", daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join()
 
 
 def recover_orphan_spool(idle_s: float) -> int:
