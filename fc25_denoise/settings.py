@@ -14,6 +14,8 @@ import sys
 import tempfile
 from pathlib import Path
 
+from django.core.exceptions import ImproperlyConfigured
+
 from denoise.registry import DEFAULT_MODEL
 
 from .env import (
@@ -324,6 +326,16 @@ TURN_TTL_S = env_int("FC25_TURN_TTL", 24 * 3600, minimum=60)
 """Seconds a TURN credential stays valid (a relayed call cannot outlive it)."""
 FORCE_RELAY = env_bool("FC25_FORCE_RELAY", False)
 """Pages use only TURN relay candidates (iceTransportPolicy "relay")."""
+if TURN_URLS and not TURN_SECRET:
+    raise ImproperlyConfigured(
+        "FC25_TURN_URLS is set but FC25_TURN_SECRET is empty: browsers would get TURN "
+        "servers without credentials. Set FC25_TURN_SECRET (coturn's static-auth-secret)."
+    )
+if FORCE_RELAY and not TURN_URLS:
+    raise ImproperlyConfigured(
+        "FC25_FORCE_RELAY=1 needs a TURN server (FC25_TURN_URLS and FC25_TURN_SECRET): "
+        "with relay candidates only and no relay, every call would fail."
+    )
 WEBRTC_JITTER_PREFETCH = env_int("FC25_JITTER_PREFETCH", 0, minimum=0)
 """Packets aiortc's receive jitter buffer holds back (its default 4 adds ~80 ms); 0: none,
 each packet is decoded on arrival."""
