@@ -19,6 +19,7 @@ from fc25_denoise.errors import JsonApiErrors
 from fc25_denoise.management.commands import runserver as _runserver
 from fc25_denoise.metrics import LiveCollector
 from frontend.apps import FrontendConfig
+from recordings import uploads as _uploads
 from recordings.apps import RecordingsConfig
 from recordings.jobs import JobRunner
 from recordings.models import RecordingJob
@@ -27,6 +28,7 @@ from streams.apps import StreamsConfig
 from streams.models import ActiveStream
 from streams.webrtc.decode import BatchedDecoderQueue
 from users import admin as users_admin
+from users import models as _user_models
 from users import throttle
 from users.apps import UsersConfig
 from users.consumers import PresenceConsumer
@@ -72,3 +74,7 @@ BatchStats.batches, JobRunner.wait_idle, runtime.replace_live_hub
 _runserver.Command.requires_system_checks
 # aiortc's receiver calls its decoder queue's put() (streams/webrtc/decode.py).
 BatchedDecoderQueue.put
+# Django calls an upload handler named in FILE_UPLOAD_HANDLERS, and the auth backend
+# calls the manager's get_by_natural_key.
+_uploads.ScratchUploadHandler
+_user_models.AccountManager.get_by_natural_key
