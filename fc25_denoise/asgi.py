@@ -18,7 +18,6 @@ django_asgi_app = JsonErrorsASGIHandler()  # Django's handler, JSON errors under
 from asgiref.typing import ASGIReceiveCallable, ASGISendCallable, Scope  # noqa: E402
 from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
-from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 
 from fc25_denoise.health import HEALTH_LANE  # noqa: E402
 from fc25_denoise.limits import BodyLimit  # noqa: E402
@@ -29,6 +28,7 @@ from fc25_denoise.runtime import (  # noqa: E402
     job_runner,
     live_hub,
 )
+from fc25_denoise.wsorigin import SameOriginWebSocket  # noqa: E402
 from streams.dbtask import shutdown_db_lanes  # noqa: E402
 from users.events import remember_loop  # noqa: E402
 from users.routing import websocket_urlpatterns as user_ws  # noqa: E402
@@ -38,7 +38,7 @@ logger = logging.getLogger(__name__)
 router = ProtocolTypeRouter(
     {
         "http": BodyLimit(django_asgi_app),
-        "websocket": AllowedHostsOriginValidator(AuthMiddlewareStack(URLRouter(user_ws))),
+        "websocket": SameOriginWebSocket(AuthMiddlewareStack(URLRouter(user_ws))),
     }
 )
 
