@@ -22,6 +22,15 @@ def username_key(username: str) -> str:
     return unicodedata.normalize("NFKC", unicodedata.normalize("NFKC", username).casefold())
 
 
+def username_taken(username: str, *, other_than: int | None = None) -> bool:
+    """Whether an account (other than pk ``other_than``) has a name that reads as
+    ``username`` (:func:`username_key`)."""
+    accounts = User.objects.filter(username_key=username_key(username))
+    if other_than is not None:
+        accounts = accounts.exclude(pk=other_than)
+    return accounts.exists()
+
+
 class AccountManager(UserManager["User"]):
     """Logs a name in as it is stored: ``create_user`` stores it NFKC-normalised, so
     the name typed in its full-width form finds the account too."""
@@ -49,8 +58,7 @@ class User(AbstractUser):
     def clean(self) -> None:
         """Model forms (the admin's) report a name that reads as another's on its field."""
         super().clean()
-        key = username_key(self.username)
-        if User.objects.filter(username_key=key).exclude(pk=self.pk).exists():
+        if username_taken(self.username, other_than=self.pk):
             raise ValidationError({"username": "A user with that user name already exists."})
 
     def save(self, *args: Any, **kwargs: Any) -> None:

@@ -21,7 +21,7 @@ from django.utils.crypto import constant_time_compare
 from fc25_denoise.api import BadRequest, Conflict, Forbidden, NotFound
 
 from .events import publish
-from .models import FriendRequest, Friendship, User, username_key
+from .models import FriendRequest, Friendship, User, username_key, username_taken
 
 SEARCH_LIMIT = 20
 
@@ -71,7 +71,7 @@ def do_register(username: str, password: str) -> User:
         password_validation.validate_password(password, candidate)
     except ValidationError as exc:
         raise ValidationError({"password": exc.messages}) from None
-    if User.objects.filter(username_key=username_key(username)).exists():
+    if username_taken(username):
         raise Conflict("That user name is taken.")
     try:
         with transaction.atomic():

@@ -213,9 +213,7 @@ class SpoolWriter:
 
         Ignored after :meth:`close` has started; cut at the size limit (:meth:`limit_bytes`).
         """
-        if self._closing:
-            return
-        if self.capped:
+        if self._closing or self.capped:
             return
         if self._max_samples is not None:
             room = self._max_samples - self.received_samples
