@@ -100,6 +100,14 @@ class RecordingJob(models.Model):
                 name="one_open_job_per_recording",
             )
         ]
+        indexes = [
+            # The recordings list asks for each recording's newest job (a window over
+            # recording, newest first); without this the database sorts every job row
+            # of the user's recordings on each list.
+            models.Index(
+                fields=["recording", "-created_at", "-id"], name="job_newest_per_recording"
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.kind} #{self.pk} of recording {self.recording_id}: {self.status}"

@@ -18,7 +18,7 @@ from django.conf import settings
 from django.core.cache import cache
 from django.core.files.uploadedfile import UploadedFile
 from django.db import IntegrityError, transaction
-from django.db.models import Prefetch, Q, QuerySet, Sum
+from django.db.models import OuterRef, Prefetch, Q, QuerySet, Subquery, Sum
 from django.utils import timezone
 
 from fc25_denoise.api import ApiError, BadRequest, Conflict, Forbidden, NotFound, TooMany
@@ -58,14 +58,23 @@ def _newest_own_job(user: User) -> Prefetch[Any]:
     """Prefetch into :data:`NEWEST_JOB_ATTR` only the newest job of each of ``user``'s own
     recordings.
 
-    Job rows are kept forever (one per import and re-clean). The slice makes the database
-    keep one row per recording (``ROW_NUMBER() OVER (PARTITION BY recording)``), so the
-    rows loaded no longer grow with the history; skipping friends' recordings (whose jobs
-    are never shown, see :func:`recording_json`) means one user's history cannot slow
+    Job rows are kept forever (one per import and re-clean). Each of the user's recordings
+    names its newest job through a ``LIMIT 1`` subquery that the
+    ``job_newest_per_recording`` index answers with one seek, so neither the rows loaded
+    nor the rows the database reads grow with the history (a window over all of a
+    recording's jobs still read and sorted every one). Skipping friends' recordings (whose
+    jobs are never shown, see :func:`recording_json`) means one user's history cannot slow
     their friends' lists at all.
     """
-    own_jobs = RecordingJob.objects.filter(recording__owner_id=user.pk)
-    return Prefetch("jobs", queryset=own_jobs.order_by(*JOB_ORDER)[:1], to_attr=NEWEST_JOB_ATTR)
+    newest_of = (
+        RecordingJob.objects.filter(recording_id=OuterRef("pk")).order_by(*JOB_ORDER).values("pk")
+    )
+    newest_ids = StreamRecording.objects.filter(owner_id=user.pk).values(
+        newest=Subquery(newest_of[:1])
+    )
+    return Prefetch(
+        "jobs", queryset=RecordingJob.objects.filter(pk__in=newest_ids), to_attr=NEWEST_JOB_ATTR
+    )
 
 
 def visible_recordings(user: User) -> QuerySet[StreamRecording]:

@@ -17,7 +17,7 @@ from django.db.models.signals import post_init
 from django.test.utils import CaptureQueriesContext
 
 from recordings.models import RecordingJob, StreamRecording
-from recordings.services import latest_job
+from recordings.services import JOB_ORDER, latest_job
 from tests.conftest import ApiClient
 
 from .conftest import make_recording
@@ -129,7 +129,8 @@ def test_detail_shows_the_newest_job_and_loads_only_it(
 def test_jobs_query_keeps_one_row_per_recording(
     friends: Any, as_alice: ApiClient, tmp_path: Path
 ) -> None:
-    """The limit is in the SQL: the database, not Python, drops the older rows."""
+    """The limit is in the SQL: each recording's newest job is picked by a LIMIT 1
+    subquery (one index seek), not by reading every job row of the recording."""
     rec = make_recording(friends[0], tmp_path)
     add_jobs(rec, OLD_JOBS)
     with CaptureQueriesContext(connection) as queries:
@@ -137,8 +138,15 @@ def test_jobs_query_keeps_one_row_per_recording(
     table = RecordingJob._meta.db_table
     job_sql = [q["sql"].upper() for q in queries.captured_queries if table in q["sql"]]
     assert len(job_sql) == 1
-    # Django turns a sliced prefetch into ROW_NUMBER() OVER (PARTITION BY ...) <= 1.
-    assert "ROW_NUMBER()" in job_sql[0], job_sql[0]
+    assert "LIMIT 1" in job_sql[0], job_sql[0]
+    assert "ROW_NUMBER()" not in job_sql[0], "a window reads and sorts every job row"
+
+
+def test_the_newest_job_query_has_an_index(db: None) -> None:
+    """The subquery's filter and order are exactly the index's columns."""
+    index = next(i for i in RecordingJob._meta.indexes if i.name == "job_newest_per_recording")
+    assert index.fields == ["recording", "-created_at", "-id"]
+    assert tuple(f"-{f.lstrip('-')}" for f in index.fields[1:]) == JOB_ORDER
 
 
 def test_latest_job_of_a_recording_loaded_without_the_prefetch(
