@@ -13,7 +13,7 @@ from denoise.backends.onnx.model import clear_cache
 from denoise.backends.onnx.offline import enhance_offline
 from denoise.base import Denoiser
 from denoise.batching import BatchScheduler, BatchStats
-from fc25_denoise import asgi, csp, env, errorfilter, runtime
+from fc25_denoise import asgi, csp, env, errorfilter, runtime, s3config
 from fc25_denoise.apps import Fc25DenoiseConfig
 from fc25_denoise.errors import JsonApiErrors
 from fc25_denoise.management.commands import runserver as _runserver
@@ -42,7 +42,7 @@ Fc25DenoiseConfig
 # prometheus_client calls a collector's describe().
 LiveCollector.describe
 env.env_str, env.env_bool, env.env_int, env.env_float, env.env_list, env.env_choice
-env.secret_key, env.database_from_url, env.env_public_url, env.env_ip
+env.secret_key, env.database_from_url, env.env_public_url, env.env_ip, s3config.s3_storage
 # Named in settings: middleware, exception reporter filter, authentication backend.
 (
     csp.ContentSecurityPolicyMiddleware,
@@ -57,7 +57,7 @@ JsonApiErrors.process_response
 # Channels calls the consumer's handlers.
 PresenceConsumer.connect, PresenceConsumer.disconnect, PresenceConsumer.receive_json
 PresenceConsumer.presence_event, PresenceConsumer.receive, PresenceConsumer.presence_session_ended
-StreamsConfig.ready, UsersConfig.ready
+StreamsConfig.ready, UsersConfig.ready, RecordingsConfig.ready
 # Model fields read by the database, the admin or other processes.
 RecordingJob.updated_at, ActiveStream.heartbeat, FriendRequest.responded_at
 PresenceConnection.connected_at

@@ -30,6 +30,7 @@ from .env import (
     env_str,
     secret_key,
 )
+from .s3config import s3_storage
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 DATA_DIR = Path(env_str("FC25_DATA_DIR", str(BASE_DIR / "data"))).resolve()
@@ -229,27 +230,12 @@ MEDIA_URL = "/media/"  # never served directly: recordings go through permission
 # AWS_* variables or the instance role, never from this file).
 S3_BUCKET = env_str("FC25_S3_BUCKET")
 if S3_BUCKET:
-    from botocore.config import Config as BotoConfig
-
-    _default_storage: dict[str, object] = {
-        "BACKEND": "storages.backends.s3.S3Storage",
-        "OPTIONS": {
-            "bucket_name": S3_BUCKET,
-            "endpoint_url": env_str("FC25_S3_ENDPOINT_URL") or None,
-            "region_name": env_str("FC25_S3_REGION") or None,
-            "location": env_str("FC25_S3_PREFIX"),
-            "default_acl": None,
-            "querystring_auth": True,
-            "file_overwrite": False,
-            # botocore waits 60 s per read and retries up to 4 times: a store that
-            # accepts connections and never answers would hold a thread for minutes.
-            "client_config": BotoConfig(
-                connect_timeout=5,
-                read_timeout=20,
-                retries={"max_attempts": 3, "mode": "standard"},
-            ),
-        },
-    }
+    _default_storage: dict[str, object] = s3_storage(
+        S3_BUCKET,
+        endpoint_url=env_str("FC25_S3_ENDPOINT_URL") or None,
+        region=env_str("FC25_S3_REGION") or None,
+        prefix=env_str("FC25_S3_PREFIX"),
+    )
 else:
     _default_storage = {"BACKEND": "django.core.files.storage.FileSystemStorage"}
 STORAGES = {

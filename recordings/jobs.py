@@ -4,9 +4,12 @@ A job is a ``RecordingJob`` row; the row is the queue, so any server process
 can run it and a job survives a restart. Each process has one
 :class:`JobRunner` (built by the composition root, :mod:`fc25_denoise.runtime`)
 whose threads claim rows atomically (``queued`` -> ``running``), so a job runs
-once even with several processes. Jobs run at a lower CPU priority than live
-streams. Code that queues a job is given the runner's ``submit`` (a
-:data:`SubmitJob`); nothing here looks the runner up.
+once even with several processes. A running row's ``updated_at`` is its
+heartbeat, stamped when claimed and then on a timer of its own
+(:func:`_heartbeat`); a row silent for :data:`STALE_AFTER` belonged to a dead
+process, and any process's poll queues it again. Jobs run at a lower CPU
+priority than live streams. Code that queues a job is given the runner's
+``submit`` (a :data:`SubmitJob`); nothing here looks the runner up.
 
 The previous cleaned version stays in place (and is served) until the new one
 is stored; then the row is switched in one transaction and the old file is
@@ -23,13 +26,13 @@ import tempfile
 import threading
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from django.db import close_old_connections, transaction
+from django.db import DatabaseError, close_old_connections, connection, transaction
 from django.utils import timezone
 
 from denoise.base import DenoiseError
@@ -46,6 +49,8 @@ PROGRESS_EVERY = 0.5
 """Seconds between progress events (status changes are always sent)."""
 STALE_AFTER = timedelta(minutes=2)
 """A running job without a heartbeat for this long belonged to a dead process."""
+HEARTBEAT_EVERY = 30.0
+"""Seconds between a running job's heartbeats (well within :data:`STALE_AFTER`)."""
 JOB_NICE = 10
 
 SubmitJob = Callable[[int], None]
@@ -166,20 +171,58 @@ def run_job(job_id: int) -> None:
     """Claim and run one job; every outcome is stored on the row and announced."""
     close_old_connections()
     try:
+        # update() leaves auto_now alone: without updated_at, a job that waited in the
+        # queue longer than STALE_AFTER would look dead the moment it is claimed.
         claimed = RecordingJob.objects.filter(pk=job_id, status=RecordingJob.Status.QUEUED).update(
-            status=RecordingJob.Status.RUNNING, progress=0.0
+            status=RecordingJob.Status.RUNNING, progress=0.0, updated_at=timezone.now()
         )
         if not claimed:
             return  # another thread or process has it, or it was deleted
         job = RecordingJob.objects.select_related("recording").get(pk=job_id)
         owner_id = job.recording.owner_id
         notify(job, owner_id)
-        _run(job, owner_id)
+        with _heartbeat(job_id):
+            _run(job, owner_id)
     except Exception:
         logger.exception("recording job %s crashed", job_id)
         _fail(job_id, "Internal error while processing; please try again.")
     finally:
         close_old_connections()
+
+
+@contextlib.contextmanager
+def _heartbeat(job_id: int) -> Iterator[None]:
+    """Keep running job ``job_id``'s ``updated_at`` fresh every :data:`HEARTBEAT_EVERY`
+    seconds until the block ends.
+
+    Progress callbacks only come while audio is cleaned: fetching the raw track, loading
+    the model or storing the result can each outlast :data:`STALE_AFTER`, and another
+    process's :meth:`JobRunner.resume` would then queue the job again and run it twice.
+    Only a RUNNING row is touched, so a finished (or re-queued) job is never revived.
+
+    The beating thread is this block's: stopped and joined when it ends.
+    """
+    stop = threading.Event()
+
+    def beat() -> None:
+        try:
+            while not stop.wait(HEARTBEAT_EVERY):
+                try:
+                    RecordingJob.objects.filter(
+                        pk=job_id, status=RecordingJob.Status.RUNNING
+                    ).update(updated_at=timezone.now())
+                except DatabaseError:
+                    logger.exception("[job %s] could not send its heartbeat", job_id)
+        finally:
+            connection.close()
+
+    thread = threading.Thread(target=beat, name=f"recjob-beat-{job_id}", daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join()
 
 
 def _run(job: RecordingJob, owner_id: int) -> None:
@@ -194,7 +237,7 @@ def _run(job: RecordingJob, owner_id: int) -> None:
             return
         last[0] = now
         job.progress = min(done / total, 0.99) if total else 0.0
-        # The update is also the heartbeat (updated_at) that resume() looks at.
+        # The update is also a heartbeat (updated_at) that resume() looks at.
         RecordingJob.objects.filter(pk=job.pk).update(
             progress=job.progress, updated_at=timezone.now()
         )
@@ -236,14 +279,21 @@ def _run(job: RecordingJob, owner_id: int) -> None:
 
 
 def _fail(job_id: int, message: str) -> None:
+    recording_id = (
+        RecordingJob.objects.filter(pk=job_id).values_list("recording_id", flat=True).first()
+    )
+    if recording_id is None:
+        return  # deleted meanwhile
     with transaction.atomic():
-        job = RecordingJob.objects.select_related("recording").filter(pk=job_id).first()
-        if job is None:
-            return
+        # The recording's row before its job's, the order a finishing job and a deletion
+        # lock them in (the other order can deadlock with a deletion).
+        rec = StreamRecording.objects.select_for_update().filter(pk=recording_id).first()
+        job = RecordingJob.objects.filter(pk=job_id).first()
+        if rec is None or job is None:
+            return  # deleted meanwhile
         job.status, job.error = RecordingJob.Status.FAILED, message[:500]
         job.save(update_fields=["status", "error", "updated_at"])
-        rec = job.recording
-        if not rec.file:  # an import that never produced a cleaned version
+        if not rec.file:  # an import (or its re-clean) that never produced a cleaned version
             rec.status, rec.error = StreamRecording.Status.FAILED, message[:500]
             rec.save(update_fields=["status", "error"])
         notify(job, rec.owner_id)

@@ -3,10 +3,15 @@
 A "source" has ``size``, ``read(offset, length)`` and ``close()``: either the
 stored file itself (``format=flac``) or a :class:`~.audio.WavRenderer` over it
 (``format=wav``, the contract's default).
+
+Validators: a strong ETag made from the storage name and the served format
+(:func:`audio_etag`). No Last-Modified is sent: a storage's modification time is
+not reliable everywhere, and the name already says everything.
 """
 
 from __future__ import annotations
 
+import hashlib
 import re
 import threading
 import time
@@ -19,8 +24,8 @@ from urllib.parse import quote
 
 from asgiref.sync import sync_to_async
 from django.core.files.storage import default_storage
-from django.http import StreamingHttpResponse
-from django.utils.http import content_disposition_header
+from django.http import HttpResponseNotModified, StreamingHttpResponse
+from django.utils.http import content_disposition_header, parse_etags
 
 from .audio import WavRenderer
 from .s3range import S3RangeFile
@@ -29,6 +34,9 @@ CHUNK_BYTES = 256 * 1024
 RECHECK_S = 1.0
 """How often an open download asks again whether its reader may read the recording: a
 friendship or session that ends stops the download within this long, as it does a listen."""
+
+CACHE_CONTROL = "private, no-cache"
+"""Audio is private, and revalidated each time: access can end."""
 
 MayRead = Callable[[], Awaitable[bool]]
 """Whether the reader may still read (answered from the database, so awaited)."""
@@ -106,6 +114,49 @@ class _ClosingRenderer(WavRenderer):
     def close(self) -> None:
         super().close()
         self._fh.close()
+
+
+WAV_LAYOUT = 1
+"""Revision of how :class:`~.audio.WavRenderer` lays a stored file out as WAV: bump it
+when that changes the bytes served, so every rendered file's ETag changes with them."""
+
+
+def audio_etag(name: str, fmt: str) -> str:
+    """The strong ETag of stored file ``name`` served as ``fmt`` ("wav" or "flac").
+
+    A stored name never changes content (a re-clean stores a new name and switches the
+    row to it), so the name, the format and, for WAV, :data:`WAV_LAYOUT` identify the
+    bytes. Hashed: the tag has only the characters an ETag may hold, and does not show
+    storage names.
+    """
+    layout = WAV_LAYOUT if fmt == "wav" else 0
+    digest = hashlib.sha256(f"{fmt}:{layout}:{name}".encode()).hexdigest()[:32]
+    return f'"{digest}"'
+
+
+def if_none_match_hits(header: str, etag: str) -> bool:
+    """Whether ``If-None-Match: header`` names ``etag`` or is ``*`` (weak comparison,
+    RFC 9110 13.1.2): the client's copy is current, a 304 answers."""
+    tags = parse_etags(header) if header else []
+    return "*" in tags or any(tag.removeprefix("W/") == etag for tag in tags)
+
+
+def if_range_holds(header: str, etag: str) -> bool:
+    """Whether a Range header may be honoured under ``If-Range: header`` (RFC 9110 13.1.5).
+
+    Without If-Range, yes. With one, only if it is ``etag`` itself (strong comparison: a
+    weak tag never holds); a date never does, as no Last-Modified is sent. When it does
+    not hold, the client's partial copy is of other bytes: it gets the whole file (200).
+    """
+    return not header or header.strip() == etag
+
+
+def not_modified(etag: str) -> HttpResponseNotModified:
+    """A 304 carrying the headers a 200 would have that describe caching (RFC 9110 15.4.5)."""
+    resp = HttpResponseNotModified()
+    resp["ETag"] = etag
+    resp["Cache-Control"] = CACHE_CONTROL
+    return resp
 
 
 class RangeNotSatisfiable(Exception):
@@ -205,9 +256,16 @@ async def _chunks(raw_source: ByteSource, span: Span, may_read: MayRead) -> Asyn
 
 
 def stream_bytes(
-    source: ByteSource, span: Span, filename: str, *, download: bool, may_read: MayRead
+    source: ByteSource,
+    span: Span,
+    filename: str,
+    *,
+    etag: str,
+    download: bool,
+    may_read: MayRead,
 ) -> StreamingHttpResponse:
-    """A 200/206 streaming response for ``span`` of ``source`` (closed when done).
+    """A 200/206 streaming response for ``span`` of ``source`` (closed when done), with
+    ``etag`` (see :func:`audio_etag`).
 
     ``may_read`` is asked every :data:`RECHECK_S` while the response streams; once it
     answers False the response ends there, short of its length.
@@ -223,7 +281,8 @@ def stream_bytes(
     if span.partial:
         resp["Content-Range"] = f"bytes {span.start}-{span.end}/{span.total}"
     resp["Content-Disposition"] = content_disposition(filename, download=download)
-    resp["Cache-Control"] = "private, no-cache"
+    resp["Cache-Control"] = CACHE_CONTROL
+    resp["ETag"] = etag
     return resp
 
 

@@ -2,7 +2,8 @@
 
 Readers are the owner and the owner's friends; outsiders get 404 (the
 recording's existence is not revealed), friends get 403 for owner-only
-actions. Stored bytes of both versions count against the owner's quota.
+actions. Stored bytes of both versions count against the owner's quota
+(:mod:`.quota`).
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from django.conf import settings
 from django.core.cache import cache
 from django.core.files.uploadedfile import UploadedFile
 from django.db import IntegrityError, transaction
-from django.db.models import OuterRef, Prefetch, Q, QuerySet, Subquery, Sum
+from django.db.models import OuterRef, Prefetch, Q, QuerySet, Subquery
 from django.utils import timezone
 
 from fc25_denoise.api import ApiError, BadRequest, Conflict, Forbidden, NotFound, TooMany
@@ -36,6 +37,9 @@ from .audio import (
 )
 from .jobs import SubmitJob, enqueue, job_json
 from .models import RecordingJob, StreamRecording
+from .quota import check_quota
+from .quota import quota_usage as quota_usage  # re-exported: streams.host asks here
+from .quota import storage_used as storage_used  # re-exported: the list view asks here
 from .storage import delete_files, spool_paths, spool_tmp_dir, storage_name, store_file
 
 logger = logging.getLogger(__name__)
@@ -124,41 +128,6 @@ def check_owned(user: User, recording_id: int) -> StreamRecording:
     return rec
 
 
-def storage_used(user_id: int) -> int:
-    """Bytes ``user_id``'s recordings take, counting each import still waiting for its
-    cleaned version twice (that version will be about as large as the raw one), so
-    imports in flight cannot pass the quota together."""
-    awaiting_cleaned = Q(status=StreamRecording.Status.PROCESSING, file="")
-    sums = StreamRecording.objects.filter(owner_id=user_id).aggregate(
-        stored=Sum("size_bytes"), reserved=Sum("size_bytes", filter=awaiting_cleaned)
-    )
-    return int(sums["stored"] or 0) + int(sums["reserved"] or 0)
-
-
-def quota_usage(user_id: int) -> tuple[int, int]:
-    """``(quota, used)`` in bytes for ``user_id`` (quota 0: unlimited)."""
-    return settings.RECORDINGS_QUOTA_BYTES, storage_used(user_id)
-
-
-def check_quota(user_id: int, extra_bytes: int, *, status: int = 413) -> None:
-    """Raise unless ``extra_bytes`` more fit in the user's quota (0 = unlimited).
-
-    Raises:
-        ApiError: with ``status`` (413 for uploads, 409 for going live).
-    """
-    quota = settings.RECORDINGS_QUOTA_BYTES
-    if not quota:
-        return
-    used = storage_used(user_id)
-    if used + extra_bytes > quota:
-        mb = 1024 * 1024
-        raise ApiError(
-            status,
-            f"Your recordings use {used / mb:.1f} MB of your {quota / mb:.0f} MB quota; "
-            "delete some recordings to make room.",
-        )
-
-
 def latest_job(rec: StreamRecording) -> RecordingJob | None:
     """``rec``'s newest job, or None if it never had one.
 
@@ -237,11 +206,17 @@ def do_rename(rec: StreamRecording, title: str) -> StreamRecording:
 
 
 def do_delete(rec: StreamRecording) -> None:
-    """Delete the row and, once that commits, both stored files (a running job's output too)."""
+    """Delete the row and, once that commits, the stored files it names then.
+
+    ``rec`` may be stale (a job can switch it to a new cleaned file after the caller
+    loaded it), so the row is locked and read again; the files go with the fresh row
+    (:mod:`.signals`). Deleting a row already deleted does nothing.
+    """
     with transaction.atomic():
-        names = (rec.file.name, rec.raw_file.name)
-        rec.delete()
-        delete_files(*names)
+        current = StreamRecording.objects.select_for_update().filter(pk=rec.pk).first()
+        if current is None:
+            return
+        current.delete()
     logger.info("recording %s of user %s deleted", rec.pk, rec.owner_id)
 
 
@@ -346,9 +321,14 @@ def do_request_reclean(
 ) -> RecordingJob:
     """Queue a re-clean of an owned recording's raw track; ``submit`` starts the job.
 
+    A recording without a cleaned version (an import whose cleaning failed) gains one:
+    it must fit in the quota, and it is PROCESSING until its job ends, so that
+    :func:`~.quota.storage_used` reserves the coming version as it does for an import (the job
+    sets it ready, or failed again).
+
     Raises:
         NotFound, Forbidden: see :func:`check_owned`. Conflict: no raw track,
-        or a job is already open. ApiError 413: the owner is over quota. TooMany:
+        or a job is already open. ApiError 409: the owner is over quota. TooMany:
         ``MAX_OPEN_JOBS`` already open.
     """
     try:
@@ -361,7 +341,17 @@ def do_request_reclean(
                 )
             check_no_open_job(rec)
             check_open_jobs(user.pk)
-            check_quota(user.pk, 0)
+            if rec.file:
+                # The new version replaces one of about its size.
+                check_quota(user.pk, 0, status=409)
+            else:
+                # Its size counts the raw version only; the cleaned one is about as large.
+                check_quota(user.pk, rec.size_bytes, status=409)
+                processing = StreamRecording.Status.PROCESSING
+                if not StreamRecording.objects.filter(pk=rec.pk).update(
+                    status=processing, error=""
+                ):
+                    raise NotFound("No such recording.")  # deleted since check_owned read it
             return enqueue(rec, RecordingJob.Kind.RECLEAN, model, atten_lim_db, submit)
     except IntegrityError:  # a concurrent request queued one first
         raise Conflict(

@@ -41,7 +41,16 @@ from . import services
 from .audio import AudioError, TooLongForWav
 from .jobs import JobRunner, job_json
 from .models import StreamRecording
-from .ranges import RangeNotSatisfiable, open_audio, parse_range, stream_bytes
+from .ranges import (
+    RangeNotSatisfiable,
+    audio_etag,
+    if_none_match_hits,
+    if_range_holds,
+    not_modified,
+    open_audio,
+    parse_range,
+    stream_bytes,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -171,8 +180,15 @@ async def recording_audio(request: HttpRequest, recording_id: int) -> HttpRespon
         raise NotFound(f"The stored audio cannot be read: {exc}.") from None
     except FileNotFoundError:
         raise NotFound("The audio file is missing from storage.") from None
+    etag = audio_etag(name, fmt)
+    if if_none_match_hits(request.headers.get("If-None-Match", ""), etag):
+        await sync_to_async(source.close, thread_sensitive=False)()
+        return not_modified(etag)
+    wanted = request.headers.get("Range", "")
+    if not if_range_holds(request.headers.get("If-Range", ""), etag):
+        wanted = ""
     try:
-        span = parse_range(request.headers.get("Range", ""), source.size)
+        span = parse_range(wanted, source.size)
     except RangeNotSatisfiable:
         await sync_to_async(source.close, thread_sensitive=False)()
         resp = JsonResponse({"error": "Requested range not satisfiable."}, status=416)
@@ -188,7 +204,7 @@ async def recording_audio(request: HttpRequest, recording_id: int) -> HttpRespon
         return allowed
 
     download = request.GET.get("download") == "1"
-    return stream_bytes(source, span, filename, download=download, may_read=may_read)
+    return stream_bytes(source, span, filename, etag=etag, download=download, may_read=may_read)
 
 
 def _safe(title: str) -> str:

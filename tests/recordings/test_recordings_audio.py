@@ -149,7 +149,7 @@ async def test_client_gone_mid_read_closes_after_the_read(rec):
         return True
 
     span = Span(0, source.size - 1, False, source.size)
-    resp = stream_bytes(source, span, "a.wav", download=False, may_read=allowed)
+    resp = stream_bytes(source, span, "a.wav", etag='"x"', download=False, may_read=allowed)
     it = resp.streaming_content.__aiter__()
     task = asyncio.ensure_future(it.__anext__())
     await asyncio.to_thread(source.reading.wait, 5)
