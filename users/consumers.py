@@ -1,18 +1,23 @@
 """``/ws/presence/``: pushes friends' presence, live status and friend events.
 
-Close codes: 4401 not logged in, or the session stopped logging the user in
-while the socket was open (logged out, the account deactivated, or a new
-password set from another session); 4429 the user already has
-``FC25_MAX_PRESENCE_SOCKETS`` sockets open (the new one is refused, the open
-ones keep working). A frame that is not a JSON text frame is answered with
-``{"type":"error","error":...}`` and the socket stays open. 1011: a server-side
-failure (logged); presence is cleared first, as on every close.
+Close codes: 4401 not logged in, or the login stopped logging the user in while
+the socket was open (logged out, the account deactivated, or a new password set
+from another session); 4429 the user already has ``FC25_MAX_PRESENCE_SOCKETS``
+sockets open (the new one is refused, the open ones keep working). A frame that
+is not a JSON text frame is answered with ``{"type":"error","error":...}`` and
+the socket stays open. 1011: a server-side failure (logged); presence is cleared
+first, as on every close.
+
+A socket is a member of its user's group (``user.<id>``) from before it is
+accepted until it closes, joining again every ``REJOIN_INTERVAL_S``: the page
+resyncs on "open", and channel layers drop a member ``group_expiry`` seconds
+(a day by default) after it joined.
 """
 
 from __future__ import annotations
 
 import asyncio
-import hashlib
+import contextlib
 import json
 import logging
 from typing import Any
@@ -24,8 +29,8 @@ from django.conf import settings
 
 from . import presence
 from .events import user_group
+from .logins import login_is_valid, login_tag, session_name
 from .models import User
-from .services import session_is_valid
 
 logger = logging.getLogger(__name__)
 
@@ -35,14 +40,13 @@ CLOSE_INTERNAL_ERROR = 1011
 SESSION_END_GRACE_S = 0.5
 """Delay before a logged-out session's socket closes (see ``presence_session_ended``)."""
 SESSION_ENDED_MESSAGE_TYPE = "presence.session_ended"
-"""Channel-layer message to a user's group: ``session`` (see :func:`session_tag`) or
-None for all of the user's sockets; matching sockets close with 4401 (with
-``recheck``: only those whose session is no longer valid)."""
-
-
-def session_tag(session_key: str | None) -> str:
-    """A session's name in channel messages (a hash: the key itself is a secret)."""
-    return hashlib.sha256((session_key or "").encode()).hexdigest()[:32]
+"""Channel-layer message to a user's group: ``session`` (a login's name,
+:func:`users.logins.session_name`) or None for all of the user's sockets; matching
+sockets close with 4401 (with ``recheck``: only those whose login no longer logs in)."""
+REJOIN_INTERVAL_S = 3600.0
+"""How often an open socket joins its user's group again. Channel layers (in-memory and
+channels-redis alike) drop a member ``group_expiry`` (86400 s by default) after its last
+``group_add``; an hour leaves a day's margin for a layer that is briefly unreachable."""
 
 
 MAX_FRAME_CHARS = 1024
@@ -54,34 +58,69 @@ The server's own cap (Uvicorn ``--ws-max-size``, ``WS_MAX_BYTES``) bounds what i
 class PresenceConsumer(AsyncJsonWebsocketConsumer):
     """One browser tab's presence socket.
 
-    State: ``self.user``, its session tag and group membership only; the online
+    State: ``self.user``, its login's name and group membership only; the online
     set lives in the database so every server process agrees.
     """
 
     user: User | None = None
+    """Set once admitted (recorded online, in the group); None again once closed."""
     session: str = ""
     _session_key: str | None = None
+    _login_tag: str | None = None
+    _accepted = False
     _closing: asyncio.Future[None] | None = None
+    _rejoining: asyncio.Task[None] | None = None
+
+    async def accept(self, subprotocol: str | None = None, headers: Any = None) -> None:
+        self._accepted = True
+        await super().accept(subprotocol, headers)
 
     async def connect(self) -> None:
         user = self.scope.get("user")
-        await self.accept()
         if user is None or not user.is_authenticated:
-            # Accept first: only an accepted socket can carry a close code.
+            await self.accept()  # only an accepted socket can carry a close code
             await self.close(code=CLOSE_UNAUTHENTICATED)
             return
+        group = user_group(user.pk)
+        # In the group before the page hears "open" (and resyncs): nothing published after
+        # that is lost. Left again on every path that does not admit the socket.
         limit = settings.MAX_PRESENCE_SOCKETS
-        if not await database_sync_to_async(presence.do_connect)(user, self.channel_name, limit):
+        await self.channel_layer.group_add(group, self.channel_name)
+        try:
+            admitted = await database_sync_to_async(presence.do_connect)(
+                user, self.channel_name, limit
+            )
+        except BaseException:
+            await self.channel_layer.group_discard(group, self.channel_name)
+            raise
+        if not admitted:
+            await self.channel_layer.group_discard(group, self.channel_name)
             logger.info("presence refused user=%s: %d sockets open", user.username, limit)
+            await self.accept()
             await self.send_json({"type": "error", "error": f"At most {limit} open tabs."})
             await self.close(code=CLOSE_TOO_MANY)
             return
         self.user = user
-        session = self.scope.get("session")
+        session = self.scope.get("session")  # loaded already: the user was read from it
         self._session_key = getattr(session, "session_key", None)
-        self.session = session_tag(self._session_key)
-        await self.channel_layer.group_add(user_group(user.pk), self.channel_name)
+        self._login_tag = login_tag(session)
+        self.session = session_name(session) or ""
+        self._rejoining = asyncio.ensure_future(self._keep_joined(group))
+        await self.accept()
         logger.info("presence connected user=%s channel=%s", user.username, self.channel_name)
+
+    async def _keep_joined(self, group: str) -> None:
+        """Join ``group`` again every ``REJOIN_INTERVAL_S`` until cancelled (at disconnect).
+
+        A failed join is logged and tried again an interval later: the membership made
+        before it lasts ``group_expiry``, much longer than an interval.
+        """
+        while True:
+            await asyncio.sleep(REJOIN_INTERVAL_S)
+            try:
+                await self.channel_layer.group_add(group, self.channel_name)
+            except Exception:
+                logger.exception("presence could not join %s again", group)
 
     async def dispatch(self, message: dict[str, Any]) -> None:
         """Run a handler; one that fails still leaves presence cleared.
@@ -97,6 +136,8 @@ class PresenceConsumer(AsyncJsonWebsocketConsumer):
         except Exception:
             logger.exception("presence socket failed handling %s", message.get("type"))
             await self.disconnect(CLOSE_INTERNAL_ERROR)
+            if not self._accepted:  # failed in connect(): a refused handshake has no code
+                await self.accept()
             await self.close(code=CLOSE_INTERNAL_ERROR)
             raise StopConsumer from None
 
@@ -106,6 +147,11 @@ class PresenceConsumer(AsyncJsonWebsocketConsumer):
         if self.user is None:
             return
         user, self.user = self.user, None  # runs once even if a close races a disconnect
+        rejoining, self._rejoining = self._rejoining, None
+        if rejoining is not None:
+            rejoining.cancel()  # and waited for: no join may follow the discard below
+            with contextlib.suppress(asyncio.CancelledError):
+                await rejoining
         try:
             await self.channel_layer.group_discard(user_group(user.pk), self.channel_name)
         finally:
@@ -133,8 +179,10 @@ class PresenceConsumer(AsyncJsonWebsocketConsumer):
             await self.send_json({"type": "pong"})
 
     async def presence_event(self, message: dict[str, Any]) -> None:
-        """Relay an event published by :func:`users.events.publish`."""
-        await self.send_json(message["event"])
+        """Relay an event published by :func:`users.events.publish` (only while admitted:
+        a refused or closed socket may still have some queued)."""
+        if self.user is not None:
+            await self.send_json(message["event"])
 
     async def presence_session_ended(self, message: dict[str, Any]) -> None:
         """Close with 4401 if this socket's session ended (see ``SESSION_ENDED_MESSAGE_TYPE``).
@@ -142,17 +190,20 @@ class PresenceConsumer(AsyncJsonWebsocketConsumer):
         The close waits ``SESSION_END_GRACE_S``: the same logout ends the user's
         listening elsewhere (:mod:`streams.access`), and those ``listen_ended``
         events should reach the page first; events keep being relayed meanwhile.
-        With ``recheck`` (a new password) the socket closes only if its session no
-        longer logs the user in (the session that changed the password keeps it).
+        With ``recheck`` (a new password) the socket closes only if its login no
+        longer logs the user in (the session that changed the password keeps it, under
+        the new key it was given: :func:`users.logins.login_is_valid`).
         """
-        if message.get("session") not in (None, self.session) or self._closing is not None:
+        if self.user is None or self._closing is not None:
             return
-        user_id = self.user.pk if self.user else 0
+        if message.get("session") not in (None, self.session):
+            return
+        user_id = self.user.pk
 
         async def close_soon() -> None:
             await asyncio.sleep(SESSION_END_GRACE_S)
-            if message.get("recheck") and await database_sync_to_async(session_is_valid)(
-                self._session_key, user_id
+            if message.get("recheck") and await database_sync_to_async(login_is_valid)(
+                self._session_key, self._login_tag, user_id
             ):
                 self._closing = None
                 return

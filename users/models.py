@@ -31,6 +31,43 @@ def username_taken(username: str, *, other_than: int | None = None) -> bool:
     return accounts.exists()
 
 
+RESERVED_USERNAMES = frozenset({"requests"})
+"""Names (as :func:`username_key`) that are a literal URL segment where a user name goes:
+``/api/friends/requests/`` is the requests collection beside ``/api/friends/<username>/``.
+tests/api/test_username_route_names.py checks every such segment is listed."""
+
+
+def column_width(field_name: str) -> int:
+    """The ``max_length`` of one of :class:`User`'s text columns."""
+    field = User._meta.get_field(field_name)
+    assert isinstance(field, models.CharField) and field.max_length is not None
+    return field.max_length
+
+
+def username_problems(username: str) -> list[str]:
+    """Why ``username`` (in its stored, NFKC form) cannot name an account: empty if it can.
+
+    Its stored form and its :func:`username_key` must fit their columns (both can be
+    longer than the name as typed: NFKC turns "㍿" into four letters, case folding "ß"
+    into two), and the URLs built for it must reach it: no dot-only name (browsers
+    resolve "." and ".." segments away) and no :data:`RESERVED_USERNAMES`.
+    """
+    problems = []
+    for field, form in (("username", username), ("username_key", username_key(username))):
+        limit = column_width(field)
+        if len(form) > limit:
+            problems.append(
+                f"This user name is too long once normalised ({len(form)} characters; "
+                f"at most {limit})."
+            )
+            break
+    if username and not username.strip("."):
+        problems.append("A user name cannot be made of dots only.")
+    if username_key(username) in RESERVED_USERNAMES:
+        problems.append(f"{username!r} is part of the site's addresses; choose another name.")
+    return problems
+
+
 class AccountManager(UserManager["User"]):
     """Logs a name in as it is stored: ``create_user`` stores it NFKC-normalised, so
     the name typed in its full-width form finds the account too."""
@@ -56,10 +93,18 @@ class User(AbstractUser):
     objects = AccountManager()  # type: ignore[misc]
 
     def clean(self) -> None:
-        """Model forms (the admin's) report a name that reads as another's on its field."""
-        super().clean()
+        """Model forms (the admin's) report on the name's field a name that reads as
+        another's, or that is new and cannot name an account (:func:`username_problems`;
+        an account created before a rule existed stays editable under its name)."""
+        super().clean()  # stores the name NFKC-normalised
         if username_taken(self.username, other_than=self.pk):
             raise ValidationError({"username": "A user with that user name already exists."})
+        stored = None
+        if self.pk is not None:
+            stored = User.objects.filter(pk=self.pk).values_list("username", flat=True).first()
+        problems = username_problems(self.username) if stored != self.username else []
+        if problems:
+            raise ValidationError({"username": problems})
 
     def save(self, *args: Any, **kwargs: Any) -> None:
         self.username_key = username_key(self.username)

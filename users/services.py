@@ -11,17 +11,25 @@ from dataclasses import dataclass
 from importlib import import_module
 
 from django.conf import settings
-from django.contrib.auth import HASH_SESSION_KEY, SESSION_KEY, password_validation
+from django.contrib.auth import HASH_SESSION_KEY, SESSION_KEY, login, logout, password_validation
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import Q
+from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.crypto import constant_time_compare
 
 from fc25_denoise.api import BadRequest, Conflict, Forbidden, NotFound
 
 from .events import publish
-from .models import FriendRequest, Friendship, User, username_key, username_taken
+from .models import (
+    FriendRequest,
+    Friendship,
+    User,
+    username_key,
+    username_problems,
+    username_taken,
+)
 
 SEARCH_LIMIT = 20
 
@@ -52,11 +60,30 @@ def get_user(username: str) -> User:
     return user
 
 
+def do_login(request: HttpRequest, user: User, backend: str | None = None) -> None:
+    """Log ``user`` in on ``request``'s session (``backend`` as for Django's ``login``).
+
+    Another user logged in there is logged out first, properly: ``login()`` alone would
+    flush their session without ``user_logged_out``, so their presence sockets in this
+    browser would stay open and their listens go on. Logging in again as the same user
+    is no logout (their sockets stay open).
+    """
+    current = getattr(request, "user", None)
+    if current is not None and current.is_authenticated and current.pk != user.pk:
+        # One transaction, as in the logout view: the revocations the signal queues go
+        # out once the session is gone.
+        with transaction.atomic():
+            logout(request)
+    login(request, user, backend=backend)
+
+
 def do_register(username: str, password: str) -> User:
-    """Create an account after Django's user-name and password validators.
+    """Create an account after Django's user-name and password validators and the name
+    rules of :func:`users.models.username_problems`.
 
     Raises:
-        ValidationError: invalid user name or password (field errors).
+        ValidationError: invalid user name (among them one too long as stored, dot-only
+            or reserved) or password (field errors).
         Conflict: the user name is taken.
     """
     # Stored NFKC-normalised (create_user): validated and compared in that form, so a
@@ -67,6 +94,9 @@ def do_register(username: str, password: str) -> User:
         User.username_validator(username)
     except ValidationError as exc:
         raise ValidationError({"username": exc.messages}) from None
+    problems = username_problems(username)
+    if problems:
+        raise ValidationError({"username": problems})
     try:
         password_validation.validate_password(password, candidate)
     except ValidationError as exc:
@@ -256,15 +286,22 @@ def do_cancel_request(user: User, request_id: int) -> None:
 
 
 def do_unfriend(user: User, username: str) -> None:
-    """End the friendship with ``username`` (both directions: it is one row).
+    """End the friendship with ``username`` (both directions: it is one row). A
+    deactivated friend can be dropped too: the friend list still shows them.
 
     Raises:
-        NotFound: unknown user, or not friends.
+        NotFound: unknown user (a deactivated account is unknown to anyone but its
+            friends), or not friends.
     """
-    other = get_user(username)
+    # Not get_user(): it finds active accounts only.
+    other = User.objects.filter(username_key=username_key(username)).first()
+    if other is None:
+        raise NotFound(f"No user named {username!r}.")
     low, high = _pair(user, other)
     with transaction.atomic():
         deleted, _ = Friendship.objects.filter(user_low=low, user_high=high).delete()
+        if not deleted and not other.is_active:
+            raise NotFound(f"No user named {username!r}.")
         if not deleted:
             raise NotFound(f"You are not friends with {other.username}.")
         publish([user.pk], {"type": "friendship", "username": other.username, "status": "removed"})

@@ -9,15 +9,24 @@
 // Server events are JSON objects with a `type` (see API.md). Besides those,
 // subscribers can listen to the local pseudo-events "open" and "close".
 // The connection state is mirrored on the header's
-// [data-testid="connection-status"] element (data-state="open|connecting|closed").
+// [data-testid="connection-status"] element (data-state="open|connecting|closed"),
+// with the server's last error (`{"type":"error"}`, e.g. "At most 8 open tabs.") or what
+// the close code means as its text while the socket is down.
+//
+// Reconnects back off exponentially (1 s doubling to 30 s). The backoff starts over only
+// once a socket has proved to work: it stayed open STABLE_MS, or the server sent it
+// something other than an error. A server that accepts and then closes at once (a failing
+// connect, a refused tab) would otherwise be retried every second.
 
 import { goToLogin } from "./api.js";
 
 const PING_INTERVAL_MS = 25_000;
 const BACKOFF_MIN_MS = 1_000;
 const BACKOFF_MAX_MS = 30_000;
+const STABLE_MS = 10_000; // open this long: the socket works, the backoff starts over
 const CLOSE_UNAUTHENTICATED = 4401;
 const CLOSE_TOO_MANY = 4429; // this user has too many sockets open (other tabs)
+const CLOSE_SERVER_ERROR = 1011;
 
 const STATE_TEXT = {
   open: "Connected",
@@ -25,13 +34,22 @@ const STATE_TEXT = {
   closed: "Reconnecting…",
 };
 
-function showState(state) {
+// What a close means when the server sent no error message first.
+const CLOSE_TEXT = {
+  [CLOSE_TOO_MANY]: "Too many open tabs.",
+  [CLOSE_SERVER_ERROR]: "Server error.",
+};
+
+// `detail` (an error) replaces the state's text, suffixed with what happens next.
+function showState(state, detail = "") {
   const el = document.querySelector('[data-testid="connection-status"]');
   if (!el) return;
   el.dataset.state = state;
+  const label = STATE_TEXT[state] || state;
   const text = el.querySelector(".conn-text");
-  if (text) text.textContent = STATE_TEXT[state] || state;
-  el.title = state === "open" ? "Live updates are on" : "Live updates are paused; reconnecting";
+  if (text) text.textContent = detail ? `${detail} ${label}` : label;
+  const title = state === "open" ? "Live updates are on" : "Live updates are paused; reconnecting";
+  el.title = detail ? `${detail} ${title}` : title;
 }
 
 /** Open the presence socket and return a small subscribe API. */
@@ -40,8 +58,10 @@ export function connectPresence() {
   let socket = null;
   let pingTimer = null;
   let retryTimer = null;
+  let stableTimer = null;
   let backoff = BACKOFF_MIN_MS;
   let stopped = false;
+  let lastError = ""; // the server's last error message on the current socket
 
   function emit(type, event) {
     for (const key of [type, "*"]) {
@@ -60,13 +80,22 @@ export function connectPresence() {
     return `${scheme}://${window.location.host}/ws/presence/`;
   }
 
+  // The current socket works: the next reconnect may be quick again.
+  function settled() {
+    clearTimeout(stableTimer);
+    stableTimer = null;
+    backoff = BACKOFF_MIN_MS;
+  }
+
   function open() {
     clearTimeout(retryTimer);
     showState("connecting");
+    lastError = "";
     socket = new WebSocket(url());
 
     socket.addEventListener("open", () => {
-      backoff = BACKOFF_MIN_MS;
+      // Not settled() yet: an accepted socket may still be closed at once.
+      stableTimer = setTimeout(settled, STABLE_MS);
       showState("open");
       pingTimer = setInterval(() => send({ type: "ping" }), PING_INTERVAL_MS);
       emit("open", { type: "open" });
@@ -79,12 +108,22 @@ export function connectPresence() {
       } catch {
         return; // ignore anything that is not JSON
       }
-      if (!event || typeof event.type !== "string" || event.type === "pong") return;
+      if (!event || typeof event.type !== "string") return;
+      if (event.type === "error") {
+        // Shown until the socket closes or works (a refused tab is sent one, then closed).
+        lastError = typeof event.error === "string" ? event.error : "Server error.";
+        showState("open", lastError);
+      } else {
+        settled(); // the server is serving this socket
+      }
+      if (event.type === "pong") return;
       emit(event.type, event);
     });
 
     socket.addEventListener("close", (ev) => {
       clearInterval(pingTimer);
+      clearTimeout(stableTimer);
+      stableTimer = null;
       socket = null;
       emit("close", { type: "close", code: ev.code });
       if (stopped) return;
@@ -93,7 +132,7 @@ export function connectPresence() {
         goToLogin(window.location.pathname + window.location.search);
         return;
       }
-      showState("closed");
+      showState("closed", lastError || CLOSE_TEXT[ev.code] || "");
       // Too many tabs: a slot frees only when one closes, so retry slowly.
       if (ev.code === CLOSE_TOO_MANY) backoff = BACKOFF_MAX_MS;
       // Exponential backoff with jitter, so many tabs do not reconnect at once.

@@ -55,3 +55,44 @@ async def wait_for(comm: WebsocketCommunicator, type_: str, timeout: float = 3.0
         event = json.loads(out["text"])
         if event.get("type") == type_:
             return event
+
+
+def api_login(username: str, client: Client | None = None) -> Client:
+    """``client`` (a new browser when None) logged in as ``username`` through
+    ``POST /api/auth/login/``, CSRF token included. Synchronous: wrap it in
+    ``database_sync_to_async`` from async tests."""
+    client = client or Client(enforce_csrf_checks=True)
+    client.get("/api/auth/csrf/")
+    resp = client.post(
+        "/api/auth/login/",
+        json.dumps({"username": username, "password": PASSWORD}),
+        content_type="application/json",
+        HTTP_X_CSRFTOKEN=client.cookies["csrftoken"].value,
+    )
+    assert resp.status_code == 200, resp.content
+    return client
+
+
+def api_logout(client: Client) -> int:
+    """``POST /api/auth/logout/`` from ``client``; the status code."""
+    return client.post(
+        "/api/auth/logout/",
+        "",
+        content_type="application/json",
+        HTTP_X_CSRFTOKEN=client.cookies["csrftoken"].value,
+    ).status_code
+
+
+async def socket_for(client: Client) -> WebsocketCommunicator:
+    """A connected presence socket carrying ``client``'s session cookie."""
+    from fc25_denoise.asgi import application
+
+    cookie = f"sessionid={client.cookies['sessionid'].value}".encode()
+    comm = WebsocketCommunicator(
+        application,
+        "/ws/presence/",
+        headers=[(b"origin", b"http://127.0.0.1"), (b"cookie", cookie)],
+    )
+    connected, _ = await comm.connect()
+    assert connected
+    return comm

@@ -1,0 +1,130 @@
+"""A login's stable name, which presence sockets are matched by instead of the session key.
+
+Django gives a session a new key whenever it cycles it (``update_session_auth_hash`` after
+a password change from that session; a login into an anonymous session) and keeps its
+data, so a tag stored in the data at login (:func:`tag_login`) names that login for as
+long as it lasts, whatever its key. A socket remembers the name of the session it was
+opened with (:func:`session_name`): a logout closes the sockets of its login
+(:mod:`users.signals`), and after a new password a socket stays open while its login still
+logs the user in (:func:`login_is_valid`), under its old key or a new one.
+
+A renewed key is not known to the sockets (it never leaves the request, and keys are not
+sent through the channel layer), so each save of a tagged session records, under its tag
+in the cache, whose login it is and a digest of the password hash it carries
+(:func:`remember_session`, on ``post_save`` of the database session model). Sessions
+from before the tags, or whose record left the cache, fall back to their key
+(:func:`users.services.session_is_valid`): at worst such a socket closes with 4401 and
+the page logs in again, as it did before.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import secrets
+from typing import Any
+
+from django.contrib.auth import HASH_SESSION_KEY, SESSION_KEY
+from django.contrib.sessions.backends.base import SessionBase
+from django.contrib.sessions.base_session import AbstractBaseSession
+from django.core.cache import cache
+from django.utils import timezone
+from django.utils.crypto import constant_time_compare
+
+from .models import User
+from .services import session_is_valid
+
+logger = logging.getLogger(__name__)
+
+LOGIN_TAG_KEY = "_fc25_login"
+"""Session-data key of the login tag: ``"<user id>.<random hex>"``."""
+RECORD_PREFIX = "users.login."
+"""Cache key prefix of a login's record (:func:`remember_session`)."""
+
+
+def session_tag(session_key: str | None) -> str:
+    """A session key's name in channel messages (a hash: the key itself is a secret)."""
+    return hashlib.sha256((session_key or "").encode()).hexdigest()[:32]
+
+
+def _digest(auth_hash: str) -> str:
+    # The session's password hash is only kept as a digest outside the session store.
+    return hashlib.sha256(auth_hash.encode()).hexdigest()
+
+
+def tag_login(session: SessionBase, user_id: int) -> None:
+    """Give ``session`` a login tag for ``user_id`` unless it carries one of theirs
+    (called at every login: logging in as the same user again keeps the login)."""
+    tag = session.get(LOGIN_TAG_KEY)
+    if not (isinstance(tag, str) and tag.startswith(f"{user_id}.")):
+        session[LOGIN_TAG_KEY] = f"{user_id}.{secrets.token_hex(16)}"
+
+
+def login_tag(session: SessionBase | None) -> str | None:
+    """The login tag ``session`` carries, or None (not logged in since tags exist)."""
+    tag = session.get(LOGIN_TAG_KEY) if session is not None else None
+    return tag if isinstance(tag, str) else None
+
+
+def session_names(session: SessionBase | None) -> list[str]:
+    """What session-ended messages may call the login of ``session``: its tag, and
+    :func:`session_tag` of its key. The key's name is for sockets opened before the
+    session was tagged (a session from before the tags, logged in again as the same
+    user); a socket of a tagged session answers to the tag only, whatever its key."""
+    names = [tag] if (tag := login_tag(session)) is not None else []
+    key = session.session_key if session is not None else None
+    return [*names, session_tag(key)] if key else names
+
+
+def session_name(session: SessionBase | None) -> str | None:
+    """The name a socket opened with ``session`` answers to (the first of
+    :func:`session_names`); None for a session with neither tag nor key."""
+    names = session_names(session)
+    return names[0] if names else None
+
+
+def remember_session(sender: type, instance: AbstractBaseSession, **kwargs: Any) -> None:
+    """``post_save`` receiver of the session model: record a tagged login's user and
+    password-hash digest under its tag, for as long as the session lasts.
+
+    Never raises: a cache failure is logged (the recheck then falls back to the key),
+    and must not fail the request that saved the session (a login).
+    """
+    try:
+        data = instance.get_decoded()  # {} for data that does not verify
+        tag, user_id, auth_hash = (
+            data.get(LOGIN_TAG_KEY),
+            data.get(SESSION_KEY),
+            data.get(HASH_SESSION_KEY),
+        )
+        if not (isinstance(tag, str) and user_id and isinstance(auth_hash, str)):
+            return
+        ttl = max(1, int((instance.expire_date - timezone.now()).total_seconds()))
+        cache.set(RECORD_PREFIX + tag, (str(user_id), _digest(auth_hash)), ttl)
+    except Exception:
+        logger.exception("could not record a login's session")
+
+
+def login_is_valid(session_key: str | None, tag: str | None, user_id: int) -> bool:
+    """True while the login a socket was opened with still logs in ``user_id``: its
+    session under the key the socket knows (:func:`users.services.session_is_valid`),
+    or under a renewed key, as its latest save recorded (:func:`remember_session`): the
+    user is active and the session's password hash is the current one.
+
+    A cache failure counts as no record (logged), never raises.
+    """
+    if session_is_valid(session_key, user_id):
+        return True
+    if tag is None:
+        return False
+    try:
+        record = cache.get(RECORD_PREFIX + tag)
+    except Exception:
+        logger.exception("could not read a login's record")
+        return False
+    if not (isinstance(record, tuple) and len(record) == 2 and record[0] == str(user_id)):
+        return False
+    user = User.objects.filter(pk=user_id, is_active=True).first()
+    return user is not None and constant_time_compare(
+        record[1], _digest(user.get_session_auth_hash())
+    )
