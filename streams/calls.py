@@ -52,6 +52,7 @@ class Host(Protocol):
         self, broadcaster_id: int, listener_id: int, offer: RTCSessionDescription, level: Level
     ) -> _Listened: ...
     async def stop_here(self, user_id: int, reason: str) -> _Ended: ...
+    def ending_here(self, session_id: uuid.UUID) -> bool: ...
     async def settings_here(
         self, user_id: int, atten_lim_db: float | None, share_raw: bool | None
     ) -> None: ...
@@ -93,6 +94,8 @@ async def serve(hub: Host, op: str, args: dict[str, Any]) -> dict[str, Any]:
             "duration": stopped.duration,
             "stats": stopped.stats,
         }
+    if op == "ending":
+        return {"ending": hub.ending_here(uuid.UUID(str(args["session_id"])))}
     if op == "settings":
         atten = args.get("atten_lim_db")
         share = args.get("share_raw")

@@ -17,7 +17,6 @@ import asyncio
 import functools
 import logging
 import uuid
-from dataclasses import dataclass
 from typing import Any
 
 from aiortc import RTCSessionDescription
@@ -34,40 +33,16 @@ from . import access, services
 from .calls import serve
 from .dbtask import db
 from .node import ProcessNode
+from .outcomes import Listening, LiveChange, Started, Stopped, answer_of
 from .placement import NodeLoad
 from .quota import QuotaWatch
 from .webrtc.levels import Level
 from .webrtc.peer import REJECTED, advertise_address
 from .webrtc.runtime import LiveRuntime
 from .webrtc.session import BroadcastSession
-from .webrtc.stream import SessionClosed, SessionResult, SpoolTarget, StreamIdentity
+from .webrtc.stream import SessionClosed, SessionResult, SpoolTarget, StreamIdentity, StreamLog
 
 logger = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class Started:
-    session_id: uuid.UUID
-    answer: RTCSessionDescription
-
-
-@dataclass(frozen=True)
-class Listening:
-    session_id: uuid.UUID
-    listen_id: uuid.UUID
-    answer: RTCSessionDescription
-    level: Level
-
-
-@dataclass(frozen=True)
-class Stopped:
-    recording_id: int | None
-    duration: float
-    stats: dict[str, int]
-
-
-def answer_of(sdp: object) -> RTCSessionDescription:
-    return RTCSessionDescription(sdp=str(sdp), type="answer")
 
 
 def _check_level(session: BroadcastSession, listener_id: int, level: Level) -> None:
@@ -92,7 +67,12 @@ class LocalHub:
         self._sessions: dict[int, BroadcastSession] = {}
         self._finishing: set[uuid.UUID] = set()
         """Stopped sessions whose recording is being saved (their rows still exist)."""
-        self._quota = QuotaWatch(self._notify)
+        self._starting: set[uuid.UUID] = set()
+        """Sessions being set up (their rows exist from ``do_begin_stream`` on)."""
+        self._pending: dict[int, LiveChange] = {}
+        """Settings changed while a user's stream was being set up (slot reserved, no
+        session yet): applied to the session before it is installed."""
+        self._quota = QuotaWatch(self._notify, usage=self._quota_usage)
         self.node = ProcessNode(
             functools.partial(serve, self), self._notice, self._load, self._listener_counts
         )
@@ -123,9 +103,12 @@ class LocalHub:
         )
 
     def _listener_counts(self) -> dict[uuid.UUID, int]:
+        """Every stream this process holds, with its listeners: the beat keeps their rows
+        fresh and the sweep spares exactly these (see :class:`~streams.node.ProcessNode`)."""
         counts = {s.session_id: s.listeners for s in self._sessions.values() if s is not None}
-        # A stopped stream's row stays fresh while its recording is saved: no sweep takes it.
-        counts.update({sid: 0 for sid in self._finishing})
+        # A stream being set up (a model load, ICE gathering) or a stopped one whose
+        # recording is being saved keeps its row fresh too: no sweep takes it for dead.
+        counts.update({sid: 0 for sid in self._starting | self._finishing})
         return counts
 
     async def _notice(self, message: dict[str, Any]) -> None:
@@ -158,14 +141,19 @@ class LocalHub:
     async def settings_here(
         self, user_id: int, atten_lim_db: float | None, share_raw: bool | None
     ) -> None:
-        """Apply changed settings to ``user_id``'s stream if it is live in this process."""
+        """Apply changed settings to ``user_id``'s stream if it is live in this process.
+
+        A stream being set up here (its slot reserved, no session yet) gets them before
+        its session is installed: no listener ever meets the old value.
+        """
+        change = LiveChange(atten_lim_db, share_raw)
+        if user_id in self._sessions and self._sessions[user_id] is None:
+            self._pending[user_id] = self._pending.get(user_id, LiveChange()).then(change)
+            return
         session = self.session_for(user_id)
         if session is None:
             return
-        if atten_lim_db is not None:
-            session.set_atten_lim(atten_lim_db)  # the engine applies it on its next 10 ms hop
-        if share_raw is not None:
-            session.share_raw = share_raw  # every later raw request is checked against it
+        change.apply_to(session)
         if share_raw is False:
             for listen_id, listener_id in session.listeners_at("raw"):
                 if listener_id != user_id:
@@ -223,6 +211,21 @@ class LocalHub:
         self.node.start()
         session_id = uuid.uuid4()
         self._sessions[user.pk] = None  # type: ignore[assignment]  # reserve the slot
+        self._starting.add(session_id)
+        try:
+            return await self._start_reserved(user, offer, session_id)
+        finally:
+            self._starting.discard(session_id)
+
+    def _release(self, user_id: int) -> None:
+        """Free a reserved slot whose stream did not start (with its pending settings)."""
+        del self._sessions[user_id]
+        self._pending.pop(user_id, None)
+
+    async def _start_reserved(
+        self, user: User, offer: RTCSessionDescription, session_id: uuid.UUID
+    ) -> Started:
+        log = StreamLog(logger, {"stream": str(session_id), "user": user.username})
         try:
             prefs = await db(services.broadcast_settings, user)
             # A full quota (not one byte left) blocks going live: the stream would not be kept.
@@ -233,10 +236,14 @@ class LocalHub:
                 services.do_begin_stream, user, session_id, prefs.model, prefs.atten_lim_db, channel
             )
         except BaseException:
-            del self._sessions[user.pk]
+            self._release(user.pk)
             raise
         try:
-            denoiser = await self._create_denoiser(prefs.model, prefs.atten_lim_db)
+            # Read again now that the row names this process: a change stored before it
+            # existed reached no process. Those arriving from here on are newer.
+            self._pending.pop(user.pk, None)
+            live = await db(services.broadcast_settings, user)
+            denoiser = await self._create_denoiser(prefs.model, live.atten_lim_db, log)
             spool = spool_paths(user.pk, session_id)
             session = BroadcastSession(
                 self.runtime,
@@ -248,7 +255,7 @@ class LocalHub:
                 self._telemetry,
                 frame_ms=10 if prefs.low_latency else None,
             )
-            session.share_raw = prefs.share_raw
+            session.share_raw = live.share_raw
             try:
                 answer = await session.accept_offer(offer)
             except BaseException as exc:
@@ -258,23 +265,34 @@ class LocalHub:
                     raise BadRequest(f"{REJECTED} {exc}") from None
                 raise
         except BaseException:
-            del self._sessions[user.pk]
+            self._release(user.pk)
             await db(services.do_end_stream, user.pk, session_id)
             raise
+        # Changes made while it was set up, with no await before the install: no listener
+        # ever meets the values they replaced (a raw listen after share_raw went off).
+        change = LiveChange(live.atten_lim_db).then(self._pending.pop(user.pk, LiveChange()))
+        change.apply_to(session)
         self._sessions[user.pk] = session
-        self._quota.track(session, *await db(quota_usage, user.pk))
+        self._quota.track(
+            session,
+            *await db(quota_usage, user.pk),
+            tag=f"[stream {session_id} user={user.username}]",
+        )
         self.node.beat_soon()  # placement sees the new load now
-        session.log.info("live (model=%s, atten_lim=%g dB)", prefs.model, prefs.atten_lim_db)
+        log.info("live (model=%s, atten_lim=%g dB)", prefs.model, change.atten_lim_db)
         return Started(session_id, answer_of(advertise_address(answer.sdp, settings.PUBLIC_IP)))
 
     async def _notify(self, user_id: int, event: dict[str, Any]) -> None:
         await publish_now([user_id], event)
 
-    async def _create_denoiser(self, model: str, atten_lim_db: float) -> Denoiser:
+    async def _quota_usage(self, user_id: int) -> tuple[int, int]:
+        return await db(quota_usage, user_id)
+
+    async def _create_denoiser(self, model: str, atten_lim_db: float, log: StreamLog) -> Denoiser:
         try:
             return await self.runtime.create_denoiser(model, atten_lim_db)
         except DenoiseError as exc:
-            logger.error("cannot start a stream: model %s: %s", model, exc)
+            log.error("cannot start the stream: model %s: %s", model, exc)
             raise ApiError(503, f"Noise removal is unavailable: {exc}") from None
 
     async def listen_here(
@@ -347,6 +365,16 @@ class LocalHub:
             raise Conflict("You are not live.")
         result = await session.stop(reason)
         return Stopped(result.recording_id, result.duration, result.stats)
+
+    def ending_here(self, session_id: uuid.UUID) -> bool:
+        """Whether stream ``session_id`` is being stopped in this process, or its recording
+        saved (a forwarded stop that was not answered in time is still under way)."""
+        if session_id in self._finishing:
+            return True
+        return any(
+            s is not None and s.session_id == session_id and s.stopped
+            for s in self._sessions.values()
+        )
 
     async def _finished(self, result: SessionResult) -> int | None:
         for uid, session in list(self._sessions.items()):

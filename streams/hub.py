@@ -12,6 +12,7 @@ sessions, is :class:`~streams.host.LocalHub`'s.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import uuid
 
@@ -24,14 +25,20 @@ from users.services import session_is_valid
 
 from . import services
 from .dbtask import db
-from .host import Listening, LocalHub, Started, Stopped, answer_of
-from .link import NodeUnavailable
+from .host import LocalHub
+from .link import NodeUnavailable, NoReply
+from .node import DEAD_AFTER_BEATS
+from .outcomes import Listening, Started, Stopped, answer_of
 from .placement import hosts_to_try
+from .services import LiveRow
 from .webrtc.levels import Level, parse_level
 
 logger = logging.getLogger(__name__)
 
 __all__ = ["Listening", "LiveHub", "Started", "Stopped"]
+
+STOP_POLL_S = 0.5
+"""How often a stop whose host answers late looks whether the stream has ended."""
 
 
 class LiveHub(LocalHub):
@@ -53,19 +60,21 @@ class LiveHub(LocalHub):
         others = await self.node.others()
         order = hosts_to_try(await self.node.local_load(), others)
         here = await self.node.channel()
+        about = f"[user={user.username}]"  # the session id is the host's to choose
         for host in order:
             try:
                 if host.channel == here:
                     return await self.start_here(user, offer)
-                reply = await self.node.call(
-                    host.channel, "start", {"user_id": user.pk, "sdp": offer.sdp}, slow=True
-                )
+                args = {"user_id": user.pk, "sdp": offer.sdp}
+                reply = await self.node.call(host.channel, "start", args, slow=True, about=about)
                 return Started(uuid.UUID(reply["session_id"]), answer_of(reply["sdp"]))
             except (TooMany, NodeUnavailable) as exc:
                 slow = isinstance(exc, NodeUnavailable)
-                if slow and await db(services.stream_host, user.pk) is not None:
+                if slow and await db(services.live_stream, user.pk) is not None:
                     raise  # it went live there after all (slowly): never a second stream
-                logger.info("user=%s: %s could not take the stream: %s", user, host.channel, exc)
+                logger.info(
+                    "%s server process %s could not take the stream: %s", about, host.channel, exc
+                )
         if not others:
             limit = settings.MAX_LIVE_STREAMS
             raise TooMany(f"This server carries at most {limit} live streams; try again later.")
@@ -97,9 +106,10 @@ class LiveHub(LocalHub):
             NotLoggedIn: the session ended meanwhile (the listen is ended, its answer
                 never sent).
         """
-        host = await db(services.stream_host, broadcaster_id)
-        if host is None:
+        live = await db(services.live_stream, broadcaster_id)
+        if live is None:
             raise Conflict("That stream is not live.")
+        host = live.host
         if await self.node.is_local(host):
             listening = await self.listen_here(broadcaster_id, listener_id, offer, level)
         else:
@@ -109,7 +119,8 @@ class LiveHub(LocalHub):
                 "sdp": offer.sdp,
                 "level": level,
             }
-            reply = await self.node.call(host, "listen", args)
+            about = f"[stream {live.session_id} user={broadcaster_id} listener={listener_id}]"
+            reply = await self.node.call(host, "listen", args, about=about)
             listening = Listening(
                 uuid.UUID(reply["session_id"]),
                 uuid.UUID(reply["listen_id"]),
@@ -126,7 +137,7 @@ class LiveHub(LocalHub):
     ) -> None:
         """End a listen whose answer will not be sent."""
         try:
-            await self._end_at(host, broadcaster_id, listen_id)
+            await self._end_at(host, broadcaster_id, listen_id, listener_id)
         except NotFound:
             pass  # the revoke ended it already
         except NodeUnavailable:
@@ -145,7 +156,7 @@ class LiveHub(LocalHub):
             await self.level_here(broadcaster_id, listen_id, level)
             return
         args = {"broadcaster_id": broadcaster_id, "listen_id": str(listen_id), "level": level}
-        await self.node.call(host, "level", args)
+        await self.node.call(host, "level", args, about=f"[listen {listen_id} user={listener}]")
 
     async def end_listen(self, listener: User, listen_id: uuid.UUID) -> None:
         """Stop ``listener``'s connection ``listen_id`` (its pages get ``listen_ended``,
@@ -155,30 +166,77 @@ class LiveHub(LocalHub):
             NotFound: not this user's live connection. NodeUnavailable: no answer.
         """
         broadcaster_id, host = await db(services.own_listen, listener, listen_id)
-        await self._end_at(host, broadcaster_id, listen_id)
+        await self._end_at(host, broadcaster_id, listen_id, listener.username)
 
-    async def _end_at(self, host: str, broadcaster_id: int, listen_id: uuid.UUID) -> None:
-        """End listen ``listen_id`` of the stream that ``host`` runs (raises as
-        :meth:`end_listen`)."""
+    async def _end_at(
+        self, host: str, broadcaster_id: int, listen_id: uuid.UUID, listener: object
+    ) -> None:
+        """End listen ``listen_id`` (of ``listener``) of the stream that ``host`` runs
+        (raises as :meth:`end_listen`)."""
         if await self.node.is_local(host):
             await self.end_listen_here(broadcaster_id, listen_id)
             return
         args = {"broadcaster_id": broadcaster_id, "listen_id": str(listen_id)}
-        await self.node.call(host, "end_listen", args)
+        await self.node.call(
+            host, "end_listen", args, about=f"[listen {listen_id} user={listener}]"
+        )
 
     async def stop(self, user_id: int, reason: str) -> Stopped:
         """End ``user_id``'s stream, wherever it runs, and return what was saved.
 
+        The host answers once the recording is saved, which for a long stream can take
+        longer than a forwarded call waits (FLAC encoding, storage): see
+        :meth:`_ended_meanwhile`.
+
         Raises:
-            Conflict: not live. NodeUnavailable: the host did not answer.
+            Conflict: not live. NodeUnavailable: the host could not be reached, did not
+            answer and is not ending the stream, or stopped beating while it did (a sweep
+            then ends the stream and saves its recording).
         """
-        host = await db(services.stream_host, user_id)
-        if user_id in self._sessions or host is None or await self.node.is_local(host):
+        live = await db(services.live_stream, user_id)
+        if user_id in self._sessions or live is None or await self.node.is_local(live.host):
             return await self.stop_here(user_id, reason)
-        reply = await self.node.call(
-            host, "stop", {"user_id": user_id, "reason": reason}, slow=True
-        )
+        about = f"[stream {live.session_id} user={user_id}]"
+        args = {"user_id": user_id, "reason": reason}
+        try:
+            reply = await self.node.call(live.host, "stop", args, slow=True, about=about)
+        except NoReply as exc:
+            return await self._ended_meanwhile(live, about, exc)
         return Stopped(reply.get("recording_id"), float(reply["duration"]), reply["stats"])
+
+    async def _ended_meanwhile(self, live: LiveRow, about: str, unanswered: NoReply) -> Stopped:
+        """What a stop the host did not answer in time left behind.
+
+        The host is asked (one plain call) whether it is ending the stream. If it is,
+        this waits as long as the host keeps the stream's row fresh (it does while saving).
+        Once the row is gone, the answer is the recording saved from that session
+        (``stats`` empty: they are the host's).
+
+        Raises:
+            NoReply: ``unanswered``, if the row is still there and the host does not say it
+            is ending the stream (the stop never reached it, or the host does not answer
+            that either), or once the row went stale (it stopped beating).
+        """
+        probe = {"session_id": str(live.session_id)}
+        try:
+            reply = await self.node.call(live.host, "ending", probe, about=about)
+        except NodeUnavailable:
+            reply = {}  # only a row already gone can still answer the stop
+        ending = bool(reply.get("ending"))
+        if ending:
+            logger.info("%s its host is still ending it (saving the recording): waiting", about)
+        max_age = DEAD_AFTER_BEATS * self.node.heartbeat_s
+        poll = min(STOP_POLL_S, self.node.heartbeat_s)
+        while True:
+            end = await db(services.stream_end, live.session_id, max_age)
+            if end is not None:
+                break
+            if not ending:
+                raise unanswered
+            await asyncio.sleep(poll)  # the row is in the database: no event to wait on
+        if not end.ended:
+            raise unanswered
+        return Stopped(end.recording_id, end.duration, {})
 
     async def apply_settings(
         self, user: User, atten_lim_db: float | None, share_raw: bool | None
@@ -193,9 +251,10 @@ class LiveHub(LocalHub):
         """
         if atten_lim_db is None and share_raw is None:
             return
-        host = await db(services.stream_host, user.pk)
-        if user.pk in self._sessions or host is None or await self.node.is_local(host):
+        live = await db(services.live_stream, user.pk)
+        if user.pk in self._sessions or live is None or await self.node.is_local(live.host):
             await self.settings_here(user.pk, atten_lim_db, share_raw)
             return
         args = {"user_id": user.pk, "atten_lim_db": atten_lim_db, "share_raw": share_raw}
-        await self.node.call(host, "settings", args)
+        about = f"[stream {live.session_id} user={user.username}]"
+        await self.node.call(live.host, "settings", args, about=about)

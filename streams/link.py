@@ -26,7 +26,7 @@ from typing import Any
 
 from channels.layers import BaseChannelLayer
 
-from fc25_denoise.api import ApiError
+from fc25_denoise.api import ApiError, BadRequest, Conflict, Forbidden, NotFound, TooMany
 
 from .aiotasks import cancel_within
 
@@ -47,6 +47,28 @@ class NodeUnavailable(ApiError):
 
     def __init__(self, message: str) -> None:
         super().__init__(503, message)
+
+
+class NoReply(NodeUnavailable):
+    """The call was sent, but no answer came in time: the process may still be doing it."""
+
+
+_ERRORS: dict[int, Callable[[str], ApiError]] = {
+    403: Forbidden,
+    404: NotFound,
+    409: Conflict,
+    429: TooMany,
+}
+
+
+def remote_error(status: int, message: str, errors: dict[str, list[str]] | None) -> ApiError:
+    """The error a remote handler answered with, as the class a local one raises for that
+    status: callers catch :class:`~fc25_denoise.api.TooMany` (a full process: the next is
+    tried) or :class:`~fc25_denoise.api.NotFound` alike wherever the work ran."""
+    if status == 400:
+        return BadRequest(message, errors)
+    make = _ERRORS.get(status)
+    return ApiError(status, message, errors) if make is None else make(message)
 
 
 class NodeLink:
@@ -83,34 +105,42 @@ class NodeLink:
         return self._channel
 
     async def call(
-        self, channel: str, op: str, args: dict[str, Any], timeout: float
+        self, channel: str, op: str, args: dict[str, Any], timeout: float, about: str = ""
     ) -> dict[str, Any]:
         """Ask the process reading ``channel`` to run ``op`` and return its result.
 
+        ``about`` prefixes this call's log lines (``[stream <id> user=<name>]``).
+
         Raises:
-            ApiError: the remote handler's error, with its status and message.
-            NodeUnavailable: no reply within ``timeout`` seconds, its channel is full, or
-            the channel layer cannot be reached.
+            ApiError: the remote handler's error, with its status and message, as the
+            subclass a local handler raises for that status (:func:`remote_error`).
+            NodeUnavailable: its channel is full, or the channel layer cannot be reached
+            (the call was not delivered).
+            NoReply: delivered, but no reply within ``timeout`` seconds.
         """
         me = await self.channel()
         call_id = uuid.uuid4().hex
         reply: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
         self._pending[call_id] = reply
         message = {"type": CALL, "op": op, "args": args, "reply_to": me, "call_id": call_id}
+        tag = f"{about} " if about else ""
+        sent = False
         try:
             await self._layer.send(channel, message)
+            sent = True
             answer = await asyncio.wait_for(reply, timeout)
         except asyncio.CancelledError:
             raise
         except Exception as exc:  # no reply in time, a full channel, Redis unreachable
-            logger.warning("server process %s did not answer %r: %r", channel, op, exc)
-            raise NodeUnavailable(
+            logger.warning("%sserver process %s did not answer %r: %r", tag, channel, op, exc)
+            kind = NoReply if sent else NodeUnavailable
+            raise kind(
                 "The server process hosting this stream is not answering; try again shortly."
             ) from None
         finally:
             self._pending.pop(call_id, None)
         if not answer.get("ok"):
-            raise ApiError(
+            raise remote_error(
                 int(answer.get("status", 500)),
                 str(answer.get("error", "The hosting server process failed.")),
                 answer.get("errors"),

@@ -11,7 +11,9 @@ Every process that serves the app is a node. A node
   stream's recording is being saved);
 * sweeps as often, in a task of its own: streams of a node silent for two heartbeats are ended
   (so friends see them end within three heartbeats of a crash), and spool files
-  of streams no longer live on this machine are saved as recordings.
+  of streams no longer live on this machine are saved as recordings. Only a node whose
+  own beats have succeeded for the whole dead threshold ends others' streams: after a
+  database outage every node's rows are stale, and each would otherwise end the others'.
 
 With the in-memory channel layer (the embedded default) there is one process by
 design; the same code runs, and every stream is this node's.
@@ -48,9 +50,12 @@ SPOOL_IDLE_BEATS = 3.0
 class ProcessNode:
     """This process's membership of the set of server processes.
 
-    ``load`` reports this process's load now; ``listeners`` its sessions' listener
-    counts (session id -> count). Owns its link and beat task; :meth:`close`
-    stops both and removes the node from placement. Runs on the event loop.
+    ``load`` reports this process's load now; ``listeners`` the listener counts
+    (session id -> count) of every stream it holds: live, being set up, or being saved.
+    Their rows are kept fresh by the beat, and only they are spared by its sweep (a row of
+    this process that it no longer holds is ended like a dead process's). Owns its link
+    and beat task; :meth:`close` stops both and removes the node from placement. Runs on
+    the event loop.
     """
 
     def __init__(
@@ -71,6 +76,9 @@ class ProcessNode:
         self._unwinding: set[asyncio.Task[None]] = set()
         """Cancelled tasks still unwinding after :meth:`close` (kept referenced)."""
         self._wake = asyncio.Event()
+        self._beating_since: float | None = None
+        """Loop time of the first of this process's current run of successful beats
+        (None: none yet, or the last one failed)."""
 
     @property
     def heartbeat_s(self) -> float:
@@ -85,14 +93,15 @@ class ProcessNode:
         return not host or self._link is None or host == await self.channel()
 
     async def call(
-        self, host: str, op: str, args: dict[str, Any], *, slow: bool = False
+        self, host: str, op: str, args: dict[str, Any], *, slow: bool = False, about: str = ""
     ) -> dict[str, Any]:
         """Run ``op`` on the process reading ``host``, waiting ``NODE_CALL_TIMEOUT_S`` at
-        most (see :meth:`NodeLink.call`); ``slow`` calls (going live loads a model and
-        gathers ICE, stopping saves the recording) get ``SLOW_CALLS`` times as long."""
+        most (see :meth:`NodeLink.call`, which raises as there; ``about`` prefixes its log
+        lines); ``slow`` calls (going live loads a model and gathers ICE, stopping saves
+        the recording) get ``SLOW_CALLS`` times as long."""
         assert self._link is not None  # is_local() was False
         timeout = settings.NODE_CALL_TIMEOUT_S * (SLOW_CALLS if slow else 1)
-        return await self._link.call(host, op, args, timeout)
+        return await self._link.call(host, op, args, timeout, about)
 
     async def others(self) -> list[NodeLoad]:
         """Other live processes' loads, as of their last heartbeat."""
@@ -131,7 +140,25 @@ class ProcessNode:
                 lane=HEARTBEAT,
             )
         except Exception:
+            self._beating_since = None
             logger.exception("heartbeat failed")
+            return
+        if self._beating_since is None:
+            self._beating_since = asyncio.get_running_loop().time()
+
+    def _may_end_others(self) -> bool:
+        """Whether this process's beats have succeeded for the whole dead threshold
+        (``DEAD_AFTER_BEATS`` heartbeats), without one failing.
+
+        Only then are other processes' stale rows evidence that they died: had the
+        database been unreachable (for everyone) within that time, their beats failed
+        too, and they get as long as the threshold to beat again after it is back.
+        """
+        since = self._beating_since
+        if since is None:
+            return False
+        beating = asyncio.get_running_loop().time() - since
+        return beating >= DEAD_AFTER_BEATS * self.heartbeat_s
 
     async def _run_beat(self) -> None:
         while True:
@@ -143,11 +170,14 @@ class ProcessNode:
     async def _run_sweep(self) -> None:
         while True:
             try:
-                await db(
-                    services.clear_dead_streams,
-                    DEAD_AFTER_BEATS * self.heartbeat_s,
-                    await self.channel(),
-                )
+                if self._may_end_others():
+                    await db(
+                        services.clear_dead_streams,
+                        DEAD_AFTER_BEATS * self.heartbeat_s,
+                        await self.channel(),
+                        list(self._listeners()),  # taken now: a stream started later is fresh
+                    )
+                # Needs no beat: a spool file is an orphan by its missing row and its age.
                 await db(services.recover_orphan_spool, SPOOL_IDLE_BEATS * self.heartbeat_s)
             except Exception:
                 logger.exception("sweeping dead streams failed")

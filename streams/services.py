@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import timedelta
 
 from django.conf import settings
@@ -163,15 +165,60 @@ def clear_stale_streams() -> tuple[int, int]:
     return cleared, recovered
 
 
-def stream_host(user_id: int) -> str | None:
-    """The channel of the server process hosting ``user_id``'s live stream.
+@dataclass(frozen=True)
+class LiveRow:
+    """Where a live stream runs: its session, and its host's channel (``""``: a process
+    with no channel layer, which can only be this one)."""
 
-    None: not live. ``""``: live, on a process with no channel (one process, no
-    channel layer): it can only be this one.
-    """
-    return (
-        ActiveStream.objects.filter(user_id=user_id).values_list("node_channel", flat=True).first()
+    host: str
+    session_id: uuid.UUID
+
+
+def live_stream(user_id: int) -> LiveRow | None:
+    """Where ``user_id``'s live stream runs (None: not live)."""
+    row = (
+        ActiveStream.objects.filter(user_id=user_id)
+        .values_list("node_channel", "session_id")
+        .first()
     )
+    return None if row is None else LiveRow(row[0], row[1])
+
+
+@dataclass(frozen=True)
+class StreamEnd:
+    """What is known of a stream whose end another process was asked for."""
+
+    ended: bool
+    """Its row is gone: the stream ended and its recording (if any) was saved."""
+    recording_id: int | None = None
+    duration: float = 0.0
+
+
+def stream_end(session_id: uuid.UUID, max_age_s: float) -> StreamEnd | None:
+    """Whether stream ``session_id`` has ended, for a stop that its host did not answer in
+    time.
+
+    None while its row exists and was refreshed within ``max_age_s`` seconds: its host is
+    alive and still holds it (a stopped stream's row stays fresh while its recording is
+    saved). ``StreamEnd(ended=False)``: the row went stale, its host stopped beating.
+    ``StreamEnd(ended=True, ...)``: the row is gone, with the recording saved from that
+    session (``recording_id`` None: nothing was recorded, or saving failed and the spool
+    waits for recovery).
+    """
+    cutoff = timezone.now() - timedelta(seconds=max_age_s)
+    heartbeat = (
+        ActiveStream.objects.filter(session_id=session_id)
+        .values_list("heartbeat", flat=True)
+        .first()
+    )
+    if heartbeat is not None:
+        return None if heartbeat >= cutoff else StreamEnd(ended=False)
+    recording = (
+        StreamRecording.objects.filter(session_id=session_id).values_list("pk", "duration").first()
+    )
+    if recording is None:
+        return StreamEnd(ended=True)
+    return StreamEnd(ended=True, recording_id=recording[0], duration=recording[1])
 
 
 def do_node_beat(load: NodeLoad, name: str, address: str, listeners: dict[uuid.UUID, int]) -> None:
@@ -203,19 +250,54 @@ def other_nodes(channel: str, max_age_s: float) -> list[NodeLoad]:
     ]
 
 
+def running_nodes(max_age_s: float, confirm_s: float, poll_s: float) -> int:
+    """How many server processes are running, as their ``LiveNode`` rows show.
+
+    A row beaten within ``max_age_s`` may be a process killed moments ago: its row stays
+    fresh until it ages, but it never beats again. So a fresh row counts only once it
+    beats again, looked for every ``poll_s`` for up to ``confirm_s`` (a running process
+    beats at least every heartbeat). Blocks for up to ``confirm_s``, only when a fresh
+    row exists: meant for commands, never for the event loop.
+    """
+    cutoff = timezone.now() - timedelta(seconds=max_age_s)
+    seen = dict(LiveNode.objects.filter(heartbeat__gte=cutoff).values_list("channel", "heartbeat"))
+    deadline = time.monotonic() + confirm_s
+    beating: set[str] = set()
+    while seen and time.monotonic() < deadline:
+        time.sleep(poll_s)
+        rows = LiveNode.objects.filter(channel__in=seen).values_list("channel", "heartbeat")
+        beating |= {channel for channel, beat in rows if beat > seen[channel]}
+        if beating:
+            return len(beating)
+    return 0
+
+
 def forget_node(channel: str) -> None:
     """This process stops (its streams are already ended): remove it from placement."""
     LiveNode.objects.filter(channel=channel).delete()
 
 
+IN_MEMORY_CHANNELS = ".inmemory!"
+"""What the in-memory channel layer puts in every channel name, in every process."""
+
+
 def channel_prefix(channel: str) -> str:
     """The part of a channel name every channel of the same process shares
-    (channels-redis names them ``specific.<process>!<id>``); "" if there is none."""
+    (channels-redis names them ``specific.<process>!<id>``); "" if there is none.
+
+    The in-memory layer (the embedded default) names them ``specific..inmemory!<id>`` in
+    every process: that part names no process, so it gives "" too (another process's
+    sockets must never be taken for a dead one's).
+    """
     head, sep, _ = channel.partition("!")
-    return head + sep if sep else ""
+    if not sep or IN_MEMORY_CHANNELS in head + sep:
+        return ""
+    return head + sep
 
 
-def clear_dead_streams(max_age_s: float, own_channel: str = "") -> int:
+def clear_dead_streams(
+    max_age_s: float, own_channel: str = "", own_sessions: Collection[uuid.UUID] = ()
+) -> int:
     """End live streams whose server process stopped sending heartbeats (it died).
 
     Every live process runs this; each dead stream is claimed by exactly one of
@@ -224,8 +306,12 @@ def clear_dead_streams(max_age_s: float, own_channel: str = "") -> int:
     process when it next starts, :func:`recover_orphan_spool`), clears the live
     state and tells friends. Dead processes' placement rows are removed, and the
     presence sockets they held are forgotten (their users go offline unless
-    connected elsewhere); ``own_channel`` (this process's) is never taken for theirs,
-    and the streams it hosts are never ended here, however late their last beat.
+    connected elsewhere); ``own_channel`` (this process's) is never taken for theirs.
+
+    ``own_sessions``: the streams the calling process holds (live, being set up, or
+    being saved), never ended here however late their last beat. A row of the caller's
+    own channel that it no longer holds (its end failed halfway, e.g. a database error)
+    is ended like a dead process's, so it does not stay live until a restart.
     Returns the number of streams ended.
     """
     now = timezone.now()
@@ -236,11 +322,11 @@ def clear_dead_streams(max_age_s: float, own_channel: str = "") -> int:
         prefix = channel_prefix(node.channel)
         if claimed and prefix and prefix != own:
             clear_connections_of(prefix)
-    stale = ActiveStream.objects.filter(heartbeat__lt=cutoff)
-    if own_channel:
-        # This process is alive (it is sweeping): its streams' rows may only lag behind
-        # because its own beat was late (a stalled loop or database), never because it died.
-        stale = stale.exclude(node_channel=own_channel)
+    # The caller is alive (it is sweeping): its streams' rows may only lag behind because
+    # its own beat was late (a stalled loop or database), never because it died.
+    stale = ActiveStream.objects.filter(heartbeat__lt=cutoff).exclude(
+        session_id__in=list(own_sessions)
+    )
     dead = list(stale.values_list("user_id", "session_id"))
     ended = 0
     for user_id, session_id in dead:
@@ -249,7 +335,9 @@ def clear_dead_streams(max_age_s: float, own_channel: str = "") -> int:
         )
         if not claimed:
             continue  # another process took it
-        logger.warning("[stream %s user=%s] its server stopped: ending it", session_id, user_id)
+        logger.warning(
+            "[stream %s user=%s] held by no live process: ending it", session_id, user_id
+        )
         with _claim_held(session_id, max_age_s / CLAIM_REFRESHES):
             do_end_stream(user_id, session_id)
         ended += 1

@@ -1,4 +1,4 @@
-"""A process's sweep never ends the streams it hosts itself, however late their heartbeat."""
+"""A process's sweep never ends the streams it holds itself, however late their heartbeat."""
 
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ THEIRS = "specific.dead!node"
 def test_a_late_beat_of_my_own_stream_does_not_end_it(friends):
     alice, bob, _ = friends
     old = timezone.now() - timedelta(seconds=60)
-    ActiveStream.objects.create(user=alice, heartbeat=old, node_channel=MINE)
+    mine = ActiveStream.objects.create(user=alice, heartbeat=old, node_channel=MINE)
     ActiveStream.objects.create(user=bob, heartbeat=old, node_channel=THEIRS)
-    assert clear_dead_streams(30, MINE) == 1
+    assert clear_dead_streams(30, MINE, [mine.session_id]) == 1
     assert list(ActiveStream.objects.values_list("user__username", flat=True)) == ["alice"]
