@@ -22,8 +22,10 @@ from typing import Any
 
 from django.contrib.auth.signals import user_logged_out
 from django.db.models.signals import post_delete, post_save
+from django.http import HttpRequest
 
 from users.events import send_after_commit
+from users.logins import session_names
 from users.models import Friendship, User
 
 from .models import ActiveStream
@@ -33,12 +35,19 @@ NOT_FRIENDS = "not_friends"
 LOGGED_OUT = "logged_out"
 
 
-def _revoke(channels: list[str], broadcaster_id: int | None, listener_id: int, reason: str) -> None:
+def _revoke(
+    channels: list[str],
+    broadcaster_id: int | None,
+    listener_id: int,
+    reason: str,
+    logins: list[str] | None = None,
+) -> None:
     message = {
         "type": REVOKE_MESSAGE_TYPE,
         "broadcaster_id": broadcaster_id,
         "listener_id": listener_id,
         "reason": reason,
+        "logins": logins,
     }
     send_after_commit([c for c in channels if c], message)
 
@@ -53,20 +62,27 @@ def revoke_between(a_id: int, b_id: int) -> None:
         _revoke([channel], broadcaster_id, listener_id, NOT_FRIENDS)
 
 
-def revoke_listener(user_id: int) -> None:
-    """End every live listening of ``user_id`` (logged out, deactivated, new password),
-    in every process holding a live stream."""
+def revoke_listener(user_id: int, logins: list[str] | None = None) -> None:
+    """End the live listening of ``user_id`` (logged out, deactivated, new password) in
+    every process holding a live stream: every listen, or with ``logins`` (a logout) only
+    those opened from one of those logins (:func:`users.logins.session_names`)."""
     channels = list(ActiveStream.objects.values_list("node_channel", flat=True).distinct())
-    _revoke(channels, None, user_id, LOGGED_OUT)
+    _revoke(channels, None, user_id, LOGGED_OUT, logins)
 
 
 def _friendship_deleted(sender: type[Friendship], instance: Friendship, **kwargs: Any) -> None:
     revoke_between(instance.user_low_id, instance.user_high_id)
 
 
-def _logged_out(sender: type, user: User | None = None, **kwargs: Any) -> None:
-    if user is not None and user.pk is not None:
-        revoke_listener(user.pk)
+def _logged_out(
+    sender: type, request: HttpRequest | None = None, user: User | None = None, **kwargs: Any
+) -> None:
+    if user is None or user.pk is None:
+        return
+    # Sent before the session is flushed: it still names the login that ends. Without a
+    # request (or a name) every listen of the user ends.
+    logins = session_names(request.session) if request is not None else []
+    revoke_listener(user.pk, logins or None)
 
 
 def _user_saved(sender: type[User], instance: User, created: bool, **kwargs: Any) -> None:

@@ -49,7 +49,12 @@ class Host(Protocol):
 
     async def start_here(self, user: User, offer: RTCSessionDescription) -> _Answered: ...
     async def listen_here(
-        self, broadcaster_id: int, listener_id: int, offer: RTCSessionDescription, level: Level
+        self,
+        broadcaster_id: int,
+        listener_id: int,
+        offer: RTCSessionDescription,
+        level: Level,
+        login: str | None,
     ) -> _Listened: ...
     async def stop_here(self, user_id: int, reason: str) -> _Ended: ...
     def ending_here(self, session_id: uuid.UUID) -> bool: ...
@@ -80,6 +85,7 @@ async def serve(hub: Host, op: str, args: dict[str, Any]) -> dict[str, Any]:
             int(args["listener_id"]),
             _offer(args),
             parse_level(args.get("level", "full")),
+            None if args.get("login") is None else str(args["login"]),
         )
         return {
             "session_id": str(listening.session_id),

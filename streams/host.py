@@ -17,6 +17,7 @@ import asyncio
 import functools
 import logging
 import uuid
+from collections.abc import Collection
 from typing import Any
 
 from aiortc import RTCSessionDescription
@@ -114,15 +115,24 @@ class LocalHub:
     async def _notice(self, message: dict[str, Any]) -> None:
         if message.get("type") == access.REVOKE_MESSAGE_TYPE:
             broadcaster = message.get("broadcaster_id")
+            logins = message.get("logins")
             await self.revoke(
                 None if broadcaster is None else int(broadcaster),
                 int(message["listener_id"]),
                 str(message["reason"]),
+                None if logins is None else [str(name) for name in logins],
             )
 
-    async def revoke(self, broadcaster_id: int | None, listener_id: int, reason: str) -> int:
+    async def revoke(
+        self,
+        broadcaster_id: int | None,
+        listener_id: int,
+        reason: str,
+        logins: Collection[str] | None = None,
+    ) -> int:
         """End ``listener_id``'s listening to ``broadcaster_id`` (None: to every stream
-        in this process); the listener is sent ``listen_ended`` with ``reason``.
+        in this process), only the listens opened from ``logins`` when given (a logout);
+        the listener is sent ``listen_ended`` with ``reason``.
 
         Returns the number of connections ended. Other processes are reached with a
         ``live.revoke`` notice on their channel (see :mod:`streams.access`).
@@ -134,7 +144,7 @@ class LocalHub:
             sessions = [one] if one is not None else []
         ended = 0
         for session in sessions:
-            for listen_id in session.listener_ids(listener_id):
+            for listen_id in session.listener_ids(listener_id, logins):
                 ended += await session.end_listener(listen_id, reason)
         return ended
 
@@ -301,8 +311,10 @@ class LocalHub:
         listener_id: int,
         offer: RTCSessionDescription,
         level: Level = "full",
+        login: str | None = None,
     ) -> Listening:
-        """Connect ``listener_id`` to a live session in this process.
+        """Connect ``listener_id`` to a live session in this process (``login``: the
+        name of the login the listen comes from, see :class:`~streams.webrtc.stream.Listener`).
 
         A listener's earlier connection to the same stream is replaced (it does
         not count against the listener limit). Access is checked again once the
@@ -321,7 +333,7 @@ class LocalHub:
             limit = settings.MAX_LISTENERS_PER_STREAM
             raise TooMany(f"This stream already has {limit} listeners; try again later.")
         try:
-            listen_id, answer = await session.add_listener(offer, listener_id, level)
+            listen_id, answer = await session.add_listener(offer, listener_id, level, login)
         except SessionClosed:
             raise Conflict("The stream just ended.") from None
         except ValueError as exc:

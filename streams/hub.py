@@ -88,6 +88,7 @@ class LiveHub(LocalHub):
         level: Level = "full",
         *,
         session_key: str | None,
+        login: str | None = None,
     ) -> Listening:
         """Connect ``listener_id`` to ``broadcaster_id``'s stream, wherever it runs.
 
@@ -111,13 +112,14 @@ class LiveHub(LocalHub):
             raise Conflict("That stream is not live.")
         host = live.host
         if await self.node.is_local(host):
-            listening = await self.listen_here(broadcaster_id, listener_id, offer, level)
+            listening = await self.listen_here(broadcaster_id, listener_id, offer, level, login)
         else:
             args = {
                 "broadcaster_id": broadcaster_id,
                 "listener_id": listener_id,
                 "sdp": offer.sdp,
                 "level": level,
+                "login": login,
             }
             about = f"[stream {live.session_id} user={broadcaster_id} listener={listener_id}]"
             reply = await self.node.call(host, "listen", args, about=about)

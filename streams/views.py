@@ -15,6 +15,7 @@ from denoise.base import check_atten_lim
 from denoise.registry import available_models
 from fc25_denoise.api import BadRequest, Json, NotFound, api_view, check_number, parse_json_body
 from fc25_denoise.runtime import live_hub
+from users.logins import session_name
 from users.models import User
 
 from . import services
@@ -75,7 +76,14 @@ async def listen(request: HttpRequest, key: str) -> HttpResponse:
     # Served by the process hosting the stream, which checks access again once connected;
     # this process checks the session (a logout meanwhile).
     session = request.session.session_key
-    listening = await _hub().listen(broadcaster.pk, user.pk, rtc_offer, level, session_key=session)
+    listening = await _hub().listen(
+        broadcaster.pk,
+        user.pk,
+        rtc_offer,
+        level,
+        session_key=session,
+        login=session_name(request.session),
+    )
     return JsonResponse(
         {
             "sdp": listening.answer.sdp,

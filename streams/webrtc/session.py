@@ -19,7 +19,7 @@ import asyncio
 import dataclasses
 import logging
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Collection
 
 from aiortc import RTCSessionDescription
 from aiortc.mediastreams import MediaStreamTrack
@@ -274,14 +274,24 @@ class BroadcastSession:
 
     # --- listeners
 
-    def listener_ids(self, user_id: int) -> list[uuid.UUID]:
-        """The listen ids of ``user_id``'s connections to this stream (at most one)."""
-        return [lid for lid, item in self._listeners.items() if item.user_id == user_id]
+    def listener_ids(self, user_id: int, logins: Collection[str] | None = None) -> list[uuid.UUID]:
+        """The listen ids of ``user_id``'s connections to this stream (at most one);
+        with ``logins``, only one opened from one of those logins."""
+        return [
+            lid
+            for lid, item in self._listeners.items()
+            if item.user_id == user_id and (logins is None or item.login in logins)
+        ]
 
     async def add_listener(
-        self, offer: RTCSessionDescription, user_id: int, level: Level = "full"
+        self,
+        offer: RTCSessionDescription,
+        user_id: int,
+        level: Level = "full",
+        login: str | None = None,
     ) -> tuple[uuid.UUID, RTCSessionDescription]:
-        """Answer a listener's receive-only offer with the live stream at ``level``.
+        """Answer a listener's receive-only offer with the live stream at ``level``
+        (``login``: the name of the login it comes from, see :attr:`Listener.login`).
 
         Returns the new connection's listen id and the answer. A listener has at
         most one connection per stream: ``user_id``'s previous one is ended
@@ -297,7 +307,9 @@ class BroadcastSession:
         if not offers_opus(offer.sdp):
             raise ValueError("the listener's offer has no Opus codec, the only one sent")
         pc = new_peer_connection(self._config.stun_urls)
-        item = Listener(uuid.uuid4(), user_id, pc, self._fanout.subscribe(level), level)
+        item = Listener(
+            uuid.uuid4(), user_id, pc, self._fanout.subscribe(level), level, login=login
+        )
         self._listeners[item.listen_id] = item
 
         @pc.on("connectionstatechange")

@@ -80,6 +80,9 @@ class Listener:
     """Access checked once connected (see ``BroadcastSession.confirm_listener``)."""
     watchdog: asyncio.Task[None] | None = None
     """Set once the offer is answered (then the connect timeout runs)."""
+    login: str | None = None
+    """The name of the login it was opened from (:func:`users.logins.session_name`):
+    logging out ends that login's listens only, not the user's other devices'."""
 
 
 Telemetry = Callable[[list[int], dict[str, Any]], Awaitable[None]]
