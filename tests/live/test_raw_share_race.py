@@ -20,8 +20,8 @@ async def test_sharing_turned_off_during_a_raw_listen(clients, hub, settings, mo
     assert (await alice.go_live(ArrayTrack(tone)))[0].status_code == 200
     original = BroadcastSession.add_listener
 
-    async def unshared_meanwhile(self, offer, user_id, level="full"):
-        answered = await original(self, offer, user_id, level)
+    async def unshared_meanwhile(self, offer, user_id, level="full", login=None):
+        answered = await original(self, offer, user_id, level, login)
         resp = await alice.call("patch", "/api/streams/settings/", {"share_raw": False})
         assert resp.status_code == 200
         return answered

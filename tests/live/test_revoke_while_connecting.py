@@ -32,10 +32,10 @@ async def test_unfriend_during_the_listen_answer_is_403(clients, hub, monkeypatc
     await listening(hub, alice, alice)  # the stream is up and has audio
     original = BroadcastSession.add_listener
 
-    async def unfriended_meanwhile(self, offer, user_id, level="full"):
+    async def unfriended_meanwhile(self, offer, user_id, level="full", login=None):
         await sync_to_async(unfriend_all)()
         await asyncio.sleep(0.3)  # the revoke arrives while there is nothing to end yet
-        return await original(self, offer, user_id, level)
+        return await original(self, offer, user_id, level, login)
 
     monkeypatch.setattr(BroadcastSession, "add_listener", unfriended_meanwhile)
     resp, _ = await bob.listen("alice")
