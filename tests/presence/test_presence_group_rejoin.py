@@ -16,6 +16,14 @@ from users import consumers, presence
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
+
+@pytest.fixture(autouse=True)
+def _in_memory_layer(settings):
+    """This file looks at the in-memory layer's members and clock, so it runs on that
+    layer whatever the suite's (the consumer's behaviour is the same on Redis)."""
+    settings.CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+
+
 DAY_S = 86400  # the layer's default group_expiry
 
 

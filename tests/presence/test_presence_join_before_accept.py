@@ -13,6 +13,13 @@ from users.events import publish_now, user_group
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
+@pytest.fixture(autouse=True)
+def _in_memory_layer(settings):
+    """This file looks at the in-memory layer's members and clock, so it runs on that
+    layer whatever the suite's (the consumer's behaviour is the same on Redis)."""
+    settings.CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+
+
 async def test_event_published_right_after_open_is_delivered(friends):
     alice, _, _ = friends
     alice_ws = await connect("alice")  # returns once the server accepted: the page's "open"
