@@ -9,8 +9,13 @@ dead. Each kind of work that must not wait behind another gets its own
 
 from __future__ import annotations
 
+import logging
 import threading
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+
+logger = logging.getLogger(__name__)
 
 
 class ThreadLane:
@@ -40,3 +45,35 @@ class ThreadLane:
             pool, self._pool = self._pool, None
         if pool is not None:
             pool.shutdown(wait=False, cancel_futures=True)
+
+
+@contextmanager
+def refreshed_while(touch: Callable[[], object], every_s: float, name: str) -> Iterator[None]:
+    """Call ``touch`` every ``every_s`` seconds on a thread of its own until the block
+    ends (a row's heartbeat kept fresh while slow work runs).
+
+    ``touch`` runs Django queries: a ``DatabaseError`` is logged and the next period
+    tries again; the thread closes its database connection when it ends. The thread is
+    this block's: stopped and joined when it ends.
+    """
+    from django.db import DatabaseError, connection
+
+    stop = threading.Event()
+
+    def run() -> None:
+        try:
+            while not stop.wait(every_s):
+                try:
+                    touch()
+                except DatabaseError:
+                    logger.exception("%s: could not refresh", name)
+        finally:
+            connection.close()
+
+    thread = threading.Thread(target=run, name=name, daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join()

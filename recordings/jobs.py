@@ -32,11 +32,12 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from django.db import DatabaseError, close_old_connections, connection, transaction
+from django.db import close_old_connections, transaction
 from django.utils import timezone
 
 from denoise.base import DenoiseError
 from denoise.filedenoise import denoise_file
+from fc25_denoise.threads import refreshed_while
 from users.events import publish
 
 from .audio import AudioError
@@ -202,27 +203,14 @@ def _heartbeat(job_id: int) -> Iterator[None]:
 
     The beating thread is this block's: stopped and joined when it ends.
     """
-    stop = threading.Event()
 
     def beat() -> None:
-        try:
-            while not stop.wait(HEARTBEAT_EVERY):
-                try:
-                    RecordingJob.objects.filter(
-                        pk=job_id, status=RecordingJob.Status.RUNNING
-                    ).update(updated_at=timezone.now())
-                except DatabaseError:
-                    logger.exception("[job %s] could not send its heartbeat", job_id)
-        finally:
-            connection.close()
+        RecordingJob.objects.filter(pk=job_id, status=RecordingJob.Status.RUNNING).update(
+            updated_at=timezone.now()
+        )
 
-    thread = threading.Thread(target=beat, name=f"recjob-beat-{job_id}", daemon=True)
-    thread.start()
-    try:
+    with refreshed_while(beat, HEARTBEAT_EVERY, f"recjob-beat-{job_id}"):
         yield
-    finally:
-        stop.set()
-        thread.join()
 
 
 def _run(job: RecordingJob, owner_id: int) -> None:

@@ -9,7 +9,6 @@ through :func:`users.presence.do_set_streaming`.
 from __future__ import annotations
 
 import logging
-import threading
 import time
 import uuid
 from collections.abc import Collection, Iterator
@@ -18,11 +17,12 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from django.conf import settings
-from django.db import DatabaseError, IntegrityError, connection, transaction
+from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 
 from fc25_denoise.api import Conflict, Forbidden, NotFound
+from fc25_denoise.threads import refreshed_while
 from recordings.models import StreamRecording
 from recordings.recovery import recover_spool
 from recordings.services import do_save_live_recording
@@ -357,27 +357,12 @@ def _claim_held(session_id: uuid.UUID, every_s: float) -> Iterator[None]:
 
     The refreshing thread is this block's: stopped and joined when it ends.
     """
-    stop = threading.Event()
 
     def refresh() -> None:
-        try:
-            while not stop.wait(every_s):
-                try:
-                    ActiveStream.objects.filter(session_id=session_id).update(
-                        heartbeat=timezone.now()
-                    )
-                except DatabaseError:
-                    logger.exception("[stream %s] could not keep its claim fresh", session_id)
-        finally:
-            connection.close()
+        ActiveStream.objects.filter(session_id=session_id).update(heartbeat=timezone.now())
 
-    thread = threading.Thread(target=refresh, name=f"claim-{session_id}", daemon=True)
-    thread.start()
-    try:
+    with refreshed_while(refresh, every_s, f"claim-{session_id}"):
         yield
-    finally:
-        stop.set()
-        thread.join()
 
 
 def recover_orphan_spool(idle_s: float) -> int:
