@@ -3,13 +3,26 @@ from django.contrib.admin.forms import AdminAuthenticationForm
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.core.exceptions import ValidationError
 
-from . import throttle
+from . import services, throttle
 from .models import FriendRequest, Friendship, PresenceConnection, User
 
 
 class ThrottledAdminLoginForm(AdminAuthenticationForm):
     """The admin login form, saying so plainly when the login throttle refused the attempt
-    (the throttle itself runs in authenticate(): users.throttle)."""
+    (the throttle itself runs in authenticate(): users.throttle), and logging out whoever
+    else is logged in on this browser before the admin's ``login()`` replaces them."""
+
+    def confirm_login_allowed(self, user: User) -> None:
+        """Django's staff check; then, the login going ahead, the previous user of this
+        browser is logged out properly (``login()`` alone would drop their session without
+        ``user_logged_out``, so their sockets would stay open and their listens go on).
+
+        Raises:
+            ValidationError: an inactive or non-staff account (nobody is logged out).
+        """
+        super().confirm_login_allowed(user)
+        if self.request is not None:
+            services.log_out_other(self.request, user)
 
     def get_invalid_login_error(self) -> ValidationError:
         if self.request is not None and throttle.was_refused(self.request):

@@ -68,13 +68,23 @@ def do_login(request: HttpRequest, user: User, backend: str | None = None) -> No
     browser would stay open and their listens go on. Logging in again as the same user
     is no logout (their sockets stay open).
     """
+    log_out_other(request, user)
+    login(request, user, backend=backend)
+
+
+def log_out_other(request: HttpRequest, user: User) -> None:
+    """Log out whoever other than ``user`` is logged in on ``request`` (nobody, or
+    ``user`` themselves: nothing), sending ``user_logged_out`` for them.
+
+    Every login path calls this before Django's ``login()``: the API's (:func:`do_login`)
+    and the admin's (``users.admin.ThrottledAdminLoginForm``).
+    """
     current = getattr(request, "user", None)
     if current is not None and current.is_authenticated and current.pk != user.pk:
         # One transaction, as in the logout view: the revocations the signal queues go
         # out once the session is gone.
         with transaction.atomic():
             logout(request)
-    login(request, user, backend=backend)
 
 
 def do_register(username: str, password: str) -> User:
