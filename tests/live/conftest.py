@@ -62,6 +62,12 @@ class ArrayTrack(MediaStreamTrack):
         return frame
 
 
+def tone_track(seconds: float = 20.0) -> ArrayTrack:
+    """A microphone playing a 300 Hz tone for ``seconds``, then silence."""
+    t = np.arange(int(SAMPLE_RATE * seconds)) / SAMPLE_RATE
+    return ArrayTrack((0.3 * np.sin(2 * np.pi * 300 * t)).astype(np.float32))
+
+
 class LiveClient:
     """A logged-in browser stand-in: JSON API with CSRF plus aiortc peers."""
 
@@ -127,6 +133,19 @@ async def hub(settings, tmp_path):
     yield hub
     await hub.shutdown()
     runtime.replace_live_hub(None)
+
+
+@pytest.fixture
+async def other(hub):
+    """A second "process" (another hub on this loop, its own node): a test hands requests
+    to it with ``runtime.replace_live_hub(other)``. Placeholders a test put in its
+    ``_sessions`` to fake load (``None``) are dropped before it shuts down."""
+    second = runtime.build_live_hub()
+    yield second
+    runtime.replace_live_hub(hub)
+    for key in [k for k, v in second._sessions.items() if v is None]:
+        del second._sessions[key]
+    await second.shutdown()
 
 
 @pytest.fixture

@@ -13,7 +13,6 @@ import asyncio
 import io
 from datetime import timedelta
 
-import numpy as np
 import pytest
 from asgiref.sync import sync_to_async
 from django.core.management import call_command
@@ -21,7 +20,7 @@ from django.utils import timezone
 
 from recordings.models import StreamRecording
 from streams.models import ActiveStream, LiveNode
-from tests.live.conftest import ArrayTrack, wait_until
+from tests.live.conftest import tone_track, wait_until
 from users.models import PresenceConnection, User
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -34,11 +33,6 @@ def _identity(settings):
     settings.DENOISE_MODEL = "identity"
 
 
-def tone() -> ArrayTrack:
-    t = np.arange(48_000 * 30) / 48_000
-    return ArrayTrack((0.3 * np.sin(2 * np.pi * 300 * t)).astype(np.float32))
-
-
 async def clear_stale_state() -> str:
     out = io.StringIO()
     await sync_to_async(call_command, thread_sensitive=False)("clear_stale_state", stdout=out)
@@ -48,7 +42,7 @@ async def clear_stale_state() -> str:
 async def test_a_running_process_keeps_its_streams_and_sockets(clients, hub, settings):
     settings.STREAM_HEARTBEAT_S = 0.5  # the command watches a fresh row for a new beat
     alice, bob, _, _ = clients
-    resp, _ = await alice.go_live(tone())
+    resp, _ = await alice.go_live(tone_track(30))
     assert resp.status_code == 200, resp.content
     session = hub.session_for(alice.user.pk)
     await wait_until(lambda: session.stats["frames"] > 25)  # half a second recorded

@@ -11,20 +11,17 @@ come back before the beats (the order after a real outage is the processes' time
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from datetime import timedelta
 
-import numpy as np
 import pytest
 from django.db import OperationalError
 from django.utils import timezone
 
-from fc25_denoise import runtime
 from streams import services
-from streams.hub import LiveHub
 from streams.models import ActiveStream
 from streams.node import DEAD_AFTER_BEATS
-from tests.live.conftest import ArrayTrack
+from tests.live.conftest import tone_track
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -35,18 +32,6 @@ HEARTBEAT_S = 0.2
 def _fast(settings):
     settings.DENOISE_MODEL = "identity"
     settings.STREAM_HEARTBEAT_S = HEARTBEAT_S
-
-
-@pytest.fixture
-async def other(hub) -> AsyncIterator[LiveHub]:
-    second = runtime.build_live_hub()
-    yield second
-    await second.shutdown()
-
-
-def tone() -> ArrayTrack:
-    t = np.arange(48_000 * 30) / 48_000
-    return ArrayTrack((0.3 * np.sin(2 * np.pi * 300 * t)).astype(np.float32))
 
 
 class Outage:
@@ -101,7 +86,7 @@ async def test_a_database_outage_does_not_end_healthy_streams(clients, hub, othe
     monkeypatch.setattr(services, "do_node_beat", db.beat(services.do_node_beat))
     monkeypatch.setattr(services, "clear_dead_streams", db.sweep(services.clear_dead_streams))
     monkeypatch.setattr(services, "recover_orphan_spool", db.spool(services.recover_orphan_spool))
-    assert (await alice.go_live(tone()))[0].status_code == 200
+    assert (await alice.go_live(tone_track(30)))[0].status_code == 200
     other.node.start()  # a second process, beating and sweeping
     mine, theirs = await hub.node.channel(), await other.node.channel()
     await until(lambda: db.good_beats.get(theirs, 0) >= 3)

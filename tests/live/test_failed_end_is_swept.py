@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 from datetime import timedelta
 
-import numpy as np
 import pytest
 from django.db import OperationalError
 from django.utils import timezone
@@ -20,7 +19,7 @@ from recordings.models import StreamRecording
 from streams import services
 from streams.models import ActiveStream
 from streams.services import clear_dead_streams
-from tests.live.conftest import ArrayTrack, wait_until
+from tests.live.conftest import tone_track, wait_until
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -31,11 +30,6 @@ MINE = "specific.me!node"
 def _fast(settings):
     settings.DENOISE_MODEL = "identity"
     settings.STREAM_HEARTBEAT_S = 0.2  # dead after 0.4 s, swept every 0.2 s
-
-
-def tone() -> ArrayTrack:
-    t = np.arange(48_000 * 20) / 48_000
-    return ArrayTrack((0.3 * np.sin(2 * np.pi * 300 * t)).astype(np.float32))
 
 
 class FailsOnce:
@@ -56,7 +50,7 @@ async def test_a_stream_whose_end_failed_is_ended_by_the_sweep(clients, hub, mon
     alice = clients[0]
     end = FailsOnce(services.do_end_stream)
     monkeypatch.setattr(services, "do_end_stream", end)
-    assert (await alice.go_live(tone()))[0].status_code == 200
+    assert (await alice.go_live(tone_track()))[0].status_code == 200
     session = hub.session_for(alice.user.pk)
     await wait_until(lambda: session.stats["frames"] > 25)  # half a second recorded
     stopped = await alice.call("post", "/api/streams/stop/")
@@ -70,7 +64,7 @@ async def test_a_stream_whose_end_failed_is_ended_by_the_sweep(clients, hub, mon
         await asyncio.sleep(0.05)
     assert not await ActiveStream.objects.aexists()
     assert await StreamRecording.objects.filter(owner=alice.user).acount() == 1
-    again, _ = await alice.go_live(tone())
+    again, _ = await alice.go_live(tone_track())
     assert again.status_code == 200, again.content
 
 

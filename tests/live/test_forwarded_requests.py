@@ -9,16 +9,13 @@ gives 503 within the forwarding timeout.
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator
 
-import numpy as np
 import pytest
 from channels.layers import get_channel_layer
 
 from fc25_denoise import runtime
-from streams.hub import LiveHub
 from streams.models import ActiveStream
-from tests.live.conftest import ArrayTrack, wait_until
+from tests.live.conftest import tone_track, wait_until
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -28,23 +25,9 @@ def _identity(settings):
     settings.DENOISE_MODEL = "identity"
 
 
-@pytest.fixture
-async def other(hub) -> AsyncIterator[LiveHub]:
-    """A second "process": requests are handled by it while the test runs."""
-    second = runtime.build_live_hub()
-    yield second
-    runtime.replace_live_hub(hub)
-    await second.shutdown()
-
-
-def tone() -> ArrayTrack:
-    t = np.arange(48_000 * 20) / 48_000
-    return ArrayTrack((0.3 * np.sin(2 * np.pi * 300 * t)).astype(np.float32))
-
-
 async def test_listen_and_stop_through_another_process(clients, hub, other):
     alice, bob, _, _ = clients
-    assert (await alice.go_live(tone()))[0].status_code == 200
+    assert (await alice.go_live(tone_track()))[0].status_code == 200
     session = hub.session_for(alice.user.pk)
     runtime.replace_live_hub(other)
 
@@ -64,7 +47,7 @@ async def test_listen_and_stop_through_another_process(clients, hub, other):
 
 async def test_settings_change_is_applied_before_the_answer(clients, hub, other):
     alice = clients[0]
-    assert (await alice.go_live(tone()))[0].status_code == 200
+    assert (await alice.go_live(tone_track()))[0].status_code == 200
     session = hub.session_for(alice.user.pk)
     runtime.replace_live_hub(other)
     resp = await alice.call("patch", "/api/streams/settings/", {"atten_lim_db": 12})
@@ -75,7 +58,7 @@ async def test_settings_change_is_applied_before_the_answer(clients, hub, other)
 async def test_refusals_come_back_with_the_hosts_status(clients, hub, other, settings):
     alice, bob, _, _ = clients
     settings.MAX_LISTENERS_PER_STREAM = 1
-    assert (await alice.go_live(tone()))[0].status_code == 200
+    assert (await alice.go_live(tone_track()))[0].status_code == 200
     runtime.replace_live_hub(other)
     resp = await bob.call(
         "post", "/api/webrtc/listen/alice/", {"sdp": "v=0\r\nm=audio 9 x\r\n", "type": "offer"}
@@ -89,7 +72,7 @@ async def test_refusals_come_back_with_the_hosts_status(clients, hub, other, set
 async def test_a_host_that_does_not_answer_gives_503(clients, hub, other, settings):
     alice, bob, _, _ = clients
     settings.NODE_CALL_TIMEOUT_S = 0.5
-    assert (await alice.go_live(tone()))[0].status_code == 200
+    assert (await alice.go_live(tone_track()))[0].status_code == 200
     # The stream's host hangs: nothing reads its channel any more.
     silent = await get_channel_layer().new_channel()
     await ActiveStream.objects.filter(user=alice.user).aupdate(node_channel=silent)
@@ -112,11 +95,11 @@ async def test_a_host_that_does_not_answer_gives_503(clients, hub, other, settin
 async def test_an_offer_to_a_full_process_is_hosted_by_one_with_room(clients, hub, other, settings):
     alice, _, carol, _ = clients
     settings.MAX_LIVE_STREAMS = 1
-    assert (await alice.go_live(tone()))[0].status_code == 200
+    assert (await alice.go_live(tone_track()))[0].status_code == 200
     other.node.start()  # the second process beats: its row offers room
     await wait_until(lambda: other.node._beat is not None)
     hub.node.single = False  # two hubs share the in-memory layer here
-    resp, _ = await carol.go_live(tone())
+    resp, _ = await carol.go_live(tone_track())
     assert resp.status_code == 200, resp.content
     assert other.session_for(carol.user.pk) is not None
     assert hub.session_for(carol.user.pk) is None

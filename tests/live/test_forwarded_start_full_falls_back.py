@@ -8,16 +8,11 @@ is faked with reserved slots (what a stream being set up holds).
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
-import numpy as np
 import pytest
 from django.utils import timezone
 
-from fc25_denoise import runtime
-from streams.hub import LiveHub
 from streams.models import ActiveStream, LiveNode
-from tests.live.conftest import ArrayTrack
+from tests.live.conftest import tone_track
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -26,19 +21,6 @@ pytestmark = pytest.mark.django_db(transaction=True)
 def _identity(settings):
     settings.DENOISE_MODEL = "identity"
     settings.MAX_LIVE_STREAMS = 4
-
-
-@pytest.fixture
-async def other(hub) -> AsyncIterator[LiveHub]:
-    second = runtime.build_live_hub()
-    yield second
-    second._sessions.clear()  # the fake load
-    await second.shutdown()
-
-
-def tone() -> ArrayTrack:
-    t = np.arange(48_000 * 20) / 48_000
-    return ArrayTrack((0.3 * np.sin(2 * np.pi * 300 * t)).astype(np.float32))
 
 
 async def test_a_full_remote_host_falls_back_to_the_next(clients, hub, other):
@@ -56,7 +38,7 @@ async def test_a_full_remote_host_falls_back_to_the_next(clients, hub, other):
         capacity=4,
     )
     try:
-        resp, _ = await carol.go_live(tone())
+        resp, _ = await carol.go_live(tone_track())
     finally:
         for fake in (-1, -2):
             hub._sessions.pop(fake, None)

@@ -13,10 +13,8 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from collections.abc import AsyncIterator
 from datetime import timedelta
 
-import numpy as np
 import pytest
 from asgiref.sync import ThreadSensitiveContext
 from django.utils import timezone
@@ -24,9 +22,8 @@ from django.utils import timezone
 from fc25_denoise import runtime
 from recordings.models import StreamRecording
 from streams import services
-from streams.hub import LiveHub
 from streams.models import ActiveStream
-from tests.live.conftest import ArrayTrack, wait_until
+from tests.live.conftest import tone_track, wait_until
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -36,19 +33,6 @@ def _fast(settings):
     settings.DENOISE_MODEL = "identity"
     settings.NODE_CALL_TIMEOUT_S = 0.1  # a forwarded stop waits 0.3 s for its answer
     settings.STREAM_HEARTBEAT_S = 60.0  # the row stays fresh unless a test ages it
-
-
-@pytest.fixture
-async def other(hub) -> AsyncIterator[LiveHub]:
-    second = runtime.build_live_hub()
-    yield second
-    runtime.replace_live_hub(hub)
-    await second.shutdown()
-
-
-def tone() -> ArrayTrack:
-    t = np.arange(48_000 * 20) / 48_000
-    return ArrayTrack((0.3 * np.sin(2 * np.pi * 300 * t)).astype(np.float32))
 
 
 class HeldSave:
@@ -87,7 +71,7 @@ async def stop_through_the_other(alice, hub, other, monkeypatch):
     monkeypatch.setattr(services, "do_save_live_recording", save)
     looks = Watched(getattr(services, "stream_end", None))
     monkeypatch.setattr(services, "stream_end", looks, raising=False)
-    assert (await alice.go_live(tone()))[0].status_code == 200
+    assert (await alice.go_live(tone_track()))[0].status_code == 200
     session = hub.session_for(alice.user.pk)
     await wait_until(lambda: session.stats["frames"] > 25)  # half a second recorded
     runtime.replace_live_hub(other)  # the stop lands on the other process

@@ -7,20 +7,17 @@ a forwarded request, a full process passing an offer on, a recording quota that 
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator
 from typing import Any
 
-import numpy as np
 import pytest
 from channels.layers import get_channel_layer
 from django.utils import timezone
 
 from denoise.base import DenoiseError
 from fc25_denoise import runtime
-from streams.hub import LiveHub
 from streams.models import ActiveStream, LiveNode
 from streams.quota import QuotaWatch
-from tests.live.conftest import ArrayTrack
+from tests.live.conftest import tone_track
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -28,20 +25,6 @@ pytestmark = pytest.mark.django_db(transaction=True)
 @pytest.fixture(autouse=True)
 def _identity(settings):
     settings.DENOISE_MODEL = "identity"
-
-
-@pytest.fixture
-async def other(hub) -> AsyncIterator[LiveHub]:
-    second = runtime.build_live_hub()
-    yield second
-    runtime.replace_live_hub(hub)
-    second._sessions.clear()  # a faked load
-    await second.shutdown()
-
-
-def tone() -> ArrayTrack:
-    t = np.arange(48_000 * 20) / 48_000
-    return ArrayTrack((0.3 * np.sin(2 * np.pi * 300 * t)).astype(np.float32))
 
 
 def lines(caplog: pytest.LogCaptureFixture, logger: str, words: str) -> list[str]:
@@ -55,7 +38,7 @@ async def test_a_model_that_cannot_load(clients, hub, caplog):
         raise DenoiseError("the model file is missing")
 
     hub.runtime.create_denoiser = broken
-    resp, _ = await alice.go_live(tone())
+    resp, _ = await alice.go_live(tone_track())
     assert resp.status_code == 503
     [line] = lines(caplog, "streams.host", "cannot start the stream")
     assert line.startswith("[stream ") and "user=alice]" in line, line
@@ -64,7 +47,7 @@ async def test_a_model_that_cannot_load(clients, hub, caplog):
 async def test_a_process_that_does_not_answer(clients, hub, other, settings, caplog):
     alice, bob, _, _ = clients
     settings.NODE_CALL_TIMEOUT_S = 0.1
-    assert (await alice.go_live(tone()))[0].status_code == 200
+    assert (await alice.go_live(tone_track()))[0].status_code == 200
     session_id = hub.session_for(alice.user.pk).session_id
     silent = await get_channel_layer().new_channel()  # a hung host: nobody reads it
     await ActiveStream.objects.filter(user=alice.user).aupdate(node_channel=silent)
@@ -88,7 +71,7 @@ async def test_a_full_process_passing_the_offer_on(clients, hub, other, settings
     )
     hub._sessions[-2] = None  # this one too: 429 in the end
     try:
-        resp, _ = await carol.go_live(tone())
+        resp, _ = await carol.go_live(tone_track())
     finally:
         hub._sessions.pop(-2)
     assert resp.status_code == 429

@@ -12,13 +12,12 @@ from __future__ import annotations
 
 import asyncio
 
-import numpy as np
 import pytest
 from asgiref.sync import ThreadSensitiveContext
 
 from streams import host as host_module
 from streams import services
-from tests.live.conftest import ArrayTrack
+from tests.live.conftest import tone_track
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -26,11 +25,6 @@ pytestmark = pytest.mark.django_db(transaction=True)
 @pytest.fixture(autouse=True)
 def _identity(settings):
     settings.DENOISE_MODEL = "identity"
-
-
-def tone() -> ArrayTrack:
-    t = np.arange(48_000 * 20) / 48_000
-    return ArrayTrack((0.3 * np.sin(2 * np.pi * 300 * t)).astype(np.float32))
 
 
 class SlowModel:
@@ -59,7 +53,7 @@ async def test_a_change_during_the_model_load_reaches_the_stream(clients, hub):
     ).status_code == 200
     model = SlowModel(hub.runtime.create_denoiser)
     hub.runtime.create_denoiser = model
-    going = asyncio.ensure_future(request(alice.go_live(tone())))
+    going = asyncio.ensure_future(request(alice.go_live(tone_track())))
     await asyncio.wait_for(model.entered.wait(), 10)  # the row exists, no session yet
 
     body = {"share_raw": False, "atten_lim_db": 20}
@@ -90,7 +84,7 @@ async def test_a_change_stored_before_the_row_existed_reaches_the_stream(clients
         return real(user_id, needed, **kwargs)
 
     monkeypatch.setattr(host_module, "check_quota", check_quota_meanwhile)
-    resp, _ = await alice.go_live(tone())
+    resp, _ = await alice.go_live(tone_track())
     assert resp.status_code == 200, resp.content
 
     session = hub.session_for(alice.user.pk)
