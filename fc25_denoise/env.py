@@ -11,7 +11,7 @@ import ipaddress
 import os
 import secrets
 from pathlib import Path
-from urllib.parse import SplitResult, urlsplit
+from urllib.parse import SplitResult, parse_qsl, unquote, urlsplit
 
 from django.core.exceptions import ImproperlyConfigured
 
@@ -165,14 +165,87 @@ def secret_key(data_dir: Path, *, allow_local: bool) -> str:
     return path.read_text().strip()
 
 
-def database_from_url(url: str) -> dict[str, object]:
-    """Django DATABASES entry for a ``postgres://user:pass@host:port/name`` URL.
+LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "[::1]")
+"""Names a node is always reached by on its own port: the container health check
+(deploy/healthcheck.py) and Prometheus send ``Host: 127.0.0.1:<port>``."""
+
+
+def allowed_hosts(configured: list[str], public_url: SplitResult | None) -> list[str]:
+    """``ALLOWED_HOSTS``: the ``configured`` names, then ``public_url``'s host, then
+    :data:`LOOPBACK_HOSTS`, each once, in that order.
+
+    The loopback names are always added: an operator listing only the public name would
+    otherwise get 400 on every health check and scrape, and no node would become healthy.
+    A client can send such a ``Host`` through a proxy that passes ``Host`` on (as the
+    default list always allowed); nothing builds links from it, and the CSP's WebSocket
+    source it names is that client's own.
+    """
+    hosts = list(configured)
+    if public_url is not None:
+        host = public_url.hostname or ""
+        hosts.append(f"[{host}]" if ":" in host else host)  # an IPv6 address, bracketed
+    hosts.extend(LOOPBACK_HOSTS)
+    return list(dict.fromkeys(host for host in hosts if host))
+
+
+_LIBPQ_KEYS = frozenset(
+    {
+        "sslmode",
+        "sslrootcert",
+        "sslcert",
+        "sslkey",
+        "connect_timeout",
+        "application_name",
+        "target_session_attrs",
+        "options",
+    }
+)
+"""Query-string keys of DATABASE_URL passed to libpq (the database's ``OPTIONS``)."""
+_SSLMODES = ("disable", "allow", "prefer", "require", "verify-ca", "verify-full")
+
+
+def _libpq_options(query: str) -> dict[str, str]:
+    """The connection options in DATABASE_URL's query string (values URL-decoded).
 
     Raises:
-        ImproperlyConfigured: another scheme or no database name.
+        ImproperlyConfigured: a key not in :data:`_LIBPQ_KEYS` (a typo such as ``sslmod``
+        would otherwise drop TLS without a word), a key given twice or without a value,
+        an ``sslmode`` libpq does not know, or a ``connect_timeout`` that is not a
+        whole number of seconds. libpq would reject the last two only at the first
+        query; here the server stops at start.
     """
-    from urllib.parse import unquote
+    options: dict[str, str] = {}
+    for key, value in parse_qsl(query, keep_blank_values=True):
+        if key not in _LIBPQ_KEYS:
+            raise ImproperlyConfigured(
+                f"DATABASE_URL option {key!r} is not supported "
+                f"(use {', '.join(sorted(_LIBPQ_KEYS))})"
+            )
+        if key in options:
+            raise ImproperlyConfigured(f"DATABASE_URL option {key!r} is given more than once")
+        if not value:
+            raise ImproperlyConfigured(f"DATABASE_URL option {key!r} has no value")
+        options[key] = value
+    if options.get("sslmode", "prefer") not in _SSLMODES:
+        raise ImproperlyConfigured(
+            f"DATABASE_URL sslmode={options['sslmode']!r} must be one of {', '.join(_SSLMODES)}"
+        )
+    if not options.get("connect_timeout", "0").isdigit():
+        raise ImproperlyConfigured(
+            f"DATABASE_URL connect_timeout={options['connect_timeout']!r} "
+            "must be a whole number of seconds"
+        )
+    return options
 
+
+def database_from_url(url: str) -> dict[str, object]:
+    """Django DATABASES entry for a ``postgres://user:pass@host:port/name[?key=value&...]``
+    URL; the query's libpq keys (``sslmode``, ``sslrootcert``, ...) become ``OPTIONS``.
+
+    Raises:
+        ImproperlyConfigured: another scheme, no database name, or a query key that is
+        unknown, repeated or has a bad value (see :func:`_libpq_options`).
+    """
     parts = urlsplit(url)
     if parts.scheme not in ("postgres", "postgresql"):
         raise ImproperlyConfigured(
@@ -188,7 +261,16 @@ def database_from_url(url: str) -> dict[str, object]:
         "PASSWORD": unquote(parts.password or ""),
         "HOST": parts.hostname or "",
         "PORT": str(parts.port or ""),
-        "CONN_MAX_AGE": 60,
-        "CONN_HEALTH_CHECKS": True,
+        "OPTIONS": _libpq_options(parts.query),
+        # No persistent connections: under ASGI every request's sync code runs on a
+        # thread of its own, and a connection kept for reuse outlives its thread, open,
+        # until the garbage collector frees it (Django ticket #33497; Django's docs say to
+        # disable them under ASGI). Each request closes its connection when it ends; the
+        # long-lived lanes (streams/dbtask.py, recordings/jobs.py, fc25_denoise/health.py)
+        # close theirs around every call already. Not psycopg's pool: psycopg_pool is not
+        # a dependency, and one pool per process would have to be sized against every
+        # thread lane times every process, with a new way to fail (waiting for a free
+        # connection); a connection to a nearby server costs a few milliseconds.
+        "CONN_MAX_AGE": 0,
         "TEST": {"NAME": f"test_{name}"},
     }

@@ -19,6 +19,7 @@ from django.core.exceptions import ImproperlyConfigured
 from denoise.registry import DEFAULT_MODEL
 
 from .env import (
+    allowed_hosts,
     database_from_url,
     env_bool,
     env_choice,
@@ -40,18 +41,17 @@ DEBUG = env_bool("DEBUG", False)
 SECRET_KEY = secret_key(
     DATA_DIR, allow_local=env_bool("FC25_LOCAL_SECRET", False) or DEBUG or RUNNING_TESTS
 )
-ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]"])
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
 # --- One switch for a public deployment: FC25_PUBLIC_URL=https://voice.example.org adds its
-# host and origin to the two lists above and, for https, turns on secure cookies, HSTS, the
-# https redirect and trust in the proxy's X-Forwarded-Proto (README "Deploying").
+# host and origin to ALLOWED_HOSTS and CSRF_TRUSTED_ORIGINS and, for https, turns on secure
+# cookies, HSTS, the https redirect and trust in the proxy's X-Forwarded-Proto (README
+# "Deploying").
 PUBLIC_URL = env_public_url("FC25_PUBLIC_URL")
 PUBLIC_HTTPS = PUBLIC_URL is not None and PUBLIC_URL.scheme == "https"
+# The loopback names are always in: health checks and Prometheus reach a node by 127.0.0.1.
+ALLOWED_HOSTS = allowed_hosts(env_list("ALLOWED_HOSTS", []), PUBLIC_URL)
 if PUBLIC_URL is not None:
-    _host = PUBLIC_URL.hostname or ""
-    _host = f"[{_host}]" if ":" in _host else _host
     _origin = f"{PUBLIC_URL.scheme}://{PUBLIC_URL.netloc}"
-    ALLOWED_HOSTS += [_host] if _host not in ALLOWED_HOSTS else []
     CSRF_TRUSTED_ORIGINS += [_origin] if _origin not in CSRF_TRUSTED_ORIGINS else []
 SECURE_HSTS_SECONDS = env_int(
     "FC25_HSTS_SECONDS", 365 * 24 * 3600 if PUBLIC_HTTPS else 0, minimum=0

@@ -8,6 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from fc25_denoise.env import LOOPBACK_HOSTS
+
 ROOT = Path(__file__).resolve().parents[2]
 SECRET = "k3Zr-9vQ_pL2xW8mN4tY7uB1cE6fH0jA5sD3gK9qR2wX8zV4nM7bT1yU6iO0pL5e"
 
@@ -87,7 +89,7 @@ def test_individual_settings_extend_and_override(tmp_path):
         FC25_HSTS_SUBDOMAINS="1",
     )
     s = _settings(env)
-    assert s["ALLOWED_HOSTS"] == ["internal.lan", "voice.example.org"]
+    assert s["ALLOWED_HOSTS"] == ["internal.lan", "voice.example.org", *LOOPBACK_HOSTS]
     assert s["CSRF_TRUSTED_ORIGINS"] == [
         "https://other.example.org",
         "https://voice.example.org:8443",
