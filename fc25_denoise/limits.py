@@ -8,7 +8,12 @@ runs first, for every HTTP request that carries a body:
 1. a declared ``Content-Length`` over the route's limit: 413, nothing read;
 2. anonymous on a route that needs a login (every ``/api/`` route but
    :data:`OPEN_ROUTES`): 401, nothing read (the session is looked up in a thread);
-3. otherwise the body is counted as Django reads it; once past the limit
+3. an import while its account already has ``MAX_OPEN_JOBS`` import bodies in
+   flight: 429, nothing read (:func:`take_import_slot`). Django spools a whole
+   import to disk, and the multipart parser copies it, before the view's open-jobs
+   and quota checks run: without this, one account's parallel uploads could fill
+   the disk;
+4. otherwise the body is counted as Django reads it; once past the limit
    (chunked bodies declare no length) the reply is a 413 and Django sees the
    client disconnect, so it stops reading and drops what it spooled.
 
@@ -18,11 +23,13 @@ so an unread or refused body is never buffered beyond its small high-water mark.
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import Awaitable, Callable
 from importlib import import_module
 from typing import Any
 
+from asgiref.sync import sync_to_async
 from asgiref.typing import (
     ASGIReceiveCallable,
     ASGIReceiveEvent,
@@ -33,6 +40,7 @@ from asgiref.typing import (
 )
 from channels.auth import get_user
 from django.conf import settings
+from django.core.cache import cache
 from django.http import parse_cookie
 
 FORM_OVERHEAD = 64 * 1024
@@ -92,15 +100,67 @@ def needs_login(path: str) -> bool:
     return path.startswith("/api/") and path not in OPEN_ROUTES
 
 
-async def is_logged_in(scope: HTTPScope) -> bool:
-    """Whether the request's session cookie names a logged-in user (one session look-up)."""
+async def session_user_id(scope: HTTPScope) -> int | None:
+    """The id of the logged-in user the request's session cookie names, or None
+    (one session look-up)."""
     cookies = parse_cookie((header(scope, b"cookie") or b"").decode("latin-1"))
     key = cookies.get(settings.SESSION_COOKIE_NAME)
     if not key:
-        return False
+        return None
     store: Any = import_module(settings.SESSION_ENGINE).SessionStore(key)
     user = await get_user({"session": store})
-    return bool(user.is_authenticated)
+    return int(user.pk) if user.is_authenticated else None
+
+
+IMPORT_SLOT_TTL_S = 15 * 60
+"""Safety net of the in-flight import counters: one expires this long after an upload last
+took a slot, so slots a killed process never gave back are not lost for good. An upload
+still running then is no longer counted (the view's own checks still apply)."""
+
+
+def _slot_key(user_id: int) -> str:
+    return f"import-inflight:{user_id}"
+
+
+def import_slots_full_message() -> str:
+    return f"Too many uploads at once (at most {settings.MAX_OPEN_JOBS}); wait for one to finish."
+
+
+def take_import_slot(user_id: int) -> bool:
+    """Count one more import body in flight for ``user_id``; False (nothing counted) if
+    ``MAX_OPEN_JOBS`` are already. A True must be matched by :func:`give_back_import_slot`.
+
+    Atomic with Django's cache (one increment, given back if past the cap), so it holds
+    across processes when the cache is Redis; per process with the local-memory cache.
+    Blocking (a cache round trip).
+    """
+    key = _slot_key(user_id)
+    cache.add(key, 0, timeout=IMPORT_SLOT_TTL_S)
+    try:
+        count = int(cache.incr(key))
+    except ValueError:  # expired between add() and incr()
+        cache.add(key, 1, timeout=IMPORT_SLOT_TTL_S)
+        count = 1
+    # Also gives a TTL to a key Redis INCR re-created without one (expired just after
+    # Django's existence check).
+    cache.touch(key, IMPORT_SLOT_TTL_S)
+    if count > settings.MAX_OPEN_JOBS:
+        give_back_import_slot(user_id)
+        return False
+    return True
+
+
+def give_back_import_slot(user_id: int) -> None:
+    """Release a slot :func:`take_import_slot` gave ``user_id``. Blocking."""
+    key = _slot_key(user_id)
+    try:
+        count = int(cache.decr(key))
+    except ValueError:  # expired meanwhile: nothing to give back
+        return
+    if count < 0:
+        # Re-created by Redis DECR after expiring (no TTL, below zero): it would let this
+        # user past the cap for good.
+        cache.delete(key)
 
 
 async def reply(send: ASGISendCallable, status: int, message: str) -> None:
@@ -122,7 +182,8 @@ async def reply(send: ASGISendCallable, status: int, message: str) -> None:
 
 
 class BodyLimit:
-    """ASGI middleware: refuse anonymous or oversized request bodies (see the module doc)."""
+    """ASGI middleware: refuse anonymous or oversized request bodies, and imports past
+    their account's in-flight cap (see the module doc)."""
 
     def __init__(self, app: App) -> None:
         self.app = app
@@ -139,10 +200,23 @@ class BodyLimit:
         if length is not None and length > limit:
             await reply(send, 413, too_large_message(path))
             return
-        if needs_login(path) and not await is_logged_in(scope):
+        user_id = await session_user_id(scope) if needs_login(path) else None
+        if needs_login(path) and user_id is None:
             await reply(send, 401, NOT_LOGGED_IN)
             return
-        await self.app(scope, *counted(scope, receive, send, limit))
+        if path != IMPORT_PATH or user_id is None:
+            await self.app(scope, *counted(scope, receive, send, limit))
+            return
+        take = sync_to_async(take_import_slot, thread_sensitive=False)
+        if not await take(user_id):
+            await reply(send, 429, import_slots_full_message())
+            return
+        give_back = sync_to_async(give_back_import_slot, thread_sensitive=False)
+        try:
+            await self.app(scope, *counted(scope, receive, send, limit))
+        finally:
+            # Shielded: a request cancelled now still gives its slot back.
+            await asyncio.shield(give_back(user_id))
 
 
 def counted(

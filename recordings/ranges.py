@@ -269,6 +269,10 @@ def stream_bytes(
 
     ``may_read`` is asked every :data:`RECHECK_S` while the response streams; once it
     answers False the response ends there, short of its length.
+
+    Sent with ``X-Accel-Buffering: no``: a buffering proxy (nginx by default) would read
+    the whole span from us at once, into its own temp file, so the re-check would cut off
+    nothing and slow clients would fill the proxy's disk.
     """
     content_type = "audio/flac" if filename.endswith(".flac") else "audio/wav"
     resp = StreamingHttpResponse(
@@ -283,6 +287,7 @@ def stream_bytes(
     resp["Content-Disposition"] = content_disposition(filename, download=download)
     resp["Cache-Control"] = CACHE_CONTROL
     resp["ETag"] = etag
+    resp["X-Accel-Buffering"] = "no"
     return resp
 
 
