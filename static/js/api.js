@@ -52,11 +52,14 @@ async function csrfToken() {
  * @param {string} method  GET, POST, PATCH, DELETE
  * @param {string} path    e.g. "/api/friends/"
  * @param {object} [data]  JSON body for unsafe methods
+ * @param {{keepalive?: boolean}} [options]  keepalive: the request outlives the page
+ *   (sent from pagehide, which would otherwise cancel it); the body must stay under 64 KB
  */
-export async function api(method, path, data) {
+export async function api(method, path, data, { keepalive = false } = {}) {
   method = method.toUpperCase();
   const headers = { Accept: "application/json" };
   const init = { method, headers, credentials: "same-origin" };
+  if (keepalive) init.keepalive = true;
   if (!SAFE_METHODS.has(method)) {
     headers["X-CSRFToken"] = await csrfToken();
     if (data !== undefined) {

@@ -10,6 +10,13 @@ import { startBroadcast } from "./webrtc_client.js";
 const SETTINGS_DEBOUNCE_MS = 50;
 const POLL_MS = 2_000;
 const MAX_ATTEN = 100;
+// Polls in a row that must miss our stream before the page believes the server ended it:
+// one answer could still predate the stream (or come from a lagging replica).
+const MISSING_POLLS_TO_END = 2;
+const LOAD_RETRY_MIN_MS = 1_000;
+const LOAD_RETRY_MAX_MS = 30_000;
+const LOAD_ERROR = "Your broadcast settings could not be loaded. Retrying…";
+const ENDED_TEXT = "Your stream ended.";
 
 const panel = document.getElementById("broadcast-panel");
 const q = (id) => byTestId(id, panel);
@@ -35,6 +42,12 @@ let clock = null;
 let poll = null;
 let settingsTimer = null;
 let metering = false; // the meter follows the mic from Go live until Stop
+let missingPolls = 0; // listener polls in a row that did not list our stream
+let loadTimer = null; // the next settings load after a failed one
+let loadRetryMs = LOAD_RETRY_MIN_MS;
+let confirmedAtten = null; // atten_lim_db as the server last confirmed it
+let confirmedSeq = 0; // which strength change confirmedAtten answers
+let attenSeq = 0; // numbers the strength changes: a later one makes earlier answers stale
 
 function showError(err) {
   if (!err) {
@@ -65,6 +78,11 @@ function formatElapsed(ms) {
   return h ? `${h}:${String(m).padStart(2, "0")}:${s}` : `${m}:${s}`;
 }
 
+function setGoButton(text, disabled) {
+  goButton.textContent = text;
+  goButton.disabled = disabled;
+}
+
 function setLive(isLive) {
   panel.dataset.live = String(isLive);
   goButton.hidden = isLive;
@@ -74,6 +92,7 @@ function setLive(isLive) {
   clearInterval(poll);
   if (isLive) {
     startedAt = Date.now();
+    missingPolls = 0;
     elapsedEl.textContent = "0:00";
     clock = setInterval(() => (elapsedEl.textContent = formatElapsed(Date.now() - startedAt)), 500);
     poll = setInterval(pollListeners, POLL_MS);
@@ -84,28 +103,47 @@ function setLive(isLive) {
 }
 
 async function pollListeners() {
-  if (!live) return;
+  const handle = live;
+  if (!handle) return;
+  let data;
   try {
-    const data = await api("GET", "/api/streams/active/");
-    const mine = data.streams.find((s) => me && s.username.toLowerCase() === me.toLowerCase());
-    if (mine && live) listenersEl.textContent = String(mine.listeners);
+    data = await api("GET", "/api/streams/active/");
   } catch (err) {
     console.warn("listener poll failed", err);
+    return;
   }
+  // Stopped or restarted meanwhile; or our name is unknown (settings not loaded yet), so
+  // a missing stream would prove nothing.
+  if (live !== handle || !me) return;
+  const mine = data.streams.find((s) => s.username.toLowerCase() === me.toLowerCase());
+  if (mine) {
+    missingPolls = 0;
+    listenersEl.textContent = String(mine.listeners);
+    return;
+  }
+  // The server ended it (a Stop in another tab, a shutdown): without this the panel
+  // would say "Live" until ICE gives up, about 30 s later.
+  missingPolls += 1;
+  if (missingPolls < MISSING_POLLS_TO_END) return;
+  await endLive({ tellServer: false });
+  errorEl.textContent = ENDED_TEXT;
 }
 
 async function goLive() {
   showError(null);
   lastRecording.hidden = true;
   metering = true;
-  goButton.disabled = true;
-  goButton.textContent = "Connecting…";
+  setGoButton("Connecting…", true);
+  let handle = null; // this attempt's connection, once it is up
   try {
-    live = await startBroadcast({
+    handle = await startBroadcast({
       onLevel: (rms) => {
         if (metering) meter.value = Math.min(1, rms * 4); // not after Stop
       },
       onState: (state) => {
+        // Only news of the current connection counts (while connecting, both are null):
+        // a stopped one's late "failed" must not end the stream that replaced it.
+        if (handle !== live) return;
         panel.dataset.connection = state;
         if (live && (state === "failed" || state === "closed")) {
           showError(new Error("The connection to the server was lost."));
@@ -113,6 +151,7 @@ async function goLive() {
         }
       },
     });
+    live = handle;
     window.__fc25MicStream = live.stream; // test/bench hook: the raw mic
     listenersEl.textContent = "0";
     setLive(true);
@@ -122,27 +161,31 @@ async function goLive() {
     meter.value = 0;
     showError(err);
   } finally {
-    goButton.disabled = false;
-    goButton.textContent = "Go live";
+    setGoButton("Go live", false);
   }
 }
 
-/** Stop the broadcast; resolves to the server's stop answer (or null). */
-async function endLive() {
+/**
+ * Stop the broadcast; resolves to the server's stop answer (or null).
+ * `keepalive`: the page is going away. `tellServer` false: the server already ended it.
+ */
+async function endLive({ keepalive = false, tellServer = true } = {}) {
   const handle = live;
   if (!handle) return null;
   live = null;
   metering = false;
-  stopButton.disabled = true;
   setLive(false);
   telemetry.reset();
+  // The server frees the stream only after saving its recording: a Go live before the
+  // stop has answered would be refused with "You are already live".
+  setGoButton("Saving…", true);
   try {
-    return await handle.stop();
+    return await handle.stop({ keepalive, tellServer });
   } catch (err) {
     if (!(err instanceof ApiError && err.status === 409)) showError(err); // 409: already ended
     return null;
   } finally {
-    stopButton.disabled = false;
+    setGoButton("Go live", false);
   }
 }
 
@@ -175,37 +218,75 @@ async function onFlag(box, name) {
 function onSlider() {
   renderStrength();
   clearTimeout(settingsTimer);
-  settingsTimer = setTimeout(async () => {
-    try {
-      await api("PATCH", "/api/streams/settings/", { atten_lim_db: Number(slider.value) });
-    } catch (err) {
-      showError(err);
-    }
-  }, SETTINGS_DEBOUNCE_MS);
+  const seq = ++attenSeq; // counted at once: a newer move makes a pending answer stale
+  settingsTimer = setTimeout(() => sendStrength(seq), SETTINGS_DEBOUNCE_MS);
 }
 
-async function loadInitial() {
+/** PATCH the slider's value; a failure puts the slider back on the confirmed value. */
+async function sendStrength(seq) {
   try {
-    const [who, prefs] = await Promise.all([
+    const prefs = await api("PATCH", "/api/streams/settings/", {
+      atten_lim_db: Number(slider.value),
+    });
+    // PATCHes may answer out of order: keep the newest confirmation.
+    if (seq > confirmedSeq) {
+      confirmedSeq = seq;
+      confirmedAtten = Math.round(prefs.atten_lim_db);
+    }
+  } catch (err) {
+    if (seq !== attenSeq) return; // the user moved on: the newer change decides
+    if (confirmedAtten !== null) {
+      slider.value = String(confirmedAtten);
+      renderStrength();
+    }
+    showError(err);
+  }
+}
+
+/** Our name and the settings; retried with backoff (the checkboxes stay disabled until then). */
+async function loadInitial() {
+  clearTimeout(loadTimer);
+  loadTimer = null;
+  let who;
+  let prefs;
+  try {
+    [who, prefs] = await Promise.all([
       api("GET", "/api/auth/me/"),
       api("GET", "/api/streams/settings/"),
     ]);
-    me = who.username;
-    slider.value = String(Math.round(prefs.atten_lim_db));
-    renderStrength();
-    for (const [box, name] of [
-      [recordRaw, "record_raw"],
-      [shareRaw, "share_raw"],
-      [lowLatency, "low_latency"],
-    ]) {
-      if (typeof prefs[name] === "boolean") {
-        box.checked = prefs[name];
-        box.disabled = false;
-      }
-    }
   } catch (err) {
     console.warn("broadcast settings not loaded", err);
+    if (!errorEl.textContent) errorEl.textContent = LOAD_ERROR;
+    loadTimer = setTimeout(loadInitial, loadRetryMs);
+    loadRetryMs = Math.min(loadRetryMs * 2, LOAD_RETRY_MAX_MS);
+    return;
   }
+  loadRetryMs = LOAD_RETRY_MIN_MS;
+  if (errorEl.textContent === LOAD_ERROR) showError(null);
+  me = who.username;
+  if (attenSeq === 0) {
+    // Not when the user already moved it: that change is on its way.
+    confirmedAtten = Math.round(prefs.atten_lim_db);
+    slider.value = String(confirmedAtten);
+    renderStrength();
+  }
+  for (const [box, name] of [
+    [recordRaw, "record_raw"],
+    [shareRaw, "share_raw"],
+    [lowLatency, "low_latency"],
+  ]) {
+    if (typeof prefs[name] === "boolean") {
+      box.checked = prefs[name];
+      box.disabled = false;
+    }
+  }
+}
+
+/** The presence socket (re)opened: the server is reachable, so a pending retry runs now. */
+export function onPresenceOpen() {
+  if (!panel || !loadTimer) return;
+  loadRetryMs = LOAD_RETRY_MIN_MS;
+  loadInitial();
 }
 
 /** A `recording_quota` presence event: the live recording nears (or reached) the quota. */
@@ -238,7 +319,8 @@ export function initBroadcast() {
   shareRaw.addEventListener("change", () => onFlag(shareRaw, "share_raw"));
   lowLatency.addEventListener("change", () => onFlag(lowLatency, "low_latency"));
   slider.addEventListener("input", onSlider);
-  window.addEventListener("pagehide", () => live && endLive());
+  // keepalive: an ordinary fetch may be cancelled with the page, leaving the stream live.
+  window.addEventListener("pagehide", () => live && endLive({ keepalive: true }));
   renderStrength();
   loadInitial();
 }

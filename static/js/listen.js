@@ -33,6 +33,9 @@ let player = null; // the listen() handle while listening
 let connecting = false;
 let lostAt = 0; // when the connection last dropped while listening
 let lastListenId = null; // the latest listen's id: its "listen_ended" may follow its end
+// While connecting: what ended meanwhile. The stream's end (and the server's "listen_ended"
+// for the new listen, whose id we do not know yet) can arrive before the offer's answer.
+let attempt = null; // {ended: boolean, endedListens: Map<listenId, reason>}
 let stopStats = null; // stops the getStats poll while listening
 
 function status(text, state) {
@@ -95,15 +98,19 @@ export function onTelemetry(event) {
 async function start() {
   if (!isLive || player || connecting) return;
   connecting = true;
+  const mine = { ended: false, endedListens: new Map() };
+  attempt = mine;
   showEnded("");
   status("Connecting…", "connecting");
   render();
+  let handle = null;
   try {
-    player = await listen(username, audioEl, {
+    handle = await listen(username, audioEl, {
       level: levelSelect.value,
       onState: (state) => {
+        if (!handle || handle !== player) return; // not (or no longer) the playing one
         if (state === "connected") status(`Listening to ${username}.`, "playing");
-        else if ((state === "failed" || state === "closed") && player) {
+        else if (state === "failed" || state === "closed") {
           lostAt = Date.now();
           endPlayer();
           status("The connection was lost.", "error");
@@ -111,6 +118,14 @@ async function start() {
         }
       },
     });
+    const reason = mine.endedListens.get(handle.listenId);
+    if (reason || mine.ended || !isLive) {
+      handle.stop(false); // a dead stream: the server already dropped this listen
+      if (reason) showListenEnded(reason);
+      else status("The stream ended.", "ended");
+      return;
+    }
+    player = handle;
     lastListenId = player.listenId;
     levelSelect.value = player.level; // the server may have chosen another (raw not shared)
     levelSelect.dataset.applied = player.level;
@@ -118,9 +133,16 @@ async function start() {
     window.__fc25ListenStream = player.stream; // test hook: the received audio
     if (player.pc.connectionState === "connected") status(`Listening to ${username}.`, "playing");
   } catch (err) {
-    console.error(err);
-    status(err.message || "Could not start listening.", "error");
+    if (mine.ended || !isLive) {
+      // The refusal ("not live") only echoes the end we already showed.
+      console.warn(err);
+      status("The stream ended.", "ended");
+    } else {
+      console.error(err);
+      status(err.message || "Could not start listening.", "error");
+    }
   } finally {
+    attempt = null;
     connecting = false;
     render();
   }
@@ -140,15 +162,23 @@ function showEnded(text, reason = "") {
   endedEl.hidden = !text;
 }
 
+function showListenEnded(reason) {
+  const text = ENDED_TEXT[reason] || "The stream is no longer available.";
+  status(text, "ended");
+  showEnded(text, reason);
+}
+
 /** The server ended one of our listens ("listen_ended"); ignored unless it is this page's. */
 export function listenEnded(event) {
-  if (!event.listen_id || event.listen_id !== lastListenId) return;
-  if (event.reason === "stopped") return; // our own Stop (or another tab's of this listen)
+  if (!event.listen_id || event.reason === "stopped") return; // "stopped": our own Stop
+  if (event.listen_id !== lastListenId) {
+    // Maybe the listen being connected (its id comes with the answer): start() checks.
+    if (attempt) attempt.endedListens.set(event.listen_id, event.reason);
+    return;
+  }
   lastListenId = null;
   endPlayer();
-  const text = ENDED_TEXT[event.reason] || "The stream is no longer available.";
-  status(text, "ended");
-  showEnded(text, event.reason);
+  showListenEnded(event.reason);
   render();
 }
 
@@ -159,6 +189,7 @@ export function setLive(live) {
   isLive = live;
   const justLost = Date.now() - lostAt < 10_000; // the stream's end reached us first
   if (!live && (player || connecting || justLost)) {
+    if (attempt) attempt.ended = true; // start() drops the listen it is connecting
     endPlayer();
     status(`The stream ended.`, "ended");
   } else if (!live) {
@@ -175,7 +206,15 @@ export function initListen() {
   listenButton.addEventListener("click", start);
   stopButton.addEventListener("click", stop);
   levelSelect.addEventListener("change", onLevel);
-  window.addEventListener("pagehide", () => endPlayer());
+  // Reset the panel too: a page restored from the back/forward cache shows what it had
+  // when hidden, and a "Stop listening" with nothing connected would be a lie.
+  window.addEventListener("pagehide", () => {
+    if (!player) return;
+    lastListenId = null; // a restored page has nothing to learn about this listen
+    endPlayer();
+    status(isLive ? `${username} is live.` : "Not live right now.", "idle");
+    render();
+  });
   render();
   api("GET", "/api/streams/active/")
     .then((data) => {

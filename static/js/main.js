@@ -4,7 +4,7 @@
 // attributes, never innerHTML. Rows are cloned from <template>s in main.html.
 
 import { api, bindLogout, goToLogin, statusLine, timeAgo, byTestId } from "./api.js";
-import { initBroadcast, onRecordingQuota, onTelemetry } from "./broadcast.js";
+import { initBroadcast, onPresenceOpen, onRecordingQuota, onTelemetry } from "./broadcast.js";
 import { connectPresence } from "./presence.js";
 
 const SEARCH_DEBOUNCE_MS = 250;
@@ -259,6 +259,7 @@ function loadAll() {
 
 const presence = connectPresence();
 presence.on("open", loadAll); // (re)connected: resync anything we missed while away
+presence.on("open", onPresenceOpen); // a failed settings load need not wait out its backoff
 presence.on("presence", (ev) =>
   patchFriend(ev.username, { online: ev.online, last_seen: ev.last_seen ?? null })
 );

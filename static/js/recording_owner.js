@@ -72,14 +72,15 @@ export function createOwnerTools(panel, { onUpdated, onDeleted, onError, say, lo
     setBusy(true);
     try {
       const updated = await api("PATCH", `/api/recordings/${id}/`, { title: text });
+      setBusy(false); // first: a disabled Rename button cannot take the focus back
       closeRename();
       onUpdated(updated);
       say(`Renamed to “${updated.title}”.`);
     } catch (err) {
+      setBusy(false);
       renameInput.setAttribute("aria-invalid", "true");
       onError(err);
-    } finally {
-      setBusy(false);
+      renameInput.focus(); // it lost the focus while disabled; the user fixes the title here
     }
   }
 

@@ -199,12 +199,18 @@ function unselect() {
 }
 
 function removed(id) {
+  // The Delete button had the focus (it is disabled while the request runs, so the
+  // focus may already be on <body>); it goes away with the player.
+  const active = document.activeElement;
+  const focusInPlayer = !active || active === document.body || panel.contains(active);
   recordings = recordings.filter((r) => r.id !== id);
   renderList();
   if (selectedId === id) {
     history.replaceState(null, "", window.location.pathname);
     unselect();
   }
+  // Keyboard and screen-reader users continue from the list instead of the page's top.
+  if (focusInPlayer && panel.hidden) document.getElementById("library-title").focus();
   loadList().catch(fail); // the storage use changed
 }
 

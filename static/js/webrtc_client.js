@@ -154,13 +154,15 @@ export async function startBroadcast({ onLevel, onState } = {}) {
       pc,
       stream: mic,
       level: () => meter.level(),
-      /** End the broadcast; resolves to the server's {recording_id, duration} (or null). */
-      stop() {
+      /** End the broadcast; resolves to the server's {recording_id, duration} (or null).
+       *  `keepalive`: the page is going away, the stop must still reach the server.
+       *  `tellServer` false: the server already ended it, only close this side. */
+      stop({ keepalive = false, tellServer = true } = {}) {
         if (stopped) return stopped;
         stopped = (async () => {
           let result = null;
           try {
-            result = await api("POST", "/api/streams/stop/");
+            if (tellServer) result = await api("POST", "/api/streams/stop/", undefined, { keepalive });
           } finally {
             meter.close();
             pc.close();

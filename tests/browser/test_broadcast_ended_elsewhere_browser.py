@@ -1,0 +1,36 @@
+"""Main page: when the server ends the stream behind the page's back (a Stop from another
+tab, a shutdown), the panel leaves the live state within a few seconds and says so."""
+
+from __future__ import annotations
+
+import pytest
+from playwright.sync_api import Browser, expect
+
+from .helpers import by_testid, new_context, register, unique_name
+from .live_helpers import call_api, go_live
+
+pytestmark = pytest.mark.browser
+
+
+def test_stream_ended_elsewhere_is_noticed(live_server_url: str, fake_mic_browser: Browser) -> None:
+    base = live_server_url
+    ctx = new_context(fake_mic_browser, mic_origin=base)
+    try:
+        page = ctx.new_page()
+        register(page, base, unique_name("alice"))
+        call_api(page, "PATCH", "/api/streams/settings/", {"model": "identity"})
+        go_live(page)
+
+        token = next(c["value"] for c in ctx.cookies(base) if c["name"] == "csrftoken")
+        resp = page.request.post(
+            f"{base}/api/streams/stop/", headers={"X-CSRFToken": token, "Referer": f"{base}/"}
+        )
+        assert resp.status == 200, resp.text()
+
+        panel = page.locator("#broadcast-panel")
+        expect(panel).to_have_attribute("data-live", "false", timeout=6_000)
+        expect(by_testid(page, "broadcast-error")).to_have_text("Your stream ended.")
+        expect(by_testid(page, "go-live")).to_be_enabled()
+        expect(by_testid(page, "broadcast-live-badge")).to_be_hidden()
+    finally:
+        ctx.close()
