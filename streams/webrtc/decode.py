@@ -103,24 +103,38 @@ class TrackDecoder:
         self.errors = errors if errors is not None else DecodeErrors(logger)
 
     def decode(self, codec: RTCRtpCodecParameters, encoded: JitterFrame) -> list[av.AudioFrame]:
-        """The frames in one encoded frame; [] when it cannot be decoded (counted in
-        ``errors``; the decoder keeps its state, as aiortc's does)."""
+        """The frames in one encoded frame; [] when it is empty or cannot be decoded
+        (counted in ``errors``; the decoder keeps its state, as aiortc's does)."""
         if codec.name != self._name:
-            self._name = codec.name
-            opus = codec.name.lower() == "opus"
-            self._opus = _opus_mono() if opus else None
-            self._other = None if opus else get_decoder(codec)
+            self._open(codec)
+        if not encoded.data:
+            # av.Packet(b"") is a null packet: it would flush the decoder, which then
+            # answers every later packet with EOF. An empty payload carries no audio.
+            return []
         try:
-            if self._opus is not None:
-                packet = av.Packet(encoded.data)
-                packet.pts = encoded.timestamp
-                packet.time_base = _TIME_BASE
-                return self._opus.decode(packet)
-            assert self._other is not None
-            return [f for f in self._other.decode(encoded) if isinstance(f, av.AudioFrame)]
+            try:
+                return self._decode(encoded)
+            except EOFError:  # flushed all the same: a fresh decoder, or silence for good
+                self._open(codec)
+                return self._decode(encoded)
         except av.FFmpegError as exc:
             self.errors.add(codec.name, exc)
             return []
+
+    def _open(self, codec: RTCRtpCodecParameters) -> None:
+        self._name = codec.name
+        opus = codec.name.lower() == "opus"
+        self._opus = _opus_mono() if opus else None
+        self._other = None if opus else get_decoder(codec)
+
+    def _decode(self, encoded: JitterFrame) -> list[av.AudioFrame]:
+        if self._opus is not None:
+            packet = av.Packet(encoded.data)
+            packet.pts = encoded.timestamp
+            packet.time_base = _TIME_BASE
+            return self._opus.decode(packet)
+        assert self._other is not None
+        return [f for f in self._other.decode(encoded) if isinstance(f, av.AudioFrame)]
 
 
 def _opus_mono() -> av.AudioCodecContext:

@@ -40,7 +40,8 @@ OPUS_BITRATE = 64_000
 """Mono voice: 64 kbit/s is transparent for speech (browsers send 32-40)."""
 MAX_QUEUED = 3
 """20 ms packets a listener's sender may lag behind (60 ms) before the oldest are dropped
-(with 10 ms packets, twice as many: the same 60 ms)."""
+(with 10 ms packets, twice as many: the same 60 ms). A longer chunk's packets are all kept:
+see :meth:`PacketTrack.offer`."""
 FRAME_MS = (10, 20)
 """Opus packet durations the packetizer can make."""
 _TIME_BASE = fractions.Fraction(1, SAMPLE_RATE)
@@ -74,11 +75,16 @@ class OpusPacketizer:
     def encode(self, samples: Audio, pts: int) -> list[av.Packet]:
         """Encode one chunk (normally one 10 or 20 ms frame) that starts at sample ``pts``
         of the stream; returns the packets it completed (a chunk shorter than a packet
-        waits in the codec for the next).
+        waits in the codec for the next; an empty chunk completes none).
 
         Packets carry ``pts`` on the stream's sample timeline (whenever this encoder
         started) and a 1/48000 ``time_base``, as ``Encoder.pack`` expects.
+
+        Raises:
+            av.FFmpegError: the codec refused the chunk.
         """
+        if not samples.size:  # libopus refuses a frame of 0 samples (av.error.MemoryError)
+            return []
         frame = mono_to_frame(samples, pts=pts, layout="mono")
         packets = list(self._codec.encode(frame))
         for p in packets:
@@ -89,19 +95,34 @@ class OpusPacketizer:
         return packets
 
 
+Encoded = list[av.Packet] | Exception
+"""One chunk's packets, or the error that encoding it raised (see :class:`EncodeRunner`)."""
+
+
 class EncodeRunner:
     """``BatchRunner`` for :class:`denoise.batching.BatchScheduler`: items are
-    ``(packetizer, samples, pts)``; each result is that chunk's packets.
+    ``(packetizer, samples, pts)``; each result is that chunk's packets, or the exception
+    its encode raised.
 
     Several streams' frames encoded in a row on one thread find the codec warm
     (one 20 ms encode costs ~0.3 ms after a pause, ~0.13 ms right after another),
     and their results reach the event loop with one wake-up.
+
+    Errors are caught per item, because the scheduler hands an error raised by
+    ``run_batch`` to every item of the batch: one stream's bad chunk would end the
+    streams of everyone encoded alongside it. :meth:`Fanout.publish` raises the error in
+    the stream it belongs to.
     """
 
-    def run_batch(
-        self, items: Sequence[tuple[OpusPacketizer, Audio, int]]
-    ) -> list[list[av.Packet]]:
-        return [packetizer.encode(samples, pts) for packetizer, samples, pts in items]
+    def run_batch(self, items: Sequence[tuple[OpusPacketizer, Audio, int]]) -> list[Encoded]:
+        return [_encode(packetizer, samples, pts) for packetizer, samples, pts in items]
+
+
+def _encode(packetizer: OpusPacketizer, samples: Audio, pts: int) -> Encoded:
+    try:
+        return packetizer.encode(samples, pts)
+    except Exception as exc:  # this item's outcome, not the batch's
+        return exc
 
 
 ENCODE = EncodeRunner()
@@ -115,18 +136,27 @@ class PacketTrack(MediaStreamTrack):
     def __init__(self, max_queued: int = MAX_QUEUED) -> None:
         super().__init__()
         self._max = max_queued
-        self._queue: deque[av.Packet] = deque(maxlen=max_queued)
+        self._queue: deque[av.Packet] = deque()
         self._ready = asyncio.Event()
         self._started = False
         self.dropped = 0
         """Packets discarded because this listener's sender fell behind (or, at its start,
         queued while the connection was being set up)."""
 
-    def offer(self, packet: av.Packet) -> None:
-        """Queue a packet (called by the session's pump, on the loop)."""
-        if len(self._queue) == self._max:
+    def offer(self, *packets: av.Packet) -> None:
+        """Queue one chunk's packets (called by the session's pump, on the loop), dropping
+        the oldest beyond ``max_queued`` or beyond this chunk, whichever holds more.
+
+        A chunk longer than the cap (a broadcaster's 120 ms frames, a resampler's burst)
+        arrives at once and is sent at once: capping it would drop part of it every time,
+        even for a listener who keeps up. The delay stays bounded all the same: a listener
+        who falls behind keeps at most one chunk, or ``max_queued`` packets.
+        """
+        self._queue.extend(packets)
+        keep = max(self._max, len(packets))
+        while len(self._queue) > keep:
+            self._queue.popleft()
             self.dropped += 1
-        self._queue.append(packet)
         self._ready.set()
 
     async def recv(self) -> av.Packet:  # aiortc senders accept packets as well as frames
@@ -203,10 +233,18 @@ class Fanout:
             encoder = self._encoders[level] = OpusPacketizer(self.frame_ms)
         return encoder
 
-    def publish(self, level: Level, packets: list[av.Packet]) -> None:
+    def publish(self, level: Level, packets: Encoded) -> None:
+        """Offer one chunk's packets (from :data:`ENCODE`) to ``level``'s listeners.
+
+        Raises:
+            Exception: the chunk's encode failed (the error :class:`EncodeRunner` caught).
+        """
+        if isinstance(packets, Exception):
+            raise packets
+        if not packets:  # the chunk waits in the encoder: wake no listener for nothing
+            return
         for track in self._groups.get(level, ()):
-            for p in packets:
-                track.offer(p)
+            track.offer(*packets)
 
     def close(self) -> None:
         for tracks in list(self._groups.values()):

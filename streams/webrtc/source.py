@@ -80,6 +80,32 @@ class DelayLine:
         return joined[: x.size]
 
 
+class RateConverter:
+    """Brings each frame's samples to :data:`SAMPLE_RATE`, from whatever rate that frame
+    has: Opus decodes at 48 kHz, PCMU/PCMA at 8 kHz, G722 at 16 kHz, and a sender may
+    switch between the codecs it negotiated mid-stream.
+
+    The streaming resampler holds samples back (up to ~150 ms from 8 kHz), so its output
+    for a frame may be empty, or several frames at once. When the rate changes, the old
+    resampler is drained first: its tail comes out ahead of the new rate's audio.
+    """
+
+    def __init__(self) -> None:
+        self._resampler: StreamResampler | None = None
+
+    def process(self, x: Audio, rate: int) -> Audio:
+        """``x`` (mono at ``rate``) at 48 kHz, after whatever the resampler still held."""
+        tail: Audio | None = None
+        if self._resampler is not None and self._resampler.in_rate != rate:
+            tail = self._resampler.process(np.zeros(0, np.float32), last=True)
+            self._resampler = None
+        if rate != SAMPLE_RATE:
+            if self._resampler is None:
+                self._resampler = StreamResampler(rate, SAMPLE_RATE)
+            x = self._resampler.process(x)
+        return x if tail is None else np.concatenate((tail, x))
+
+
 @dataclass(frozen=True, slots=True)
 class CleanChunk:
     """One frame of the live stream after the engine, as float32 mono at 48 kHz."""
@@ -139,7 +165,7 @@ class LiveSource:
         self._delay = DelayLine(denoiser.latency_samples)
         self._busy: asyncio.Future[Audio] | None = None
         self._fifo: Audio = np.zeros(0, dtype=np.float32)
-        self._resampler: StreamResampler | None = None
+        self._rate = RateConverter()
         self._log = log or logging.LoggerAdapter(logger, {})
         self._ended = False
         self.stats = TrackStats()
@@ -158,10 +184,28 @@ class LiveSource:
     async def next_chunk(self) -> CleanChunk:
         """The next frame's audio as float mono: cleaned, and the raw input lined up with it.
 
-        Call from one task at a time (the pump).
+        Never empty: frames the resampler holds back entirely (most 20 ms frames at 8 kHz)
+        are passed over, and their audio comes with a later chunk. Call from one task at
+        a time (the pump).
 
         Raises:
             SourceEnded: the track ended, stayed silent too long, or :meth:`stop` was called.
+        """
+        while True:
+            frame = await self._next_frame()
+            x = self._rate.process(frame_to_mono(frame), frame.sample_rate)
+            if x.size:  # an empty chunk would reach the engine and the listeners' encoders
+                break
+        raw = self._delay.process(x)
+        y = await self._process(x, raw)
+        pts = None if frame.pts is None else int(frame.pts * SAMPLE_RATE / frame.sample_rate)
+        return CleanChunk(pts, y, raw)
+
+    async def _next_frame(self) -> av.AudioFrame:
+        """The track's next frame that is not behind real time (later ones are dropped).
+
+        Raises:
+            SourceEnded: as :meth:`next_chunk`.
         """
         while True:
             if self._ended:
@@ -177,7 +221,7 @@ class LiveSource:
                 raise SourceEnded from None
             assert isinstance(frame, av.AudioFrame)
             if not self._backlog.behind(frame):
-                break
+                return frame
             self.stats.dropped += 1
             if self.stats.dropped == 1 or self.stats.dropped % 50 == 0:
                 self._log.warning(
@@ -186,15 +230,6 @@ class LiveSource:
                     self.stats.dropped,
                     self.stats.frames + self.stats.dropped,
                 )
-        x = frame_to_mono(frame)
-        if frame.sample_rate != SAMPLE_RATE:  # Opus decodes at 48 kHz; other codecs may not
-            if self._resampler is None:
-                self._resampler = StreamResampler(frame.sample_rate, SAMPLE_RATE)
-            x = self._resampler.process(x)
-        raw = self._delay.process(x)
-        y = await self._process(x, raw)
-        pts = None if frame.pts is None else int(frame.pts * SAMPLE_RATE / frame.sample_rate)
-        return CleanChunk(pts, y, raw)
 
     async def _process(self, x: Audio, raw: Audio) -> Audio:
         self.stats.frames += 1
