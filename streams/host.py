@@ -38,12 +38,27 @@ from .outcomes import Listening, LiveChange, Started, Stopped, answer_of
 from .placement import NodeLoad
 from .quota import QuotaWatch
 from .webrtc.levels import Level
-from .webrtc.peer import REJECTED, advertise_address
+from .webrtc.peer import REJECTED, OfferError, Role, advertise_address, check_offer
 from .webrtc.runtime import LiveRuntime
 from .webrtc.session import BroadcastSession
 from .webrtc.stream import SessionClosed, SessionResult, SpoolTarget, StreamIdentity, StreamLog
 
 logger = logging.getLogger(__name__)
+
+
+def _check_offer(offer: RTCSessionDescription, role: Role) -> None:
+    """The offer suits ``role`` as far as can be told without a peer connection
+    (:func:`~streams.webrtc.peer.check_offer`). Forwarded requests come here without the
+    view's check, so it runs here, before a stream is reserved (and friends told it is
+    live) or a listener registered.
+
+    Raises:
+        BadRequest: the reason.
+    """
+    try:
+        check_offer(offer.sdp, role)
+    except OfferError as exc:
+        raise BadRequest(str(exc)) from None
 
 
 def _check_level(session: BroadcastSession, listener_id: int, level: Level) -> None:
@@ -213,6 +228,7 @@ class LocalHub:
 
     async def start_here(self, user: User, offer: RTCSessionDescription) -> Started:
         """Host ``user``'s new stream in this process (raises as :meth:`start`)."""
+        _check_offer(offer, "broadcast")
         if user.pk in self._sessions:
             raise Conflict("You are already live.")
         if len(self._sessions) >= settings.MAX_LIVE_STREAMS:
@@ -324,6 +340,7 @@ class LocalHub:
             Conflict: not live here. TooMany: listener limit. BadRequest: bad SDP.
             Forbidden: no longer friends, or ``raw`` not shared.
         """
+        _check_offer(offer, "listen")
         session = self.session_for(broadcaster_id)
         if session is None:
             raise Conflict("That stream is not live (or is still starting).")

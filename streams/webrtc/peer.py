@@ -5,14 +5,19 @@ from __future__ import annotations
 import ipaddress
 import logging
 import re
+from typing import Literal
 
 from aiortc import RTCConfiguration, RTCIceServer, RTCPeerConnection, RTCSessionDescription
 from aiortc.jitterbuffer import JitterBuffer, JitterFrame
+from aiortc.rtcrtpparameters import RTCRtpCodecParameters
 from aiortc.rtcrtpreceiver import RTCRtpReceiver
 from aiortc.rtp import RtpPacket
+from aiortc.sdp import MediaDescription, SessionDescription
 from aiortc.utils import uint16_add
 
 logger = logging.getLogger(__name__)
+
+Log = logging.Logger | logging.LoggerAdapter[logging.Logger]
 
 MAX_SDP_CHARS = 32_000
 REJECTED = "The SDP offer was rejected:"
@@ -25,20 +30,50 @@ class OfferError(ValueError):
     """The client's offer is not a usable SDP offer; the message says why."""
 
 
-def parse_offer(sdp: object, type_: object, *, need_audio: bool = True) -> RTCSessionDescription:
-    """Validate a client offer before it reaches aiortc.
+Role = Literal["broadcast", "listen"]
+"""Which route an offer came to: going live (it sends audio) or listening (it receives)."""
 
-    Only cheap structural checks happen here; aiortc's parser catches the rest
-    and the session turns its errors into a ValueError as well.
+MAX_CANDIDATES = 32
+"""ICE candidates an offer may carry (a browser sends a handful per network interface);
+aiortc would try to reach every one of them."""
+_DIRECTIONS: dict[Role, tuple[str, ...]] = {
+    "broadcast": ("sendrecv", "sendonly"),
+    "listen": ("recvonly", "sendrecv"),
+}
+"""The audio directions each route can use: the broadcaster must send audio (else there
+is no track), a listener must receive it (its sendrecv is answered sendonly)."""
+
+
+def parse_offer(sdp: object, type_: object) -> RTCSessionDescription:
+    """Validate a client offer (for either route) before it reaches aiortc.
 
     Raises:
-        OfferError: wrong type, not SDP (a line that is not ``<letter>=<value>``),
-        no audio section.
+        OfferError: wrong type, or not an offer :func:`check_offer` accepts.
     """
     if type_ != "offer":
         raise OfferError('"type" must be "offer".')
     if not isinstance(sdp, str) or not sdp.strip():
         raise OfferError('"sdp" must be a non-empty string.')
+    check_offer(sdp)
+    return RTCSessionDescription(sdp=sdp, type="offer")
+
+
+def check_offer(sdp: str, role: Role | None = None) -> None:
+    """Check everything about an offer that can be checked without a peer connection.
+
+    An offer has exactly one media section, audio, with an explicit direction that is not
+    ``inactive`` and Opus among its codecs (the only codec the server sends or decodes),
+    at most :data:`MAX_CANDIDATES` candidates, and aiortc's parser accepts it. Anything
+    more (video, a second audio section, a data channel: no client sends one) would get a
+    transceiver, and the one of a section the client sends on a receiver decoding into a
+    queue nobody reads. With ``role``, the direction must also suit that route
+    (:data:`_DIRECTIONS`). The hub checks again with the role before it reserves a
+    stream or registers a listener, so a refused offer leaves no trace (no presence
+    event); what only aiortc's negotiation finds is still refused later.
+
+    Raises:
+        OfferError: the reason, starting with :data:`REJECTED`.
+    """
     if len(sdp) > MAX_SDP_CHARS:
         raise OfferError(f"{REJECTED} it is larger than {MAX_SDP_CHARS} characters.")
     if not sdp.lstrip().startswith("v=0"):
@@ -47,9 +82,72 @@ def parse_offer(sdp: object, type_: object, *, need_audio: bool = True) -> RTCSe
     for number, line in enumerate(lines, 1):
         if not _SDP_LINE.fullmatch(line):
             raise OfferError(f"{REJECTED} line {number} is not <type>=<value>.")
-    if need_audio and not any(line.startswith("m=audio ") for line in lines):
+    media = [line for line in lines if line.startswith("m=")]
+    if not any(line.startswith("m=audio ") for line in media):
         raise OfferError(f"{REJECTED} it has no audio section.")
-    return RTCSessionDescription(sdp=sdp, type="offer")
+    if len(media) != 1:
+        raise OfferError(
+            f"{REJECTED} it has {len(media)} media sections; only one, audio, is accepted."
+        )
+    candidates = sum(line.startswith("a=candidate:") for line in lines)
+    if candidates > MAX_CANDIDATES:
+        raise OfferError(
+            f"{REJECTED} it has {candidates} ICE candidates; at most {MAX_CANDIDATES} are accepted."
+        )
+    description = _parse(sdp)
+    section = description.media[0]
+    _check_section(description, section)
+    if role is not None and section.direction not in _DIRECTIONS[role]:
+        wanted = " or ".join(f"a={d}" for d in _DIRECTIONS[role])
+        raise OfferError(
+            f"{REJECTED} its audio section is a={section.direction}; "
+            f"{'going live' if role == 'broadcast' else 'listening'} needs {wanted}."
+        )
+
+
+def _parse(sdp: str) -> SessionDescription:
+    """aiortc's parse of ``sdp``; whatever its parser trips on (KeyError for
+    ``a=setup:bogus``, AssertionError, IndexError for a short ``a=msid``...) becomes an
+    OfferError."""
+    try:
+        description = SessionDescription.parse(sdp)
+        for media in description.media:
+            description.webrtc_track_id(media)  # setRemoteDescription reads it (a=msid)
+        return description
+    except Exception as exc:
+        detail = f": {exc}" if str(exc) else ""
+        raise OfferError(f"{REJECTED} malformed SDP ({type(exc).__name__}{detail}).") from None
+
+
+def _check_section(description: SessionDescription, section: MediaDescription) -> None:
+    """What aiortc would refuse in ``setRemoteDescription`` (its checks for an offer,
+    and a BUNDLE group naming a section that is not there, which it does not check)."""
+    ice = section.ice
+    if ice is None or not ice.usernameFragment or not ice.password:
+        raise OfferError(f"{REJECTED} its ICE username fragment or password is missing.")
+    if section.dtls is None or not section.dtls.fingerprints:
+        raise OfferError(f"{REJECTED} it has no DTLS role or fingerprint (a=setup, a=fingerprint).")
+    if not section.rtcp_mux:
+        raise OfferError(f"{REJECTED} it does not multiplex RTCP (a=rtcp-mux).")
+    if section.direction is None or section.direction == "inactive":
+        raise OfferError(
+            f"{REJECTED} its audio section is inactive or has no direction "
+            "(a=sendrecv, a=sendonly or a=recvonly)."
+        )
+    if not any(_is_opus(codec, section) for codec in section.rtp.codecs):
+        raise OfferError(f"{REJECTED} it offers no Opus codec, the only one the server uses.")
+    bundle = [g for g in description.group if g.semantic == "BUNDLE" and g.items]
+    if any(group.items != [section.rtp.muxId] for group in bundle):
+        raise OfferError(f"{REJECTED} its BUNDLE group names media sections it does not have.")
+
+
+def _is_opus(codec: RTCRtpCodecParameters, section: MediaDescription) -> bool:
+    """``codec`` is Opus as aiortc matches it (name and clock rate), listed on the m= line."""
+    return (
+        codec.mimeType.lower() == "audio/opus"
+        and codec.clockRate == 48_000
+        and codec.payloadType in section.fmt
+    )
 
 
 def new_peer_connection(stun_urls: list[str]) -> RTCPeerConnection:
@@ -83,20 +181,20 @@ class ArrivalJitterBuffer(JitterBuffer):
         return False, JitterFrame(data=data, timestamp=packet.timestamp)
 
 
-def tune_receive_latency(receiver: RTCRtpReceiver, prefetch: int) -> bool:
+def tune_receive_latency(receiver: RTCRtpReceiver, prefetch: int, log: Log = logger) -> bool:
     """Shrink aiortc's audio jitter buffer (default: 4 packets prefetched, ~80 ms).
 
     ``prefetch=0``: every packet is released on arrival (:class:`ArrivalJitterBuffer`).
     ``prefetch>=1``: aiortc's buffer with that prefetch; at 1 a packet is released
     when the next one arrives (one packet time later), each further one adds a packet.
     aiortc has no public knob for this, so the receiver's private buffer is
-    replaced before any packet arrives. Returns False (and logs) if the
-    aiortc version no longer has that attribute, leaving the default.
+    replaced before any packet arrives. Returns False (and warns on ``log``, the
+    stream's logger) if the aiortc version no longer has that attribute, leaving the default.
     """
     attr = "_RTCRtpReceiver__jitter_buffer"
     current = getattr(receiver, attr, None)
     if not isinstance(current, JitterBuffer):
-        logger.warning("cannot tune aiortc jitter buffer (aiortc internals changed)")
+        log.warning("cannot tune aiortc jitter buffer (aiortc internals changed)")
         return False
     buffer = (
         ArrivalJitterBuffer(current.capacity)

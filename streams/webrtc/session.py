@@ -52,6 +52,11 @@ TELEMETRY_UNWIND_S = 0.5
 """How long a stop waits for the cancelled telemetry task before going on without it."""
 
 
+def _named(item: Listener) -> str:
+    """How log lines name a listener connection: its listen id and its user's id."""
+    return f"listen {item.listen_id} listener={item.user_id}"
+
+
 class BroadcastSession:
     """A user's live stream in this process."""
 
@@ -146,7 +151,8 @@ class BroadcastSession:
     # --- broadcaster
 
     async def accept_offer(self, offer: RTCSessionDescription) -> RTCSessionDescription:
-        """Answer the broadcaster's offer (ICE gathering completes before returning).
+        """Answer the broadcaster's offer (ICE gathering completes before returning),
+        with Opus as the only codec.
 
         Raises:
             ValueError: aiortc rejected the SDP (whatever its parser raised). The
@@ -160,7 +166,9 @@ class BroadcastSession:
                 return
             for transceiver in pc.getTransceivers():
                 if transceiver.receiver.track is track:
-                    tune_receive_latency(transceiver.receiver, self._config.jitter_prefetch)
+                    tune_receive_latency(
+                        transceiver.receiver, self._config.jitter_prefetch, self.log
+                    )
                     decode_in_batches(
                         transceiver.receiver, self._runtime.codec, self._decode_errors
                     )
@@ -182,6 +190,10 @@ class BroadcastSession:
             if pc.connectionState in ("failed", "closed"):
                 self._spawn(self.stop(f"connection {pc.connectionState}"))
 
+        # Like a listener's: the transceiver exists before the offer is applied, so that
+        # aiortc negotiates Opus only (the codec the decoder thread batches), whatever else
+        # the offer lists. The hub has checked that it offers Opus.
+        prefer_opus(pc.addTransceiver("audio", direction="recvonly"))
         answer = await apply_client_offer(pc, offer)
         if self._source is None:
             raise ValueError("the offer carries no audio track to broadcast.")
@@ -300,7 +312,9 @@ class BroadcastSession:
 
         Raises:
             SessionClosed: the stream ended. ValueError: aiortc rejected the SDP
-            (whatever its parser raised); the listener's peer is closed.
+            (whatever its parser raised); the listener's peer is closed. If the call
+            fails or is cancelled before the answer, the listener is dropped (its peer
+            closed, its slot freed) before the exception goes on.
         """
         if self.stopped or self._source is None:
             raise SessionClosed
@@ -322,8 +336,11 @@ class BroadcastSession:
             # codec while applying it, in the offer's order unless preferences say.
             prefer_opus(pc.addTransceiver(item.track, direction="sendonly"))
             await pc.setLocalDescription(await apply_client_offer(pc, offer))
-        except Exception:
-            await self._drop_listener(item.listen_id)
+        except BaseException:
+            # Cancelled too (the client went away and Django cancelled the view): the
+            # listener has no watchdog yet, so nothing else would ever free its slot.
+            # Shielded: a second cancellation must not interrupt the peer's closing.
+            await asyncio.shield(self._drop_listener(item.listen_id))
             raise
         if item.listen_id not in self._listeners:  # the stream stopped meanwhile
             raise SessionClosed
@@ -331,10 +348,12 @@ class BroadcastSession:
         answered = [
             lid for lid in self.listener_ids(user_id) if self._listeners[lid].watchdog is not None
         ]
+        # Before the awaits below: from here on the connect timeout bounds this listener,
+        # even if this call is cancelled while the old one is being ended.
+        item.watchdog = asyncio.create_task(self._listener_watchdog(item))
         for old in answered:
             await self.end_listener(old, "replaced")
-        item.watchdog = asyncio.create_task(self._listener_watchdog(item))
-        self.log.info("listener %s joined (%d listening)", item.listen_id, len(self._listeners))
+        self.log.info("%s joined (%d listening)", _named(item), len(self._listeners))
         return item.listen_id, pc.localDescription
 
     def listener(self, listen_id: uuid.UUID) -> Listener | None:
@@ -360,14 +379,14 @@ class BroadcastSession:
         if item.level != level:
             self._fanout.move(item.track, level)
             item.level = level
-            self.log.info("listener %s now hears %s", listen_id, level)
+            self.log.info("%s now hears %s", _named(item), level)
         return True
 
     async def _listener_watchdog(self, item: Listener) -> None:
         # A listener whose ICE never completes would otherwise hold a slot for minutes.
         await asyncio.sleep(self._config.connect_timeout)
         if item.pc.connectionState != "connected":
-            self.log.info("listener %s never connected; dropped", item.listen_id)
+            self.log.info("%s never connected; dropped", _named(item))
             await self._drop_listener(item.listen_id)
 
     async def end_listener(self, listen_id: uuid.UUID, reason: str) -> bool:
@@ -379,7 +398,7 @@ class BroadcastSession:
         if item is None:
             return False
         await self._drop_listener(listen_id)
-        self.log.info("listener %s ended: %s", listen_id, reason)
+        self.log.info("%s ended: %s", _named(item), reason)
         if self._on_listener_ended is not None:
             try:
                 await self._on_listener_ended(item.user_id, listen_id, reason)
@@ -395,7 +414,8 @@ class BroadcastSession:
             item.watchdog.cancel()
         self._fanout.unsubscribe(item.track)
         self.log.info(
-            "listener left (%d listening; it lagged and lost %d packets)",
+            "%s left (%d listening; it lagged and lost %d packets)",
+            _named(item),
             len(self._listeners),
             item.track.dropped,
         )

@@ -1,0 +1,51 @@
+"""Offers a test builds on purpose: the ones real aiortc clients make, and edits of them.
+
+Helpers for the offer-validation tests (tests/live/conftest.py holds the harness).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aiortc import RTCPeerConnection
+
+from streams.models import ActiveStream
+
+
+async def offer_of(setup: Any) -> str:
+    """The offer of a fresh aiortc peer connection after ``setup(pc)`` added its media
+    (the peer connection is closed again: only its SDP is wanted)."""
+    pc = RTCPeerConnection()
+    try:
+        setup(pc)
+        await pc.setLocalDescription(await pc.createOffer())
+        return pc.localDescription.sdp
+    finally:
+        await pc.close()
+
+
+def with_candidates(sdp: str, count: int) -> str:
+    """``sdp`` with ``count`` extra loopback host candidates after its first ``a=mid:`` line."""
+    extra = [
+        f"a=candidate:{900 + i} 1 udp 2122260223 127.0.0.1 {40000 + i} typ host generation 0"
+        for i in range(count)
+    ]
+    lines = sdp.split("\r\n")
+    at = next(i for i, line in enumerate(lines) if line.startswith("a=mid:")) + 1
+    return "\r\n".join(lines[:at] + extra + lines[at:])
+
+
+def assert_rejected(resp: Any, *words: str) -> str:
+    """``resp`` is a JSON 400 about the offer whose error holds every one of ``words``."""
+    assert resp.status_code == 400, resp.content
+    assert resp["Content-Type"] == "application/json"
+    error: str = resp.json()["error"]
+    assert error.startswith("The SDP offer was rejected: "), error
+    for word in words:
+        assert word.lower() in error.lower(), error
+    return error
+
+
+async def nothing_live(hub: Any) -> bool:
+    """No session, slot or ActiveStream row is left in ``hub``."""
+    return hub._sessions == {} and not await ActiveStream.objects.aexists()
