@@ -94,10 +94,31 @@ run but waited for a core (or for the GIL) most of the batch."""
 _observers: list[BatchObserver] = []
 
 
+_failed_observers: set[int] = set()
+"""``id``s of observers whose failure was logged (each is logged once, not per batch)."""
+_failed_lock = threading.Lock()
+
+
 def observe_batches(observer: BatchObserver) -> None:
     """Call ``observer`` after every batch of every scheduler (metrics). It must be quick and
-    must not raise; it runs on the worker thread, before the batch's results are delivered."""
+    should not raise; it runs on the worker thread, before the batch's results are delivered.
+    An exception it raises is logged (once per observer) and otherwise ignored: the batch is
+    delivered and the other observers are told."""
     _observers.append(observer)
+
+
+def _tell_observers(label: str, items: int, seconds: float, cpu: float) -> None:
+    for observe in _observers:
+        try:
+            observe(label, items, seconds, cpu)
+        except Exception:
+            # A metrics bug must not keep a batch's results from its callers, nor flood
+            # the log once per batch (hundreds a second).
+            with _failed_lock:
+                first = id(observe) not in _failed_observers
+                _failed_observers.add(id(observe))
+            if first:
+                logger.exception("batch observer %r failed (further failures not logged)", observe)
 
 
 class SchedulerClosed(RuntimeError):
@@ -156,6 +177,7 @@ class BatchScheduler:
         self._idle_workers = 0
         self._active = 0
         self._closed = False
+        self._start_failing = False  # a worker start failed and was logged; none started since
 
     @property
     def active_streams(self) -> int:
@@ -178,6 +200,8 @@ class BatchScheduler:
 
         Raises:
             SchedulerClosed: after :meth:`close`.
+            RuntimeError: no worker thread could be started for it (e.g. "can't start new
+                thread" under a process limit) and none was running; a later item may run.
             Exception: whatever ``runner.run_batch`` raised for this item's group.
         """
         req = _Request(runner, item, time.monotonic(), event=threading.Event())
@@ -193,7 +217,8 @@ class BatchScheduler:
 
         Must be called from a coroutine or callback on a running loop; the
         future is resolved on that loop. Cancelling it does not withdraw the
-        item (its batch may already run); the result is then discarded.
+        item (its batch may already run); the result is then discarded. The future
+        fails as :meth:`submit` raises (a worker thread that could not be started included).
 
         Raises:
             SchedulerClosed: after :meth:`close`.
@@ -219,17 +244,43 @@ class BatchScheduler:
             self._pending.append(req)
             if self._collecting:
                 self._arrival.notify()  # the collector may now have enough
-            else:
-                self._hand_over()
+                return
+            stranded = self._hand_over()
+        self._deliver(stranded)  # ``req`` itself if no worker could take it
 
-    def _hand_over(self) -> None:
-        """(Lock held, no collector, items pending.) Get a worker to collect them."""
+    def _hand_over(self) -> list[_Request]:
+        """(Lock held, no collector, items pending.) Get a worker to collect them.
+
+        Returns the items nobody will collect, taken off the queue with the error set
+        (usually none): a new worker was needed, its thread could not be started
+        (RuntimeError "can't start new thread", e.g. under a container's pids limit) and
+        no other worker is left to take them. The caller delivers them after releasing
+        the lock, so their callers get the error instead of waiting forever.
+        """
         if self._workers < self.max_parallel:
             self._workers += 1
             self._collecting = True
-            threading.Thread(target=self._worker, name=self.name, daemon=True).start()
-        else:  # an idle worker takes over, or else the first one to finish its batch
-            self._idle.notify()
+            try:
+                threading.Thread(target=self._worker, name=self.name, daemon=True).start()
+            except Exception as exc:
+                # Undo, or the flag would claim a collector that does not exist and every
+                # later item would wait for it.
+                self._workers -= 1
+                self._collecting = False
+                if not self._start_failing:  # once per spell: it may fail for every item
+                    logger.error("%s: cannot start a worker thread: %s", self.label, exc)
+                self._start_failing = True
+                if not self._workers:
+                    stranded, self._pending = self._pending, []
+                    for r in stranded:
+                        r.error = exc
+                    return stranded
+                # A running worker becomes the collector when its batch is done.
+            else:
+                self._start_failing = False
+                return []
+        self._idle.notify()  # an idle worker takes over, or else the first to finish its batch
+        return []
 
     def _enter_realtime(self) -> None:
         """(On a new worker.) Ask for ``SCHED_RR``; on refusal warn once, run normally."""
@@ -249,24 +300,52 @@ class BatchScheduler:
             self.realtime = True
 
     def _worker(self) -> None:
+        """A worker thread: collect a batch, run it, deliver it; until idle or closed.
+
+        A batch taken is always delivered, with its results or an error: a runner's
+        exception goes to its group's callers (:meth:`_run`), an observer's is logged.
+        Anything else that fails while a batch is handled (a bug, a runner's unreadable
+        results) fails the whole batch for its callers and ends this worker, which first
+        leaves the count and hands the pending items on.
+        """
         if self.realtime_priority:
             self._enter_realtime()
-        collecting = True  # a new worker starts as the collector (set in _enqueue)
+        collecting = True  # a new worker starts as the collector (set in _hand_over)
         while True:
             batch = self._collect(collecting)
             if batch is None:
                 return
-            started, cpu = time.perf_counter(), time.thread_time()
-            self._run(batch)
-            for observe in _observers:
-                observe(
+            try:
+                started, cpu = time.perf_counter(), time.thread_time()
+                self._run(batch)
+                _tell_observers(
                     self.label,
                     len(batch),
                     time.perf_counter() - started,
                     time.thread_time() - cpu,
                 )
-            self._deliver(batch)
+                self._deliver(batch)
+            except BaseException as exc:
+                logger.exception(
+                    "%s: a batch of %d failed; its worker exits", self.label, len(batch)
+                )
+                self._abandon(batch, exc)
+                return
             collecting = False
+
+    def _abandon(self, batch: list[_Request], exc: BaseException) -> None:
+        """(A worker about to exit after ``exc``.) Fail ``batch`` with ``exc``, leave the
+        worker count and get the pending items another worker, or their errors."""
+        for r in batch:
+            if r.error is None:
+                r.error = exc
+        with self._arrival:
+            self._workers -= 1
+            stranded = self._hand_over() if self._pending and not self._collecting else []
+        # Suppressed: if delivering is what failed, these callers cannot be reached anyway.
+        with contextlib.suppress(Exception):
+            self._deliver(batch)
+        self._deliver(stranded)
 
     def _collect(self, collecting: bool) -> list[_Request] | None:
         """Become the collector, wait for a batch, take it; None: exit the thread."""
@@ -275,7 +354,7 @@ class BatchScheduler:
                 idle_until = time.monotonic() + self.IDLE_EXIT_S
                 # Someone else collects, or there is nothing to do: wait for a turn.
                 # Leaving is safe here: pending items always have a collector or a
-                # worker that is about to become one (see _enqueue).
+                # worker that is about to become one (see _hand_over).
                 while self._collecting or not self._pending:
                     left = idle_until - time.monotonic()
                     if self._closed or left <= 0:
@@ -305,11 +384,14 @@ class BatchScheduler:
             batch = self._pending[:take]
             del self._pending[:take]
             self._collecting = False
-            if self._pending:  # more than one batch's worth
-                self._hand_over()
+            # More than one batch's worth: another worker collects the rest, or, if none
+            # can be started, this one after its batch. Nothing is stranded (this worker
+            # is counted), but the contract is kept.
+            stranded = self._hand_over() if self._pending else []
             self.stats.batches += 1
             self.stats.items += len(batch)
             self.stats.largest = max(self.stats.largest, len(batch))
+        self._deliver(stranded)
         return batch
 
     @staticmethod

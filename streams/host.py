@@ -74,6 +74,19 @@ def _check_level(session: BroadcastSession, listener_id: int, level: Level) -> N
         raise Forbidden("The broadcaster does not share the unprocessed microphone.")
 
 
+def _close_unclaimed(building: asyncio.Future[Denoiser]) -> None:
+    """(Done callback.) Close the denoiser of a go-live cancelled while it was built.
+
+    On the loop, not the setup threads: a denoiser that never processed audio has no hop
+    in flight and no worker thread to wait for, so closing it only leaves its scheduler
+    (or frees its state). Left open, a batched one stays counted by the scheduler and
+    every batch waits ``batch_wait_ms`` for its hops.
+    """
+    if building.cancelled() or building.exception() is not None:
+        return  # nothing was built (an error nobody awaits any more is dropped here)
+    building.result().close()
+
+
 class LocalHub:
     """This process's sessions, keyed by broadcaster id, and the work done on them."""
 
@@ -270,17 +283,23 @@ class LocalHub:
             self._pending.pop(user.pk, None)
             live = await db(services.broadcast_settings, user)
             denoiser = await self._create_denoiser(prefs.model, live.atten_lim_db, log)
-            spool = spool_paths(user.pk, session_id)
-            session = BroadcastSession(
-                self.runtime,
-                StreamIdentity(session_id, user.pk, user.username),
-                denoiser,
-                SpoolTarget(spool.cleaned, spool.raw if prefs.record_raw else None),
-                self._finished,
-                functools.partial(self._listener_ended, user.username),
-                self._telemetry,
-                frame_ms=10 if prefs.low_latency else None,
-            )
+            try:
+                spool = spool_paths(user.pk, session_id)
+                session = BroadcastSession(
+                    self.runtime,
+                    StreamIdentity(session_id, user.pk, user.username),
+                    denoiser,
+                    SpoolTarget(spool.cleaned, spool.raw if prefs.record_raw else None),
+                    self._finished,
+                    functools.partial(self._listener_ended, user.username),
+                    self._telemetry,
+                    frame_ms=10 if prefs.low_latency else None,
+                )
+            except BaseException:
+                # No session took the denoiser: unclosed, a batched one would stay counted
+                # by the scheduler, and every batch would wait for its hops.
+                await self.runtime.close_denoiser(denoiser)
+                raise
             session.share_raw = live.share_raw
             try:
                 answer = await session.accept_offer(offer)
@@ -315,8 +334,22 @@ class LocalHub:
         return await db(quota_usage, user_id)
 
     async def _create_denoiser(self, model: str, atten_lim_db: float, log: StreamLog) -> Denoiser:
+        """A new stream's denoiser; the caller owns it (and closes it if the stream fails).
+
+        Cancelling the caller (Django cancels the view when the client disconnects) does
+        not stop the build, which runs on a setup thread: the denoiser it returns, held by
+        nobody, is closed when it arrives.
+
+        Raises:
+            ApiError: 503, the model cannot be loaded.
+            CancelledError: the caller was cancelled.
+        """
+        building = asyncio.ensure_future(self.runtime.create_denoiser(model, atten_lim_db))
         try:
-            return await self.runtime.create_denoiser(model, atten_lim_db)
+            return await asyncio.shield(building)
+        except asyncio.CancelledError:
+            building.add_done_callback(_close_unclaimed)
+            raise
         except DenoiseError as exc:
             log.error("cannot start the stream: model %s: %s", model, exc)
             raise ApiError(503, f"Noise removal is unavailable: {exc}") from None

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
+import weakref
 
 import numpy as np
 from numpy.typing import NDArray
@@ -46,6 +47,36 @@ def atten_gain(db: float) -> float | None:
     return None if db >= ATTEN_LIM_MAX_DB else float(10.0 ** (-abs(db) / 20.0))
 
 
+class _Registration:
+    """A batched stream's place among its scheduler's registered streams.
+
+    Kept apart from the backend so that the backend's finalizer can hold it without
+    keeping the backend alive. Thread-safe.
+    """
+
+    def __init__(self, scheduler: BatchScheduler) -> None:
+        self._scheduler = scheduler
+        self._counted = False
+        self._closed = False
+        self._lock = threading.Lock()
+
+    def count(self, on: bool) -> None:
+        """Register (``on``) or unregister the stream; no-op if already so, or if closed."""
+        # close() may run on another thread while a hop's result arrives; a closed
+        # stream must never register again (the scheduler would wait for it).
+        with self._lock:
+            if on == self._counted or (on and self._closed):
+                return
+            self._counted = on
+            (self._scheduler.register if on else self._scheduler.unregister)()
+
+    def close(self) -> None:
+        """Unregister for good. Idempotent."""
+        with self._lock:
+            self._closed = True
+        self.count(False)
+
+
 class OnnxBackend(FrameBackend):
     """One stream of a DeepFilterNet ONNX model. Not thread-safe (one caller at a time).
 
@@ -55,6 +86,10 @@ class OnnxBackend(FrameBackend):
     submitted to it at once and may run together with other streams' hops, on
     whichever thread leads that batch; the output is the same up to float
     rounding (~1e-7).
+
+    A batched backend is counted among its scheduler's streams until :meth:`close`;
+    one that is dropped unclosed leaves when it is garbage collected (a safety net: a
+    stream counted for ever would make every batch wait the scheduler's ``max_wait_ms``).
     """
 
     def __init__(
@@ -73,21 +108,20 @@ class OnnxBackend(FrameBackend):
         self._zero_hop = np.zeros(HOP_SAMPLES, dtype=np.float32)
         self._scheduler = scheduler
         self.batched = scheduler is not None
-        self._counted = False  # registered with the scheduler as a stream that submits
         self._closed = False
-        self._count_lock = threading.Lock()
+        self._registration: _Registration | None = None
+        self._release: weakref.finalize | None = None
         if scheduler is not None:
             self._core.prepare_batch()
+            self._registration = _Registration(scheduler)
+            # Calls close() of the registration (not of self: that would keep self alive)
+            # when the backend is collected unclosed; close() calls it too, and it runs once.
+            self._release = weakref.finalize(self, self._registration.close)
             self._count(True)
 
     def _count(self, on: bool) -> None:
-        # close() may run on another thread while a hop's result arrives; a closed
-        # stream must never register again (the scheduler would wait for it).
-        with self._count_lock:
-            if self._scheduler is None or on == self._counted or (on and self._closed):
-                return
-            self._counted = on
-            (self._scheduler.register if on else self._scheduler.unregister)()
+        if self._registration is not None:
+            self._registration.count(on)
 
     def set_atten_lim(self, db: float) -> None:
         self.state.gain = atten_gain(db)
@@ -157,7 +191,8 @@ class OnnxBackend(FrameBackend):
         """Leave the scheduler (a hop already submitted still completes) and stop the
         worker thread of an unbatched stream, if started. Idempotent."""
         self._closed = True
-        self._count(False)
+        if self._release is not None:
+            self._release()
         super().close()
 
 
