@@ -15,6 +15,10 @@ The previous cleaned version stays in place (and is served) until the new one
 is stored; then the row is switched in one transaction and the old file is
 deleted after commit. Progress goes to the owner's presence sockets as
 ``{"type": "recording_job", "recording_id", "job"}``.
+
+A job stops between two blocks of audio, leaving no output behind, when its runner
+shuts down (its row goes back to ``queued``, and the next server start runs it again
+at once) or when its row is gone (its recording was deleted): see :class:`JobStopped`.
 """
 
 from __future__ import annotations
@@ -32,7 +36,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from django.db import close_old_connections, transaction
+from django.db import DatabaseError, close_old_connections, transaction
 from django.utils import timezone
 
 from denoise.base import DenoiseError
@@ -56,6 +60,22 @@ JOB_NICE = 10
 
 SubmitJob = Callable[[int], None]
 """Starts the job with this id: this process's :meth:`JobRunner.submit`."""
+RAW_MISSING = "The recording's audio file is missing."
+"""A job's error when its raw file is not in storage (retrying cannot help)."""
+
+
+class JobStopped(Exception):
+    """Raised between two blocks of audio to stop a running job; never leaves
+    :func:`run_job`, which leaves no output behind."""
+
+
+class ServerStopping(JobStopped):
+    """The job's runner is shutting down: the row goes back to ``queued``."""
+
+
+class JobGone(JobStopped):
+    """The job's row is gone (its recording was deleted) or no longer running: there
+    is nobody to store a result for, and nothing to write on the row."""
 
 
 def job_json(job: RecordingJob) -> dict[str, Any]:
@@ -96,42 +116,80 @@ def _lower_priority() -> None:
         os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), JOB_NICE)
 
 
+_worker = threading.local()
+"""A job thread's ``stop`` event: its runner's (see :func:`run_job`)."""
+
+
+def _start_worker(stop: threading.Event) -> None:
+    """Set up a new job thread of the runner whose stop event is ``stop``."""
+    _lower_priority()
+    # run_job is called with the job id only (tests stand in for it so), so the event
+    # reaches it through the thread rather than the call.
+    _worker.stop = stop
+
+
 POLL_EVERY = 30.0
 """Seconds between scans for queued jobs nobody started (e.g. after a restart)."""
+FIRST_POLL_AFTER = 1.0
+"""Seconds from :meth:`JobRunner.start_polling` to the first scan: jobs a stopped server
+left queued run almost at once, after the server has finished starting."""
+POLLER_JOIN_S = 5.0
+"""How long :meth:`JobRunner.shutdown` waits for a scan in progress (a few queries)."""
 
 
 class JobRunner:
-    """This process's job threads. ``submit`` is safe from any thread."""
+    """This process's job threads. ``submit`` is safe from any thread.
+
+    The runner owns its threads (job threads and the poller): :meth:`shutdown` stops
+    them all, a running job included (it is queued again for the next start).
+    """
 
     def __init__(self, workers: int) -> None:
+        self._stop = threading.Event()
         self._pool = ThreadPoolExecutor(
-            max_workers=workers, thread_name_prefix="recjob", initializer=_lower_priority
+            max_workers=workers,
+            thread_name_prefix="recjob",
+            initializer=_start_worker,
+            initargs=(self._stop,),
         )
         self._poller: threading.Thread | None = None
         self._inflight: dict[Future[None], int] = {}
         self._lock = threading.Lock()
-        self._stop = threading.Event()
 
     def start_polling(self) -> None:
-        """Resume left-over jobs now and every ``POLL_EVERY`` s (server processes only)."""
+        """Resume left-over jobs after :data:`FIRST_POLL_AFTER` s, then every
+        :data:`POLL_EVERY` s (server processes only), until :meth:`shutdown`."""
         if self._poller is not None:
             return
 
         def loop() -> None:
-            while not self._stop.wait(1.0 if self._poller is None else POLL_EVERY):
-                try:
-                    self.resume()
-                except Exception:
-                    logger.exception("could not scan for queued recording jobs")
-                finally:
-                    close_old_connections()
+            from django.db import connection
+
+            every = FIRST_POLL_AFTER
+            try:
+                while not self._stop.wait(every):
+                    every = POLL_EVERY
+                    try:
+                        self.resume()
+                    except Exception:
+                        logger.exception("could not scan for queued recording jobs")
+                    finally:
+                        close_old_connections()
+            finally:
+                connection.close()  # the thread's own; nobody else would close it
 
         self._poller = threading.Thread(target=loop, name="recjob-poll", daemon=True)
         self._poller.start()
 
     def submit(self, job_id: int) -> None:
-        """Run job ``job_id`` on a job thread, unless it already waits or runs in this one."""
+        """Run job ``job_id`` on a job thread, unless it already waits or runs in this one.
+
+        After :meth:`shutdown` it does nothing: the row stays queued and the next
+        server start runs it (a request may still queue a job while the server stops).
+        """
         with self._lock:
+            if self._stop.is_set():
+                return
             if job_id in self._inflight.values():
                 return  # each poll finds it queued again while it waits for a thread
             future = self._pool.submit(run_job, job_id)
@@ -164,12 +222,37 @@ class JobRunner:
         return len(ids)
 
     def shutdown(self) -> None:
-        self._stop.set()
-        self._pool.shutdown(wait=False, cancel_futures=True)
+        """Stop this runner's threads; later :meth:`submit` calls do nothing.
+
+        Jobs waiting for a thread are dropped (their rows stay queued). A running job
+        stops at its next block of audio, deletes its partial output and puts its row
+        back to queued (:class:`ServerStopping`), so the next server start resumes it at
+        once instead of a dead process's job after :data:`STALE_AFTER`. One still
+        fetching or storing a file stops once that call returns. The poller is joined
+        (for at most :data:`POLLER_JOIN_S`); job threads are not waited for, as their
+        last step may publish on the event loop that called this (the interpreter
+        joins them at exit; :meth:`wait_idle` waits here).
+        """
+        with self._lock:  # a submit in progress finishes before the pool closes
+            self._stop.set()
+            self._pool.shutdown(wait=False, cancel_futures=True)
+        poller = self._poller
+        if poller is not None and poller is not threading.current_thread():
+            poller.join(POLLER_JOIN_S)
 
 
-def run_job(job_id: int) -> None:
-    """Claim and run one job; every outcome is stored on the row and announced."""
+def run_job(job_id: int, stop: threading.Event | None = None) -> None:
+    """Claim and run one job; every outcome is stored on the row and announced.
+
+    ``stop`` (default: the stop event of the runner whose thread this is, if any)
+    stops the job between two blocks of audio and queues it again; a job whose row
+    disappears while it runs stops the same way, leaving the row alone. Neither
+    leaves output behind. Never raises (a crash fails the job).
+    """
+    if stop is None:
+        stop = getattr(_worker, "stop", None) or threading.Event()
+    if stop.is_set():
+        return  # the runner is stopping: the row stays queued for the next start
     close_old_connections()
     try:
         # update() leaves auto_now alone: without updated_at, a job that waited in the
@@ -183,7 +266,12 @@ def run_job(job_id: int) -> None:
         owner_id = job.recording.owner_id
         notify(job, owner_id)
         with _heartbeat(job_id):
-            _run(job, owner_id)
+            _run(job, owner_id, stop)
+    except ServerStopping:
+        logger.info("recording job %s stopped by the server's shutdown; queued again", job_id)
+        _requeue(job_id)
+    except JobGone:
+        logger.info("recording job %s stopped: its row is gone or no longer running", job_id)
     except Exception:
         logger.exception("recording job %s crashed", job_id)
         _fail(job_id, "Internal error while processing; please try again.")
@@ -213,28 +301,54 @@ def _heartbeat(job_id: int) -> Iterator[None]:
         yield
 
 
-def _run(job: RecordingJob, owner_id: int) -> None:
+def _run(job: RecordingJob, owner_id: int, stop: threading.Event) -> None:
+    """Clean ``job``'s raw track and switch the recording to the result.
+
+    Raises:
+        ServerStopping: ``stop`` was set (checked after the fetch and at each block).
+        JobGone: the row was deleted, or is no longer running, at a progress update.
+        Any other error of storage or the database (:func:`run_job` fails the job).
+    Engine and audio errors, and a missing raw file, fail the job here.
+    """
     rec = job.recording
     log_prefix = f"[recording {rec.pk} user={owner_id} job={job.pk}]"
     logger.info("%s %s with %s at %g dB", log_prefix, job.kind, job.model, job.atten_lim_db)
     last = [0.0]
 
     def progress(done: int, total: int) -> None:
+        # Raising here stops the engine between two blocks; it deletes its partial
+        # output (and the temporary folder goes with the block below).
+        if stop.is_set():
+            raise ServerStopping
         now = time.monotonic()
         if now - last[0] < PROGRESS_EVERY:
             return
         last[0] = now
         job.progress = min(done / total, 0.99) if total else 0.0
-        # The update is also a heartbeat (updated_at) that resume() looks at.
-        RecordingJob.objects.filter(pk=job.pk).update(
-            progress=job.progress, updated_at=timezone.now()
-        )
+        # The update is also a heartbeat (updated_at) that resume() looks at, and tells
+        # whether the work is still wanted: deleting the recording deletes this row, so
+        # no row means nobody to store a result for (no query of its own for that).
+        alive = RecordingJob.objects.filter(pk=job.pk, status=RecordingJob.Status.RUNNING)
+        if not alive.update(progress=job.progress, updated_at=timezone.now()):
+            raise JobGone
         notify(job, owner_id)
 
     stored = ""
     try:
         with tempfile.TemporaryDirectory(dir=spool_tmp_dir()) as tmp:
-            raw = fetch_file(rec.raw_file.name or "", Path(tmp) / "raw.flac")
+            raw_name = rec.raw_file.name or ""
+            try:
+                if not raw_name:
+                    raise FileNotFoundError("the recording names no raw file")
+                raw = fetch_file(raw_name, Path(tmp) / "raw.flac")
+            except FileNotFoundError as exc:
+                # Deleted from storage behind the app's back: no retry can succeed, so
+                # say what is wrong rather than "internal error, try again".
+                logger.warning("%s raw file %r is missing: %s", log_prefix, raw_name, exc)
+                _fail(job.pk, RAW_MISSING)
+                return
+            if stop.is_set():  # the fetch can be long; skip loading the model
+                raise ServerStopping
             out = Path(tmp) / "cleaned.flac"
             denoise_file(raw, out, job.model, job.atten_lim_db, progress)
             stored, size = store_file(out, storage_name(owner_id, uuid.uuid4().hex, "cleaned"))
@@ -264,6 +378,27 @@ def _run(job: RecordingJob, owner_id: int) -> None:
         delete_files(old)
         notify(job, owner_id)
     logger.info("%s done: %s (%d bytes)", log_prefix, stored, size)
+
+
+def _requeue(job_id: int) -> None:
+    """Put running job ``job_id`` back to queued, from scratch, and announce it.
+
+    Only a RUNNING row changes: one deleted or already finished meanwhile stays so.
+    Never raises: if the database refuses, the row stays RUNNING, and once its heartbeat
+    is :data:`STALE_AFTER` old any process's poll queues it again.
+    """
+    try:
+        # updated_at is set by hand: update() leaves auto_now alone.
+        running = RecordingJob.objects.filter(pk=job_id, status=RecordingJob.Status.RUNNING)
+        if not running.update(
+            status=RecordingJob.Status.QUEUED, progress=0.0, updated_at=timezone.now()
+        ):
+            return
+        job = RecordingJob.objects.select_related("recording").filter(pk=job_id).first()
+        if job is not None:
+            notify(job, job.recording.owner_id)
+    except DatabaseError:
+        logger.exception("could not queue recording job %s again", job_id)
 
 
 def _fail(job_id: int, message: str) -> None:
