@@ -5,6 +5,7 @@ All errors are :class:`AudioFileError` with a one-line, user-facing message.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -106,6 +107,52 @@ def open_writer(path: str | Path, sample_rate: int, channels: int) -> sf.SoundFi
         raise AudioFileError(f"cannot write {path} ({_reason(exc)})") from exc
 
 
+_WRITE_ERRORS = (sf.LibsndfileError, RuntimeError, OSError, AssertionError)
+"""What soundfile raises when a write fails. AssertionError included: it checks
+that the encoder took every frame with a bare ``assert`` (a short write)."""
+
+
+def write_frames(fh: sf.SoundFile, data: NDArray[np.float32]) -> None:
+    """Write float samples (frames, channels) in [-1, 1] to a file from :func:`open_writer`.
+
+    Non-finite samples are written as 0 (+-inf as +-1): the integer encoders
+    would turn NaN into full-scale clicks (WAV) or fail (FLAC).
+
+    Raises:
+        AudioFileError: the write failed (disk full, encoder error).
+    """
+    clean = np.nan_to_num(data, nan=0.0, posinf=1.0, neginf=-1.0)
+    try:
+        fh.write(np.clip(clean, -1.0, 1.0))
+    except _WRITE_ERRORS as exc:
+        raise AudioFileError(f"cannot write {fh.name} ({_reason(exc)})") from exc
+
+
+def close_writer(fh: sf.SoundFile) -> None:
+    """Close a file from :func:`open_writer` (the encoder flushes its last frames here).
+
+    Raises:
+        AudioFileError: the final write failed.
+    """
+    try:
+        fh.close()
+    except _WRITE_ERRORS as exc:
+        raise AudioFileError(f"cannot write {fh.name} ({_reason(exc)})") from exc
+
+
+def discard_writer(fh: sf.SoundFile, path: str | Path) -> None:
+    """Close ``fh`` and delete ``path``, after a failure: a half-written file looks like a result.
+
+    Errors of the close are ignored (the failure that brought us here is the
+    one to report); errors deleting the file propagate as OSError.
+    """
+    with contextlib.suppress(*_WRITE_ERRORS):
+        fh.close()
+    Path(path).unlink(missing_ok=True)
+
+
 def _reason(exc: BaseException) -> str:
+    if isinstance(exc, AssertionError):  # soundfile's bare assert: fewer frames written
+        return "short write"
     text = str(exc).strip().splitlines()
     return text[-1] if text else type(exc).__name__

@@ -35,7 +35,7 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 from numpy.typing import NDArray
 
-from .constants import ATTEN_LIM_MAX_DB, ATTEN_LIM_MIN_DB, HOP_SAMPLES
+from .constants import ATTEN_LIM_MAX_DB, ATTEN_LIM_MIN_DB, HOP_SAMPLES, INPUT_PEAK_LIMIT
 
 Audio = NDArray[np.float32]
 
@@ -192,7 +192,8 @@ class Denoiser:
         Computes on the calling thread, or, for a ``batched`` backend, blocks it
         until the chunk's batch ran (so do not call it from an event loop; use
         :meth:`process_async` there). Non-finite samples are replaced by 0 and
-        counted in ``nonfinite_samples``.
+        counted in ``nonfinite_samples``; finite ones beyond
+        :data:`INPUT_PEAK_LIMIT` are clipped to it.
 
         Raises:
             ValueError: ``chunk`` is not one-dimensional.
@@ -270,7 +271,16 @@ class Denoiser:
         return out
 
     def _take(self, chunk: NDArray[np.floating]) -> NDArray[np.float32]:
-        """Sanitise ``chunk``, append it, and remove the complete hops: ``[k, HOP_SAMPLES]``."""
+        """Sanitise ``chunk``, append it, and remove the complete hops: ``[k, HOP_SAMPLES]``.
+
+        Sanitising: NaN/inf become 0 (counted), then every sample is clipped to
+        +-:data:`INPUT_PEAK_LIMIT`, so no backend sees a sample its arithmetic
+        cannot square.
+
+        Raises:
+            RuntimeError: the denoiser was closed.
+            ValueError: ``chunk`` is not one-dimensional.
+        """
         if self._closed:
             raise RuntimeError("denoiser is closed")
         x = np.asarray(chunk, dtype=np.float32)
@@ -280,6 +290,8 @@ class Denoiser:
         if bad.any():
             self.nonfinite_samples += int(bad.sum())
             x = np.where(bad, np.float32(0), x)
+        # A new array: ``x`` may be the caller's buffer.
+        x = np.clip(x, np.float32(-INPUT_PEAK_LIMIT), np.float32(INPUT_PEAK_LIMIT))
         buf = np.concatenate((self._pending, x)) if self._pending.size else x
         n = buf.size // HOP_SAMPLES * HOP_SAMPLES
         self._pending = buf[n:].copy()

@@ -74,7 +74,9 @@ def main(argv: list[str] | None = None) -> int:
         progress = _maybe_progress(args.input)
     try:
         denoise_file(args.input, args.output, args.model, args.atten_lim, progress)
-    except (DenoiseError, ValueError) as exc:
+    except (DenoiseError, ValueError, OSError) as exc:
+        # Write failures arrive as AudioFileError (a DenoiseError); OSError is
+        # what is left of the file system (e.g. removing a half-written output).
         print(f"error: {exc}", file=sys.stderr)
         return 1
     return 0

@@ -13,7 +13,16 @@ from pathlib import Path
 import numpy as np
 from numpy.typing import NDArray
 
-from .audiofile import AudioFileError, open_writer, output_format, probe_file, read_blocks
+from .audiofile import (
+    AudioFileError,
+    close_writer,
+    discard_writer,
+    open_writer,
+    output_format,
+    probe_file,
+    read_blocks,
+    write_frames,
+)
 from .base import Denoiser
 from .constants import ATTEN_LIM_MAX_DB, SAMPLE_RATE
 from .frames import StreamResampler
@@ -51,7 +60,8 @@ def denoise_file(
     Returns the number of frames written.
 
     Raises:
-        AudioFileError: missing/empty/non-audio input or unwritable output.
+        AudioFileError: missing/empty/non-audio input, unwritable output, or a
+            failed write (disk full); no output file is left behind.
         UnknownModelError, ModelLoadError: the model cannot be used.
         ValueError: ``atten_lim_db`` outside [6, 100].
     """
@@ -72,7 +82,7 @@ def denoise_file(
             def emit(block48: NDArray[np.float32], last: bool) -> None:
                 nonlocal written
                 y = down.process(block48, last=last)[: total - written]
-                out.write(np.clip(y, -1.0, 1.0))
+                write_frames(out, y)  # clipped to full scale, NaN as 0
                 written += len(y)
 
             for block in read_blocks(in_path, BLOCK_SECONDS * rate):
@@ -83,13 +93,11 @@ def denoise_file(
                     progress(done, total)
             emit(_run(denoisers, trim, np.zeros((0, channels), np.float32), flush=True), last=True)
             if written < total:  # soxr rounding can leave a sample or two short
-                out.write(np.zeros((total - written, channels), np.float32))
+                write_frames(out, np.zeros((total - written, channels), np.float32))
                 written = total
-            out.close()
+            close_writer(out)
         except BaseException:
-            # A half-written file would look like a result; leave nothing behind.
-            out.close()
-            Path(out_path).unlink(missing_ok=True)
+            discard_writer(out, out_path)  # a half-written file would look like a result
             raise
     finally:
         for d in denoisers:
