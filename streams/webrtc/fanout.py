@@ -4,10 +4,10 @@ aiortc's ``RTCRtpSender`` encodes whatever frames its track yields, per
 listener: each one costs an Opus encode on a thread hop plus an RTP audio-level
 computation on the event loop (~0.13 ms of Python per packet). A track that
 yields ready ``av.Packet``s is only packetised (``Encoder.pack``), so the
-session encodes each frame once (:class:`OpusPacketizer`, on the process's
-encoder thread, where frames of all streams are encoded in batches:
-:class:`EncodeRunner`) and offers the packet to every listener's
-:class:`PacketTrack`. Listeners must therefore negotiate Opus
+session's pump has each frame encoded once (:meth:`Fanout.send`:
+:class:`OpusPacketizer`, on the process's encoder thread, where frames of all
+streams are encoded in batches: :class:`EncodeRunner`) and the packet offered
+to every listener's :class:`PacketTrack`. Listeners must therefore negotiate Opus
 (:func:`prefer_opus`), which every WebRTC browser supports.
 
 Listeners choose a level (:mod:`.levels`); each level someone listens at has
@@ -31,10 +31,11 @@ from aiortc import RTCRtpSender, RTCRtpTransceiver
 from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
 
 from denoise.base import Audio
+from denoise.batching import BatchScheduler
 from denoise.constants import SAMPLE_RATE
 from denoise.frames import mono_to_frame
 
-from .levels import Level
+from .levels import Level, level_audio
 
 OPUS_BITRATE = 64_000
 """Mono voice: 64 kbit/s is transparent for speech (browsers send 32-40)."""
@@ -232,6 +233,31 @@ class Fanout:
         if encoder is None:
             encoder = self._encoders[level] = OpusPacketizer(self.frame_ms)
         return encoder
+
+    async def send(
+        self, codec: BatchScheduler, cleaned: Audio, raw: Audio, atten_db: float, position: int
+    ) -> None:
+        """Encode one frame once per level someone listens at (on ``codec``, the runtime's
+        codec thread), and offer each level's packets to its listeners.
+
+        ``raw`` is the input lined up with ``cleaned``; ``atten_db`` the engine's
+        attenuation limit; ``position`` the frame's first sample on the stream's clock.
+
+        Raises:
+            Exception: a level's encode failed (see :meth:`publish`).
+        """
+        futures = [
+            (
+                level,
+                codec.submit_async(
+                    ENCODE,
+                    (self.encoder(level), level_audio(level, cleaned, raw, atten_db), position),
+                ),
+            )
+            for level in self.levels()
+        ]
+        for level, future in futures:  # submitted together: encoded in one batch
+            self.publish(level, await future)
 
     def publish(self, level: Level, packets: Encoded) -> None:
         """Offer one chunk's packets (from :data:`ENCODE`) to ``level``'s listeners.

@@ -8,9 +8,11 @@ audio, and the raw input lined up with it, to the session's
 :class:`~.spool.SpoolWriter`, which never makes the pump wait for the disk.
 
 The session runs on the process's :class:`~.runtime.LiveRuntime` (threads and
-schedulers shared by all sessions) and owns every peer connection, task and
-file it opens; ``stop()`` closes them all and is safe to call from any cause
-(API, ICE failure, media timeout, server shutdown) any number of times.
+schedulers shared by all sessions). It keeps its listeners in a
+:class:`~.listeners.ListenerSet` and sends telemetry with a
+:class:`~.telemetry.TelemetryLoop`, and owns those and every peer connection,
+task and file it opens; ``stop()`` closes them all and is safe to call from any
+cause (API, ICE failure, media timeout, server shutdown) any number of times.
 """
 
 from __future__ import annotations
@@ -21,16 +23,16 @@ import logging
 import uuid
 from collections.abc import Awaitable, Callable, Collection
 
-from aiortc import RTCSessionDescription
+from aiortc import RTCPeerConnection, RTCSessionDescription
 from aiortc.mediastreams import MediaStreamTrack
 
-from denoise.base import Audio, Denoiser
+from denoise.base import Denoiser
 from denoise.constants import PACKET_SAMPLES
 
-from ..aiotasks import cancel_within
 from .decode import DecodeErrors, decode_in_batches
-from .fanout import ENCODE, Fanout, offers_opus, prefer_opus
-from .levels import Level, level_audio
+from .fanout import Fanout, prefer_opus
+from .levels import Level
+from .listeners import ListenerSet
 from .peer import apply_client_offer, ask_ptime, new_peer_connection, tune_receive_latency
 from .runtime import LiveRuntime
 from .source import LiveSource, SourceEnded
@@ -44,17 +46,15 @@ from .stream import (
     StreamLog,
     Telemetry,
 )
-from .telemetry import PERIOD_S, EngineClock, StreamMeter
+from .telemetry import StreamMeter, TelemetryLoop
 
 logger = logging.getLogger(__name__)
 
-TELEMETRY_UNWIND_S = 0.5
-"""How long a stop waits for the cancelled telemetry task before going on without it."""
 
-
-def _named(item: Listener) -> str:
-    """How log lines name a listener connection: its listen id and its user's id."""
-    return f"listen {item.listen_id} listener={item.user_id}"
+async def _answer(pc: RTCPeerConnection, offer: RTCSessionDescription) -> RTCSessionDescription:
+    # Looks ``apply_client_offer`` up in this module when called: tests patch it here
+    # (after the session exists), for the listeners' offers as for the broadcaster's.
+    return await apply_client_offer(pc, offer)
 
 
 class BroadcastSession:
@@ -88,18 +88,26 @@ class BroadcastSession:
         self._config = runtime.config
         self._denoiser = denoiser
         self._on_finished = on_finished
-        self._on_listener_ended = on_listener_ended
-        self._on_telemetry = on_telemetry
         self.share_raw = False
         """Whether friends may hear the raw microphone (the hub keeps it current)."""
         self._meter = StreamMeter()
         self._decode_errors = DecodeErrors(self.log)
-        self._telemetry: asyncio.Task[None] | None = None
-        self._pc = new_peer_connection(self._config.stun_urls)
+        self._pc = self._open_peer()
         self._frame_ms = frame_ms or self._config.opus_frame_ms
         self._fanout = Fanout(self._frame_ms)
         self._source: LiveSource | None = None
-        self._listeners: dict[uuid.UUID, Listener] = {}
+        self._listeners = ListenerSet(
+            self._fanout,
+            self.log,
+            connect_timeout=self._config.connect_timeout,
+            open_peer=self._open_peer,
+            answer=_answer,
+            on_ended=on_listener_ended,
+        )
+        budget = self._config.budget
+        self._telemetry = TelemetryLoop(
+            stream, self._meter, self._listeners, on_telemetry, self.log, budget_s=budget
+        )
         self._spool = runtime.spool_writer(spool.cleaned, spool.raw, self.log)
         self._pump: asyncio.Task[None] | None = None
         self._watchdog: asyncio.Task[None] | None = None
@@ -110,6 +118,7 @@ class BroadcastSession:
 
     @property
     def listeners(self) -> int:
+        """Listener connections, those still being answered included."""
         return len(self._listeners)
 
     @property
@@ -181,8 +190,7 @@ class BroadcastSession:
                 log=self.log,
             )
             self._pump = asyncio.create_task(self._run_pump(self._source))
-            if self._on_telemetry is not None:
-                self._telemetry = asyncio.create_task(self._run_telemetry(self._source))
+            self._telemetry.start(self._source)
 
         @pc.on("connectionstatechange")
         async def on_state() -> None:
@@ -221,7 +229,8 @@ class BroadcastSession:
             while True:
                 chunk = await source.next_chunk()
                 if fanout.listening:
-                    await self._send_levels(chunk.cleaned, chunk.raw, position)
+                    codec, atten = self._runtime.codec, self._denoiser.atten_lim_db
+                    await fanout.send(codec, chunk.cleaned, chunk.raw, atten, position)
                 position += chunk.cleaned.size
                 self._meter.add(chunk.cleaned, chunk.raw)
                 self._spool.write(chunk.cleaned, chunk.raw)
@@ -232,68 +241,11 @@ class BroadcastSession:
         finally:
             self._spawn(self.stop("media ended"))
 
-    async def _run_telemetry(self, source: LiveSource) -> None:
-        """Every ``PERIOD_S``: the stream's figures to its broadcaster and listeners."""
-        assert self._on_telemetry is not None
-        clock = EngineClock()
-        while True:
-            await asyncio.sleep(PERIOD_S)
-            snap = self._meter.snapshot()
-            if snap is None:
-                continue  # no audio in this period
-            s = source.stats
-            hop_ms, budget_ms = clock.per_hop(
-                s.engine_s, s.engine_hops, s.denoised, self._config.budget
-            )
-            event = {
-                "type": "telemetry",
-                "username": self.username,
-                "session_id": str(self.session_id),
-                "level_dbfs": snap.input_db,
-                "noise_in_dbfs": snap.noise_before_db,
-                "noise_out_dbfs": snap.noise_after_db,
-                "db_removed": round(snap.db_removed, 1),
-                "speech": snap.speech,
-                "hop_ms": hop_ms,
-                "budget_ms": budget_ms,
-                "bypassed": s.bypassed,
-                "dropped": s.dropped,
-                "listeners": len(self._listeners),
-            }
-            listening = (i.user_id for i in self._listeners.values() if i.confirmed)
-            recipients = sorted({self.user_id, *listening})
-            try:
-                await self._on_telemetry(recipients, event)
-            except Exception:
-                self.log.exception("could not send telemetry")
-
-    async def _send_levels(self, cleaned: Audio, raw: Audio, position: int) -> None:
-        """Encode the frame once per level someone listens at, and send each to them."""
-        fanout = self._fanout
-        atten = self._denoiser.atten_lim_db
-        futures = [
-            (
-                level,
-                self._runtime.codec.submit_async(
-                    ENCODE,
-                    (fanout.encoder(level), level_audio(level, cleaned, raw, atten), position),
-                ),
-            )
-            for level in fanout.levels()
-        ]
-        for level, future in futures:  # submitted together: encoded in one batch
-            fanout.publish(level, await future)
-
-    # --- listeners
+    # --- listeners (the hub's calls, handed to the ListenerSet)
 
     def listener_ids(self, user_id: int, logins: Collection[str] | None = None) -> list[uuid.UUID]:
-        """The listen ids of ``user_id``'s connections to this stream (at most one);
-        with ``logins``, only one opened from one of those logins."""
-        return [
-            lid
-            for lid, item in self._listeners.items()
-            if item.user_id == user_id and (logins is None or item.login in logins)
-        ]
+        """See :meth:`ListenerSet.ids_of`."""
+        return self._listeners.ids_of(user_id, logins)
 
     async def add_listener(
         self,
@@ -302,124 +254,38 @@ class BroadcastSession:
         level: Level = "full",
         login: str | None = None,
     ) -> tuple[uuid.UUID, RTCSessionDescription]:
-        """Answer a listener's receive-only offer with the live stream at ``level``
-        (``login``: the name of the login it comes from, see :attr:`Listener.login`).
-
-        Returns the new connection's listen id and the answer. A listener has at
-        most one connection per stream: ``user_id``'s previous one is ended
-        (reason ``"replaced"``) once the new one is answered. A connection that has
-        not reached "connected" within the connect timeout is dropped.
+        """Answer a listener's offer: see :meth:`ListenerSet.add` (the contract, errors).
 
         Raises:
-            SessionClosed: the stream ended. ValueError: aiortc rejected the SDP
-            (whatever its parser raised); the listener's peer is closed. If the call
-            fails or is cancelled before the answer, the listener is dropped (its peer
-            closed, its slot freed) before the exception goes on.
+            SessionClosed: the stream ended, or it has no audio yet to send.
         """
         if self.stopped or self._source is None:
             raise SessionClosed
-        if not offers_opus(offer.sdp):
-            raise ValueError("the listener's offer has no Opus codec, the only one sent")
-        pc = new_peer_connection(self._config.stun_urls)
-        item = Listener(
-            uuid.uuid4(), user_id, pc, self._fanout.subscribe(level), level, login=login
-        )
-        self._listeners[item.listen_id] = item
-
-        @pc.on("connectionstatechange")
-        async def on_state() -> None:
-            if pc.connectionState in ("failed", "closed"):
-                await self._drop_listener(item.listen_id)
-
-        try:
-            # The transceiver exists before the offer is applied: aiortc picks the
-            # codec while applying it, in the offer's order unless preferences say.
-            prefer_opus(pc.addTransceiver(item.track, direction="sendonly"))
-            await pc.setLocalDescription(await apply_client_offer(pc, offer))
-        except BaseException:
-            # Cancelled too (the client went away and Django cancelled the view): the
-            # listener has no watchdog yet, so nothing else would ever free its slot.
-            # Shielded: a second cancellation must not interrupt the peer's closing.
-            await asyncio.shield(self._drop_listener(item.listen_id))
-            raise
-        if item.listen_id not in self._listeners:  # the stream stopped meanwhile
-            raise SessionClosed
-        # Answered ones only: a concurrent listen still being answered replaces this one.
-        answered = [
-            lid for lid in self.listener_ids(user_id) if self._listeners[lid].watchdog is not None
-        ]
-        # Before the awaits below: from here on the connect timeout bounds this listener,
-        # even if this call is cancelled while the old one is being ended.
-        item.watchdog = asyncio.create_task(self._listener_watchdog(item))
-        for old in answered:
-            await self.end_listener(old, "replaced")
-        self.log.info("%s joined (%d listening)", _named(item), len(self._listeners))
-        return item.listen_id, pc.localDescription
+        return await self._listeners.add(offer, user_id, level, login)
 
     def listener(self, listen_id: uuid.UUID) -> Listener | None:
         return self._listeners.get(listen_id)
 
     def confirm_listener(self, listen_id: uuid.UUID) -> None:
-        """Mark a listener whose access was checked once connected: only confirmed
-        listeners get the stream's telemetry."""
-        item = self._listeners.get(listen_id)
-        if item is not None:
-            item.confirmed = True
+        """See :meth:`ListenerSet.confirm`."""
+        self._listeners.confirm(listen_id)
 
     def listeners_at(self, level: Level) -> list[tuple[uuid.UUID, int]]:
-        """``(listen_id, listener user id)`` of the connections hearing ``level``."""
-        return [(lid, i.user_id) for lid, i in self._listeners.items() if i.level == level]
+        """See :meth:`ListenerSet.at_level`."""
+        return self._listeners.at_level(level)
 
     def set_listener_level(self, listen_id: uuid.UUID, level: Level) -> bool:
-        """Switch one listener to ``level`` from the next 20 ms frame on (same connection,
-        same RTP timeline). False if that listener is gone."""
-        item = self._listeners.get(listen_id)
-        if item is None:
-            return False
-        if item.level != level:
-            self._fanout.move(item.track, level)
-            item.level = level
-            self.log.info("%s now hears %s", _named(item), level)
-        return True
-
-    async def _listener_watchdog(self, item: Listener) -> None:
-        # A listener whose ICE never completes would otherwise hold a slot for minutes.
-        await asyncio.sleep(self._config.connect_timeout)
-        if item.pc.connectionState != "connected":
-            self.log.info("%s never connected; dropped", _named(item))
-            await self._drop_listener(item.listen_id)
+        """See :meth:`ListenerSet.set_level`."""
+        return self._listeners.set_level(listen_id, level)
 
     async def end_listener(self, listen_id: uuid.UUID, reason: str) -> bool:
-        """Close one listener connection on purpose and tell ``on_listener_ended``.
+        """See :meth:`ListenerSet.end`."""
+        return await self._listeners.end(listen_id, reason)
 
-        Returns False if no such listener is connected.
-        """
-        item = self._listeners.get(listen_id)
-        if item is None:
-            return False
-        await self._drop_listener(listen_id)
-        self.log.info("%s ended: %s", _named(item), reason)
-        if self._on_listener_ended is not None:
-            try:
-                await self._on_listener_ended(item.user_id, listen_id, reason)
-            except Exception:
-                self.log.exception("could not report the end of listener %s", listen_id)
-        return True
-
-    async def _drop_listener(self, listen_id: uuid.UUID) -> None:
-        item = self._listeners.pop(listen_id, None)
-        if item is None:
-            return
-        if item.watchdog is not None and item.watchdog is not asyncio.current_task():
-            item.watchdog.cancel()
-        self._fanout.unsubscribe(item.track)
-        self.log.info(
-            "%s left (%d listening; it lagged and lost %d packets)",
-            _named(item),
-            len(self._listeners),
-            item.track.dropped,
-        )
-        await item.pc.close()
+    def _open_peer(self) -> RTCPeerConnection:
+        # Every peer of this session (the broadcaster's, the listeners') is made here,
+        # looking ``new_peer_connection`` up in this module when called: tests patch it.
+        return new_peer_connection(self._config.stun_urls)
 
     # --- ending
 
@@ -433,11 +299,8 @@ class BroadcastSession:
         self.log.info("stopping: %s; frames=%s", reason, self.stats)
         if self._watchdog is not None and self._watchdog is not asyncio.current_task():
             self._watchdog.cancel()
-        # The telemetry task may be inside a channel-layer publish: the stop does not
-        # wait for it to unwind (one of 12 simultaneous stops once answered 20 s late).
-        await cancel_within((self._telemetry,), TELEMETRY_UNWIND_S, self._tasks)
-        for listen_id in list(self._listeners):
-            await self.end_listener(listen_id, "ended")
+        await self._telemetry.stop()  # bounded: it does not wait for a stuck publish
+        await self._listeners.end_all("ended")
         if self._source is not None:
             self._source.stop()
         await self._pc.close()

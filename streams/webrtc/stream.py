@@ -1,6 +1,7 @@
 """What a live session is made of and leaves behind: identities, targets, results, logs.
 
-Plain values shared by :mod:`.session` and the hub (no behaviour beyond logging).
+Plain values shared by :mod:`.session`, :mod:`.listeners` and the hub (no behaviour
+beyond logging).
 """
 
 from __future__ import annotations

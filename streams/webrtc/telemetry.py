@@ -3,8 +3,9 @@
 :class:`StreamMeter` is fed every frame the pump handles (the engine's output
 and the aligned raw input, a few microseconds of numpy) and summarised twice a
 second (:data:`PERIOD_S`) into the ``telemetry`` event the broadcaster and the
-stream's listeners get. It also keeps one dB-removed figure per second for the
-recording.
+stream's confirmed listeners get: :class:`TelemetryLoop`, a task the session
+starts with the audio and stops with the stream. It also keeps one dB-removed
+figure per second for the recording.
 
 The noise floor is a low percentile of the last few seconds' 20 ms frame
 levels (minimum statistics): speech is louder than the floor, so the quiet
@@ -15,12 +16,19 @@ independent bypass), large when the engine silences the room.
 
 from __future__ import annotations
 
+import asyncio
 from collections import deque
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
 from denoise.base import Audio
+
+from ..aiotasks import cancel_within
+from .listeners import ListenerSet
+from .source import LiveSource
+from .stream import StreamIdentity, StreamLog, Telemetry
 
 PERIOD_S = 0.5
 """Telemetry events are sent this often."""
@@ -31,6 +39,8 @@ SPEECH_ABOVE_FLOOR_DB = 10.0
 """A period whose loudest frame is this far above the floor has speech in it."""
 SILENCE_DB = -90.0
 """The level reported for digital silence."""
+UNWIND_S = 0.5
+"""How long a stop waits for the cancelled telemetry task before going on without it."""
 
 
 def level_db(x: Audio) -> float:
@@ -128,3 +138,78 @@ class EngineClock:
         if d_hops <= 0 or d_frames <= 0:
             return 0.0, round(1000.0 * budget_s, 1)
         return round(1000.0 * spent / d_hops, 2), round(1000.0 * budget_s * d_frames / d_hops, 1)
+
+
+class TelemetryLoop:
+    """Every :data:`PERIOD_S` in which audio flowed: the stream's figures, as the
+    ``telemetry`` event, to its broadcaster and its confirmed listeners (``send``).
+
+    Owns its task: :meth:`start` it once the source exists, :meth:`stop` it when the
+    stream stops. Used on the event loop only.
+    """
+
+    def __init__(
+        self,
+        stream: StreamIdentity,
+        meter: StreamMeter,
+        listeners: ListenerSet,
+        send: Telemetry | None,
+        log: StreamLog,
+        *,
+        budget_s: float,
+    ) -> None:
+        """``meter``: the one the session's pump feeds; ``send``: None for no telemetry
+        (:meth:`start` then starts nothing); ``budget_s``: the frame budget
+        (``LiveConfig.budget``), reported per hop."""
+        self._stream = stream
+        self._meter = meter
+        self._listeners = listeners
+        self._send = send
+        self._log = log
+        self._budget_s = budget_s
+        self._task: asyncio.Task[None] | None = None
+        self._unwinding: set[asyncio.Task[Any]] = set()
+
+    def start(self, source: LiveSource) -> None:
+        """Start sending, with ``source``'s counters."""
+        if self._send is not None:
+            self._task = asyncio.create_task(self._run(source, self._send))
+
+    async def stop(self) -> None:
+        """Cancel the task and wait :data:`UNWIND_S` at most for it. Idempotent.
+
+        The task may be inside a channel-layer publish: the stop does not wait for it
+        to unwind (one of 12 simultaneous stops once answered 20 s late); until it
+        does, this object keeps it referenced.
+        """
+        await cancel_within((self._task,), UNWIND_S, self._unwinding)
+
+    async def _run(self, source: LiveSource, send: Telemetry) -> None:
+        clock = EngineClock()
+        while True:
+            await asyncio.sleep(PERIOD_S)
+            snap = self._meter.snapshot()
+            if snap is None:
+                continue  # no audio in this period
+            s = source.stats
+            hop_ms, budget_ms = clock.per_hop(s.engine_s, s.engine_hops, s.denoised, self._budget_s)
+            event = {
+                "type": "telemetry",
+                "username": self._stream.username,
+                "session_id": str(self._stream.session_id),
+                "level_dbfs": snap.input_db,
+                "noise_in_dbfs": snap.noise_before_db,
+                "noise_out_dbfs": snap.noise_after_db,
+                "db_removed": round(snap.db_removed, 1),
+                "speech": snap.speech,
+                "hop_ms": hop_ms,
+                "budget_ms": budget_ms,
+                "bypassed": s.bypassed,
+                "dropped": s.dropped,
+                "listeners": len(self._listeners),
+            }
+            recipients = sorted({self._stream.user_id, *self._listeners.confirmed_users()})
+            try:
+                await send(recipients, event)
+            except Exception:
+                self._log.exception("could not send telemetry")
