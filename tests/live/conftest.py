@@ -136,6 +136,13 @@ async def hub(settings, tmp_path):
 
 
 @pytest.fixture
+def identity_model(settings):
+    """The identity model for every stream (a test about signalling or access needs no
+    denoising): ``pytest.mark.usefixtures("identity_model")``."""
+    settings.DENOISE_MODEL = "identity"
+
+
+@pytest.fixture
 async def other(hub):
     """A second "process" (another hub on this loop, its own node): a test hands requests
     to it with ``runtime.replace_live_hub(other)``. Placeholders a test put in its

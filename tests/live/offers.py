@@ -49,3 +49,25 @@ def assert_rejected(resp: Any, *words: str) -> str:
 async def nothing_live(hub: Any) -> bool:
     """No session, slot or ActiveStream row is left in ``hub``."""
     return hub._sessions == {} and not await ActiveStream.objects.aexists()
+
+
+async def refused_going_live(client: Any, hub: Any, peers: Any, sdp: str, *words: str) -> None:
+    """``client``'s go-live with ``sdp`` is a JSON 400 about the offer naming ``words``,
+    and nothing of it is kept: no peer connection was made, no session, slot or row."""
+    resp = await client.call("post", "/api/webrtc/offer/", {"sdp": sdp, "type": "offer"})
+    assert_rejected(resp, *words)
+    assert peers.pcs == []
+    assert await nothing_live(hub)
+
+
+async def refused_listening(
+    client: Any, broadcaster: Any, hub: Any, peers: Any, sdp: str, *words: str
+) -> None:
+    """``client``'s listen to live ``broadcaster`` with ``sdp`` is a JSON 400 about the
+    offer naming ``words``, and made no peer connection and no listener."""
+    opened = len(peers.pcs)
+    path = f"/api/webrtc/listen/{broadcaster.user.username}/"
+    resp = await client.call("post", path, {"sdp": sdp, "type": "offer"})
+    assert_rejected(resp, *words)
+    assert len(peers.pcs) == opened  # no peer connection, so no receiver, was made for it
+    assert hub.listeners(broadcaster.user.pk) == 0

@@ -12,12 +12,7 @@ from tests.live.chrome_offer import CHROME_LISTEN_OFFER, CHROME_OFFER, with_line
 from tests.live.conftest import LiveClient, PeerLedger
 from tests.live.offers import assert_rejected, nothing_live
 
-pytestmark = pytest.mark.django_db(transaction=True)
-
-
-@pytest.fixture(autouse=True)
-def _identity_model(settings):
-    settings.DENOISE_MODEL = "identity"
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("identity_model")]
 
 
 class RecordedEvents:

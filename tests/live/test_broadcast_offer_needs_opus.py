@@ -13,12 +13,7 @@ from tests.live.conftest import ArrayTrack, LiveClient, PeerLedger
 from tests.live.offers import assert_rejected, nothing_live, offer_of
 from tests.live.test_listener_codec import only_g711, tone
 
-pytestmark = pytest.mark.django_db(transaction=True)
-
-
-@pytest.fixture(autouse=True)
-def _identity_model(settings):
-    settings.DENOISE_MODEL = "identity"
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("identity_model")]
 
 
 async def test_broadcast_offer_without_opus_gets_400(

@@ -14,12 +14,7 @@ from streams.webrtc import session as session_module
 from tests.live.conftest import ArrayTrack, LiveClient, PeerLedger, wait_until
 from tests.live.test_listener_codec import tone
 
-pytestmark = pytest.mark.django_db(transaction=True)
-
-
-@pytest.fixture(autouse=True)
-def _identity_model(settings):
-    settings.DENOISE_MODEL = "identity"
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("identity_model")]
 
 
 class HeldOffers:

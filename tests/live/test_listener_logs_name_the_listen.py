@@ -13,14 +13,9 @@ from streams.webrtc import peer
 from tests.live.conftest import ArrayTrack, LiveClient
 from tests.live.test_listener_codec import tone
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("identity_model")]
 
 SESSION_LOGGER = "streams.webrtc.session"
-
-
-@pytest.fixture(autouse=True)
-def _identity_model(settings):
-    settings.DENOISE_MODEL = "identity"
 
 
 def lines(caplog: pytest.LogCaptureFixture, *words: str) -> list[str]:

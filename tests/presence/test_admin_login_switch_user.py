@@ -9,26 +9,12 @@ from typing import Any
 
 import pytest
 from channels.db import database_sync_to_async
-from django.contrib.auth.signals import user_logged_out
 from django.test import Client
 
 from tests.conftest import PASSWORD, make_user
 from tests.presence.helpers import api_login, socket_for
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-@pytest.fixture
-def logged_out() -> Any:
-    """The user names ``user_logged_out`` was sent for, in order."""
-    names: list[str] = []
-
-    def record(sender: Any, user: Any = None, **kwargs: Any) -> None:
-        names.append(user.username if user is not None else "")
-
-    user_logged_out.connect(record, dispatch_uid="test_admin_switch_user")
-    yield names
-    user_logged_out.disconnect(dispatch_uid="test_admin_switch_user")
 
 
 @pytest.fixture

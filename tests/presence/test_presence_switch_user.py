@@ -6,30 +6,15 @@ as the same user is no logout."""
 from __future__ import annotations
 
 import json
-from typing import Any
 
 import pytest
 from channels.db import database_sync_to_async
-from django.contrib.auth.signals import user_logged_out
 from django.test import Client
 
 from tests.conftest import PASSWORD
 from tests.presence.helpers import api_login, socket_for
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-@pytest.fixture
-def logged_out() -> Any:
-    """The user names ``user_logged_out`` was sent for, in order."""
-    names: list[str] = []
-
-    def record(sender: Any, user: Any = None, **kwargs: Any) -> None:
-        names.append(user.username if user is not None else "")
-
-    user_logged_out.connect(record, dispatch_uid="test_switch_user")
-    yield names
-    user_logged_out.disconnect(dispatch_uid="test_switch_user")
 
 
 def register(client: Client, username: str) -> int:
