@@ -286,17 +286,17 @@ class Denoiser:
         x = np.asarray(chunk, dtype=np.float32)
         if x.ndim != 1:
             raise ValueError("expected a mono (1-D) chunk")
-        bad = ~np.isfinite(x)
-        if bad.any():
+        # One new array, sanitised in place: ``x`` may be the caller's buffer, which it may
+        # reuse while the hops wait in a batch.
+        buf = np.concatenate((self._pending, x))
+        bad = ~np.isfinite(buf)
+        if bad.any():  # the pending tail is clean: every bad sample is new
             self.nonfinite_samples += int(bad.sum())
-            x = np.where(bad, np.float32(0), x)
-        # A new array: ``x`` may be the caller's buffer.
-        x = np.clip(x, np.float32(-INPUT_PEAK_LIMIT), np.float32(INPUT_PEAK_LIMIT))
-        buf = np.concatenate((self._pending, x)) if self._pending.size else x
+            buf[bad] = 0
+        np.clip(buf, -INPUT_PEAK_LIMIT, INPUT_PEAK_LIMIT, out=buf)
         n = buf.size // HOP_SAMPLES * HOP_SAMPLES
         self._pending = buf[n:].copy()
-        # A copy: the caller may reuse its buffer while the hops wait in a batch.
-        return np.array(buf[:n], dtype=np.float32).reshape(-1, HOP_SAMPLES)
+        return buf[:n].reshape(-1, HOP_SAMPLES)
 
     def flush(self) -> Audio:
         """Drain the delay line: pad with zeros so every input sample has come out.

@@ -40,8 +40,9 @@ from asgiref.typing import (
 )
 from channels.auth import get_user
 from django.conf import settings
-from django.core.cache import cache
 from django.http import parse_cookie
+
+from . import cachecount
 
 FORM_OVERHEAD = 64 * 1024
 """Multipart boundaries and the small form fields around a file."""
@@ -113,9 +114,9 @@ async def session_user_id(scope: HTTPScope) -> int | None:
 
 
 IMPORT_SLOT_TTL_S = 15 * 60
-"""Safety net of the in-flight import counters: one expires this long after an upload last
-took a slot, so slots a killed process never gave back are not lost for good. An upload
-still running then is no longer counted (the view's own checks still apply)."""
+"""Safety net of the in-flight import counters: one expires this long after its first
+take, so slots a killed process never gave back are not lost for good. Uploads still
+running then are no longer counted (the view's own checks still apply)."""
 
 
 def _slot_key(user_id: int) -> str:
@@ -135,32 +136,15 @@ def take_import_slot(user_id: int) -> bool:
     Blocking (a cache round trip).
     """
     key = _slot_key(user_id)
-    cache.add(key, 0, timeout=IMPORT_SLOT_TTL_S)
-    try:
-        count = int(cache.incr(key))
-    except ValueError:  # expired between add() and incr()
-        cache.add(key, 1, timeout=IMPORT_SLOT_TTL_S)
-        count = 1
-    # Also gives a TTL to a key Redis INCR re-created without one (expired just after
-    # Django's existence check).
-    cache.touch(key, IMPORT_SLOT_TTL_S)
-    if count > settings.MAX_OPEN_JOBS:
-        give_back_import_slot(user_id)
+    if cachecount.take(key, IMPORT_SLOT_TTL_S) > settings.MAX_OPEN_JOBS:
+        cachecount.give_back(key)
         return False
     return True
 
 
 def give_back_import_slot(user_id: int) -> None:
     """Release a slot :func:`take_import_slot` gave ``user_id``. Blocking."""
-    key = _slot_key(user_id)
-    try:
-        count = int(cache.decr(key))
-    except ValueError:  # expired meanwhile: nothing to give back
-        return
-    if count < 0:
-        # Re-created by Redis DECR after expiring (no TTL, below zero): it would let this
-        # user past the cap for good.
-        cache.delete(key)
+    cachecount.give_back(_slot_key(user_id))
 
 
 async def reply(send: ASGISendCallable, status: int, message: str) -> None:

@@ -116,25 +116,11 @@ def _lower_priority() -> None:
         os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), JOB_NICE)
 
 
-_worker = threading.local()
-"""A job thread's ``stop`` event: its runner's (see :func:`run_job`)."""
-
-
-def _start_worker(stop: threading.Event) -> None:
-    """Set up a new job thread of the runner whose stop event is ``stop``."""
-    _lower_priority()
-    # run_job is called with the job id only (tests stand in for it so), so the event
-    # reaches it through the thread rather than the call.
-    _worker.stop = stop
-
-
 POLL_EVERY = 30.0
 """Seconds between scans for queued jobs nobody started (e.g. after a restart)."""
 FIRST_POLL_AFTER = 1.0
 """Seconds from :meth:`JobRunner.start_polling` to the first scan: jobs a stopped server
 left queued run almost at once, after the server has finished starting."""
-POLLER_JOIN_S = 5.0
-"""How long :meth:`JobRunner.shutdown` waits for a scan in progress (a few queries)."""
 
 
 class JobRunner:
@@ -149,8 +135,7 @@ class JobRunner:
         self._pool = ThreadPoolExecutor(
             max_workers=workers,
             thread_name_prefix="recjob",
-            initializer=_start_worker,
-            initargs=(self._stop,),
+            initializer=_lower_priority,
         )
         self._poller: threading.Thread | None = None
         self._inflight: dict[Future[None], int] = {}
@@ -192,7 +177,7 @@ class JobRunner:
                 return
             if job_id in self._inflight.values():
                 return  # each poll finds it queued again while it waits for a thread
-            future = self._pool.submit(run_job, job_id)
+            future = self._pool.submit(run_job, job_id, self._stop)
             self._inflight[future] = job_id
         future.add_done_callback(self._forget)
 
@@ -228,29 +213,26 @@ class JobRunner:
         stops at its next block of audio, deletes its partial output and puts its row
         back to queued (:class:`ServerStopping`), so the next server start resumes it at
         once instead of a dead process's job after :data:`STALE_AFTER`. One still
-        fetching or storing a file stops once that call returns. The poller is joined
-        (for at most :data:`POLLER_JOIN_S`); job threads are not waited for, as their
-        last step may publish on the event loop that called this (the interpreter
-        joins them at exit; :meth:`wait_idle` waits here).
+        fetching or storing a file stops once that call returns. Nothing is waited for:
+        this runs on the event loop at shutdown, the poller (a daemon) ends at its next
+        wake-up and closes its own connection, and a job thread's last step may publish
+        on that loop (the interpreter joins the job threads at exit; :meth:`wait_idle`
+        waits here).
         """
         with self._lock:  # a submit in progress finishes before the pool closes
             self._stop.set()
             self._pool.shutdown(wait=False, cancel_futures=True)
-        poller = self._poller
-        if poller is not None and poller is not threading.current_thread():
-            poller.join(POLLER_JOIN_S)
 
 
 def run_job(job_id: int, stop: threading.Event | None = None) -> None:
     """Claim and run one job; every outcome is stored on the row and announced.
 
-    ``stop`` (default: the stop event of the runner whose thread this is, if any)
-    stops the job between two blocks of audio and queues it again; a job whose row
-    disappears while it runs stops the same way, leaving the row alone. Neither
-    leaves output behind. Never raises (a crash fails the job).
+    ``stop`` (its runner's; None: never stopped) stops the job between two blocks of
+    audio and queues it again; a job whose row disappears while it runs stops the same
+    way, leaving the row alone. Neither leaves output behind. Never raises (a crash
+    fails the job).
     """
-    if stop is None:
-        stop = getattr(_worker, "stop", None) or threading.Event()
+    stop = stop or threading.Event()
     if stop.is_set():
         return  # the runner is stopping: the row stays queued for the next start
     close_old_connections()

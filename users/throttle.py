@@ -34,7 +34,6 @@ saw; entries to its left are whatever the client sent); an IPv6 client is counte
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import ipaddress
 from typing import Any
@@ -44,6 +43,8 @@ from django.contrib.auth.backends import ModelBackend
 from django.core.cache import cache
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest
+
+from fc25_denoise import cachecount
 
 from .models import username_key
 
@@ -93,26 +94,6 @@ def _keys(username: str, address: str) -> tuple[str, str]:
     return f"login-fail:pair:{name}:{client}", f"login-fail:client:{client}"
 
 
-def _take(key: str, window: int) -> int:
-    """Atomically count one attempt on ``key``; the window starts at its first attempt."""
-    cache.add(key, 0, timeout=window)
-    try:
-        count = int(cache.incr(key))
-    except ValueError:  # expired between add() and incr(): a new window
-        cache.add(key, 1, timeout=window)
-        return 1
-    if count == 1:
-        # Redis INCR (or DECR) on a key that expired just after Django's existence check
-        # creates it without a TTL; a counter at 1 is at the start of a window anyway.
-        cache.touch(key, window)
-    return count
-
-
-def _give_back(key: str) -> None:
-    with contextlib.suppress(ValueError):  # expired meanwhile: nothing to give back
-        cache.decr(key)
-
-
 def acquire(username: str, address: str) -> bool:
     """Take a slot for one password check; False (nothing counted) if a limit is used up.
 
@@ -120,11 +101,11 @@ def acquire(username: str, address: str) -> bool:
     """
     window: int = settings.LOGIN_RATE_WINDOW
     pair_key, client_key = _keys(username, address)
-    pair = _take(pair_key, window)
-    client = _take(client_key, window)
+    pair = cachecount.take(pair_key, window)
+    client = cachecount.take(client_key, window)
     if pair > settings.LOGIN_RATE_LIMIT or client > settings.LOGIN_CLIENT_LIMIT:
-        _give_back(pair_key)
-        _give_back(client_key)
+        cachecount.give_back(pair_key)
+        cachecount.give_back(client_key)
         return False
     return True
 
@@ -133,7 +114,7 @@ def succeeded(username: str, address: str) -> None:
     """The checked password was right: forget the pair's failures, free the client slot."""
     pair_key, client_key = _keys(username, address)
     cache.delete(pair_key)
-    _give_back(client_key)
+    cachecount.give_back(client_key)
 
 
 def was_refused(request: HttpRequest) -> bool:

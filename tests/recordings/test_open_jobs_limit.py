@@ -62,7 +62,7 @@ def test_each_poll_hands_a_waiting_job_over_once(friends, settings, monkeypatch)
     release = threading.Event()
     ran: list[int] = []
 
-    def slow_job(job_id: int) -> None:
+    def slow_job(job_id: int, stop: threading.Event | None = None) -> None:
         release.wait(10)
         ran.append(job_id)
 
