@@ -2,8 +2,9 @@
 
 The WebRTC objects live in :mod:`streams.hub`; these functions keep the
 database (``ActiveStream``, ``User.is_streaming``) in step with them, turn a
-finished stream into a recording (:mod:`recordings.services`) and tell friends
-through :func:`users.presence.do_set_streaming`.
+finished stream into a recording (:mod:`recordings.services`), tell friends
+through :func:`users.presence.do_set_streaming` and tell the broadcaster's own pages
+(``live_ended``) when a stream ends.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from fc25_denoise.threads import refreshed_while
 from recordings.models import StreamRecording
 from recordings.recovery import recover_spool
 from recordings.services import do_save_live_recording
+from users.events import publish
 from users.models import User
 from users.presence import clear_connections_of, do_set_streaming
 from users.services import are_friends, friend_ids, get_user
@@ -109,7 +111,8 @@ def do_end_stream(
     gap_seconds: float = 0.0,
     db_removed: list[float] | None = None,
 ) -> StreamRecording | None:
-    """Save the recording (if any audio was recorded), clear live state, tell friends.
+    """Save the recording (if any audio was recorded), clear live state, tell friends
+    (``streaming_status``) and the broadcaster's pages (``live_ended``, once the row is gone).
 
     ``gap_seconds``: recorded audio the live process could not write in time
     (replaced by silence); the recording keeps it.
@@ -138,9 +141,21 @@ def do_end_stream(
             user.username,
         )
     with transaction.atomic():
-        ActiveStream.objects.filter(session_id=session_id).delete()
+        deleted, _ = ActiveStream.objects.filter(session_id=session_id).delete()
         if not ActiveStream.objects.filter(user_id=user_id).exists():
             do_set_streaming(user, False)
+        if deleted:
+            # The broadcaster's pages: one whose stream this was leaves the live state at once
+            # (a Stop in another tab, the quota, a shutdown, the media timeout) and can link
+            # to the recording; friends learn of it through ``streaming_status``.
+            publish(
+                [user_id],
+                {
+                    "type": "live_ended",
+                    "session_id": str(session_id),
+                    "recording_id": recording.pk if recording else None,
+                },
+            )
     return recording
 
 

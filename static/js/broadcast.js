@@ -121,8 +121,8 @@ async function pollListeners() {
     listenersEl.textContent = String(mine.listeners);
     return;
   }
-  // The server ended it (a Stop in another tab, a shutdown): without this the panel
-  // would say "Live" until ICE gives up, about 30 s later.
+  // The server ended it and its `live_ended` event was missed (the socket was down): without
+  // this the panel would say "Live" until ICE gives up, about 30 s later.
   missingPolls += 1;
   if (missingPolls < MISSING_POLLS_TO_END) return;
   await endLive({ tellServer: false });
@@ -189,14 +189,18 @@ async function endLive({ keepalive = false, tellServer = true } = {}) {
   }
 }
 
+/** Link to the recording a stream made (none: nothing was recorded, or it is not saved yet). */
+function showRecording(recordingId) {
+  if (recordingId === null || recordingId === undefined) return;
+  const link = q("last-recording-link");
+  link.href = `/recordings/#${encodeURIComponent(recordingId)}`;
+  lastRecording.hidden = false;
+}
+
 /** Stop button: end the stream, then link to the recording it made. */
 async function onStop() {
   const result = await endLive();
-  if (result && result.recording_id) {
-    const link = q("last-recording-link");
-    link.href = `/recordings/#${encodeURIComponent(result.recording_id)}`;
-    lastRecording.hidden = false;
-  }
+  if (result) showRecording(result.recording_id);
 }
 
 /** A settings checkbox (`record_raw`, `share_raw`, `low_latency`): PATCH on change, reverted
@@ -302,6 +306,16 @@ export function onRecordingQuota(ev) {
       "Your recordings quota is full: the stream was ended and its recording saved.";
     endLive();
   }
+}
+
+/** A `live_ended` presence event: the server ended one of our streams (a Stop in another
+ * tab, a shutdown, the media timeout). Only the stream this page runs counts: its own Stop
+ * has already let go of it, and another tab's stream is not ours to end. */
+export async function onLiveEnded(ev) {
+  if (!panel || !live || live.sessionId !== ev.session_id) return;
+  await endLive({ tellServer: false });
+  errorEl.textContent = ENDED_TEXT;
+  showRecording(ev.recording_id);
 }
 
 /** A `telemetry` presence event: our own stream's figures feed the meter. */

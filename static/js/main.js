@@ -4,7 +4,13 @@
 // attributes, never innerHTML. Rows are cloned from <template>s in main.html.
 
 import { api, bindLogout, goToLogin, statusLine, timeAgo, byTestId } from "./api.js";
-import { initBroadcast, onPresenceOpen, onRecordingQuota, onTelemetry } from "./broadcast.js";
+import {
+  initBroadcast,
+  onLiveEnded,
+  onPresenceOpen,
+  onRecordingQuota,
+  onTelemetry,
+} from "./broadcast.js";
 import { connectPresence } from "./presence.js";
 
 const SEARCH_DEBOUNCE_MS = 250;
@@ -265,6 +271,7 @@ presence.on("presence", (ev) =>
 );
 presence.on("recording_quota", onRecordingQuota);
 presence.on("telemetry", onTelemetry);
+presence.on("live_ended", onLiveEnded);
 presence.on("streaming_status", (ev) => patchFriend(ev.username, { is_streaming: ev.is_streaming }));
 presence.on("friend_request", (ev) => {
   if (!incoming.some((r) => r.id === ev.id)) {
