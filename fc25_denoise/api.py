@@ -84,7 +84,8 @@ def parse_json_body(request: HttpRequest) -> Json:
     Raises:
         ApiError: 413 over ``API_MAX_BODY_BYTES``; 400 not JSON (also: nested deeper
         than the parser's recursion limit, or a number with thousands of digits),
-        not an object, or a string holding a NUL character.
+        not an object, or a string (or key) holding a NUL character or an unpaired
+        surrogate.
     """
     limit: int = settings.API_MAX_BODY_BYTES
     declared = request.META.get("CONTENT_LENGTH") or "0"
@@ -108,12 +109,14 @@ def parse_json_body(request: HttpRequest) -> Json:
         raise BadRequest("Malformed JSON: a number has too many digits.") from None
     if not isinstance(data, dict):
         raise BadRequest("The JSON body must be an object.")
-    if _has_nul(data):
-        raise BadRequest(NUL_MESSAGE)
+    bad = _bad_text(data)
+    if bad is not None:
+        raise BadRequest(bad)
     return data
 
 
 NUL_MESSAGE = "Text must not contain NUL characters."
+SURROGATE_MESSAGE = "Text must be valid Unicode (an unpaired surrogate was sent)."
 
 
 def check_no_nul(*texts: str) -> None:
@@ -122,21 +125,27 @@ def check_no_nul(*texts: str) -> None:
         raise BadRequest(NUL_MESSAGE)
 
 
-def _has_nul(data: object) -> bool:
-    """True if any key or string in decoded JSON holds a NUL character (PostgreSQL
-    refuses them in text, so such a value would fail in the database, not here)."""
+def _bad_text(data: object) -> str | None:
+    """The error for the first key or string in decoded JSON that no query may carry, or
+    None. A NUL character: PostgreSQL refuses it in text. An unpaired surrogate (``"\\ud800"``
+    is valid JSON but no UTF-8): every database driver fails to encode it. Either would
+    fail in the database (a 500), not here."""
     stack = [data]
     while stack:
         item = stack.pop()
         if isinstance(item, str):
             if "\x00" in item:
-                return True
+                return NUL_MESSAGE
+            try:
+                item.encode("utf-8")
+            except UnicodeEncodeError:
+                return SURROGATE_MESSAGE
         elif isinstance(item, dict):
             stack.extend(item.keys())
             stack.extend(item.values())
         elif isinstance(item, list):
             stack.extend(item)
-    return False
+    return None
 
 
 def check_str(data: Json, field: str, *, max_length: int = 150, strip: bool = True) -> str:

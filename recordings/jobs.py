@@ -349,14 +349,24 @@ def _run(job: RecordingJob, owner_id: int, stop: threading.Event) -> None:
         if current is None:  # deleted while we worked
             delete_files(stored)
             return
+        # Only a job still RUNNING finishes: one whose row an administrator deleted (or a
+        # poll queued again) must not switch the recording, and must not leave its output
+        # behind (``job.save(update_fields=...)`` raised on a missing row: the switch was
+        # rolled back, the stored file orphaned and the job logged as a crash).
+        finished = RecordingJob.objects.filter(pk=job.pk, status=RecordingJob.Status.RUNNING)
+        if not finished.update(
+            status=RecordingJob.Status.DONE, progress=1.0, error="", updated_at=timezone.now()
+        ):
+            delete_files(stored)
+            logger.info("%s result dropped: the job was cancelled meanwhile", log_prefix)
+            return
+        job.status, job.progress, job.error = RecordingJob.Status.DONE, 1.0, ""
         old = current.file.name
         current.file.name = stored
         current.model, current.atten_lim_db = job.model, job.atten_lim_db
         current.size_bytes = raw_size + size
         current.status, current.error = StreamRecording.Status.READY, ""
         current.save()
-        job.status, job.progress, job.error = RecordingJob.Status.DONE, 1.0, ""
-        job.save(update_fields=["status", "progress", "error", "updated_at"])
         delete_files(old)
         notify(job, owner_id)
     logger.info("%s done: %s (%d bytes)", log_prefix, stored, size)

@@ -23,6 +23,7 @@ from django.utils import timezone
 
 from users.models import User
 
+from .audio import AudioError, duration_of
 from .services import do_save_live_recording
 from .storage import spool_paths, sweep_scratch
 
@@ -55,8 +56,8 @@ def recover_spool(active_sessions: Callable[[], set[uuid.UUID]], idle_s: float =
         if session_id in active:
             continue
         try:
-            with _claimed(cleaned, idle_s) as ctime:
-                if ctime is not None and _recover_one(user_id, session_id, ctime):
+            with _claimed(cleaned, idle_s) as last_write:
+                if last_write is not None and _recover_one(user_id, session_id, last_write):
                     saved += 1
         except OSError:
             continue  # gone meanwhile: another process saved it
@@ -65,8 +66,9 @@ def recover_spool(active_sessions: Callable[[], set[uuid.UUID]], idle_s: float =
 
 @contextlib.contextmanager
 def _claimed(path: Path, idle_s: float) -> Iterator[float | None]:
-    """Lock ``path`` exclusively; yields its creation time, or None when another
-    process holds it, it is gone, or it was written to within ``idle_s`` seconds.
+    """Lock ``path`` exclusively; yields when it was last written to (its mtime), or None
+    when another process holds it, it is gone, or it was written to within ``idle_s``
+    seconds.
 
     Raises:
         OSError: the file vanished before it could be opened.
@@ -79,15 +81,27 @@ def _claimed(path: Path, idle_s: float) -> Iterator[float | None]:
             return
         stat = os.fstat(fh.fileno())
         fresh = time.time() - stat.st_mtime < idle_s
-        yield None if stat.st_nlink == 0 or fresh else stat.st_ctime
+        yield None if stat.st_nlink == 0 or fresh else stat.st_mtime
 
 
-def _recover_one(user_id: int, session_id: uuid.UUID, ctime: float) -> bool:
+def _recover_one(user_id: int, session_id: uuid.UUID, last_write: float) -> bool:
+    """Save one orphaned session's spool files as a recording titled with its start.
+
+    The start is the file's last write less the audio it holds (a stalled disk's gaps are
+    written as silence, so the length is wall time). Not the file's ``st_ctime``: on
+    Linux that is the inode's last change, which every header sync moves, so a recovered
+    three-hour stream was titled with the minute it crashed.
+    """
     user = User.objects.filter(pk=user_id).first()
+    paths = spool_paths(user_id, session_id)
     if user is None:
-        spool_paths(user_id, session_id).remove()
+        paths.remove()
         return False
-    started = datetime.fromtimestamp(ctime, tz=timezone.get_current_timezone())
+    try:
+        length = duration_of(paths.cleaned)
+    except AudioError:
+        length = 0.0  # unreadable: do_save_live_recording says so and drops it
+    started = datetime.fromtimestamp(last_write - length, tz=timezone.get_current_timezone())
     try:
         rec = do_save_live_recording(user, session_id, started, "", settings.DENOISE_ATTEN_LIM_DB)
     except Exception:

@@ -16,7 +16,6 @@ from pathlib import Path
 from typing import Any
 
 from django.conf import settings
-from django.core.cache import cache
 from django.core.files.uploadedfile import UploadedFile
 from django.db import IntegrityError, transaction
 from django.db.models import OuterRef, Prefetch, Q, QuerySet, Subquery
@@ -26,28 +25,17 @@ from fc25_denoise.api import ApiError, BadRequest, Conflict, Forbidden, NotFound
 from users.models import User
 from users.services import friend_ids, session_is_valid
 
-from .audio import (
-    ENVELOPE_POINTS,
-    AudioError,
-    OverLimit,
-    duration_of,
-    encode_flac,
-    peaks,
-    reduce_peaks,
-)
+from .audio import AudioError, OverLimit, duration_of, encode_flac
 from .jobs import SubmitJob, enqueue, job_json
 from .models import RecordingJob, StreamRecording
 from .quota import check_quota
 from .quota import quota_usage as quota_usage  # re-exported: streams.host asks here
 from .quota import storage_used as storage_used  # re-exported: the list view asks here
 from .storage import delete_files, spool_paths, spool_tmp_dir, storage_name, store_file
+from .titles import TITLE_MAX as TITLE_MAX  # re-exported: the views ask here
+from .titles import check_title, default_title
 
 logger = logging.getLogger(__name__)
-
-TITLE_MAX = 200
-
-
-PEAKS_CACHE_SECONDS = 24 * 3600
 
 
 JOB_ORDER = ("-created_at", "-id")
@@ -167,41 +155,21 @@ def recording_json(rec: StreamRecording, viewer_id: int) -> dict[str, Any]:
     }
 
 
-def recording_peaks(rec: StreamRecording, buckets: int) -> dict[str, Any]:
-    """The peaks route's body: ``buckets`` [min, max] pairs of each version that exists.
+def do_rename(rec: StreamRecording, title: str) -> StreamRecording:
+    """Rename ``rec`` (checked by :func:`check_title`); returns it with the new title.
 
-    Each stored file is decoded once, into an :data:`~.audio.ENVELOPE_POINTS`
-    envelope cached under its storage name (names never change content: a
-    re-clean stores a new name); any bucket count is then cut from that.
+    One ``UPDATE`` of the title alone: a job finishing meanwhile (which saves the row it
+    locked and read afresh) keeps it, and a row deleted since the caller loaded it is a
+    404, not the ``DatabaseError`` (500) that ``save(update_fields=...)`` raises then.
 
     Raises:
-        NotFound: a file is missing or unreadable.
+        BadRequest: see :func:`check_title`. NotFound: deleted meanwhile.
     """
-    body: dict[str, Any] = {
-        "duration": rec.duration,
-        "buckets": buckets,
-        "cleaned": None,
-        "raw": None,
-    }
-    for version, field in (("cleaned", rec.file), ("raw", rec.raw_file)):
-        if not field:
-            continue
-        key = f"peaks-envelope:{field.name}"
-        envelope = cache.get(key)
-        if envelope is None:
-            try:
-                with field.storage.open(field.name or "", "rb") as fh:
-                    envelope = peaks(fh, ENVELOPE_POINTS)[1]
-            except (AudioError, FileNotFoundError) as exc:
-                raise NotFound(f"The {version} audio cannot be read: {exc}.") from None
-            cache.set(key, envelope, PEAKS_CACHE_SECONDS)
-        body[version] = reduce_peaks(envelope, buckets)
-    return body
-
-
-def do_rename(rec: StreamRecording, title: str) -> StreamRecording:
+    title = check_title(title)
+    if not StreamRecording.objects.filter(pk=rec.pk).update(title=title):
+        raise NotFound("No such recording.")
     rec.title = title
-    rec.save(update_fields=["title"])
+    logger.info("[recording %s user=%s] renamed", rec.pk, rec.owner_id)
     return rec
 
 
@@ -218,6 +186,36 @@ def do_delete(rec: StreamRecording) -> None:
             return
         current.delete()
     logger.info("recording %s of user %s deleted", rec.pk, rec.owner_id)
+
+
+CANCELLED = "Processing was cancelled by an administrator; re-clean it to try again."
+
+
+def do_delete_jobs(job_ids: list[int]) -> int:
+    """Delete these job rows (the admin's delete), leaving their recordings consistent;
+    returns how many rows went.
+
+    A running job stops at its next block of audio, or drops its result at the end
+    (:func:`.jobs.run_job`). A recording whose open job goes while it waits for its first
+    cleaned version (an import) is FAILED with :data:`CANCELLED` instead of PROCESSING for
+    good: a PROCESSING recording reserves a second copy of its size in the quota, is
+    hidden from friends, and its audio answers 409 "still being cleaned" forever. Its
+    owner may re-clean it.
+    """
+    open_statuses = (RecordingJob.Status.QUEUED, RecordingJob.Status.RUNNING)
+    with transaction.atomic():
+        chosen = RecordingJob.objects.filter(pk__in=job_ids)
+        affected = set(chosen.filter(status__in=open_statuses).values_list("recording", flat=True))
+        # Recordings before jobs: the lock order of a finishing job and of a deletion.
+        locked = StreamRecording.objects.select_for_update().filter(pk__in=affected)
+        list(locked.values_list("pk", flat=True))
+        deleted, _ = chosen.delete()
+        stranded = StreamRecording.objects.filter(
+            pk__in=affected, status=StreamRecording.Status.PROCESSING, file=""
+        )
+        failed = stranded.update(status=StreamRecording.Status.FAILED, error=CANCELLED)
+    logger.info("%d recording jobs deleted (%d recordings left without a version)", deleted, failed)
+    return deleted
 
 
 def do_save_live_recording(
@@ -335,6 +333,13 @@ def do_request_reclean(
         with transaction.atomic():
             _lock_owner(user)
             rec = check_owned(user, recording_id)
+            # Lock the recording too: a deletion (which locks it first, recordings.signals)
+            # either committed before this (no row: 404) or waits until the job row exists
+            # and takes it along. Without the lock, the job row of a recording deleted since
+            # check_owned read it failed its foreign key at commit: a 409 "already being
+            # processed" for a recording that is gone.
+            if not StreamRecording.objects.select_for_update().filter(pk=rec.pk).exists():
+                raise NotFound("No such recording.")
             if not rec.raw_file:
                 raise Conflict(
                     "This recording has no raw track to re-clean (raw recording was off)."
@@ -359,11 +364,6 @@ def do_request_reclean(
         ) from None
 
 
-def default_title(filename: str) -> str:
-    stem = Path(filename or "").stem.strip()
-    return (stem or f"Import {timezone.localtime():%Y-%m-%d %H:%M}")[:TITLE_MAX]
-
-
 def do_import(
     user: User,
     upload: UploadedFile,
@@ -384,8 +384,10 @@ def do_import(
             more channels than ``IMPORT_MAX_CHANNELS``, a sample rate over
             ``IMPORT_MAX_RATE``, or over the quota.
         TooMany: ``MAX_OPEN_JOBS`` imports and re-cleans already open.
-        BadRequest: not audio, corrupt, empty.
+        BadRequest: not audio, corrupt, empty; a ``title`` :func:`check_title` refuses
+            (an empty one means :func:`default_title`).
     """
+    title = check_title(title) if title.strip() else default_title(upload.name or "")
     limit = settings.UPLOAD_MAX_BYTES
     if upload.size is not None and upload.size > limit:
         raise ApiError(413, f"The file is larger than the {limit // (1024 * 1024)} MB limit.")
@@ -421,7 +423,7 @@ def do_import(
             check_quota(user.pk, 2 * raw_size)
             rec = StreamRecording.objects.create(
                 owner=user,
-                title=title or default_title(upload.name or ""),
+                title=title,
                 raw_file=name,
                 duration=round(frames / rate, 3),
                 source=StreamRecording.Source.IMPORT,

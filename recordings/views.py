@@ -37,7 +37,7 @@ from fc25_denoise.api import (
 )
 from users.models import User
 
-from . import services
+from . import peaks, services
 from .audio import AudioError, TooLongForWav
 from .jobs import JobRunner, job_json
 from .models import StreamRecording
@@ -223,4 +223,4 @@ def recording_peaks(request: HttpRequest, recording_id: int) -> HttpResponse:
     if not 50 <= buckets <= 4000:
         raise BadRequest("buckets must be between 50 and 4000.")
     rec = services.check_readable(user, recording_id)
-    return JsonResponse(services.recording_peaks(rec, buckets))
+    return JsonResponse(peaks.recording_peaks(rec, buckets))

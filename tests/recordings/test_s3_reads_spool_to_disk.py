@@ -17,7 +17,7 @@ import storages.backends.s3 as s3_backend
 from django.core.files.storage import default_storage
 
 from fc25_denoise import s3config
-from recordings import services
+from recordings import peaks
 from recordings.storage import fetch_file
 
 from .conftest import make_recording
@@ -61,7 +61,7 @@ def test_whole_file_reads_on_s3_spool_to_disk_past_the_limit(
     monkeypatch.setattr(s3_backend.tempfile, "SpooledTemporaryFile", WatchedSpool)
     WatchedSpool.closed_spools.clear()
 
-    body = services.recording_peaks(rec, 100)
+    body = peaks.recording_peaks(rec, 100)
     copy = fetch_file(rec.raw_file.name, tmp_path / "copy.flac")
 
     assert body["cleaned"] and body["raw"]
