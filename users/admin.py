@@ -2,6 +2,7 @@ from django.contrib import admin
 from django.contrib.admin.forms import AdminAuthenticationForm
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.core.exceptions import ValidationError
+from django.http import HttpRequest
 
 from . import services, throttle
 from .models import FriendRequest, Friendship, PresenceConnection, User
@@ -53,9 +54,21 @@ class FriendRequestAdmin(admin.ModelAdmin):
 
 @admin.register(Friendship)
 class FriendshipAdmin(admin.ModelAdmin):
+    """Friendships are added or deleted here, never re-pointed: changing a side of a row
+    would end the old pair's friendship without a deletion, and it is the deletion that
+    ends their listening (``streams.access``) and tells them (``users.signals``)."""
+
     list_display = ("user_low", "user_high", "created_at")
     search_fields = ("user_low__username", "user_high__username")
     raw_id_fields = ("user_low", "user_high")
+
+    def get_readonly_fields(
+        self, request: HttpRequest, obj: Friendship | None = None
+    ) -> list[str] | tuple[str, ...]:
+        """Both sides (and the date) are read-only on an existing row; a new one sets them."""
+        if obj is not None:
+            return ("user_low", "user_high", "created_at")
+        return super().get_readonly_fields(request, obj)
 
 
 @admin.register(PresenceConnection)

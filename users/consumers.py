@@ -1,7 +1,8 @@
 """``/ws/presence/``: pushes friends' presence, live status and friend events.
 
-Close codes: 4401 not logged in, or the login stopped logging the user in while
-the socket was open (logged out, the account deactivated, or a new password set
+Close codes: 4401 not logged in (checked again once the socket is in its user's group,
+so a logout during the handshake is not missed), or the login stopped logging the user in
+while the socket was open (logged out, the account deactivated, or a new password set
 from another session); 4429 the user already has ``FC25_MAX_PRESENCE_SOCKETS``
 sockets open (the new one is refused, the open ones keep working). A frame that
 is not a JSON text frame is answered with ``{"type":"error","error":...}`` and
@@ -82,17 +83,30 @@ class PresenceConsumer(AsyncJsonWebsocketConsumer):
             await self.close(code=CLOSE_UNAUTHENTICATED)
             return
         group = user_group(user.pk)
+        session = self.scope.get("session")  # loaded already: the user was read from it
+        session_key = getattr(session, "session_key", None)
+        tag = login_tag(session)
         # In the group before the page hears "open" (and resyncs): nothing published after
         # that is lost. Left again on every path that does not admit the socket.
         limit = settings.MAX_PRESENCE_SOCKETS
         await self.channel_layer.group_add(group, self.channel_name)
         try:
-            admitted = await database_sync_to_async(presence.do_connect)(
+            # The user was read from the session before this socket was a member: a logout
+            # (or new password, or deactivation) in between sent its "session ended" to a
+            # group without it. Checked once a member, so any later one reaches it.
+            logged_in = await database_sync_to_async(login_is_valid)(session_key, tag, user.pk)
+            admitted = logged_in and await database_sync_to_async(presence.do_connect)(
                 user, self.channel_name, limit
             )
         except BaseException:
             await self.channel_layer.group_discard(group, self.channel_name)
             raise
+        if not logged_in:
+            await self.channel_layer.group_discard(group, self.channel_name)
+            logger.info("presence refused user=%s: the login ended", user.username)
+            await self.accept()  # only an accepted socket can carry a close code
+            await self.close(code=CLOSE_UNAUTHENTICATED)
+            return
         if not admitted:
             await self.channel_layer.group_discard(group, self.channel_name)
             logger.info("presence refused user=%s: %d sockets open", user.username, limit)
@@ -101,9 +115,8 @@ class PresenceConsumer(AsyncJsonWebsocketConsumer):
             await self.close(code=CLOSE_TOO_MANY)
             return
         self.user = user
-        session = self.scope.get("session")  # loaded already: the user was read from it
-        self._session_key = getattr(session, "session_key", None)
-        self._login_tag = login_tag(session)
+        self._session_key = session_key
+        self._login_tag = tag
         self.session = session_name(session) or ""
         self._rejoining = asyncio.ensure_future(self._keep_joined(group))
         await self.accept()

@@ -105,6 +105,19 @@ def remember_session(sender: type, instance: AbstractBaseSession, **kwargs: Any)
         logger.exception("could not record a login's session")
 
 
+def forget_login(session: SessionBase | None) -> None:
+    """Drop the record of the login ``session`` carries (at its logout): a socket opened
+    with it must find it ended (:func:`login_is_valid`), not live on under the record
+    that outlives the deleted session row. Never raises (a cache failure is logged)."""
+    tag = login_tag(session)
+    if tag is None:
+        return
+    try:
+        cache.delete(RECORD_PREFIX + tag)
+    except Exception:
+        logger.exception("could not forget a login's session")
+
+
 def login_is_valid(session_key: str | None, tag: str | None, user_id: int) -> bool:
     """True while the login a socket was opened with still logs in ``user_id``: its
     session under the key the socket knows (:func:`users.services.session_is_valid`),

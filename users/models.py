@@ -92,22 +92,35 @@ class User(AbstractUser):
 
     objects = AccountManager()  # type: ignore[misc]
 
+    def _stored_username(self) -> str | None:
+        """The name this account has in the database (None for a new one)."""
+        if self.pk is None or self._state.adding:
+            return None
+        return User.objects.filter(pk=self.pk).values_list("username", flat=True).first()
+
     def clean(self) -> None:
-        """Model forms (the admin's) report on the name's field a name that reads as
-        another's, or that is new and cannot name an account (:func:`username_problems`;
-        an account created before a rule existed stays editable under its name)."""
+        """Model forms (the admin's) report on the name's field a new name that reads as
+        another's, or that cannot name an account (:func:`username_problems`). An account
+        whose name is unchanged stays editable under it: one created before a rule
+        existed, and a younger twin of a name (no key, users.migrations.0002), which would
+        otherwise be refused its own name and could be neither deactivated nor given a new
+        password."""
         super().clean()  # stores the name NFKC-normalised
+        if self._stored_username() == self.username:
+            return
         if username_taken(self.username, other_than=self.pk):
             raise ValidationError({"username": "A user with that user name already exists."})
-        stored = None
-        if self.pk is not None:
-            stored = User.objects.filter(pk=self.pk).values_list("username", flat=True).first()
-        problems = username_problems(self.username) if stored != self.username else []
+        problems = username_problems(self.username)
         if problems:
             raise ValidationError({"username": problems})
 
     def save(self, *args: Any, **kwargs: Any) -> None:
-        self.username_key = username_key(self.username)
+        """Store the name's key with it, except for a younger twin keeping its name: its
+        key is the older account's, and writing it would fail the unique index (a full save
+        such as the admin's password form would be a 500)."""
+        keep_no_key = self.username_key is None and self._stored_username() == self.username
+        if not keep_no_key:
+            self.username_key = username_key(self.username)
         update_fields = kwargs.get("update_fields")
         if update_fields is not None and "username" in update_fields:
             kwargs["update_fields"] = {*update_fields, "username_key"}

@@ -45,10 +45,13 @@ def do_connect(user: User, channel_name: str, max_sockets: int | None = None) ->
 
 
 def do_disconnect(user: User, channel_name: str) -> None:
-    """Forget a socket; tell friends if it was the user's last one."""
+    """Forget a socket; tell friends if it was the user's last one. A deleted account's
+    socket leaves quietly (its rows went with it, and it has no friends left to tell)."""
     with transaction.atomic():
-        locked = User.objects.select_for_update().get(pk=user.pk)
+        locked = User.objects.select_for_update().filter(pk=user.pk).first()
         PresenceConnection.objects.filter(channel_name=channel_name).delete()
+        if locked is None:
+            return
         locked.last_seen = timezone.now()
         locked.save(update_fields=["last_seen"])
         if not PresenceConnection.objects.filter(user=locked).exists():

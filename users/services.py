@@ -152,12 +152,19 @@ class SearchResult:
 
 
 def search_users(user: User, query: str) -> list[SearchResult]:
-    """Users whose name contains ``query`` (never ``user``), with relationship flags."""
-    query = query.strip()
-    if not query:
+    """Active users whose name contains ``query`` as the site reads names (never ``user``),
+    at most ``SEARCH_LIMIT`` of them by name, with relationship flags.
+
+    Matched on :func:`users.models.username_key` (case and Unicode width folded in
+    Python), not with ``icontains``: SQLite folds ASCII only ("ärger" missed "Ärger"), and
+    no database folds full-width letters. Younger twins of a name (no key, migration 0002)
+    are not listed: a request to that name reaches the oldest account, which is listed.
+    """
+    key = username_key(query.strip())
+    if not key:
         return []
     matches = list(
-        User.objects.filter(username__icontains=query, is_active=True)
+        User.objects.filter(username_key__contains=key, is_active=True)
         .exclude(pk=user.pk)
         .order_by("username")[:SEARCH_LIMIT]
     )
@@ -195,10 +202,21 @@ class RequestOutcome:
     """True when this call accepted the other user's pending request instead."""
 
 
+def _pending_from(from_user: User, to_user: User) -> FriendRequest | None:
+    """The pending request from ``from_user`` to ``to_user``, locked; None if there is none.
+    Call inside a transaction."""
+    return (
+        FriendRequest.objects.select_for_update()
+        .filter(from_user=from_user, to_user=to_user, status=FriendRequest.Status.PENDING)
+        .first()
+    )
+
+
 def do_send_friend_request(sender: User, to_username: str) -> RequestOutcome:
     """Ask ``to_username`` to be friends.
 
-    A request crossing a pending one in the other direction accepts it.
+    A request crossing a pending one in the other direction accepts it, also when the
+    two are sent at the same moment (the one that loses the race accepts the other).
 
     Raises:
         NotFound: unknown user. BadRequest: yourself, or already friends.
@@ -210,11 +228,7 @@ def do_send_friend_request(sender: User, to_username: str) -> RequestOutcome:
     with transaction.atomic():
         if are_friends(sender, target):
             raise BadRequest(f"You and {target.username} are already friends.")
-        crossing = (
-            FriendRequest.objects.select_for_update()
-            .filter(from_user=target, to_user=sender, status=FriendRequest.Status.PENDING)
-            .first()
-        )
+        crossing = _pending_from(target, sender)
         if crossing is not None:
             _close_request(crossing, FriendRequest.Status.ACCEPTED)
             _befriend(sender, target)
@@ -226,8 +240,19 @@ def do_send_friend_request(sender: User, to_username: str) -> RequestOutcome:
         try:
             with transaction.atomic():
                 request = FriendRequest.objects.create(from_user=sender, to_user=target)
-        except IntegrityError:  # a concurrent request for the same pair won the race
-            raise Conflict(f"A friend request with {target.username} is already pending.") from None
+        except IntegrityError:
+            # A concurrent request for the pair committed first (the unique index made this
+            # insert wait for it). If it was the target's request to the sender, the two
+            # crossed: accept it, as when it had come a moment earlier. The savepoint above
+            # keeps this transaction usable, and the lookup sees the committed row.
+            crossing = _pending_from(target, sender)
+            if crossing is None:
+                raise Conflict(
+                    f"A friend request to {target.username} is already pending."
+                ) from None
+            _close_request(crossing, FriendRequest.Status.ACCEPTED)
+            _befriend(sender, target)
+            return RequestOutcome(crossing, accepted_crossing=True)
     publish(
         [target.pk],
         {"type": "friend_request", "id": request.pk, "from_user": sender.username},
@@ -278,7 +303,7 @@ def do_respond(user: User, request_id: int, accept: bool) -> FriendRequest:
 
 
 def do_cancel_request(user: User, request_id: int) -> None:
-    """Withdraw a pending request ``user`` sent (the row is deleted).
+    """Withdraw a pending request ``user`` sent (the row is deleted; both sides are told).
 
     Raises:
         NotFound: no such request involving ``user``. Forbidden: not the sender.
@@ -288,16 +313,14 @@ def do_cancel_request(user: User, request_id: int) -> None:
         request = _pending_for_update(user, request_id)
         if request.from_user_id != user.pk:
             raise Forbidden("Only the sender can cancel a friend request.")
-        publish(
-            [request.from_user_id, request.to_user_id],
-            {"type": "friend_request_closed", "id": request.pk, "status": "cancelled"},
-        )
+        # Both sides hear "friend_request_closed" ("cancelled") from the row's post_delete
+        # (users.signals), as they do when an account's deletion removes it.
         request.delete()
 
 
 def do_unfriend(user: User, username: str) -> None:
-    """End the friendship with ``username`` (both directions: it is one row). A
-    deactivated friend can be dropped too: the friend list still shows them.
+    """End the friendship with ``username`` (both directions: it is one row; both sides
+    are told). A deactivated friend can be dropped too: the friend list still shows them.
 
     Raises:
         NotFound: unknown user (a deactivated account is unknown to anyone but its
@@ -314,5 +337,5 @@ def do_unfriend(user: User, username: str) -> None:
             raise NotFound(f"No user named {username!r}.")
         if not deleted:
             raise NotFound(f"You are not friends with {other.username}.")
-        publish([user.pk], {"type": "friendship", "username": other.username, "status": "removed"})
-        publish([other.pk], {"type": "friendship", "username": user.username, "status": "removed"})
+        # Both sides hear "removed" from the row's post_delete (users.signals), as they
+        # do when the admin or an account's deletion removes it.

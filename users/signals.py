@@ -1,5 +1,10 @@
-"""Presence sockets follow the login: logging out, deactivation or a new password
-(for the sessions it invalidates) closes them with 4401.
+"""Presence sockets follow the login: logging out, deactivation, a new or disabled
+password (for the sessions it invalidates) or the account's deletion closes them with 4401.
+
+Friendship and friend-request events follow the rows, whichever way they go: a friendship
+deleted (``DELETE /api/friends/USERNAME/``, the admin, the cascade of a deleted account)
+tells both sides ``removed``; a pending request deleted (cancelled, or its sender's or
+addressee's account deleted) tells both sides it is closed.
 
 Connected in :meth:`users.apps.UsersConfig.ready`.
 """
@@ -11,13 +16,13 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.signals import user_logged_in, user_logged_out
-from django.db.models.signals import post_save
+from django.db.models.signals import post_delete, post_save, pre_delete
 from django.http import HttpRequest
 
 from .consumers import SESSION_ENDED_MESSAGE_TYPE
-from .events import send_after_commit, user_group
-from .logins import remember_session, session_names, tag_login
-from .models import User
+from .events import publish, send_after_commit, user_group
+from .logins import forget_login, remember_session, session_names, tag_login
+from .models import FriendRequest, Friendship, User
 
 
 def _close_sockets(user_id: int, session: str | None, *, recheck: bool = False) -> None:
@@ -42,6 +47,7 @@ def _logged_out(
     names: list[str | None] = []
     if request is not None:
         names.extend(session_names(request.session))
+        forget_login(request.session)
     for name in names or [None]:
         _close_sockets(user.pk, name)
 
@@ -52,18 +58,57 @@ def _user_saved(sender: type[User], instance: User, created: bool, **kwargs: Any
         return
     if not instance.is_active:
         _close_sockets(instance.pk, None)  # every session of the account ended
-    elif getattr(instance, "_password", None) is not None:
-        # A new password (AbstractBaseUser.save clears _password after post_save):
-        # the other sessions no longer log in; each socket checks its own login.
+    elif getattr(instance, "_password", None) is not None or not instance.has_usable_password():
+        # A new password (AbstractBaseUser.save clears _password after post_save): the
+        # other sessions no longer log in; each socket checks its own login. A disabled
+        # password (set_unusable_password(), which leaves _password unset) ends them all;
+        # the recheck keeps this harmless on later saves of such an account.
         _close_sockets(instance.pk, None, recheck=True)
 
 
+def _user_deleted(sender: type[User], instance: User, **kwargs: Any) -> None:
+    # pre_delete: the primary key is still set. The sessions stay in the store but log
+    # nobody in; the sockets would stay open (and counted) without this.
+    if instance.pk is not None:
+        _close_sockets(instance.pk, None)
+
+
+def _friendship_deleted(sender: type[Friendship], instance: Friendship, **kwargs: Any) -> None:
+    # Sent for every deleted row, also in a cascade (Django deletes the friendships before
+    # the account they point to, so both names are still readable here).
+    names = dict(
+        User.objects.filter(pk__in=(instance.user_low_id, instance.user_high_id)).values_list(
+            "pk", "username"
+        )
+    )
+    for me, other in (
+        (instance.user_low_id, instance.user_high_id),
+        (instance.user_high_id, instance.user_low_id),
+    ):
+        if other in names:
+            publish([me], {"type": "friendship", "username": names[other], "status": "removed"})
+
+
+def _request_deleted(sender: type[FriendRequest], instance: FriendRequest, **kwargs: Any) -> None:
+    if instance.status != FriendRequest.Status.PENDING:
+        return  # answered requests are history; their close was told when answered
+    event = {"type": "friend_request_closed", "id": instance.pk, "status": "cancelled"}
+    publish([instance.from_user_id, instance.to_user_id], event)
+
+
 def connect_receivers() -> None:
-    """Hook presence sockets to logins, logouts, deactivations and session saves (called
-    once, at app start)."""
+    """Hook presence sockets to logins, logouts, deactivations, deletions and session
+    saves, and friend events to deleted rows (called once, at app start)."""
     user_logged_in.connect(_logged_in, dispatch_uid="users.signals.login")
     user_logged_out.connect(_logged_out, dispatch_uid="users.signals.logout")
     post_save.connect(_user_saved, sender=User, dispatch_uid="users.signals.user")
+    pre_delete.connect(_user_deleted, sender=User, dispatch_uid="users.signals.user_deleted")
+    post_delete.connect(
+        _friendship_deleted, sender=Friendship, dispatch_uid="users.signals.friendship_deleted"
+    )
+    post_delete.connect(
+        _request_deleted, sender=FriendRequest, dispatch_uid="users.signals.request_deleted"
+    )
     store = import_module(settings.SESSION_ENGINE).SessionStore
     if hasattr(store, "get_model_class"):  # database-backed engines (db, cached_db)
         post_save.connect(
