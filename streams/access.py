@@ -4,8 +4,8 @@ A listener loses a live stream the moment they may no longer hear it:
 
 * the friendship ends (either side; both directions: each may be listening to
   the other), reason ``"not_friends"``;
-* the listener logs out, is deactivated or has their password changed, reason
-  ``"logged_out"``.
+* the listener logs out, is deactivated or has their password changed or disabled,
+  reason ``"logged_out"``.
 
 Sessions live in the process that accepted the broadcaster's offer, so the
 rule is applied by sending ``live.revoke`` (broadcaster id or None, listener id,
@@ -92,7 +92,10 @@ def _user_saved(sender: type[User], instance: User, created: bool, **kwargs: Any
     if fields is not None and not {"is_active", "password"} & set(fields):
         return  # e.g. last_seen: neither the account's state nor its password changed
     # AbstractBaseUser.save() clears _password after post_save: set means a new password.
-    if not instance.is_active or getattr(instance, "_password", None) is not None:
+    # A disabled password (set_unusable_password(), which leaves _password unset) ends
+    # every login of the account as well.
+    new_password = getattr(instance, "_password", None) is not None
+    if not instance.is_active or new_password or not instance.has_usable_password():
         revoke_listener(instance.pk)
 
 

@@ -23,8 +23,7 @@ from typing import Any
 from aiortc import RTCSessionDescription
 from django.conf import settings
 
-from denoise.base import DenoiseError, Denoiser
-from fc25_denoise.api import ApiError, BadRequest, Conflict, Forbidden, NotFound, TooMany
+from fc25_denoise.api import BadRequest, Conflict, Forbidden, NotFound, TooMany
 from recordings.services import check_quota, quota_usage
 from recordings.storage import spool_paths
 from users.events import publish_now
@@ -32,59 +31,23 @@ from users.models import User
 
 from . import access, services
 from .calls import serve
+from .checks import check_level, check_offer_for
 from .dbtask import db
+from .denoisers import build_denoiser
 from .node import ProcessNode
 from .outcomes import Listening, LiveChange, Started, Stopped, answer_of
 from .placement import NodeLoad
 from .quota import QuotaWatch
 from .webrtc.levels import Level
-from .webrtc.peer import REJECTED, OfferError, Role, advertise_address, check_offer
+from .webrtc.peer import REJECTED, advertise_address
 from .webrtc.runtime import LiveRuntime
 from .webrtc.session import BroadcastSession
 from .webrtc.stream import SessionClosed, SessionResult, SpoolTarget, StreamIdentity, StreamLog
 
 logger = logging.getLogger(__name__)
 
-
-def _check_offer(offer: RTCSessionDescription, role: Role) -> None:
-    """The offer suits ``role`` as far as can be told without a peer connection
-    (:func:`~streams.webrtc.peer.check_offer`). Forwarded requests come here without the
-    view's check, so it runs here, before a stream is reserved (and friends told it is
-    live) or a listener registered.
-
-    Raises:
-        BadRequest: the reason.
-    """
-    try:
-        check_offer(offer.sdp, role)
-    except OfferError as exc:
-        raise BadRequest(str(exc)) from None
-
-
-def _check_level(session: BroadcastSession, listener_id: int, level: Level) -> None:
-    """``raw`` only while the broadcaster shares it (they may always hear their own).
-
-    Checked against the live session's flag, on the loop, right where the level is
-    set: a ``share_raw`` change applied meanwhile cannot be missed.
-
-    Raises:
-        Forbidden: ``raw`` not shared.
-    """
-    if level == "raw" and listener_id != session.user_id and not session.share_raw:
-        raise Forbidden("The broadcaster does not share the unprocessed microphone.")
-
-
-def _close_unclaimed(building: asyncio.Future[Denoiser]) -> None:
-    """(Done callback.) Close the denoiser of a go-live cancelled while it was built.
-
-    On the loop, not the setup threads: a denoiser that never processed audio has no hop
-    in flight and no worker thread to wait for, so closing it only leaves its scheduler
-    (or frees its state). Left open, a batched one stays counted by the scheduler and
-    every batch waits ``batch_wait_ms`` for its hops.
-    """
-    if building.cancelled() or building.exception() is not None:
-        return  # nothing was built (an error nobody awaits any more is dropped here)
-    building.result().close()
+SHUTDOWN_STARTS_WAIT_S = 30.0
+"""Longest a shutdown waits for streams being set up (each ends itself at its install)."""
 
 
 class LocalHub:
@@ -101,6 +64,8 @@ class LocalHub:
         self._pending: dict[int, LiveChange] = {}
         """Settings changed while a user's stream was being set up (slot reserved, no
         session yet): applied to the session before it is installed."""
+        self._closing = False
+        """Shutting down: no new stream is taken, and placement sees this process full."""
         self._quota = QuotaWatch(self._notify, usage=self._quota_usage)
         self.node = ProcessNode(
             functools.partial(serve, self), self._notice, self._load, self._listener_counts
@@ -127,7 +92,9 @@ class LocalHub:
             channel=channel,
             streams=len(self._sessions),  # streams being set up hold their slot too
             listeners=sum(s.listeners for s in live),
-            capacity=settings.MAX_LIVE_STREAMS,
+            # Shutting down: the beat goes on (rows of streams being saved stay fresh) but
+            # must not offer the slots its ending streams free.
+            capacity=0 if self._closing else settings.MAX_LIVE_STREAMS,
             behind_ms=max((s.behind_ms for s in live), default=0.0),
         )
 
@@ -208,7 +175,7 @@ class LocalHub:
         if session is None or item is None:
             await db(services.do_forget_listen, listen_id)
             raise NotFound("That listening connection has ended.")
-        _check_level(session, item.user_id, level)
+        check_level(session, item.user_id, level)
         await self._switch(session, listen_id, level, None)
 
     async def _switch(
@@ -240,8 +207,10 @@ class LocalHub:
             raise NotFound("That listening connection has ended.")
 
     async def start_here(self, user: User, offer: RTCSessionDescription) -> Started:
-        """Host ``user``'s new stream in this process (raises as :meth:`start`)."""
-        _check_offer(offer, "broadcast")
+        """Host ``user``'s new stream here (raises as :meth:`start`; TooMany once shut down)."""
+        check_offer_for(offer, "broadcast")
+        if self._closing:
+            raise TooMany("This server process is shutting down; try again.")
         if user.pk in self._sessions:
             raise Conflict("You are already live.")
         if len(self._sessions) >= settings.MAX_LIVE_STREAMS:
@@ -282,7 +251,7 @@ class LocalHub:
             # existed reached no process. Those arriving from here on are newer.
             self._pending.pop(user.pk, None)
             live = await db(services.broadcast_settings, user)
-            denoiser = await self._create_denoiser(prefs.model, live.atten_lim_db, log)
+            denoiser = await build_denoiser(self.runtime, prefs.model, live.atten_lim_db, log)
             try:
                 spool = spool_paths(user.pk, session_id)
                 session = BroadcastSession(
@@ -303,9 +272,11 @@ class LocalHub:
             session.share_raw = live.share_raw
             try:
                 answer = await session.accept_offer(offer)
+                if self._closing:  # shutdown stops installed sessions only
+                    raise TooMany("This server process is shutting down; try again.")
             except BaseException as exc:
                 # Closes the peer connection and the denoiser (its scheduler slot).
-                await session.stop("rejected offer")
+                await session.stop("server shutdown" if self._closing else "rejected offer")
                 if isinstance(exc, ValueError):
                     raise BadRequest(f"{REJECTED} {exc}") from None
                 raise
@@ -333,27 +304,6 @@ class LocalHub:
     async def _quota_usage(self, user_id: int) -> tuple[int, int]:
         return await db(quota_usage, user_id)
 
-    async def _create_denoiser(self, model: str, atten_lim_db: float, log: StreamLog) -> Denoiser:
-        """A new stream's denoiser; the caller owns it (and closes it if the stream fails).
-
-        Cancelling the caller (Django cancels the view when the client disconnects) does
-        not stop the build, which runs on a setup thread: the denoiser it returns, held by
-        nobody, is closed when it arrives.
-
-        Raises:
-            ApiError: 503, the model cannot be loaded.
-            CancelledError: the caller was cancelled.
-        """
-        building = asyncio.ensure_future(self.runtime.create_denoiser(model, atten_lim_db))
-        try:
-            return await asyncio.shield(building)
-        except asyncio.CancelledError:
-            building.add_done_callback(_close_unclaimed)
-            raise
-        except DenoiseError as exc:
-            log.error("cannot start the stream: model %s: %s", model, exc)
-            raise ApiError(503, f"Noise removal is unavailable: {exc}") from None
-
     async def listen_here(
         self,
         broadcaster_id: int,
@@ -373,11 +323,11 @@ class LocalHub:
             Conflict: not live here. TooMany: listener limit. BadRequest: bad SDP.
             Forbidden: no longer friends, or ``raw`` not shared.
         """
-        _check_offer(offer, "listen")
+        check_offer_for(offer, "listen")
         session = self.session_for(broadcaster_id)
         if session is None:
             raise Conflict("That stream is not live (or is still starting).")
-        _check_level(session, listener_id, level)
+        check_level(session, listener_id, level)
         others = session.listeners - len(session.listener_ids(listener_id))
         if others >= settings.MAX_LISTENERS_PER_STREAM:
             limit = settings.MAX_LISTENERS_PER_STREAM
@@ -392,7 +342,7 @@ class LocalHub:
             await session.end_listener(listen_id, access.NOT_FRIENDS)
             raise Forbidden(f"Only {session.username}'s friends can listen.")
         try:
-            _check_level(session, listener_id, level)
+            check_level(session, listener_id, level)
         except Forbidden:  # raw stopped being shared while the listen was answered
             level = "full"
             session.set_listener_level(listen_id, level)
@@ -460,7 +410,13 @@ class LocalHub:
 
     async def shutdown(self) -> None:
         """Stop every session (recordings finalized and saved, friends told), then the
-        node (it leaves placement) and the runtime."""
+        node (it leaves placement) and the runtime.
+
+        From its first line no stream is taken (:meth:`start_here` answers 429, the beat
+        reports no room); streams being set up end themselves before their install, and
+        are waited for (``SHUTDOWN_STARTS_WAIT_S`` at most): no session outlives the runtime.
+        """
+        self._closing = True
         self._quota.close()
         sessions = [s for s in self._sessions.values() if s is not None]
         if sessions:
@@ -468,5 +424,15 @@ class LocalHub:
             await asyncio.gather(
                 *(s.stop("server shutdown") for s in sessions), return_exceptions=True
             )
+        await self._wait_for_starts()
         await self.node.close()
         self.runtime.shutdown()
+
+    async def _wait_for_starts(self) -> None:
+        """Wait until no slot is reserved (polled: a reservation ends in several places)."""
+        deadline = asyncio.get_running_loop().time() + SHUTDOWN_STARTS_WAIT_S
+        while any(s is None for s in self._sessions.values()):
+            if asyncio.get_running_loop().time() >= deadline:
+                logger.warning("server shutdown: streams still being set up; not waiting")
+                return
+            await asyncio.sleep(0.05)

@@ -10,7 +10,8 @@ Every process that serves the app is a node. A node
   and its streams' ``ActiveStream`` rows stay fresh (also while a stopped
   stream's recording is being saved);
 * sweeps as often, in a task of its own: streams of a node silent for two heartbeats are ended
-  (so friends see them end within three heartbeats of a crash), and spool files
+  (so friends see them end within three heartbeats of a crash) unless it still answers
+  on its channel (alive, its beat held up), and spool files
   of streams no longer live on this machine are saved as recordings. Only a node whose
   own beats have succeeded for the whole dead threshold ends others' streams: after a
   database outage every node's rows are stale, and each would otherwise end the others'.
@@ -31,6 +32,8 @@ from typing import Any
 from channels.layers import InMemoryChannelLayer, get_channel_layer
 from django.conf import settings
 
+from fc25_denoise.api import ApiError
+
 from . import services
 from .aiotasks import cancel_within
 from .dbtask import HEARTBEAT, db
@@ -43,6 +46,9 @@ DEAD_AFTER_BEATS = 2.0
 """A node silent this many heartbeats is dead (a sweep follows within one more)."""
 SLOW_CALLS = 3
 """A forwarded start or stop may take this many times the forwarding timeout."""
+HELD = "held"
+"""The call a sweep makes to a process whose rows look dead (it answers with the streams
+it holds, if it is alive after all)."""
 SPOOL_IDLE_BEATS = 3.0
 """A spool file untouched this many heartbeats (and not live) is an orphan."""
 
@@ -68,7 +74,8 @@ class ProcessNode:
         layer = get_channel_layer()
         self.single = layer is None or isinstance(layer, InMemoryChannelLayer)
         """No other process can exist (no shared channel layer)."""
-        self._link = None if layer is None else NodeLink(layer, serve, on_notice)
+        self._serve_hub = serve
+        self._link = None if layer is None else NodeLink(layer, self._serve, on_notice)
         self._load = load
         self._listeners = listeners
         self._beat: asyncio.Task[None] | None = None
@@ -102,6 +109,39 @@ class ProcessNode:
         assert self._link is not None  # is_local() was False
         timeout = settings.NODE_CALL_TIMEOUT_S * (SLOW_CALLS if slow else 1)
         return await self._link.call(host, op, args, timeout, about)
+
+    async def _serve(self, op: str, args: dict[str, Any]) -> dict[str, Any]:
+        """A call from another process: :data:`HELD` is the node's to answer (a sweep
+        asks before it takes this process for dead), every other op the hub's."""
+        if op == HELD:
+            return {"sessions": [str(session_id) for session_id in self._listeners()]}
+        return await self._serve_hub(op, args)
+
+    async def _answering(self, channels: list[str]) -> dict[str, list[uuid.UUID]]:
+        """Which of the processes reading ``channels`` answer now, with the streams each
+        holds (asked all at once; within the forwarding timeout and half a heartbeat, so a
+        dead process's streams still end about three heartbeats after its last beat)."""
+        link = self._link
+        if link is None or not channels:
+            return {}
+        timeout = min(settings.NODE_CALL_TIMEOUT_S, self.heartbeat_s / 2)
+
+        async def held(channel: str) -> list[uuid.UUID] | None:
+            try:
+                reply = await link.call(channel, HELD, {}, timeout, f"[process {channel}]")
+            except ApiError:  # it does not answer (or cannot say): dead, as its rows say
+                return None
+            return [uuid.UUID(str(s)) for s in reply.get("sessions", [])]
+
+        answers = await asyncio.gather(*(held(c) for c in channels))
+        alive = {c: a for c, a in zip(channels, answers, strict=True) if a is not None}
+        for channel, sessions in alive.items():
+            logger.warning(
+                "server process %s is late to beat but answers: its %d streams are kept",
+                channel,
+                len(sessions),
+            )
+        return alive
 
     async def others(self) -> list[NodeLoad]:
         """Other live processes' loads, as of their last heartbeat."""
@@ -171,17 +211,28 @@ class ProcessNode:
         while True:
             try:
                 if self._may_end_others():
-                    await db(
-                        services.clear_dead_streams,
-                        DEAD_AFTER_BEATS * self.heartbeat_s,
-                        await self.channel(),
-                        list(self._listeners()),  # taken now: a stream started later is fresh
-                    )
+                    await self._end_dead()
                 # Needs no beat: a spool file is an orphan by its missing row and its age.
                 await db(services.recover_orphan_spool, SPOOL_IDLE_BEATS * self.heartbeat_s)
             except Exception:
                 logger.exception("sweeping dead streams failed")
             await asyncio.sleep(self.heartbeat_s)
+
+    async def _end_dead(self) -> None:
+        """End the streams of the processes that stopped beating, unless they still answer.
+
+        Stale rows alone do not prove a process dead: a slow database connection can hold
+        up its beat while its streams run. Taken for dead, its listeners would be told
+        the stream ended while they still hear it, and a sweep on the same machine would
+        save (and remove) the spool files it is still writing. So each such process is
+        asked first (:data:`HELD`); one that answers keeps the streams it holds.
+        """
+        max_age = DEAD_AFTER_BEATS * self.heartbeat_s
+        channel = await self.channel()
+        own = list(self._listeners())  # taken now: a stream started later is fresh
+        alive = await self._answering(await db(services.stale_channels, max_age, channel))
+        held = [session_id for sessions in alive.values() for session_id in sessions]
+        await db(services.clear_dead_streams, max_age, channel, own + held, list(alive))
 
     async def close(self) -> None:
         """Stop beating and listening; remove this node from placement (idempotent)."""

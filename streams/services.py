@@ -310,8 +310,22 @@ def channel_prefix(channel: str) -> str:
     return head + sep
 
 
+def stale_channels(max_age_s: float, own_channel: str) -> list[str]:
+    """Channels of the other processes that look dead: their ``LiveNode`` row, or a live
+    stream's row naming them, was not refreshed within ``max_age_s`` seconds."""
+    cutoff = timezone.now() - timedelta(seconds=max_age_s)
+    nodes = LiveNode.objects.filter(heartbeat__lt=cutoff).values_list("channel", flat=True)
+    streams = ActiveStream.objects.filter(heartbeat__lt=cutoff).values_list(
+        "node_channel", flat=True
+    )
+    return sorted({c for c in (*nodes, *streams) if c and c != own_channel})
+
+
 def clear_dead_streams(
-    max_age_s: float, own_channel: str = "", own_sessions: Collection[uuid.UUID] = ()
+    max_age_s: float,
+    own_channel: str = "",
+    own_sessions: Collection[uuid.UUID] = (),
+    alive_channels: Collection[str] = (),
 ) -> int:
     """End live streams whose server process stopped sending heartbeats (it died).
 
@@ -324,15 +338,21 @@ def clear_dead_streams(
     connected elsewhere); ``own_channel`` (this process's) is never taken for theirs.
 
     ``own_sessions``: the streams the calling process holds (live, being set up, or
-    being saved), never ended here however late their last beat. A row of the caller's
-    own channel that it no longer holds (its end failed halfway, e.g. a database error)
-    is ended like a dead process's, so it does not stay live until a restart.
+    being saved), or that an alive process holds, never ended here however late their
+    last beat. A row of the caller's own channel that it no longer holds (its end failed
+    halfway, e.g. a database error) is ended like a dead process's, so it does not stay
+    live until a restart.
+
+    ``alive_channels``: processes whose rows are stale but that answered the caller just
+    now (late to beat, e.g. a slow database connection, but alive): their placement rows
+    and presence sockets are kept; pass the streams they hold in ``own_sessions``.
     Returns the number of streams ended.
     """
     now = timezone.now()
     cutoff = now - timedelta(seconds=max_age_s)
     own = channel_prefix(own_channel)
-    for node in LiveNode.objects.filter(heartbeat__lt=cutoff):
+    stale_nodes = LiveNode.objects.filter(heartbeat__lt=cutoff)
+    for node in stale_nodes.exclude(channel__in=list(alive_channels)):
         claimed, _ = LiveNode.objects.filter(pk=node.pk, heartbeat__lt=cutoff).delete()
         prefix = channel_prefix(node.channel)
         if claimed and prefix and prefix != own:

@@ -1,4 +1,5 @@
-"""Deactivating the listener's account or changing their password ends listening within 1 s."""
+"""Deactivating the listener's account, or changing or disabling their password, ends listening
+within 1 s."""
 
 from __future__ import annotations
 
@@ -38,7 +39,14 @@ def change_password(user_id: int) -> None:
     user.save()
 
 
-@pytest.mark.parametrize("change", [deactivate, change_password])
+def disable_password(user_id: int) -> None:
+    """The admin's "Password-based authentication: Disabled" (leaves ``_password`` unset)."""
+    user = User.objects.get(pk=user_id)
+    user.set_unusable_password()
+    user.save()
+
+
+@pytest.mark.parametrize("change", [deactivate, change_password, disable_password])
 async def test_account_change_ends_listening(clients, hub, change):
     alice, bob, _, _ = clients
     bob_ws = await presence_socket(bob)
