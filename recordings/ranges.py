@@ -12,6 +12,7 @@ not reliable everywhere, and the name already says everything.
 from __future__ import annotations
 
 import hashlib
+import logging
 import re
 import threading
 import time
@@ -31,6 +32,8 @@ from .audio import WavRenderer
 from .s3range import S3RangeFile
 
 CHUNK_BYTES = 256 * 1024
+logger = logging.getLogger(__name__)
+
 RECHECK_S = 1.0
 """How often an open download asks again whether its reader may read the recording: a
 friendship or session that ends stops the download within this long, as it does a listen."""
@@ -233,7 +236,9 @@ class _Guarded:
                 self._source.close()
 
 
-async def _chunks(raw_source: ByteSource, span: Span, may_read: MayRead) -> AsyncIterator[bytes]:
+async def _chunks(
+    raw_source: ByteSource, span: Span, may_read: MayRead, about: str
+) -> AsyncIterator[bytes]:
     source = _Guarded(raw_source)
     read = sync_to_async(source.read, thread_sensitive=False)
     checked = time.monotonic()
@@ -246,7 +251,14 @@ async def _chunks(raw_source: ByteSource, span: Span, may_read: MayRead) -> Asyn
                     # not a complete file.
                     break
                 checked = time.monotonic()
-            data = await read(pos, min(CHUNK_BYTES, span.end - pos + 1))
+            try:
+                data = await read(pos, min(CHUNK_BYTES, span.end - pos + 1))
+            except Exception as exc:
+                # The file went from under the download (a delete or re-clean removed it,
+                # the store failed): the response ends short of its length, as on a lost
+                # access, with one line naming the recording instead of an ASGI traceback.
+                logger.warning("%s download cut: the file could not be read: %r", about, exc)
+                break
             if not data:
                 break
             yield data
@@ -263,12 +275,14 @@ def stream_bytes(
     etag: str,
     download: bool,
     may_read: MayRead,
+    about: str = "",
 ) -> StreamingHttpResponse:
     """A 200/206 streaming response for ``span`` of ``source`` (closed when done), with
     ``etag`` (see :func:`audio_etag`).
 
     ``may_read`` is asked every :data:`RECHECK_S` while the response streams; once it
-    answers False the response ends there, short of its length.
+    answers False the response ends there, short of its length; so it does when a read
+    fails (logged with ``about``, e.g. ``"[recording 7 user=bob]"``).
 
     Sent with ``X-Accel-Buffering: no``: a buffering proxy (nginx by default) would read
     the whole span from us at once, into its own temp file, so the re-check would cut off
@@ -276,7 +290,7 @@ def stream_bytes(
     """
     content_type = "audio/flac" if filename.endswith(".flac") else "audio/wav"
     resp = StreamingHttpResponse(
-        _chunks(source, span, may_read),
+        _chunks(source, span, may_read, about),
         status=206 if span.partial else 200,
         content_type=content_type,
     )

@@ -49,9 +49,24 @@ class S3RangeFile(io.RawIOBase):
         return self._pos
 
     def _fetch(self, start: int) -> None:
+        """Load the block at ``start``.
+
+        Raises:
+            FileNotFoundError: the object is gone (deleted while it was read).
+            OSError: the store sent no bytes for a range inside the object (it shrank, or
+                misbehaves): without this check :meth:`read` would ask again forever.
+        """
         end = min(start + BLOCK, self.size) - 1
-        body = self._obj.get(Range=f"bytes={start}-{end}")["Body"]
-        self._block, self._block_start = body.read(), start
+        try:
+            body = self._obj.get(Range=f"bytes={start}-{end}")["Body"]
+        except ClientError as err:
+            if err.response.get("Error", {}).get("Code") in ("NoSuchKey", "404"):
+                raise FileNotFoundError(self._obj.key) from None
+            raise
+        block = body.read()
+        if not block:
+            raise OSError(f"{self._obj.key}: no bytes at offset {start} of {self.size}")
+        self._block, self._block_start = block, start
 
     def read(self, size: int = -1) -> bytes:
         if size is None or size < 0:

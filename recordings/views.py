@@ -204,7 +204,15 @@ async def recording_audio(request: HttpRequest, recording_id: int) -> HttpRespon
         return allowed
 
     download = request.GET.get("download") == "1"
-    return stream_bytes(source, span, filename, etag=etag, download=download, may_read=may_read)
+    return stream_bytes(
+        source,
+        span,
+        filename,
+        etag=etag,
+        download=download,
+        may_read=may_read,
+        about=f"[recording {rec.pk} user={user}]",
+    )
 
 
 def _safe(title: str) -> str:

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from django.core.files.storage import default_storage
 
-from recordings import services
+from recordings import peaks as peaks_route
 from recordings.audio import ENVELOPE_POINTS, peaks, reduce_peaks
 
 pytestmark = pytest.mark.django_db
@@ -25,7 +25,7 @@ class CountingPeaks:
 
 def test_any_bucket_count_costs_one_decode_per_version(rec, as_bob, monkeypatch):
     counting = CountingPeaks()
-    monkeypatch.setattr(services, "peaks", counting)
+    monkeypatch.setattr(peaks_route, "peaks", counting)
     for buckets in (50, 51, 333, 1000, 2999, 4000):
         resp = as_bob.get(f"/api/recordings/{rec.pk}/peaks/?buckets={buckets}")
         assert resp.status_code == 200
