@@ -68,7 +68,11 @@ class LocalHub:
         """Shutting down: no new stream is taken, and placement sees this process full."""
         self._quota = QuotaWatch(self._notify, usage=self._quota_usage)
         self.node = ProcessNode(
-            functools.partial(serve, self), self._notice, self._load, self._listener_counts
+            functools.partial(serve, self),
+            self._notice,
+            self._load,
+            self._listener_counts,
+            self._lost,
         )
 
     def session_for(self, user_id: int) -> BroadcastSession | None:
@@ -106,6 +110,22 @@ class LocalHub:
         # recording is being saved keeps its row fresh too: no sweep takes it for dead.
         counts.update({sid: 0 for sid in self._starting | self._finishing})
         return counts
+
+    def _lost(self, session_ids: list[uuid.UUID]) -> None:
+        """The beat found no row for these streams. For a live one that is not stopping,
+        another process's sweep took it over while this one was stalled (frozen for two
+        heartbeats and more, so it could not answer): its friends were told it ended and
+        its recording so far was saved. It stops now instead of running on unseen, with
+        no row, until its broadcaster leaves."""
+        lost = set(session_ids)
+        for session in list(self._sessions.values()):
+            if session is not None and session.session_id in lost and not session.stopped:
+                logger.warning(
+                    "[stream %s user=%s] taken over by another process: stopping it",
+                    session.session_id,
+                    session.username,
+                )
+                session.stop_soon("taken over by another process")
 
     async def _notice(self, message: dict[str, Any]) -> None:
         if message.get("type") == access.REVOKE_MESSAGE_TYPE:

@@ -8,7 +8,8 @@ Every process that serves the app is a node. A node
 * beats every ``STREAM_HEARTBEAT_S`` seconds: its ``LiveNode`` row carries its
   load (live streams, listeners, how far its engine is behind) for placement,
   and its streams' ``ActiveStream`` rows stay fresh (also while a stopped
-  stream's recording is being saved);
+  stream's recording is being saved); a live stream whose row is gone was taken over
+  while this process was frozen, and is stopped (``on_lost``);
 * sweeps as often, in a task of its own: streams of a node silent for two heartbeats are ended
   (so friends see them end within three heartbeats of a crash) unless it still answers
   on its channel (alive, its beat held up), and spool files
@@ -70,7 +71,10 @@ class ProcessNode:
         on_notice: Notice,
         load: Callable[[str], NodeLoad],
         listeners: Callable[[], dict[uuid.UUID, int]],
+        on_lost: Callable[[list[uuid.UUID]], None] = lambda lost: None,
     ) -> None:
+        """``on_lost`` is told, after a beat, which of the streams ``listeners`` named have no
+        row any more (see :func:`streams.services.do_node_beat`)."""
         layer = get_channel_layer()
         self.single = layer is None or isinstance(layer, InMemoryChannelLayer)
         """No other process can exist (no shared channel layer)."""
@@ -78,6 +82,7 @@ class ProcessNode:
         self._link = None if layer is None else NodeLink(layer, self._serve, on_notice)
         self._load = load
         self._listeners = listeners
+        self._on_lost = on_lost
         self._beat: asyncio.Task[None] | None = None
         self._sweep: asyncio.Task[None] | None = None
         self._unwinding: set[asyncio.Task[None]] = set()
@@ -171,7 +176,7 @@ class ProcessNode:
 
     async def _beat_once(self) -> None:
         try:
-            await db(
+            lost = await db(
                 services.do_node_beat,
                 await self.local_load(),
                 settings.NODE_NAME,
@@ -185,6 +190,8 @@ class ProcessNode:
             return
         if self._beating_since is None:
             self._beating_since = asyncio.get_running_loop().time()
+        if lost:
+            self._on_lost(lost)
 
     def _may_end_others(self) -> bool:
         """Whether this process's beats have succeeded for the whole dead threshold

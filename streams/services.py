@@ -236,9 +236,15 @@ def stream_end(session_id: uuid.UUID, max_age_s: float) -> StreamEnd | None:
     return StreamEnd(ended=True, recording_id=recording[0], duration=recording[1])
 
 
-def do_node_beat(load: NodeLoad, name: str, address: str, listeners: dict[uuid.UUID, int]) -> None:
+def do_node_beat(
+    load: NodeLoad, name: str, address: str, listeners: dict[uuid.UUID, int]
+) -> list[uuid.UUID]:
     """Mark this process alive with its ``load``, and its live sessions with their
-    listener counts (``listeners``: session id -> count)."""
+    listener counts (``listeners``: session id -> count).
+
+    Returns the sessions of ``listeners`` that have no row (any more): ended meanwhile,
+    not begun yet, or taken over by another process's sweep while this one was stalled.
+    """
     now = timezone.now()
     fields = {
         "name": name,
@@ -251,8 +257,13 @@ def do_node_beat(load: NodeLoad, name: str, address: str, listeners: dict[uuid.U
     }
     if load.channel:
         LiveNode.objects.update_or_create(channel=load.channel, defaults=fields)
+    missing = []
     for session_id, count in listeners.items():
-        ActiveStream.objects.filter(session_id=session_id).update(heartbeat=now, listeners=count)
+        if not ActiveStream.objects.filter(session_id=session_id).update(
+            heartbeat=now, listeners=count
+        ):
+            missing.append(session_id)
+    return missing
 
 
 def other_nodes(channel: str, max_age_s: float) -> list[NodeLoad]:
