@@ -20,7 +20,7 @@ from fc25_denoise.management.commands import runserver as _runserver
 from fc25_denoise.metrics import LiveCollector
 from frontend.apps import FrontendConfig
 from recordings import uploads as _uploads
-from recordings.admin import RecordingJobAdmin, RecordingJobInline
+from recordings.admin import RecordingJobAdmin, RecordingJobInline, StreamRecordingAdmin
 from recordings.apps import RecordingsConfig
 from recordings.jobs import JobRunner
 from recordings.models import RecordingJob
@@ -83,4 +83,4 @@ _user_models.AccountManager.get_by_natural_key
 # Django's admin calls these permission and delete hooks.
 RecordingJobInline.has_add_permission, RecordingJobAdmin.has_add_permission
 RecordingJobAdmin.has_change_permission, RecordingJobAdmin.delete_model
-RecordingJobAdmin.delete_queryset
+RecordingJobAdmin.delete_queryset, StreamRecordingAdmin.has_add_permission

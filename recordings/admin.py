@@ -24,8 +24,7 @@ class RecordingJobInline(admin.TabularInline):
     can_delete = False
 
     def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        # A job added here (every field read-only) was a queued job with no kind or model,
-        # past the quota and open-job checks of the API's re-clean.
+        # Jobs are queued by the API only (quota and open-job checks; a kind and a model).
         return False
 
 
@@ -36,13 +35,16 @@ class StreamRecordingAdmin(admin.ModelAdmin):
     list_filter = ("source", "status", "created_at")
     raw_id_fields = ("owner",)
     inlines = [RecordingJobInline]
-    # What the app keeps consistent is shown, not edited: a file cleared or uploaded here
-    # left the stored file behind for good (files go only with their row, .signals), was
-    # never checked or converted to FLAC, and left size_bytes (the quota) and the status
-    # wrong. Title and owner stay editable.
+    # What the app keeps consistent is shown, not edited: files go only with their row
+    # (.signals), stored files are checked FLAC, and size_bytes (the quota) and the status
+    # follow them. Title and owner stay editable; recordings come from live streams and
+    # imports only (no add).
     readonly_fields = ("file", "raw_file", "duration", "created_at", "session_id", "source",
                        "status", "error", "model", "atten_lim_db", "size_bytes", "gap_seconds",
                        "db_removed")  # fmt: skip
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
 
 
 @admin.register(RecordingJob)

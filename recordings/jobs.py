@@ -350,9 +350,7 @@ def _run(job: RecordingJob, owner_id: int, stop: threading.Event) -> None:
             delete_files(stored)
             return
         # Only a job still RUNNING finishes: one whose row an administrator deleted (or a
-        # poll queued again) must not switch the recording, and must not leave its output
-        # behind (``job.save(update_fields=...)`` raised on a missing row: the switch was
-        # rolled back, the stored file orphaned and the job logged as a crash).
+        # poll queued again) neither switches the recording nor leaves its output behind.
         finished = RecordingJob.objects.filter(pk=job.pk, status=RecordingJob.Status.RUNNING)
         if not finished.update(
             status=RecordingJob.Status.DONE, progress=1.0, error="", updated_at=timezone.now()

@@ -89,8 +89,7 @@ def _recover_one(user_id: int, session_id: uuid.UUID, last_write: float) -> bool
 
     The start is the file's last write less the audio it holds (a stalled disk's gaps are
     written as silence, so the length is wall time). Not the file's ``st_ctime``: on
-    Linux that is the inode's last change, which every header sync moves, so a recovered
-    three-hour stream was titled with the minute it crashed.
+    Linux that is the inode's last change, which every header sync moves.
     """
     user = User.objects.filter(pk=user_id).first()
     paths = spool_paths(user_id, session_id)

@@ -335,9 +335,7 @@ def do_request_reclean(
             rec = check_owned(user, recording_id)
             # Lock the recording too: a deletion (which locks it first, recordings.signals)
             # either committed before this (no row: 404) or waits until the job row exists
-            # and takes it along. Without the lock, the job row of a recording deleted since
-            # check_owned read it failed its foreign key at commit: a 409 "already being
-            # processed" for a recording that is gone.
+            # and takes it along; the job row never meets a missing recording at commit.
             if not StreamRecording.objects.select_for_update().filter(pk=rec.pk).exists():
                 raise NotFound("No such recording.")
             if not rec.raw_file:

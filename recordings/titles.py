@@ -15,7 +15,7 @@ TITLE_MAX = 200
 _NOT_IN_TITLES = frozenset({"Cc", "Cs", "Zl", "Zp"})
 """Unicode categories a title may not hold: control characters (C0 and C1: tab, newline,
 terminal escape sequences), lone surrogates (no database can store them: SQLite and
-PostgreSQL refuse to encode one, a 500 before this check) and line/paragraph separators.
+PostgreSQL refuse to encode one) and line/paragraph separators.
 Format characters (Cf: zero-width joiners of emoji, bidi marks of right-to-left
 scripts) are kept; a download's file name is made of letters and digits anyway."""
 

@@ -29,7 +29,7 @@ from recordings.storage import spool_paths
 from users.events import publish_now
 from users.models import User
 
-from . import access, services
+from . import access, liveness, services
 from .calls import serve
 from .checks import check_level, check_offer_for
 from .dbtask import db
@@ -111,15 +111,28 @@ class LocalHub:
         counts.update({sid: 0 for sid in self._starting | self._finishing})
         return counts
 
-    def _lost(self, session_ids: list[uuid.UUID]) -> None:
+    async def _lost(self, session_ids: list[uuid.UUID]) -> None:
         """The beat found no row for these streams. For a live one that is not stopping,
         another process's sweep took it over while this one was stalled (frozen for two
         heartbeats and more, so it could not answer): its friends were told it ended and
         its recording so far was saved. It stops now instead of running on unseen, with
-        no row, until its broadcaster leaves."""
+        no row, until its broadcaster leaves.
+
+        The beat's list was taken before its database call: a stream still being set up
+        then (no row yet) may be installed by now, with its row. So the rows of the
+        installed candidates are looked for again, and only those still missing stop.
+        """
         lost = set(session_ids)
-        for session in list(self._sessions.values()):
-            if session is not None and session.session_id in lost and not session.stopped:
+        candidates = [
+            s
+            for s in self._sessions.values()
+            if s is not None and s.session_id in lost and not s.stopped
+        ]
+        if not candidates:
+            return
+        gone = set(await db(liveness.rowless, [s.session_id for s in candidates]))
+        for session in candidates:
+            if session.session_id in gone and not session.stopped:
                 logger.warning(
                     "[stream %s user=%s] taken over by another process: stopping it",
                     session.session_id,
@@ -302,7 +315,9 @@ class LocalHub:
                 raise
         except BaseException:
             self._release(user.pk)
-            await db(services.do_end_stream, user.pk, session_id)
+            # Never live: the broadcaster's pages hear nothing (no live_ended), friends
+            # hear streaming_status false after the true do_begin_stream sent.
+            await db(services.do_end_stream, user.pk, session_id, 0.0, None, False)
             raise
         # Changes made while it was set up, with no await before the install: no listener
         # ever meets the values they replaced (a raw listen after share_raw went off).
@@ -449,9 +464,11 @@ class LocalHub:
         self.runtime.shutdown()
 
     async def _wait_for_starts(self) -> None:
-        """Wait until no slot is reserved (polled: a reservation ends in several places)."""
+        """Wait until no stream is being set up: its slot freed and, for one that failed,
+        its row ended (``_starting`` is left only after that), so nothing is left for the
+        database lanes that close after this. Polled: a start ends in several places."""
         deadline = asyncio.get_running_loop().time() + SHUTDOWN_STARTS_WAIT_S
-        while any(s is None for s in self._sessions.values()):
+        while self._starting or any(s is None for s in self._sessions.values()):
             if asyncio.get_running_loop().time() >= deadline:
                 logger.warning("server shutdown: streams still being set up; not waiting")
                 return

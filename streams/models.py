@@ -54,7 +54,7 @@ class LiveListen(models.Model):
 class LiveNode(models.Model):
     """A running server process that can host live streams, with its load.
 
-    Written by the process's heartbeat (:func:`streams.services.do_node_beat`);
+    Written by the process's heartbeat (:func:`streams.liveness.do_node_beat`);
     other processes read it to place new streams and delete it once the
     heartbeat stops (the process died). ``channel`` is its channel-layer
     channel: requests about its streams are forwarded there.

@@ -27,7 +27,7 @@ import asyncio
 import contextlib
 import logging
 import uuid
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from channels.layers import InMemoryChannelLayer, get_channel_layer
@@ -35,7 +35,7 @@ from django.conf import settings
 
 from fc25_denoise.api import ApiError
 
-from . import services
+from . import liveness
 from .aiotasks import cancel_within
 from .dbtask import HEARTBEAT, db
 from .link import CLOSE_WAIT_S, Handler, NodeLink, Notice
@@ -50,6 +50,8 @@ SLOW_CALLS = 3
 HELD = "held"
 """The call a sweep makes to a process whose rows look dead (it answers with the streams
 it holds, if it is alive after all)."""
+HELD_MIN_WAIT_S = 0.5
+"""The shortest wait for a :data:`HELD` answer (heartbeats this short are for tests)."""
 SPOOL_IDLE_BEATS = 3.0
 """A spool file untouched this many heartbeats (and not live) is an orphan."""
 
@@ -71,10 +73,10 @@ class ProcessNode:
         on_notice: Notice,
         load: Callable[[str], NodeLoad],
         listeners: Callable[[], dict[uuid.UUID, int]],
-        on_lost: Callable[[list[uuid.UUID]], None] = lambda lost: None,
+        on_lost: Callable[[list[uuid.UUID]], Awaitable[None]] | None = None,
     ) -> None:
         """``on_lost`` is told, after a beat, which of the streams ``listeners`` named have no
-        row any more (see :func:`streams.services.do_node_beat`)."""
+        row any more (see :func:`streams.liveness.do_node_beat`)."""
         layer = get_channel_layer()
         self.single = layer is None or isinstance(layer, InMemoryChannelLayer)
         """No other process can exist (no shared channel layer)."""
@@ -129,7 +131,8 @@ class ProcessNode:
         link = self._link
         if link is None or not channels:
             return {}
-        timeout = min(settings.NODE_CALL_TIMEOUT_S, self.heartbeat_s / 2)
+        # At least HELD_MIN_WAIT_S: a busy event loop there must not pass for a dead one.
+        timeout = max(min(settings.NODE_CALL_TIMEOUT_S, self.heartbeat_s / 2), HELD_MIN_WAIT_S)
 
         async def held(channel: str) -> list[uuid.UUID] | None:
             try:
@@ -153,7 +156,7 @@ class ProcessNode:
         if self.single:
             return []
         max_age = DEAD_AFTER_BEATS * self.heartbeat_s
-        return await db(services.other_nodes, await self.channel(), max_age)
+        return await db(liveness.other_nodes, await self.channel(), max_age)
 
     async def local_load(self) -> NodeLoad:
         return self._load(await self.channel())
@@ -177,7 +180,7 @@ class ProcessNode:
     async def _beat_once(self) -> None:
         try:
             lost = await db(
-                services.do_node_beat,
+                liveness.do_node_beat,
                 await self.local_load(),
                 settings.NODE_NAME,
                 settings.PUBLIC_IP,
@@ -190,8 +193,11 @@ class ProcessNode:
             return
         if self._beating_since is None:
             self._beating_since = asyncio.get_running_loop().time()
-        if lost:
-            self._on_lost(lost)
+        if lost and self._on_lost is not None:
+            try:
+                await self._on_lost(lost)
+            except Exception:
+                logger.exception("stopping streams taken over by another process failed")
 
     def _may_end_others(self) -> bool:
         """Whether this process's beats have succeeded for the whole dead threshold
@@ -220,7 +226,7 @@ class ProcessNode:
                 if self._may_end_others():
                     await self._end_dead()
                 # Needs no beat: a spool file is an orphan by its missing row and its age.
-                await db(services.recover_orphan_spool, SPOOL_IDLE_BEATS * self.heartbeat_s)
+                await db(liveness.recover_orphan_spool, SPOOL_IDLE_BEATS * self.heartbeat_s)
             except Exception:
                 logger.exception("sweeping dead streams failed")
             await asyncio.sleep(self.heartbeat_s)
@@ -237,9 +243,9 @@ class ProcessNode:
         max_age = DEAD_AFTER_BEATS * self.heartbeat_s
         channel = await self.channel()
         own = list(self._listeners())  # taken now: a stream started later is fresh
-        alive = await self._answering(await db(services.stale_channels, max_age, channel))
+        alive = await self._answering(await db(liveness.stale_channels, max_age, channel))
         held = [session_id for sessions in alive.values() for session_id in sessions]
-        await db(services.clear_dead_streams, max_age, channel, own + held, list(alive))
+        await db(liveness.clear_dead_streams, max_age, channel, own + held, list(alive))
 
     async def close(self) -> None:
         """Stop beating and listening; remove this node from placement (idempotent)."""
@@ -252,6 +258,6 @@ class ProcessNode:
             await self._link.close()
             if channel:
                 try:
-                    await db(services.forget_node, channel)
+                    await db(liveness.forget_node, channel)
                 except Exception:
                     logger.exception("could not remove this process from placement")

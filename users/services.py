@@ -156,9 +156,10 @@ def search_users(user: User, query: str) -> list[SearchResult]:
     at most ``SEARCH_LIMIT`` of them by name, with relationship flags.
 
     Matched on :func:`users.models.username_key` (case and Unicode width folded in
-    Python), not with ``icontains``: SQLite folds ASCII only ("ärger" missed "Ärger"), and
-    no database folds full-width letters. Younger twins of a name (no key, migration 0002)
-    are not listed: a request to that name reaches the oldest account, which is listed.
+    Python), not with ``icontains``: SQLite folds ASCII only ("ärger" would not find
+    "Ärger"), and no database folds full-width letters. Younger twins of a name (no key,
+    migration 0002) are not listed: a request to that name reaches the oldest account,
+    which is listed.
     """
     key = username_key(query.strip())
     if not key:

@@ -2,7 +2,9 @@
 
 Python's JSON decoder recurses once per nesting level (RecursionError past
 ~1,000) and refuses integers over 4,300 digits (ValueError); both are the
-client's fault.
+client's fault. A NUL character (PostgreSQL refuses it in text) or an unpaired
+surrogate (``"\\ud800"``: valid JSON, but no UTF-8 a database driver can encode) in
+any string or key is refused before a view reads it.
 """
 
 import pytest
@@ -75,3 +77,30 @@ def test_nul_in_json_text_is_400(as_alice, method, path, raw):
     resp = getattr(as_alice, method)(path, raw=raw)
     assert resp.status_code == 400
     assert resp.json()["error"] == "Text must not contain NUL characters."
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "raw"),
+    [
+        ("post", "/api/friends/requests/", '{"to_user": "bo\\ud800b"}'),
+        ("post", "/api/auth/login/", '{"username": "alice\\udfff", "password": "x"}'),
+        (
+            "post",
+            "/api/auth/register/",
+            '{"username": "z\\ud800ed", "password": "long-enough-pass"}',
+        ),
+        ("patch", "/api/streams/settings/", '{"model": "\\udc80"}'),
+        ("post", "/api/friends/requests/", '{"\\ud800": 1, "to_user": "bob"}'),
+    ],
+)
+def test_lone_surrogate_in_json_text_is_400(as_alice, method, path, raw):
+    resp = getattr(as_alice, method)(path, raw=raw)
+    assert resp.status_code == 400
+    assert resp.json()["error"] == "Text must be valid Unicode (an unpaired surrogate was sent)."
+
+
+def test_a_paired_surrogate_is_ordinary_text(as_alice):
+    """An escaped surrogate pair is one character (U+1F600) and reaches the view."""
+    resp = as_alice.post("/api/friends/requests/", raw='{"to_user": "\\ud83d\\ude00"}')
+    assert resp.status_code == 404
+    assert "Text must" not in resp.json()["error"]

@@ -18,7 +18,7 @@ import pytest
 from django.db import OperationalError
 from django.utils import timezone
 
-from streams import services
+from streams import liveness
 from streams.models import ActiveStream
 from streams.node import DEAD_AFTER_BEATS
 from tests.live.conftest import tone_track
@@ -83,9 +83,9 @@ async def until(check: Callable[[], object]) -> None:
 async def test_a_database_outage_does_not_end_healthy_streams(clients, hub, other, monkeypatch):
     alice = clients[0]
     db = Outage()
-    monkeypatch.setattr(services, "do_node_beat", db.beat(services.do_node_beat))
-    monkeypatch.setattr(services, "clear_dead_streams", db.sweep(services.clear_dead_streams))
-    monkeypatch.setattr(services, "recover_orphan_spool", db.spool(services.recover_orphan_spool))
+    monkeypatch.setattr(liveness, "do_node_beat", db.beat(liveness.do_node_beat))
+    monkeypatch.setattr(liveness, "clear_dead_streams", db.sweep(liveness.clear_dead_streams))
+    monkeypatch.setattr(liveness, "recover_orphan_spool", db.spool(liveness.recover_orphan_spool))
     assert (await alice.go_live(tone_track(30)))[0].status_code == 200
     other.node.start()  # a second process, beating and sweeping
     mine, theirs = await hub.node.channel(), await other.node.channel()

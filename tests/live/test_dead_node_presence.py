@@ -8,8 +8,8 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
+from streams.liveness import clear_dead_streams
 from streams.models import LiveNode
-from streams.services import clear_dead_streams
 from users.models import PresenceConnection
 
 pytestmark = pytest.mark.django_db(transaction=True)

@@ -17,8 +17,8 @@ from django.utils import timezone
 
 from recordings.models import StreamRecording
 from streams import services
+from streams.liveness import clear_dead_streams
 from streams.models import ActiveStream
-from streams.services import clear_dead_streams
 from tests.live.conftest import tone_track, wait_until
 
 pytestmark = pytest.mark.django_db(transaction=True)

@@ -21,7 +21,7 @@ from channels.layers import get_channel_layer
 from django.utils import timezone
 
 from recordings.models import StreamRecording
-from streams import services
+from streams import liveness
 from streams.models import ActiveStream
 from tests.live.conftest import tone_track, wait_until
 from users.models import User
@@ -39,13 +39,13 @@ async def test_a_late_but_answering_host_keeps_its_stream(
     assert (await alice.go_live(tone_track()))[0].status_code == 200
     session = hub.session_for(alice.user.pk)
     held_up = await hub.node.channel()
-    real_beat = services.do_node_beat
+    real_beat = liveness.do_node_beat
 
     def beat(load, *args, **kwargs):  # the host's beats never reach the database
         if load.channel != held_up:
             real_beat(load, *args, **kwargs)
 
-    monkeypatch.setattr(services, "do_node_beat", beat)
+    monkeypatch.setattr(liveness, "do_node_beat", beat)
     old = timezone.now() - timedelta(minutes=5)
     await ActiveStream.objects.filter(user=alice.user).aupdate(heartbeat=old)
     # Carol's stream was hosted by a process that died: nothing reads its channel.

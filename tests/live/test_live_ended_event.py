@@ -1,5 +1,6 @@
 """The broadcaster's own pages hear ``live_ended`` when their stream ends, whatever ended
-it; friends hear only ``streaming_status``, outsiders nothing."""
+it; friends hear only ``streaming_status``, outsiders nothing. A start that fails before
+its offer is answered was never live for the pages: no ``live_ended``."""
 
 from __future__ import annotations
 
@@ -7,6 +8,9 @@ import asyncio
 
 import pytest
 
+from denoise.base import ModelLoadError
+from streams.models import ActiveStream
+from streams.webrtc import runtime as live_runtime
 from tests.live.conftest import tone_track
 from tests.presence.helpers import connect, events, wait_for
 
@@ -55,3 +59,20 @@ async def test_media_timeout_tells_the_broadcasters_pages(clients):
     assert event["session_id"] == resp.json()["session_id"]
     assert isinstance(event["recording_id"], int)
     await alice_ws.disconnect()
+
+
+async def test_a_failed_start_sends_no_live_ended(clients, monkeypatch):
+    def broken(*args, **kwargs):
+        raise ModelLoadError("model file hash mismatch")
+
+    monkeypatch.setattr(live_runtime, "create_denoiser", broken)
+    alice, _, _, _ = clients
+    alice_ws, bob_ws = await connect("alice"), await connect("bob")
+    resp, _ = await alice.go_live(tone_track())
+    assert resp.status_code == 503  # after its row was made and friends were told
+    assert not await ActiveStream.objects.aexists()
+    assert (await wait_for(bob_ws, "streaming_status"))["is_streaming"] is True
+    assert (await wait_for(bob_ws, "streaming_status"))["is_streaming"] is False
+    assert not [e for e in await events(alice_ws) if e["type"] == "live_ended"]
+    for ws in (alice_ws, bob_ws):
+        await ws.disconnect()

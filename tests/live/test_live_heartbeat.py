@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 from django.utils import timezone
 
+from streams.liveness import clear_dead_streams
 from streams.models import ActiveStream
-from streams.services import clear_dead_streams
 from tests.live.conftest import ArrayTrack
 from users.models import User
 

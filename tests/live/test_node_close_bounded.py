@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import time
 
-from streams import services
+from streams import liveness
 from streams.node import ProcessNode
 from tests.live.slow_unwind import SlowUnwind
 
@@ -19,7 +19,7 @@ async def test_close_returns_while_the_sweep_unwinds(monkeypatch, settings):
     sweep = SlowUnwind(unwind_s=6.0)
 
     async def db(fn, *args, lane=None):  # the beat succeeds: the sweep may end others' streams
-        if fn is services.clear_dead_streams:
+        if fn is liveness.clear_dead_streams:
             await sweep.hang()
 
     monkeypatch.setattr("streams.node.db", db)

@@ -81,3 +81,39 @@ async def test_a_stream_set_up_while_shutting_down_ends_itself(clients, hub, mon
     assert resp.status_code == 429, resp.content
     assert hub.session_for(alice.user.pk) is None and not hub._sessions
     assert not await ActiveStream.objects.aexists()
+
+
+async def test_shutdown_waits_for_a_failed_start_to_end_its_row(clients, hub, monkeypatch):
+    """The slot of a start refused at shutdown is freed before its row is ended: shutdown
+    returns only once the row is gone too (the database lanes close right after it)."""
+    alice = clients[0]
+    entered, release = asyncio.Event(), asyncio.Event()
+    ending, finish = threading.Event(), threading.Event()
+    real_create = hub.runtime.create_denoiser
+    real_end = services.do_end_stream
+
+    async def slow_create(*args, **kwargs):
+        entered.set()
+        await release.wait()
+        return await real_create(*args, **kwargs)
+
+    def slow_end(*args, **kwargs):  # a slow database: the failed start's end takes a while
+        ending.set()
+        finish.wait(HOLD_S)
+        return real_end(*args, **kwargs)
+
+    monkeypatch.setattr(hub.runtime, "create_denoiser", slow_create)
+    monkeypatch.setattr(services, "do_end_stream", slow_end)
+    going = asyncio.ensure_future(alice.go_live(tone_track()))
+    await asyncio.wait_for(entered.wait(), 10)
+    closing = asyncio.ensure_future(hub.shutdown())
+    await asyncio.sleep(0.2)
+    release.set()
+    await wait_until(ending.is_set, timeout=10)
+    done, _ = await asyncio.wait({closing}, timeout=3)
+    assert not done, "shutdown returned while the failed start was still ending its row"
+    finish.set()
+    await asyncio.wait_for(closing, 20)
+    assert not await ActiveStream.objects.aexists()
+    resp, _ = await asyncio.wait_for(going, 20)
+    assert resp.status_code == 429, resp.content

@@ -14,8 +14,8 @@ from django.utils import timezone
 
 import recordings.services as recording_services
 from recordings.models import StreamRecording
+from streams.liveness import clear_dead_streams
 from streams.models import ActiveStream
-from streams.services import clear_dead_streams
 from tests.live.test_spool_recovery import spool
 
 pytestmark = pytest.mark.django_db(transaction=True)

@@ -18,8 +18,8 @@ import soundfile as sf
 
 from recordings.models import StreamRecording
 from recordings.storage import spool_paths
+from streams.liveness import recover_orphan_spool
 from streams.models import ActiveStream
-from streams.services import recover_orphan_spool
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -7,8 +7,8 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
+from streams.liveness import clear_dead_streams
 from streams.models import ActiveStream
-from streams.services import clear_dead_streams
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

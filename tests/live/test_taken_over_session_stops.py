@@ -35,3 +35,16 @@ async def test_a_stream_taken_over_stops_at_the_next_beat(clients, hub, settings
     await asyncio.sleep(3 * BEAT_S)
     assert hub.session_for(bob.user.pk) is kept and not kept.stopped
     assert await ActiveStream.objects.filter(user=bob.user).aexists()
+
+
+async def test_a_stream_installed_during_the_beat_is_not_stopped(clients, hub):
+    """The beat's list is taken before its database call: a stream set up meanwhile is
+    reported without a row although it has one by now. Its row is looked for again."""
+    alice = clients[0]
+    assert (await alice.go_live(tone_track()))[0].status_code == 200
+    session = hub.session_for(alice.user.pk)
+
+    await hub._lost([session.session_id])  # what such a beat reports
+
+    await asyncio.sleep(0.2)
+    assert hub.session_for(alice.user.pk) is session and not session.stopped

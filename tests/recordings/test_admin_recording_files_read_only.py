@@ -1,6 +1,7 @@
 """The admin's recording form edits the title and the owner only: clearing or uploading a
-file there had left the stored file behind for good (files go only with their row), put
-an unchecked file in the library and left ``size_bytes`` (the quota) wrong."""
+file there would leave the stored file behind for good (files go only with their row), put
+an unchecked file in the library and leave ``size_bytes`` (the quota) wrong. Recordings
+come from live streams and imports: the admin adds none (one would have no file)."""
 
 from __future__ import annotations
 
@@ -38,3 +39,9 @@ def test_admin_cannot_clear_or_replace_the_stored_files(
     assert (fresh.file.name, fresh.raw_file.name) == (rec.file.name, rec.raw_file.name)
     assert fresh.size_bytes == rec.size_bytes and fresh.duration == rec.duration
     assert not default_storage.exists(f"recordings/{rec.owner_id}/evil.txt")
+
+
+def test_admin_cannot_add_a_recording(admin_user: Any):
+    client = Client()
+    client.force_login(admin_user)
+    assert client.get("/admin/recordings/streamrecording/add/").status_code == 403

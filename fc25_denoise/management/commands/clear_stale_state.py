@@ -26,13 +26,9 @@ from typing import Any
 from django.conf import settings
 from django.core.management.base import BaseCommand
 
+from streams.liveness import clear_dead_streams, recover_orphan_spool, running_nodes
 from streams.node import DEAD_AFTER_BEATS, SPOOL_IDLE_BEATS
-from streams.services import (
-    clear_dead_streams,
-    clear_stale_streams,
-    recover_orphan_spool,
-    running_nodes,
-)
+from streams.services import clear_stale_streams
 from users.presence import clear_stale_connections
 
 CONFIRM_BEATS = 1.5
