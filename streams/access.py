@@ -5,7 +5,9 @@ A listener loses a live stream the moment they may no longer hear it:
 * the friendship ends (either side; both directions: each may be listening to
   the other), reason ``"not_friends"``;
 * the listener logs out, is deactivated or has their password changed or disabled,
-  reason ``"logged_out"``.
+  reason ``"logged_out"``;
+* the broadcaster's account is deleted: the stream ends (``live.end``), reason
+  ``"ended"``.
 
 Sessions live in the process that accepted the broadcaster's offer, so the
 rule is applied by sending ``live.revoke`` (broadcaster id or None, listener id,
@@ -21,7 +23,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib.auth.signals import user_logged_out
-from django.db.models.signals import post_delete, post_save
+from django.db.models.signals import post_delete, post_save, pre_delete
 from django.http import HttpRequest
 
 from users.events import send_after_commit
@@ -31,6 +33,9 @@ from users.models import Friendship, User
 from .models import ActiveStream
 
 REVOKE_MESSAGE_TYPE = "live.revoke"
+END_MESSAGE_TYPE = "live.end"
+"""Notice to a stream's host: end ``user_id``'s stream (its account is being deleted)."""
+ACCOUNT_DELETED = "account deleted"
 NOT_FRIENDS = "not_friends"
 LOGGED_OUT = "logged_out"
 
@@ -99,8 +104,24 @@ def _user_saved(sender: type[User], instance: User, created: bool, **kwargs: Any
         revoke_listener(instance.pk)
 
 
+def _user_deleting(sender: type[User], instance: User, **kwargs: Any) -> None:
+    """An account being deleted: its live stream ends (its listeners with it, whatever
+    order the deletion takes the friendship and stream rows in) and so does its listening."""
+    if instance.pk is None:
+        return
+    hosts = list(
+        ActiveStream.objects.filter(user_id=instance.pk).values_list("node_channel", flat=True)
+    )
+    send_after_commit(
+        [c for c in hosts if c],
+        {"type": END_MESSAGE_TYPE, "user_id": instance.pk, "reason": ACCOUNT_DELETED},
+    )
+    revoke_listener(instance.pk)
+
+
 def connect_receivers() -> None:
     """Hook the rule to the events that end access (called once, at app start)."""
     post_delete.connect(_friendship_deleted, sender=Friendship, dispatch_uid="streams.access.f")
     user_logged_out.connect(_logged_out, dispatch_uid="streams.access.logout")
     post_save.connect(_user_saved, sender=User, dispatch_uid="streams.access.user")
+    pre_delete.connect(_user_deleting, sender=User, dispatch_uid="streams.access.user_deleted")

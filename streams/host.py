@@ -150,6 +150,16 @@ class LocalHub:
                 str(message["reason"]),
                 None if logins is None else [str(name) for name in logins],
             )
+        elif message.get("type") == access.END_MESSAGE_TYPE:
+            session = self.session_for(int(message["user_id"]))
+            if session is not None and not session.stopped:
+                logger.info(
+                    "[stream %s user=%s] stopping: %s",
+                    session.session_id,
+                    session.username,
+                    message.get("reason"),
+                )
+                session.stop_soon(str(message.get("reason") or "ended"))
 
     async def revoke(
         self,

@@ -23,6 +23,7 @@ from fc25_denoise.api import Conflict, Forbidden, NotFound
 from recordings.models import StreamRecording
 from recordings.recovery import recover_spool
 from recordings.services import do_save_live_recording
+from recordings.storage import spool_paths
 from users.events import publish
 from users.models import User
 from users.presence import do_set_streaming
@@ -119,7 +120,14 @@ def do_end_stream(
     down), the spool files stay for :func:`~recordings.recovery.recover_spool`
     and live state is still cleared.
     """
-    user = User.objects.get(pk=user_id)
+    user = User.objects.filter(pk=user_id).first()
+    if user is None:
+        # The account was deleted while live (streams.access ends its stream): its
+        # recordings went with it, so the spool files go too; its row went in the cascade.
+        ActiveStream.objects.filter(session_id=session_id).delete()
+        spool_paths(user_id, session_id).remove()
+        logger.info("[stream %s user=%s] account deleted: nothing saved", session_id, user_id)
+        return None
     stream = ActiveStream.objects.filter(session_id=session_id).first()
     recording = None
     try:
