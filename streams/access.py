@@ -29,6 +29,7 @@ from django.http import HttpRequest
 from users.events import send_after_commit
 from users.logins import session_names
 from users.models import Friendship, User
+from users.signals import password_changed
 
 from .models import ActiveStream
 
@@ -96,11 +97,8 @@ def _user_saved(sender: type[User], instance: User, created: bool, **kwargs: Any
     fields = kwargs.get("update_fields")
     if fields is not None and not {"is_active", "password"} & set(fields):
         return  # e.g. last_seen: neither the account's state nor its password changed
-    # AbstractBaseUser.save() clears _password after post_save: set means a new password.
-    # A disabled password (set_unusable_password(), which leaves _password unset) ends
-    # every login of the account as well.
-    new_password = getattr(instance, "_password", None) is not None
-    if not instance.is_active or new_password or not instance.has_usable_password():
+    # A new or disabled password (any change of the stored hash) ends the account's logins.
+    if not instance.is_active or password_changed(instance):
         revoke_listener(instance.pk)
 
 

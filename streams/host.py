@@ -152,13 +152,7 @@ class LocalHub:
             )
         elif message.get("type") == access.END_MESSAGE_TYPE:
             session = self.session_for(int(message["user_id"]))
-            if session is not None and not session.stopped:
-                logger.info(
-                    "[stream %s user=%s] stopping: %s",
-                    session.session_id,
-                    session.username,
-                    message.get("reason"),
-                )
+            if session is not None and not session.stopped:  # its stop logs the reason
                 session.stop_soon(str(message.get("reason") or "ended"))
 
     async def revoke(
@@ -327,7 +321,8 @@ class LocalHub:
             self._release(user.pk)
             # Never live: the broadcaster's pages hear nothing (no live_ended), friends
             # hear streaming_status false after the true do_begin_stream sent.
-            await db(services.do_end_stream, user.pk, session_id, 0.0, None, False)
+            end_unannounced = functools.partial(services.do_end_stream, went_live=False)
+            await db(end_unannounced, user.pk, session_id)
             raise
         # Changes made while it was set up, with no await before the install: no listener
         # ever meets the values they replaced (a raw listen after share_raw went off).

@@ -16,7 +16,7 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.signals import user_logged_in, user_logged_out
-from django.db.models.signals import post_delete, post_save, pre_delete
+from django.db.models.signals import post_delete, post_save, pre_delete, pre_save
 from django.http import HttpRequest
 
 from .consumers import SESSION_ENDED_MESSAGE_TYPE
@@ -52,17 +52,43 @@ def _logged_out(
         _close_sockets(user.pk, name)
 
 
+PASSWORD_CHANGED = "_fc25_password_changed"
+"""Attribute :func:`_user_saving` sets on a user being saved (see :func:`password_changed`)."""
+
+
+def _user_saving(
+    sender: type[User],
+    instance: User,
+    raw: bool = False,
+    update_fields: frozenset[str] | None = None,
+    **kwargs: Any,
+) -> None:
+    """pre_save: note whether this save changes the stored password hash. A session's
+    login hash is derived from it, so any change ends the other sessions' logins: a new
+    password, a disabled one (``set_unusable_password``), a hash upgraded at login. One
+    query, only for saves that may write the password."""
+    changed = False
+    writes_password = update_fields is None or "password" in update_fields
+    if not raw and instance.pk is not None and writes_password:
+        stored = User.objects.filter(pk=instance.pk).values_list("password", flat=True).first()
+        changed = stored is not None and stored != instance.password
+    setattr(instance, PASSWORD_CHANGED, changed)
+
+
+def password_changed(user: User) -> bool:
+    """In a post_save receiver: whether that save changed ``user``'s password hash."""
+    return bool(getattr(user, PASSWORD_CHANGED, False))
+
+
 def _user_saved(sender: type[User], instance: User, created: bool, **kwargs: Any) -> None:
     fields = kwargs.get("update_fields")
     if created or (fields is not None and not {"is_active", "password"} & set(fields)):
         return
     if not instance.is_active:
         _close_sockets(instance.pk, None)  # every session of the account ended
-    elif getattr(instance, "_password", None) is not None or not instance.has_usable_password():
-        # A new password (AbstractBaseUser.save clears _password after post_save): the
-        # other sessions no longer log in; each socket checks its own login. A disabled
-        # password (set_unusable_password(), which leaves _password unset) ends them all;
-        # the recheck keeps this harmless on later saves of such an account.
+    elif password_changed(instance):
+        # The sessions whose login hash no longer matches stop logging in; each socket
+        # checks its own login (the session that set a new password keeps its sockets).
         _close_sockets(instance.pk, None, recheck=True)
 
 
@@ -101,6 +127,7 @@ def connect_receivers() -> None:
     saves, and friend events to deleted rows (called once, at app start)."""
     user_logged_in.connect(_logged_in, dispatch_uid="users.signals.login")
     user_logged_out.connect(_logged_out, dispatch_uid="users.signals.logout")
+    pre_save.connect(_user_saving, sender=User, dispatch_uid="users.signals.user_saving")
     post_save.connect(_user_saved, sender=User, dispatch_uid="users.signals.user")
     pre_delete.connect(_user_deleted, sender=User, dispatch_uid="users.signals.user_deleted")
     post_delete.connect(

@@ -8,17 +8,12 @@ from typing import Any
 
 from django.test import Client
 
-from tests.conftest import make_user
 from users.models import Friendship
 
 
-def test_the_admin_cannot_repoint_a_friendship(friends: Any) -> None:
+def test_the_admin_cannot_repoint_a_friendship(friends: Any, admin_client: Client) -> None:
+    browser = admin_client
     alice, bob, carol = friends
-    root = make_user("root")
-    root.is_staff = root.is_superuser = True
-    root.save()
-    browser = Client()
-    browser.force_login(root)
     row = Friendship.objects.get()
     url = f"/admin/users/friendship/{row.pk}/change/"
     assert browser.get(url).status_code == 200
@@ -28,13 +23,9 @@ def test_the_admin_cannot_repoint_a_friendship(friends: Any) -> None:
     assert (row.user_low_id, row.user_high_id) == (alice.pk, bob.pk)
 
 
-def test_the_admin_can_still_add_and_delete_friendships(friends: Any) -> None:
+def test_the_admin_can_still_add_and_delete_friendships(friends: Any, admin_client: Client) -> None:
+    browser = admin_client
     alice, bob, carol = friends
-    root = make_user("root")
-    root.is_staff = root.is_superuser = True
-    root.save()
-    browser = Client()
-    browser.force_login(root)
     resp = browser.post("/admin/users/friendship/add/", {"user_low": bob.pk, "user_high": carol.pk})
     assert resp.status_code == 302, resp.content[:400]
     assert Friendship.objects.filter(user_low=bob, user_high=carol).exists()
