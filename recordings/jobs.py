@@ -36,7 +36,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from django.db import DatabaseError, close_old_connections, transaction
+from django.db import DatabaseError, close_old_connections, connection, transaction
 from django.utils import timezone
 
 from denoise.base import DenoiseError
@@ -148,8 +148,6 @@ class JobRunner:
             return
 
         def loop() -> None:
-            from django.db import connection
-
             every = FIRST_POLL_AFTER
             try:
                 while not self._stop.wait(every):
@@ -219,9 +217,11 @@ class JobRunner:
         on that loop (the interpreter joins the job threads at exit; :meth:`wait_idle`
         waits here).
         """
-        with self._lock:  # a submit in progress finishes before the pool closes
+        with self._lock:  # a submit in progress finishes first; later ones see the flag
             self._stop.set()
-            self._pool.shutdown(wait=False, cancel_futures=True)
+        # Outside the lock: cancelling a waiting job runs its done callback (_forget, which
+        # takes the lock) on this thread at once.
+        self._pool.shutdown(wait=False, cancel_futures=True)
 
 
 def run_job(job_id: int, stop: threading.Event | None = None) -> None:
