@@ -77,6 +77,17 @@ class _Registration:
         self.count(False)
 
 
+def _close_collected(registration: _Registration) -> None:
+    """(Finalizer of a backend collected unclosed.) Unregister on a thread of its own.
+
+    The collector may run on any thread at any allocation, also on one that holds the
+    scheduler's lock at that moment (a worker slicing its queue, the loop handing over
+    a batch): unregistering right there would wait on that lock for ever. A thread of
+    its own waits for the lock like any caller.
+    """
+    threading.Thread(target=registration.close, name="denoise-unregister", daemon=True).start()
+
+
 class OnnxBackend(FrameBackend):
     """One stream of a DeepFilterNet ONNX model. Not thread-safe (one caller at a time).
 
@@ -114,9 +125,9 @@ class OnnxBackend(FrameBackend):
         if scheduler is not None:
             self._core.prepare_batch()
             self._registration = _Registration(scheduler)
-            # Calls close() of the registration (not of self: that would keep self alive)
-            # when the backend is collected unclosed; close() calls it too, and it runs once.
-            self._release = weakref.finalize(self, self._registration.close)
+            # Closes the registration (held, not self: that would keep self alive) when
+            # the backend is collected unclosed; close() detaches it and closes it itself.
+            self._release = weakref.finalize(self, _close_collected, self._registration)
             self._count(True)
 
     def _count(self, on: bool) -> None:
@@ -192,7 +203,9 @@ class OnnxBackend(FrameBackend):
         worker thread of an unbatched stream, if started. Idempotent."""
         self._closed = True
         if self._release is not None:
-            self._release()
+            self._release.detach()
+        if self._registration is not None:
+            self._registration.close()  # here and now: the caller may count on it
         super().close()
 
 
