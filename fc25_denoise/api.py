@@ -9,10 +9,11 @@ into the contract's ``{"error": ...}`` body with the right status.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import json
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from typing import Any, TypeVar
 
 from django.conf import settings
@@ -190,14 +191,42 @@ def check_number(data: Json, field: str, *, lo: float, hi: float) -> float:
     return float(value)
 
 
+def is_head(request: HttpRequest) -> bool:
+    """Whether an :func:`api_view` view is answering a HEAD (its ``request.method`` says GET).
+
+    The server drops a HEAD's body; a view that streams may skip producing it."""
+    return request.META.get("REQUEST_METHOD") == "HEAD"
+
+
+@contextlib.contextmanager
+def _head_as_get(request: HttpRequest) -> Iterator[None]:
+    """A HEAD reaches the view as the GET it is, and leaves as a HEAD again.
+
+    Views dispatch on ``request.method``: a HEAD must take their GET branch, never an
+    unsafe one (a HEAD passes no CSRF check). Restored afterwards, so that what serves
+    the response (the server, the test client) still drops the body.
+    """
+    head = request.method == "HEAD"
+    if head:
+        request.method = "GET"
+    try:
+        yield
+    finally:
+        if head:
+            request.method = "HEAD"
+
+
 def api_view(*methods: str, login: bool = True) -> Callable[[V], V]:
     """Decorate a JSON API view.
 
-    Checks the HTTP method (405), the session (401 when ``login``), and turns
+    Checks the HTTP method (405; HEAD is allowed wherever GET is, and the view sees it
+    as a GET: :func:`is_head`), the session (401 when ``login``), and turns
     :class:`ApiError` and ``ValidationError`` into JSON error responses. CSRF is
     enforced by Django's middleware for every unsafe method.
     """
     allowed = {m.upper() for m in methods}
+    if "GET" in allowed:
+        allowed.add("HEAD")  # RFC 9110 9.3.2: HEAD is GET without the body (the server drops it)
 
     def decorate(view: V) -> V:
         def check(request: HttpRequest, authenticated: bool) -> HttpResponse | None:
@@ -227,9 +256,10 @@ def api_view(*methods: str, login: bool = True) -> Callable[[V], V]:
                 if early is not None:
                     return early
                 try:
-                    response = view(request, *args, **kwargs)
-                    assert not isinstance(response, HttpResponseBase)
-                    return await response
+                    with _head_as_get(request):
+                        response = view(request, *args, **kwargs)
+                        assert not isinstance(response, HttpResponseBase)
+                        return await response
                 except (ApiError, ValidationError) as exc:
                     return to_response(exc)
 
@@ -241,7 +271,8 @@ def api_view(*methods: str, login: bool = True) -> Callable[[V], V]:
             if early is not None:
                 return early
             try:
-                response = view(request, *args, **kwargs)
+                with _head_as_get(request):
+                    response = view(request, *args, **kwargs)
             except (ApiError, ValidationError) as exc:
                 return to_response(exc)
             assert isinstance(response, HttpResponseBase)

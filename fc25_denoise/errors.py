@@ -140,8 +140,10 @@ class JsonApiErrors(MiddlewareMixin):
             return response
         if response.status_code < 400:
             empty = isinstance(response, HttpResponse) and not response.content
-            if empty and "Content-Type" in response:
-                # A 204 or a redirect: no body, so no (default text/html) type either.
+            head = request.method == "HEAD" and response.status_code in (200, 206)
+            if empty and "Content-Type" in response and not head:
+                # A 204 or a redirect: no body, so no (default text/html) type either. A
+                # HEAD's 200 keeps the type its GET's body would have.
                 del response["Content-Type"]
             return response
         return _as_json_error(response)

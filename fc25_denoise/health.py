@@ -31,7 +31,7 @@ from django.conf import settings
 from django.core.files.storage import default_storage
 from django.db import close_old_connections, connection
 from django.http import HttpRequest, JsonResponse
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_safe
 
 from denoise.registry import check_model
 
@@ -51,7 +51,7 @@ def _in_lane(fn: Callable[[], None]) -> Awaitable[None]:
     return asyncio.get_running_loop().run_in_executor(HEALTH_LANE.executor(), fn)
 
 
-@require_GET
+@require_safe
 def healthz(request: HttpRequest) -> JsonResponse:
     """Liveness: the process answers."""
     return JsonResponse({"status": "ok"})
@@ -148,8 +148,10 @@ async def _run(name: str) -> dict[str, object]:
 
 async def readyz(request: HttpRequest) -> JsonResponse:
     """Readiness: every check of :data:`CHECKS`; 503 when one fails."""
-    if request.method != "GET":
-        return JsonResponse({"error": "Only GET is allowed here."}, status=405)
+    if request.method not in ("GET", "HEAD"):
+        resp = JsonResponse({"error": "Only GET and HEAD are allowed here."}, status=405)
+        resp["Allow"] = "GET, HEAD"
+        return resp
     names = list(CHECKS)
     results = await asyncio.gather(*(_run(name) for name in names))
     checks = dict(zip(names, results, strict=True))

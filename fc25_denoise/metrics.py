@@ -38,7 +38,7 @@ from typing import Any
 from django.conf import settings
 from django.contrib.auth.signals import user_login_failed
 from django.http import HttpRequest, HttpResponse
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_safe
 from prometheus_client import REGISTRY, Counter, Histogram, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
@@ -180,7 +180,7 @@ def metrics_allowed(request: HttpRequest) -> bool:
     return address.is_loopback or address.is_private
 
 
-@require_GET
+@require_safe
 def metrics(request: HttpRequest) -> HttpResponse:
     """Prometheus exposition of :data:`prometheus_client.REGISTRY`; 403 when not allowed."""
     if not metrics_allowed(request):

@@ -13,7 +13,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.csrf import ensure_csrf_cookie
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_safe
 
 from fc25_denoise.api import NotFound
 from users.services import get_user
@@ -43,7 +43,7 @@ def safe_next(request: HttpRequest) -> str:
     return DEFAULT_NEXT
 
 
-@require_GET
+@require_safe
 @ensure_csrf_cookie
 def login_page(request: HttpRequest) -> HttpResponse:
     next_url = safe_next(request)
@@ -52,7 +52,7 @@ def login_page(request: HttpRequest) -> HttpResponse:
     return render(request, "frontend/login.html", {"next_url": next_url})
 
 
-@require_GET
+@require_safe
 @ensure_csrf_cookie
 def register_page(request: HttpRequest) -> HttpResponse:
     next_url = safe_next(request)
@@ -61,14 +61,14 @@ def register_page(request: HttpRequest) -> HttpResponse:
     return render(request, "frontend/register.html", {"next_url": next_url})
 
 
-@require_GET
+@require_safe
 @ensure_csrf_cookie
 @login_required
 def main_page(request: HttpRequest) -> HttpResponse:
     return render(request, "frontend/main.html")
 
 
-@require_GET
+@require_safe
 @ensure_csrf_cookie
 @login_required
 def friend_page(request: HttpRequest, username: str) -> HttpResponse:
@@ -82,7 +82,7 @@ def friend_page(request: HttpRequest, username: str) -> HttpResponse:
     return render(request, "frontend/friend.html", {"friend_name": other.get_username()})
 
 
-@require_GET
+@require_safe
 @ensure_csrf_cookie
 @login_required
 def recordings_page(request: HttpRequest) -> HttpResponse:

@@ -25,7 +25,8 @@ from urllib.parse import quote
 
 from asgiref.sync import sync_to_async
 from django.core.files.storage import default_storage
-from django.http import HttpResponseNotModified, StreamingHttpResponse
+from django.http import HttpResponse, HttpResponseNotModified, StreamingHttpResponse
+from django.http.response import HttpResponseBase
 from django.utils.http import content_disposition_header, parse_etags
 
 from .audio import WavRenderer
@@ -288,12 +289,31 @@ def stream_bytes(
     the whole span from us at once, into its own temp file, so the re-check would cut off
     nothing and slow clients would fill the proxy's disk.
     """
-    content_type = "audio/flac" if filename.endswith(".flac") else "audio/wav"
     resp = StreamingHttpResponse(
         _chunks(source, span, may_read, about),
         status=206 if span.partial else 200,
-        content_type=content_type,
+        content_type=_content_type(filename),
     )
+    _describe(resp, span, filename, etag=etag, download=download)
+    return resp
+
+
+def head_response(span: Span, filename: str, *, etag: str, download: bool) -> HttpResponse:
+    """The answer to a HEAD for ``span``: every header :func:`stream_bytes` would send
+    (``Content-Length`` of the span included) and no body; nothing is read."""
+    resp = HttpResponse(status=206 if span.partial else 200, content_type=_content_type(filename))
+    _describe(resp, span, filename, etag=etag, download=download)
+    return resp
+
+
+def _content_type(filename: str) -> str:
+    return "audio/flac" if filename.endswith(".flac") else "audio/wav"
+
+
+def _describe(
+    resp: HttpResponseBase, span: Span, filename: str, *, etag: str, download: bool
+) -> None:
+    """Set the headers a 200/206 for ``span`` carries, whatever its method."""
     resp["Accept-Ranges"] = "bytes"
     resp["Content-Length"] = str(span.end - span.start + 1)
     if span.partial:
@@ -302,7 +322,6 @@ def stream_bytes(
     resp["Cache-Control"] = CACHE_CONTROL
     resp["ETag"] = etag
     resp["X-Accel-Buffering"] = "no"
-    return resp
 
 
 _NOT_IN_FALLBACK = re.compile(r'(?:[^\x20-\x7e]|["\\;%/])+')

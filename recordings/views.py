@@ -33,6 +33,7 @@ from fc25_denoise.api import (
     check_no_nul,
     check_number,
     check_str,
+    is_head,
     parse_json_body,
 )
 from users.models import User
@@ -44,6 +45,7 @@ from .models import StreamRecording
 from .ranges import (
     RangeNotSatisfiable,
     audio_etag,
+    head_response,
     if_none_match_hits,
     if_range_holds,
     not_modified,
@@ -195,6 +197,10 @@ async def recording_audio(request: HttpRequest, recording_id: int) -> HttpRespon
         resp["Content-Range"] = f"bytes */{source.size}"
         return resp
     filename = f"{_safe(rec.title)}{'-raw' if version == 'raw' else ''}.{fmt}"
+    download = request.GET.get("download") == "1"
+    if is_head(request):  # a player probing size and ranges: nothing is decoded
+        await sync_to_async(source.close, thread_sensitive=False)()
+        return head_response(span, filename, etag=etag, download=download)
     session_key = request.session.session_key
 
     async def may_read() -> bool:
@@ -203,7 +209,6 @@ async def recording_audio(request: HttpRequest, recording_id: int) -> HttpRespon
             logger.info("[recording %s user=%s] download cut: access ended", rec.pk, user)
         return allowed
 
-    download = request.GET.get("download") == "1"
     return stream_bytes(
         source,
         span,
