@@ -19,6 +19,14 @@ from typing import IO, BinaryIO
 import numpy as np
 import soundfile as sf
 
+from denoise.audiofile import (
+    AudioFileError,
+    close_writer,
+    discard_writer,
+    open_writer,
+    write_frames,
+)
+
 BLOCK_FRAMES = 48_000 * 5
 """Frames per block when converting (5 s at 48 kHz)."""
 WAV_HEADER_BYTES = 44
@@ -36,6 +44,14 @@ class TooLongForWav(AudioError):
 
 class OverLimit(AudioError):
     """The audio is longer or has more channels than the caller allows."""
+
+
+class AudioWriteError(Exception):
+    """The converted file could not be written (a full disk, an encoder failure).
+
+    Not an :class:`AudioError`: the input is not at fault, and callers that refuse bad
+    input must not refuse (or drop) good audio for it.
+    """
 
 
 DOWNMIX_ABOVE = 2
@@ -75,10 +91,14 @@ def encode_flac(
     Limits are checked against the header before anything is decoded, and
     again while decoding (a header may understate the length).
 
+    Non-finite samples are written as silence (+-inf as full scale), as the live
+    recordings are.
+
     Raises:
         OverLimit: more than ``max_channels`` channels, longer than ``max_seconds``, or
             sampled faster than ``max_rate`` Hz.
         AudioError: not audio, no samples, corrupt.
+        AudioWriteError: ``dest`` could not be written (nothing is left there).
     """
     with _open(source) as src:
         rate, channels = src.samplerate, src.channels
@@ -90,34 +110,55 @@ def encode_flac(
         if max_frames is not None and src.frames > max_frames:
             raise OverLimit(_too_long(src.frames / rate, max_seconds))
         out_channels = 1 if channels > DOWNMIX_ABOVE else channels
-        frames = 0
-        try:
-            with sf.SoundFile(
-                str(dest), "w", samplerate=rate, channels=out_channels, format="FLAC",
-                subtype="PCM_16",
-            ) as out:  # fmt: skip
-                while True:
-                    block = src.read(BLOCK_FRAMES, dtype="float32", always_2d=True)
-                    if not len(block):
-                        break
-                    frames += len(block)
-                    if max_frames is not None and frames > max_frames:
-                        raise OverLimit(_too_long(frames / rate, max_seconds))
-                    if not np.all(np.isfinite(block)):
-                        block = np.nan_to_num(block, nan=0.0, posinf=0.0, neginf=0.0)
-                    if out_channels != channels:
-                        block = block.mean(axis=1, keepdims=True)
-                    out.write(np.clip(block, -1.0, 1.0))
-        except (sf.LibsndfileError, RuntimeError) as exc:
-            dest.unlink(missing_ok=True)
-            raise AudioError(f"the audio is corrupt ({_reason(exc)})") from exc
-        except OverLimit:
-            dest.unlink(missing_ok=True)
-            raise
+        frames = _convert(src, dest, out_channels, max_frames, max_seconds)
     if frames == 0:
         dest.unlink(missing_ok=True)
         raise AudioError("the file contains no audio")
     return rate, out_channels, frames
+
+
+def _convert(
+    src: sf.SoundFile,
+    dest: Path,
+    out_channels: int,
+    max_frames: int | None,
+    max_seconds: float | None,
+) -> int:
+    """Decode ``src`` block by block into FLAC at ``dest``; the frames written.
+
+    On any failure ``dest`` is removed: a partial file must not pass for the recording.
+    Reading and writing fail apart (:class:`AudioError` against :class:`AudioWriteError`),
+    because only a read failure is the input's fault.
+    """
+    if dest.suffix.lower() != ".flac":
+        raise ValueError(f"{dest} does not name a FLAC file")
+    try:
+        out = open_writer(dest, src.samplerate, out_channels)  # 16-bit FLAC, by its suffix
+    except AudioFileError as exc:
+        raise AudioWriteError(str(exc)) from exc
+    frames = 0
+    try:
+        while True:
+            try:
+                block = src.read(BLOCK_FRAMES, dtype="float32", always_2d=True)
+            except (sf.LibsndfileError, RuntimeError) as exc:
+                raise AudioError(f"the audio is corrupt ({_reason(exc)})") from exc
+            if not len(block):
+                break
+            frames += len(block)
+            if max_frames is not None and frames > max_frames:
+                raise OverLimit(_too_long(frames / src.samplerate, max_seconds))
+            if out_channels != src.channels:
+                block = block.mean(axis=1, keepdims=True)
+            write_frames(out, block)
+        close_writer(out)
+    except AudioFileError as exc:
+        discard_writer(out, dest)
+        raise AudioWriteError(str(exc)) from exc
+    except BaseException:
+        discard_writer(out, dest)
+        raise
+    return frames
 
 
 def _too_long(seconds: float, max_seconds: float | None) -> str:

@@ -25,7 +25,7 @@ from fc25_denoise.api import ApiError, BadRequest, Conflict, Forbidden, NotFound
 from users.models import User
 from users.services import friend_ids, session_is_valid
 
-from .audio import AudioError, OverLimit, duration_of, encode_flac
+from .audio import AudioError, AudioWriteError, OverLimit, duration_of, encode_flac
 from .jobs import SubmitJob, enqueue, job_json
 from .models import RecordingJob, StreamRecording
 from .quota import check_quota
@@ -36,6 +36,9 @@ from .titles import TITLE_MAX as TITLE_MAX  # re-exported: the views ask here
 from .titles import check_title, default_title
 
 logger = logging.getLogger(__name__)
+
+STORE_FAILED = "The server could not store that file now; try again later."
+"""An import's answer (507) when its converted file cannot be written (a full disk)."""
 
 
 JOB_ORDER = ("-created_at", "-id")
@@ -381,6 +384,7 @@ def do_import(
         ApiError 413: larger than ``UPLOAD_MAX_BYTES``, longer than ``IMPORT_MAX_SECONDS``,
             more channels than ``IMPORT_MAX_CHANNELS``, a sample rate over
             ``IMPORT_MAX_RATE``, or over the quota.
+        ApiError 507: the converted file could not be written here (a full disk).
         TooMany: ``MAX_OPEN_JOBS`` imports and re-cleans already open.
         BadRequest: not audio, corrupt, empty; a ``title`` :func:`check_title` refuses
             (an empty one means :func:`default_title`).
@@ -409,6 +413,10 @@ def do_import(
                 f"That is not a usable audio file (WAV, FLAC, OGG or MP3): {exc}.",
                 {"file": [str(exc)]},
             ) from None
+        except AudioWriteError as exc:
+            # The server's fault, not the file's: say so, and keep the detail in the log.
+            logger.error("import by %s could not be written: %s", user.username, exc)
+            raise ApiError(507, STORE_FAILED) from None
         raw_size = raw.stat().st_size
         check_quota(user.pk, 2 * raw_size)  # the cleaned version is about as large
         name, _ = store_file(raw, storage_name(user.pk, uuid.uuid4().hex, "raw"))
