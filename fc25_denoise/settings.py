@@ -16,7 +16,7 @@ from pathlib import Path
 
 from django.core.exceptions import ImproperlyConfigured
 
-from denoise.registry import DEFAULT_MODEL
+from denoise.registry import DEFAULT_MODEL, available_models
 
 from .env import (
     allowed_hosts,
@@ -271,7 +271,8 @@ RECORDING_JOB_WORKERS = env_int("FC25_JOB_WORKERS", 1, minimum=1)
 # The default is the engine's (denoise.registry.DEFAULT_MODEL, dfn3-onnx): the official
 # DeepFilterNet3 weights on ONNX Runtime (same output as the official runtime to 131 dB
 # SI-SDR), 30 % cheaper alone and batched across streams.
-DENOISE_MODEL = env_str("FC25_DENOISE_MODEL", DEFAULT_MODEL)
+DENOISE_MODEL = env_choice("FC25_DENOISE_MODEL", DEFAULT_MODEL, tuple(available_models()))
+"""A registered name; one that then fails to load (its files) makes /readyz and going live 503."""
 DENOISE_WORKERS = env_int("FC25_DENOISE_WORKERS", 2, minimum=1)
 DENOISE_BATCHING = env_bool("FC25_DENOISE_BATCHING", True)
 """Run the ONNX models' hops of all live streams in shared batches (denoise.batching)."""
