@@ -173,6 +173,9 @@ class BatchScheduler:
         self._idle = threading.Condition(lock)  # workers without a role wait here
         self._pending: list[_Request] = []
         self._collecting = False
+        # Worker threads, each counted from just before its start (_hand_over) until it
+        # leaves _worker: _collect returning None, or _abandon. A thread running _collect
+        # or a batch is therefore always counted.
         self._workers = 0
         self._idle_workers = 0
         self._active = 0
@@ -255,7 +258,9 @@ class BatchScheduler:
         (usually none): a new worker was needed, its thread could not be started
         (RuntimeError "can't start new thread", e.g. under a container's pids limit) and
         no other worker is left to take them. The caller delivers them after releasing
-        the lock, so their callers get the error instead of waiting forever.
+        the lock, so their callers get the error instead of waiting forever. Always empty
+        when the caller is itself a counted worker (from :meth:`_collect`): it, if no
+        other worker does first, collects the pending items after its batch.
         """
         if self._workers < self.max_parallel:
             self._workers += 1
@@ -384,14 +389,15 @@ class BatchScheduler:
             batch = self._pending[:take]
             del self._pending[:take]
             self._collecting = False
-            # More than one batch's worth: another worker collects the rest, or, if none
-            # can be started, this one after its batch. Nothing is stranded (this worker
-            # is counted), but the contract is kept.
-            stranded = self._hand_over() if self._pending else []
+            if self._pending:
+                # More than one batch's worth: another worker collects the rest, or, if
+                # none can be started, this one after its batch. The result is always
+                # empty here: _hand_over strands items only when no worker is counted,
+                # and this one still is (see _workers).
+                self._hand_over()
             self.stats.batches += 1
             self.stats.items += len(batch)
             self.stats.largest = max(self.stats.largest, len(batch))
-        self._deliver(stranded)
         return batch
 
     @staticmethod
