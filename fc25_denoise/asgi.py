@@ -28,6 +28,7 @@ from fc25_denoise.runtime import (  # noqa: E402
     job_runner,
     live_hub,
 )
+from fc25_denoise.stalls import SendDeadline  # noqa: E402
 from fc25_denoise.wsorigin import SameOriginWebSocket  # noqa: E402
 from streams.dbtask import shutdown_db_lanes  # noqa: E402
 from users.events import remember_loop  # noqa: E402
@@ -37,7 +38,7 @@ logger = logging.getLogger(__name__)
 
 router = ProtocolTypeRouter(
     {
-        "http": BodyLimit(django_asgi_app),
+        "http": SendDeadline(BodyLimit(django_asgi_app)),
         "websocket": SameOriginWebSocket(AuthMiddlewareStack(URLRouter(user_ws))),
     }
 )

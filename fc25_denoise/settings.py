@@ -217,6 +217,9 @@ DEFAULT_EXCEPTION_REPORTER_FILTER = "fc25_denoise.errorfilter.ConnectionStringFi
 # --- Request size: API bodies are small JSON (an SDP offer is a few KB).
 API_MAX_BODY_BYTES = env_int("FC25_API_MAX_BODY_BYTES", 64 * 1024, minimum=1024)
 DATA_UPLOAD_MAX_MEMORY_SIZE = API_MAX_BODY_BYTES
+SEND_TIMEOUT_S = env_float("FC25_SEND_TIMEOUT_S", 60.0, lo=1.0, hi=3600.0)
+"""Longest a response waits for its client to take more of it (fc25_denoise.stalls): nginx's
+own ``send_timeout``, for a server reached without it."""
 
 # --- Static files (whitenoise serves them, also with DEBUG off) and media.
 STATIC_URL = "/static/"

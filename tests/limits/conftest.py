@@ -50,8 +50,9 @@ def register(host: str, username: str) -> requests.Session:
 
 
 @contextmanager
-def serving() -> Iterator[dict[str, Any]]:
-    """A served process with Alice and Bob (friends); stopped (SIGTERM) and removed after."""
+def serving(**extra_env: str) -> Iterator[dict[str, Any]]:
+    """A served process with Alice and Bob (friends), with ``extra_env`` added to its
+    environment; stopped (SIGTERM) and removed after."""
     data_dir = Path(tempfile.mkdtemp(prefix="fc25_limits_"))
     tmp_dir = data_dir / "tmp"
     tmp_dir.mkdir()
@@ -63,6 +64,7 @@ def serving() -> Iterator[dict[str, Any]]:
         FC25_DENOISE_MODEL="identity",
         DJANGO_SETTINGS_MODULE="fc25_denoise.settings",
         TMPDIR=str(tmp_dir),
+        **extra_env,
     )
     manage = [sys.executable, "manage.py", "migrate", "--noinput", "-v0"]
     subprocess.run(manage, cwd=ROOT, env=env, check=True)
