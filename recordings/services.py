@@ -75,8 +75,8 @@ def _newest_own_job(user: User) -> Prefetch[Any]:
 def visible_recordings(user: User) -> QuerySet[StreamRecording]:
     """Recordings ``user`` may list: all of their own, their friends' ready ones.
 
-    Newest first, with no size limit (``../shared/API.md``: yours and your friends'). Each
-    carries :data:`NEWEST_JOB_ATTR`, read by :func:`latest_job`.
+    Newest first (the model's ordering) and unsliced: the list route takes it a page at a
+    time (:mod:`.listing`). Each carries :data:`NEWEST_JOB_ATTR`, read by :func:`latest_job`.
     """
     return (
         StreamRecording.objects.filter(

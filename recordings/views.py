@@ -38,7 +38,7 @@ from fc25_denoise.api import (
 )
 from users.models import User
 
-from . import peaks, services
+from . import listing, peaks, services
 from .audio import AudioError, TooLongForWav
 from .jobs import JobRunner, job_json
 from .models import StreamRecording
@@ -99,12 +99,20 @@ def _engine_choice(
 def recording_list(request: HttpRequest) -> HttpResponse:
     user = request.user
     assert isinstance(user, User)
-    recordings = [services.recording_json(r, user.pk) for r in services.visible_recordings(user)]
+    limit = listing.parse_limit(request.GET.get("limit"))
+    before = listing.parse_cursor(request.GET.get("before"))
+    page, next_cursor = listing.recording_page(user, limit, before)
     storage = {
         "used_bytes": services.storage_used(user.pk),
         "quota_bytes": settings.RECORDINGS_QUOTA_BYTES,
     }
-    return JsonResponse({"recordings": recordings, "storage": storage})
+    return JsonResponse(
+        {
+            "recordings": [services.recording_json(r, user.pk) for r in page],
+            "next": next_cursor,
+            "storage": storage,
+        }
+    )
 
 
 @api_view("GET", "PATCH", "DELETE")

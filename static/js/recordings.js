@@ -20,13 +20,16 @@ import { createPlayer } from "./recording_player.js";
 
 const STATUS_CLEAR_MS = 8_000;
 const POLL_MS = 5_000; // only while some job runs that no socket event will tell us about
+const PAGE = 100; // recordings per request (the server's default page)
 
 const listEl = byTestId("recording-list");
+const moreButton = byTestId("recordings-more");
 const statusEl = byTestId("status");
 const errorEl = byTestId("recordings-error");
 
 // --- State (the server is the source of truth; these mirror its answers)
-let recordings = []; // in the server's order (newest first)
+let recordings = []; // in the server's order (newest first): the pages loaded so far
+let nextCursor = null; // the server's "next" after the last page loaded (null: none older)
 let selectedId = null;
 let listSeq = 0;
 let settingsPromise = null;
@@ -53,11 +56,21 @@ const find = (id) => recordings.find((r) => r.id === id) || null;
 
 // ===== List ============================================================
 
+/**
+ * Re-read the newest page (and the storage use). Older pages already shown stay: the
+ * page ends at a recording that is still in the list, and what follows it is older.
+ */
 async function loadList() {
   const mine = ++listSeq;
-  const data = await api("GET", "/api/recordings/");
+  const data = await api("GET", `/api/recordings/?limit=${PAGE}`);
   if (mine !== listSeq) return;
-  recordings = data.recordings;
+  const fresh = data.recordings;
+  const last = fresh.length ? fresh[fresh.length - 1].id : null;
+  const at = data.next === null ? -1 : recordings.findIndex((r) => r.id === last);
+  const ids = new Set(fresh.map((r) => r.id));
+  const older = at >= 0 ? recordings.slice(at + 1).filter((r) => !ids.has(r.id)) : [];
+  recordings = fresh.concat(older);
+  if (!older.length) nextCursor = data.next; // else the cursor after the older pages holds
   byTestId("recordings-loading").hidden = true;
   renderStorage(data.storage);
   renderList();
@@ -87,7 +100,29 @@ function renderStorage(storage) {
 function renderList() {
   listEl.replaceChildren(...recordings.map(row));
   byTestId("recordings-empty").hidden = recordings.length > 0;
+  moreButton.hidden = nextCursor === null;
 }
+
+/** The next page of older recordings, added at the end of the list. */
+async function loadOlder() {
+  if (nextCursor === null) return;
+  const mine = listSeq; // a newest-page reload meanwhile may have moved the cursor: drop ours
+  moreButton.disabled = true;
+  try {
+    const query = `?limit=${PAGE}&before=${encodeURIComponent(nextCursor)}`;
+    const data = await api("GET", `/api/recordings/${query}`);
+    if (mine !== listSeq) return;
+    const known = new Set(recordings.map((r) => r.id));
+    recordings = recordings.concat(data.recordings.filter((r) => !known.has(r.id)));
+    nextCursor = data.next;
+    renderList();
+    say(`${data.recordings.length} older recordings shown.`);
+  } finally {
+    moreButton.disabled = false;
+  }
+}
+
+moreButton.addEventListener("click", () => loadOlder().catch(fail));
 
 function row(rec) {
   const li = document.getElementById("tpl-recording").content.firstElementChild.cloneNode(true);
