@@ -3,25 +3,15 @@ naming the choices, instead of running with every go-live answered 503."""
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
+from typing import Any
 
 from denoise.registry import available_models
-from tests.servers import ROOT
+from tests.ops import fresh_settings
 
 
-def load_settings(**env: str) -> subprocess.CompletedProcess[str]:
-    base = {k: v for k, v in os.environ.items() if k != "FC25_DENOISE_MODEL"}
+def load_settings(**env: str) -> Any:
     code = "import fc25_denoise.settings as s; print(s.DENOISE_MODEL)"
-    return subprocess.run(
-        [sys.executable, "-c", code],
-        cwd=ROOT,
-        env={**base, "FC25_LOCAL_SECRET": "1", **env},
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    return fresh_settings.load_settings(unset=("FC25_DENOISE_MODEL",), code=code, **env)
 
 
 def test_an_unknown_model_stops_the_start() -> None:

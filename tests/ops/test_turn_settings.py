@@ -3,27 +3,15 @@ credentials, stop the server at start with a message naming the variables."""
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
+from typing import Any
 
 import pytest
 
-from tests.servers import ROOT
+from tests.ops import fresh_settings
 
 
-def load_settings(**env: str) -> subprocess.CompletedProcess[str]:
-    base = {k: v for k, v in os.environ.items() if not k.startswith("FC25_TURN")}
-    base.pop("FC25_FORCE_RELAY", None)
-    code = "import fc25_denoise.settings"
-    return subprocess.run(
-        [sys.executable, "-c", code],
-        cwd=ROOT,
-        env={**base, "FC25_LOCAL_SECRET": "1", **env},
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+def load_settings(**env: str) -> Any:
+    return fresh_settings.load_settings(unset=("FC25_TURN", "FC25_FORCE_RELAY"), **env)
 
 
 @pytest.mark.parametrize(
