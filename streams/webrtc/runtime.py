@@ -91,15 +91,37 @@ class LiveRuntime:
         self._closed = False
 
     async def create_denoiser(self, model: str, atten_lim_db: float) -> Denoiser:
-        """Load ``model`` for a new stream (on the setup threads).
+        """Load ``model`` for a new stream (on the setup threads); the caller owns it.
+
+        Cancelling the caller (Django cancels a view whose client disconnects) does not
+        stop the load, which runs on a setup thread: the denoiser it returns, held by
+        nobody, is closed when it arrives. Left open, a batched one would stay counted by
+        the scheduler, and every batch would wait ``batch_wait_ms`` for its hops.
 
         Raises:
             DenoiseError: unknown model, or it cannot be loaded.
+            CancelledError: the caller was cancelled.
         """
         loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(
+        building = loop.run_in_executor(
             self.setup, create_denoiser, model, atten_lim_db, self.inference
         )
+        try:
+            return await asyncio.shield(building)
+        except asyncio.CancelledError:
+            building.add_done_callback(self._close_unclaimed)
+            raise
+
+    def _close_unclaimed(self, building: asyncio.Future[Denoiser]) -> None:
+        """(Done callback, on the loop.) Close the denoiser of a cancelled
+        :meth:`create_denoiser` on the setup threads, as :meth:`close_denoiser` does."""
+        if building.cancelled() or building.exception() is not None:
+            return  # nothing was built (an error nobody awaits any more is dropped here)
+        denoiser = building.result()
+        try:
+            self.setup.submit(denoiser.close)
+        except RuntimeError:  # the runtime shut down meanwhile: no thread to wait on
+            denoiser.close()
 
     async def close_denoiser(self, denoiser: Denoiser) -> None:
         """Release a stream's denoiser (on the setup threads: closing may join a thread)."""
