@@ -275,8 +275,9 @@ class Denoiser:
 
         Sanitising: NaN/inf become 0 and are counted in ``nonfinite_samples``; then
         every sample is clipped to +-:data:`INPUT_PEAK_LIMIT`, so no backend sees a
-        sample its arithmetic cannot square. Finite samples are never zeroed or
-        counted, however large. Never emits floating-point warnings, whatever the input.
+        sample its arithmetic cannot square. Finite float32 samples are never zeroed or
+        counted, however large, and no floating-point warning is emitted for them (wider
+        input beyond float32's range becomes inf in the conversion, and counts as such).
 
         Raises:
             RuntimeError: the denoiser was closed.

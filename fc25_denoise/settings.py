@@ -255,7 +255,12 @@ IMPORT_MAX_SECONDS = env_float("FC25_IMPORT_MAX_MINUTES", 180.0, lo=1.0, hi=24 *
 """Longest audio an import may hold (a small silent FLAC can claim days); longer gets 413."""
 IMPORT_MAX_CHANNELS = env_int("FC25_IMPORT_MAX_CHANNELS", 8, minimum=1)
 """Most channels an import may have (more gets 413); above 2 the mono mix is stored."""
-IMPORT_MAX_RATE = env_int("FC25_IMPORT_MAX_RATE_HZ", 192_000, minimum=8_000)
+IMPORT_MAX_RATE = env_int(
+    "FC25_IMPORT_MAX_RATE_HZ",
+    192_000,
+    minimum=8_000,
+    maximum=655_350,  # FLAC's own limit
+)
 """Highest sample rate an import may have (413 beyond): with the length and channel limits it
 bounds the samples one import makes the server decode and clean."""
 MAX_OPEN_JOBS = env_int("FC25_MAX_OPEN_JOBS", 4, minimum=1)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from django.db.models import Q
 
@@ -25,8 +25,9 @@ PAGE_MAX = 500
 """The largest ``limit`` a request may ask for: one page's queries and JSON stay bounded
 whatever the history of the user and their friends."""
 
-_CURSOR = re.compile(r"^(\d{1,19})-(\d{1,19})$")
+_CURSOR = re.compile(r"^(-?\d{1,19})-(\d{1,19})$")
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MICROSECOND = timedelta(microseconds=1)
 
 
 @dataclass(frozen=True)
@@ -37,10 +38,9 @@ class Position:
     id: int
 
     def cursor(self) -> str:
-        """``"<microseconds since the epoch>-<id>"``: digits only, safe in a URL."""
-        delta = self.created_at - _EPOCH
-        micros = (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
-        return f"{micros}-{self.id}"
+        """``"<microseconds since the epoch>-<id>"`` (negative before 1970, a date an
+        administrator may set): digits and dashes only, safe in a URL."""
+        return f"{(self.created_at - _EPOCH) // _MICROSECOND}-{self.id}"
 
 
 def parse_limit(value: str | None) -> int:
@@ -69,10 +69,8 @@ def parse_cursor(value: str | None) -> Position | None:
         raise BadRequest("before must be the 'next' value of an earlier page.")
     micros, pk = (int(g) for g in match.groups())
     try:
-        created = datetime.fromtimestamp(micros // 1_000_000, tz=UTC).replace(
-            microsecond=micros % 1_000_000
-        )
-    except (OverflowError, OSError, ValueError):
+        created = _EPOCH + micros * _MICROSECOND
+    except OverflowError:
         raise BadRequest("before must be the 'next' value of an earlier page.") from None
     return Position(created, pk)
 

@@ -71,6 +71,9 @@ async function loadList() {
   const older = at >= 0 ? recordings.slice(at + 1).filter((r) => !ids.has(r.id)) : [];
   recordings = fresh.concat(older);
   if (!older.length) nextCursor = data.next; // else the cursor after the older pages holds
+  // Rows kept from older pages are not in this answer: those whose job may have moved on
+  // (finished while the socket was down, a friend's) are read again one by one.
+  for (const rec of older) if (jobIsOpen(rec.job) || rec.status === "processing") reread(rec.id);
   byTestId("recordings-loading").hidden = true;
   renderStorage(data.storage);
   renderList();
@@ -103,15 +106,28 @@ function renderList() {
   moreButton.hidden = nextCursor === null;
 }
 
+/** One recording read again: stored, or dropped from the list when it is gone. */
+async function reread(id) {
+  try {
+    store(await api("GET", `/api/recordings/${id}/`));
+  } catch (err) {
+    if (err.status !== 404) return fail(err);
+    recordings = recordings.filter((r) => r.id !== id);
+    renderList();
+  }
+}
+
 /** The next page of older recordings, added at the end of the list. */
 async function loadOlder() {
-  if (nextCursor === null) return;
-  const mine = listSeq; // a newest-page reload meanwhile may have moved the cursor: drop ours
+  const cursor = nextCursor;
+  if (cursor === null) return;
   moreButton.disabled = true;
   try {
-    const query = `?limit=${PAGE}&before=${encodeURIComponent(nextCursor)}`;
+    const query = `?limit=${PAGE}&before=${encodeURIComponent(cursor)}`;
     const data = await api("GET", `/api/recordings/${query}`);
-    if (mine !== listSeq) return;
+    // A newest-page reload meanwhile that found no older rows to keep moved the cursor
+    // back to its own end: this page would then leave a gap above it.
+    if (nextCursor !== cursor) return;
     const known = new Set(recordings.map((r) => r.id));
     recordings = recordings.concat(data.recordings.filter((r) => !known.has(r.id)));
     nextCursor = data.next;
@@ -164,14 +180,27 @@ function refreshRow(rec) {
   if (li) updateRow(li, rec);
 }
 
-/** Replace (or add on top) one recording and update what shows it. */
+/** Whether ``a`` comes before ``b`` in the list's order (newest first). */
+function before(a, b) {
+  const ta = Date.parse(a.created_at);
+  const tb = Date.parse(b.created_at);
+  return ta !== tb ? ta > tb : a.id > b.id;
+}
+
+/**
+ * Replace one recording, or add it in its place among the pages loaded (one older than
+ * all of them waits for its page: a link to an old recording opens it in the player only),
+ * and update what shows it.
+ */
 function store(rec) {
   const at = recordings.findIndex((r) => r.id === rec.id);
   if (at >= 0) {
     recordings[at] = rec;
     refreshRow(rec);
   } else {
-    recordings.unshift(rec);
+    const place = recordings.findIndex((r) => before(rec, r));
+    if (place >= 0) recordings.splice(place, 0, rec);
+    else if (nextCursor === null) recordings.push(rec);
     renderList();
   }
   if (rec.id === selectedId) showSelected(rec);
@@ -260,10 +289,16 @@ function selectFromHash() {
 
 // ===== Live job progress ===============================================
 
+const unlisted = new Set(); // recordings with job events that no loaded page held
+
 function onJob(event) {
   const rec = find(event.recording_id);
   if (!rec) {
-    loadList().catch(fail); // e.g. an import started in another tab
+    // Once per recording (progress comes twice a second): an import started in another
+    // tab is on the newest page; an older recording's re-clean waits for its page.
+    if (unlisted.has(event.recording_id)) return;
+    unlisted.add(event.recording_id);
+    loadList().catch(fail);
     return;
   }
   const job = event.job;

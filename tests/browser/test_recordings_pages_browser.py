@@ -1,6 +1,7 @@
 """The recordings page loads the library a page at a time: "Show older recordings" adds
-the next page at the end until there is none, and a reload of the newest page (a new
-import here) keeps the older pages shown, without repeating any row."""
+the next page at the end until there is none, a link to an older recording opens it
+without moving it into the pages shown, and a reload of the newest page (a new import
+here) keeps the older pages shown, without repeating any row."""
 
 from __future__ import annotations
 
@@ -32,13 +33,17 @@ def test_older_pages_are_added_and_kept(live_server_url: str, browser: Browser) 
         errors = collect_errors(page)
         register(page, base, unique_name("alice"))
         wav = tones_and_noise_wav(seconds=0.5)
-        for i in range(5):
-            import_through_api(ctx, base, wav, f"take {i}")
+        ids = [import_through_api(ctx, base, wav, f"take {i}")["id"] for i in range(5)]
         page.route("**/api/recordings/?limit=*", small_pages)
 
         page.goto(f"{base}/recordings/")
         more = by_testid(page, "recordings-more")
         expect(page.locator('[data-testid="recording-row"]')).to_have_count(2)
+        assert titles(page) == ["take 4", "take 3"]
+        # A link to a recording older than the pages shown opens it in the player; the
+        # list does not take it out of its place.
+        page.evaluate(f"location.hash = '#{ids[0]}'")
+        expect(by_testid(page, "player-title")).to_have_text("take 0")
         assert titles(page) == ["take 4", "take 3"]
         more.click()
         expect(page.locator('[data-testid="recording-row"]')).to_have_count(4)

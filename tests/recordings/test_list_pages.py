@@ -99,6 +99,14 @@ def test_the_default_page_is_bounded(alice, as_alice):
     assert len(rest["recordings"]) == 1 and rest["next"] is None
 
 
+def test_recordings_dated_before_1970_page_too(alice, as_alice):
+    # An administrator may set any date: the cursor counts back from the epoch.
+    old = timezone.datetime(1969, 7, 20, 20, 17, 40, 5, tzinfo=timezone.get_current_timezone())
+    expected = [_rec(alice, f"o{i}", old - timedelta(days=i)).pk for i in range(3)]
+    ids, pages = _walk(as_alice, 1)
+    assert ids == expected and pages == 3
+
+
 def test_an_outsider_pages_through_nothing_of_theirs(library, as_carol):
     data = as_carol.get(URL + "?limit=1").json()
     assert [r["title"] for r in data["recordings"]] == ["c0"] and data["next"] is None
@@ -115,7 +123,7 @@ def test_an_outsider_pages_through_nothing_of_theirs(library, as_carol):
         "before=",
         "before=abc",
         "before=12-",
-        "before=-12",
+        "before=--12-3",
         "before=1.5-3",
         "before=9999999999999999999-1",  # past any date
     ],
