@@ -11,9 +11,10 @@ from django.core.asgi import get_asgi_application
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "fc25_denoise.settings")
 get_asgi_application()  # set up Django before importing consumers
 
-from fc25_denoise.errors import JsonErrorsASGIHandler  # noqa: E402
+from fc25_denoise.bodyspool import UPLOAD_SPOOL, SpooledBodyHandler  # noqa: E402
 
-django_asgi_app = JsonErrorsASGIHandler()  # Django's handler, JSON errors under /api/
+# Django's handler: JSON errors under /api/, request bodies spooled to disk off the loop.
+django_asgi_app = SpooledBodyHandler()
 
 from asgiref.typing import ASGIReceiveCallable, ASGISendCallable, Scope  # noqa: E402
 from channels.auth import AuthMiddlewareStack  # noqa: E402
@@ -84,6 +85,7 @@ async def shutdown() -> None:
         runner.shutdown()
     shutdown_db_lanes()
     HEALTH_LANE.shutdown()
+    UPLOAD_SPOOL.shutdown()
 
 
 async def lifespan(receive: ASGIReceiveCallable, send: ASGISendCallable) -> None:
