@@ -31,6 +31,7 @@ from fc25_denoise.runtime import (  # noqa: E402
 )
 from fc25_denoise.stalls import SendDeadline  # noqa: E402
 from fc25_denoise.wsorigin import SameOriginWebSocket  # noqa: E402
+from recordings.ranges import DOWNLOADS  # noqa: E402
 from streams.dbtask import shutdown_db_lanes  # noqa: E402
 from users.events import remember_loop  # noqa: E402
 from users.routing import websocket_urlpatterns as user_ws  # noqa: E402
@@ -86,6 +87,7 @@ async def shutdown() -> None:
     shutdown_db_lanes()
     HEALTH_LANE.shutdown()
     UPLOAD_SPOOL.shutdown()
+    DOWNLOADS.shutdown()
 
 
 async def lifespan(receive: ASGIReceiveCallable, send: ASGISendCallable) -> None:

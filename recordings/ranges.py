@@ -20,7 +20,7 @@ import unicodedata
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Protocol
+from typing import IO, Protocol, TypeVar
 from urllib.parse import quote
 
 from asgiref.sync import sync_to_async
@@ -29,11 +29,26 @@ from django.http import HttpResponse, HttpResponseNotModified, StreamingHttpResp
 from django.http.response import HttpResponseBase
 from django.utils.http import content_disposition_header, parse_etags
 
+from fc25_denoise.threads import ThreadLane
+
 from .audio import WavRenderer
 from .s3range import S3RangeFile
 
 CHUNK_BYTES = 256 * 1024
 logger = logging.getLogger(__name__)
+
+DOWNLOADS = ThreadLane("download", 8)
+"""Opening, reading and closing stored audio for downloads: a lane of their own, so storage
+calls that hang (a stalled S3 range read) hold only these threads, not the loop's default
+executor that other work shares (aioice resolves STUN host names there)."""
+
+T = TypeVar("T")
+
+
+def off_loop(fn: Callable[..., T]) -> Callable[..., Awaitable[T]]:
+    """``fn`` as a coroutine function run on :data:`DOWNLOADS` (no database access there)."""
+    return sync_to_async(fn, thread_sensitive=False, executor=DOWNLOADS.executor())
+
 
 RECHECK_S = 1.0
 """How often an open download asks again whether its reader may read the recording: a
@@ -241,7 +256,7 @@ async def _chunks(
     raw_source: ByteSource, span: Span, may_read: MayRead, about: str
 ) -> AsyncIterator[bytes]:
     source = _Guarded(raw_source)
-    read = sync_to_async(source.read, thread_sensitive=False)
+    read = off_loop(source.read)
     checked = time.monotonic()
     try:
         pos = span.start
@@ -265,7 +280,7 @@ async def _chunks(
             yield data
             pos += len(data)
     finally:
-        await sync_to_async(source.close, thread_sensitive=False)()
+        await off_loop(source.close)()
 
 
 def stream_bytes(
