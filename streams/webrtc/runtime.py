@@ -21,6 +21,7 @@ See ``docs/architecture.md`` for what each thread may touch.
 from __future__ import annotations
 
 import asyncio
+import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -120,8 +121,8 @@ class LiveRuntime:
         denoiser = building.result()
         try:
             self.setup.submit(denoiser.close)
-        except RuntimeError:  # the runtime shut down meanwhile: no thread to wait on
-            denoiser.close()
+        except RuntimeError:  # the runtime shut down meanwhile: a thread of its own
+            threading.Thread(target=denoiser.close, name="denoise-close", daemon=True).start()
 
     async def close_denoiser(self, denoiser: Denoiser) -> None:
         """Release a stream's denoiser (on the setup threads: closing may join a thread)."""
