@@ -21,7 +21,7 @@ from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 
 from fc25_denoise.health import HEALTH_LANE  # noqa: E402
-from fc25_denoise.limits import BodyLimit  # noqa: E402
+from fc25_denoise.limits import SESSION_CHECKS, BodyLimit  # noqa: E402
 from fc25_denoise.metrics import LOOP_MONITOR  # noqa: E402
 from fc25_denoise.runtime import (  # noqa: E402
     existing_job_runner,
@@ -87,6 +87,7 @@ async def shutdown() -> None:
     shutdown_db_lanes()
     HEALTH_LANE.shutdown()
     UPLOAD_SPOOL.shutdown()
+    SESSION_CHECKS.shutdown()
     DOWNLOADS.shutdown()
 
 

@@ -29,7 +29,6 @@ from collections.abc import Awaitable, Callable
 from importlib import import_module
 from typing import Any
 
-from asgiref.sync import sync_to_async
 from asgiref.typing import (
     ASGIReceiveCallable,
     ASGIReceiveEvent,
@@ -43,6 +42,11 @@ from django.conf import settings
 from django.http import parse_cookie
 
 from . import cachecount
+from .threads import ThreadLane, run_on
+
+SESSION_CHECKS = ThreadLane("session-check", 4)
+"""The session look-ups and upload-slot counters of requests with a body, before Django sees
+them: not asgiref's one shared thread, where a slow query would hold every other caller."""
 
 FORM_OVERHEAD = 64 * 1024
 """Multipart boundaries and the small form fields around a file."""
@@ -109,7 +113,7 @@ async def session_user_id(scope: HTTPScope) -> int | None:
     if not key:
         return None
     store: Any = import_module(settings.SESSION_ENGINE).SessionStore(key)
-    user = await get_user({"session": store})
+    user = await run_on(SESSION_CHECKS, get_user.func, {"session": store})
     return int(user.pk) if user.is_authenticated else None
 
 
@@ -191,16 +195,14 @@ class BodyLimit:
         if path != IMPORT_PATH or user_id is None:
             await self.app(scope, *counted(scope, receive, send, limit))
             return
-        take = sync_to_async(take_import_slot, thread_sensitive=False)
-        if not await take(user_id):
+        if not await run_on(SESSION_CHECKS, take_import_slot, user_id):
             await reply(send, 429, import_slots_full_message())
             return
-        give_back = sync_to_async(give_back_import_slot, thread_sensitive=False)
         try:
             await self.app(scope, *counted(scope, receive, send, limit))
         finally:
             # Shielded: a request cancelled now still gives its slot back.
-            await asyncio.shield(give_back(user_id))
+            await asyncio.shield(run_on(SESSION_CHECKS, give_back_import_slot, user_id))
 
 
 def counted(

@@ -14,8 +14,13 @@ import threading
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
+from typing import TypeVar
+
+from asgiref.sync import sync_to_async
 
 logger = logging.getLogger(__name__)
+
+T = TypeVar("T")
 
 
 class ThreadLane:
@@ -45,6 +50,26 @@ class ThreadLane:
             pool, self._pool = self._pool, None
         if pool is not None:
             pool.shutdown(wait=False, cancel_futures=True)
+
+
+async def run_on(lane: ThreadLane, fn: Callable[..., T], *args: object) -> T:
+    """Run ``fn(*args)`` on a thread of ``lane``, with fresh database connections.
+
+    Not thread-sensitive on purpose: asgiref's thread-sensitive calls outside a request
+    (Channels' consumers, ASGI middleware) all share one process-wide thread, where one
+    slow query would hold every other caller. Connections the thread finds stale are
+    closed before the call, and again after it (``CONN_MAX_AGE``).
+    """
+    from django.db import close_old_connections
+
+    def call() -> T:
+        close_old_connections()
+        try:
+            return fn(*args)
+        finally:
+            close_old_connections()
+
+    return await sync_to_async(call, thread_sensitive=False, executor=lane.executor())()
 
 
 @contextmanager

@@ -12,10 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TypeVar
 
-from asgiref.sync import sync_to_async
-from django.db import close_old_connections
-
-from fc25_denoise.threads import ThreadLane
+from fc25_denoise.threads import ThreadLane, run_on
 
 T = TypeVar("T")
 
@@ -26,20 +23,13 @@ HEARTBEAT = ThreadLane("heartbeat", 1)
 
 
 async def db(fn: Callable[..., T], *args: object, lane: ThreadLane = LIVE_DB) -> T:
-    """Run a service function on a thread of ``lane`` with a fresh DB connection.
+    """Run a service function on a thread of ``lane`` with a fresh DB connection
+    (:func:`fc25_denoise.threads.run_on`).
 
     Not thread-sensitive on purpose: sessions outlive the request that
     created them, and the request's thread executor is gone by then.
     """
-
-    def call() -> T:
-        close_old_connections()
-        try:
-            return fn(*args)
-        finally:
-            close_old_connections()
-
-    return await sync_to_async(call, thread_sensitive=False, executor=lane.executor())()
+    return await run_on(lane, fn, *args)
 
 
 def shutdown_db_lanes() -> None:
