@@ -236,6 +236,7 @@ def run_job(job_id: int, stop: threading.Event | None = None) -> None:
     if stop.is_set():
         return  # the runner is stopping: the row stays queued for the next start
     close_old_connections()
+    log_prefix = f"[job {job_id}]"  # until its row is read
     try:
         # update() leaves auto_now alone: without updated_at, a job that waited in the
         # queue longer than STALE_AFTER would look dead the moment it is claimed.
@@ -244,21 +245,32 @@ def run_job(job_id: int, stop: threading.Event | None = None) -> None:
         )
         if not claimed:
             return  # another thread or process has it, or it was deleted
-        job = RecordingJob.objects.select_related("recording").get(pk=job_id)
+        job = RecordingJob.objects.select_related("recording__owner").get(pk=job_id)
+        log_prefix = _log_prefix(job)
         owner_id = job.recording.owner_id
         notify(job, owner_id)
         with _heartbeat(job_id):
             _run(job, owner_id, stop)
     except ServerStopping:
-        logger.info("recording job %s stopped by the server's shutdown; queued again", job_id)
+        logger.info("%s stopped by the server's shutdown; queued again", log_prefix)
         _requeue(job_id)
     except JobGone:
-        logger.info("recording job %s stopped: its row is gone or no longer running", job_id)
+        logger.info("%s stopped: its row is gone or no longer running", log_prefix)
     except Exception:
-        logger.exception("recording job %s crashed", job_id)
+        logger.exception("%s crashed", log_prefix)
         _fail(job_id, "Internal error while processing; please try again.")
     finally:
         close_old_connections()
+
+
+def _log_prefix(job: RecordingJob) -> str:
+    """``[recording <id> user=<name> job=<id>]``, which prefixes a job's log lines.
+
+    ``job`` should be read with ``select_related("recording__owner")``: otherwise the
+    owner's name costs a query.
+    """
+    rec = job.recording
+    return f"[recording {rec.pk} user={rec.owner.username} job={job.pk}]"
 
 
 @contextlib.contextmanager
@@ -293,7 +305,7 @@ def _run(job: RecordingJob, owner_id: int, stop: threading.Event) -> None:
     Engine and audio errors, and a missing raw file, fail the job here.
     """
     rec = job.recording
-    log_prefix = f"[recording {rec.pk} user={owner_id} job={job.pk}]"
+    log_prefix = _log_prefix(job)
     logger.info("%s %s with %s at %g dB", log_prefix, job.kind, job.model, job.atten_lim_db)
     last = [0.0]
 
@@ -388,7 +400,7 @@ def _requeue(job_id: int) -> None:
         if job is not None:
             notify(job, job.recording.owner_id)
     except DatabaseError:
-        logger.exception("could not queue recording job %s again", job_id)
+        logger.exception("[job %s] could not be queued again", job_id)
 
 
 def _fail(job_id: int, message: str) -> None:

@@ -104,8 +104,17 @@ def _recover_one(user_id: int, session_id: uuid.UUID, last_write: float) -> bool
     try:
         rec = do_save_live_recording(user, session_id, started, "", settings.DENOISE_ATTEN_LIM_DB)
     except Exception:
-        logger.exception("could not recover spooled recording of stream %s", session_id)
+        logger.exception(
+            "[stream %s user=%s] could not recover the spooled recording",
+            session_id,
+            user.username,
+        )
         return False
     if rec is not None:
-        logger.info("[stream %s user=%s] recording recovered from the spool", session_id, user)
+        logger.info(
+            "[stream %s user=%s] recording %s recovered from the spool",
+            session_id,
+            user.username,
+            rec.pk,
+        )
     return rec is not None

@@ -172,7 +172,7 @@ def do_rename(rec: StreamRecording, title: str) -> StreamRecording:
     if not StreamRecording.objects.filter(pk=rec.pk).update(title=title):
         raise NotFound("No such recording.")
     rec.title = title
-    logger.info("[recording %s user=%s] renamed", rec.pk, rec.owner_id)
+    logger.info("[recording %s user=%s] renamed", rec.pk, rec.owner.username)
     return rec
 
 
@@ -187,8 +187,9 @@ def do_delete(rec: StreamRecording) -> None:
         current = StreamRecording.objects.select_for_update().filter(pk=rec.pk).first()
         if current is None:
             return
+        owner = rec.owner.username  # for the log: loaded with the row by check_owned
         current.delete()
-    logger.info("recording %s of user %s deleted", rec.pk, rec.owner_id)
+    logger.info("[recording %s user=%s] deleted", rec.pk, owner)
 
 
 CANCELLED = "Processing was cancelled by an administrator; re-clean it to try again."
@@ -262,7 +263,11 @@ def do_save_live_recording(
                 except AudioError:
                     if version == "cleaned":
                         raise
-                    logger.warning("[stream %s] raw track unreadable; not kept", session_id)
+                    logger.warning(
+                        "[stream %s user=%s] raw track unreadable; not kept",
+                        session_id,
+                        user.username,
+                    )
                     continue
                 name, nbytes = store_file(flac, storage_name(user.pk, str(session_id), version))
                 stored.append(name)
@@ -415,7 +420,7 @@ def do_import(
             ) from None
         except AudioWriteError as exc:
             # The server's fault, not the file's: say so, and keep the detail in the log.
-            logger.error("import by %s could not be written: %s", user.username, exc)
+            logger.error("[import user=%s] could not be written: %s", user.username, exc)
             raise ApiError(507, STORE_FAILED) from None
         raw_size = raw.stat().st_size
         check_quota(user.pk, 2 * raw_size)  # the cleaned version is about as large
@@ -443,5 +448,5 @@ def do_import(
         with transaction.atomic():
             delete_files(name)
         raise
-    logger.info("recording %s imported by %s (%.1f s)", rec.pk, user.username, rec.duration)
+    logger.info("[recording %s user=%s] imported (%.1f s)", rec.pk, user.username, rec.duration)
     return rec

@@ -475,6 +475,9 @@ class LocalHub:
         deadline = asyncio.get_running_loop().time() + SHUTDOWN_STARTS_WAIT_S
         while self._starting or any(s is None for s in self._sessions.values()):
             if asyncio.get_running_loop().time() >= deadline:
-                logger.warning("server shutdown: streams still being set up; not waiting")
+                logger.warning(
+                    "server shutdown: streams still being set up (%s); not waiting",
+                    ", ".join(sorted(str(session_id) for session_id in self._starting)),
+                )
                 return
             await asyncio.sleep(0.05)

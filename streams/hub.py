@@ -111,6 +111,7 @@ class LiveHub(LocalHub):
         if live is None:
             raise Conflict("That stream is not live.")
         host = live.host
+        about = f"[stream {live.session_id} user={live.username} listener={listener_id}]"
         if await self.node.is_local(host):
             listening = await self.listen_here(broadcaster_id, listener_id, offer, level, login)
         else:
@@ -121,7 +122,6 @@ class LiveHub(LocalHub):
                 "level": level,
                 "login": login,
             }
-            about = f"[stream {live.session_id} user={broadcaster_id} listener={listener_id}]"
             reply = await self.node.call(host, "listen", args, about=about)
             listening = Listening(
                 uuid.UUID(reply["session_id"]),
@@ -130,21 +130,22 @@ class LiveHub(LocalHub):
                 parse_level(reply["level"]),
             )
         if not await db(session_is_valid, session_key, listener_id):
-            await self._end_answered(host, broadcaster_id, listener_id, listening.listen_id)
+            await self._end_answered(host, broadcaster_id, listening.listen_id, about)
             raise NotLoggedIn("Your session ended while the listen was being answered.")
         return listening
 
     async def _end_answered(
-        self, host: str, broadcaster_id: int, listener_id: int, listen_id: uuid.UUID
+        self, host: str, broadcaster_id: int, listen_id: uuid.UUID, about: str
     ) -> None:
-        """End a listen whose answer will not be sent."""
+        """End a listen whose answer will not be sent (``about``: its stream's log prefix)."""
+        named = f"{about} listen {listen_id}:"
         try:
-            await self._end_at(host, broadcaster_id, listen_id, listener_id)
+            await self._end_at(host, broadcaster_id, listen_id, named)
         except NotFound:
             pass  # the revoke ended it already
         except NodeUnavailable:
             # It never connects without the answer: FC25_CONNECT_TIMEOUT drops it there.
-            logger.warning("[listen %s user=%s] host unavailable to end it", listen_id, listener_id)
+            logger.warning("%s host unavailable to end it", named)
 
     async def set_level(self, listener: User, listen_id: uuid.UUID, level: Level) -> None:
         """Switch ``listener``'s connection ``listen_id`` to ``level``, wherever its stream runs.
@@ -168,20 +169,19 @@ class LiveHub(LocalHub):
             NotFound: not this user's live connection. NodeUnavailable: no answer.
         """
         broadcaster_id, host = await db(services.own_listen, listener, listen_id)
-        await self._end_at(host, broadcaster_id, listen_id, listener.username)
+        about = f"[listen {listen_id} user={listener.username}]"
+        await self._end_at(host, broadcaster_id, listen_id, about)
 
     async def _end_at(
-        self, host: str, broadcaster_id: int, listen_id: uuid.UUID, listener: object
+        self, host: str, broadcaster_id: int, listen_id: uuid.UUID, about: str
     ) -> None:
-        """End listen ``listen_id`` (of ``listener``) of the stream that ``host`` runs
-        (raises as :meth:`end_listen`)."""
+        """End listen ``listen_id`` of the stream that ``host`` runs (raises as
+        :meth:`end_listen`); ``about`` prefixes the call's log lines."""
         if await self.node.is_local(host):
             await self.end_listen_here(broadcaster_id, listen_id)
             return
         args = {"broadcaster_id": broadcaster_id, "listen_id": str(listen_id)}
-        await self.node.call(
-            host, "end_listen", args, about=f"[listen {listen_id} user={listener}]"
-        )
+        await self.node.call(host, "end_listen", args, about=about)
 
     async def stop(self, user_id: int, reason: str) -> Stopped:
         """End ``user_id``'s stream, wherever it runs, and return what was saved.
@@ -198,7 +198,7 @@ class LiveHub(LocalHub):
         live = await db(services.live_stream, user_id)
         if user_id in self._sessions or live is None or await self.node.is_local(live.host):
             return await self.stop_here(user_id, reason)
-        about = f"[stream {live.session_id} user={user_id}]"
+        about = f"[stream {live.session_id} user={live.username}]"
         args = {"user_id": user_id, "reason": reason}
         try:
             reply = await self.node.call(live.host, "stop", args, slow=True, about=about)

@@ -41,6 +41,23 @@ Handler = Callable[[str, dict[str, Any]], Awaitable[dict[str, Any]]]
 """Serves one call: ``(op, args) -> result``; raises ApiError to answer with an error."""
 Notice = Callable[[dict[str, Any]], Awaitable[None]]
 
+LOGGED_IDS = ("session_id", "user_id", "broadcaster_id", "listener_id", "listen_id")
+"""The fields of a notice or of a call's args that its log lines name. Only these: the
+rest may hold an SDP (its ICE credentials) or a login's tag, a per-login secret."""
+
+
+def _ids(fields: object) -> str:
+    """`` (session_id=… user_id=…)``: the :data:`LOGGED_IDS` that ``fields`` (a notice, or a
+    call's args) holds; ``""`` if none."""
+    if not isinstance(fields, dict):
+        return ""
+    found = [
+        f"{key}={str(fields[key])[:64]}"
+        for key in LOGGED_IDS
+        if isinstance(fields.get(key), (int, str, uuid.UUID))
+    ]
+    return f" ({' '.join(found)})" if found else ""
+
 
 class NodeUnavailable(ApiError):
     """The process hosting a stream did not answer (503)."""
@@ -181,7 +198,7 @@ class NodeLink:
         try:
             await self._on_notice(message)
         except Exception:
-            logger.exception("bad process notice %r", message.get("type"))
+            logger.exception("bad process notice %r%s", message.get("type"), _ids(message))
 
     async def _serve(self, message: dict[str, Any]) -> None:
         op = str(message.get("op"))
@@ -193,14 +210,14 @@ class NodeLink:
         except ApiError as exc:
             reply.update(ok=False, status=exc.status, error=exc.message, errors=exc.errors)
         except Exception:
-            logger.exception("forwarded %r failed", op)
+            logger.exception("forwarded %r%s failed", op, _ids(message.get("args")))
             reply.update(ok=False, status=500, error="The hosting server process failed.")
         reply_to = message.get("reply_to")
         if isinstance(reply_to, str) and reply_to:
             try:
                 await self._layer.send(reply_to, reply)
             except Exception:
-                logger.exception("could not answer forwarded %r", op)
+                logger.exception("could not answer forwarded %r%s", op, _ids(message.get("args")))
 
     async def close(self) -> None:
         """Stop receiving and cancel calls being served (idempotent).

@@ -171,16 +171,16 @@ def clear_dead_streams(
     stale = ActiveStream.objects.filter(heartbeat__lt=cutoff).exclude(
         session_id__in=list(own_sessions)
     )
-    dead = list(stale.values_list("user_id", "session_id"))
+    dead = list(stale.values_list("user_id", "session_id", "user__username"))
     ended = 0
-    for user_id, session_id in dead:
+    for user_id, session_id, username in dead:
         claimed = ActiveStream.objects.filter(session_id=session_id, heartbeat__lt=cutoff).update(
             heartbeat=now
         )
         if not claimed:
             continue  # another process took it
         logger.warning(
-            "[stream %s user=%s] held by no live process: ending it", session_id, user_id
+            "[stream %s user=%s] held by no live process: ending it", session_id, username
         )
         with _claim_held(session_id, max_age_s / CLAIM_REFRESHES):
             services.do_end_stream(user_id, session_id)

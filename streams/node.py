@@ -197,7 +197,10 @@ class ProcessNode:
             try:
                 await self._on_lost(lost)
             except Exception:
-                logger.exception("stopping streams taken over by another process failed")
+                logger.exception(
+                    "stopping streams taken over by another process failed (%s)",
+                    ", ".join(str(session_id) for session_id in lost),
+                )
 
     def _may_end_others(self) -> bool:
         """Whether this process's beats have succeeded for the whole dead threshold

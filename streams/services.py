@@ -193,16 +193,18 @@ class LiveRow:
 
     host: str
     session_id: uuid.UUID
+    username: str
+    """The broadcaster's, for log lines."""
 
 
 def live_stream(user_id: int) -> LiveRow | None:
     """Where ``user_id``'s live stream runs (None: not live)."""
     row = (
         ActiveStream.objects.filter(user_id=user_id)
-        .values_list("node_channel", "session_id")
+        .values_list("node_channel", "session_id", "user__username")
         .first()
     )
-    return None if row is None else LiveRow(row[0], row[1])
+    return None if row is None else LiveRow(row[0], row[1], row[2])
 
 
 @dataclass(frozen=True)

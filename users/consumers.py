@@ -118,12 +118,13 @@ class PresenceConsumer(AsyncJsonWebsocketConsumer):
         self._session_key = session_key
         self._login_tag = tag
         self.session = session_name(session) or ""
-        self._rejoining = asyncio.ensure_future(self._keep_joined(group))
+        self._rejoining = asyncio.ensure_future(self._keep_joined(group, user.username))
         await self.accept()
         logger.info("presence connected user=%s channel=%s", user.username, self.channel_name)
 
-    async def _keep_joined(self, group: str) -> None:
-        """Join ``group`` again every ``REJOIN_INTERVAL_S`` until cancelled (at disconnect).
+    async def _keep_joined(self, group: str, username: str) -> None:
+        """Join ``group`` (``username``'s) again every ``REJOIN_INTERVAL_S`` until cancelled
+        (at disconnect).
 
         A failed join is logged and tried again an interval later: the membership made
         before it lasts ``group_expiry``, much longer than an interval.
@@ -133,7 +134,7 @@ class PresenceConsumer(AsyncJsonWebsocketConsumer):
             try:
                 await self.channel_layer.group_add(group, self.channel_name)
             except Exception:
-                logger.exception("presence could not join %s again", group)
+                logger.exception("presence user=%s could not join %s again", username, group)
 
     async def dispatch(self, message: dict[str, Any]) -> None:
         """Run a handler; one that fails still leaves presence cleared.
@@ -147,7 +148,13 @@ class PresenceConsumer(AsyncJsonWebsocketConsumer):
         except StopConsumer:
             raise
         except Exception:
-            logger.exception("presence socket failed handling %s", message.get("type"))
+            # Not admitted yet (connect() failed): the user the session named, if any.
+            user = self.user or self.scope.get("user")
+            logger.exception(
+                "presence socket user=%s failed handling %s",
+                getattr(user, "username", "") or "-",
+                message.get("type"),
+            )
             await self.disconnect(CLOSE_INTERNAL_ERROR)
             if not self._accepted:  # failed in connect(): a refused handshake has no code
                 await self.accept()

@@ -51,8 +51,9 @@ def user_group(user_id: int) -> str:
     return f"user.{user_id}"
 
 
-def _deliver(send_all: Callable[[], Coroutine[Any, Any, None]], what: object) -> None:
-    """Run ``send_all()`` on the server loop when known (see the module docstring)."""
+def _deliver(send_all: Callable[[], Coroutine[Any, Any, None]], what: object, to: str) -> None:
+    """Run ``send_all()`` on the server loop when known (see the module docstring); ``to``
+    names its targets in the log."""
     loop = _server_loop
     try:
         if loop is not None and loop.is_running() and _foreign_thread(loop):
@@ -60,7 +61,7 @@ def _deliver(send_all: Callable[[], Coroutine[Any, Any, None]], what: object) ->
         else:
             async_to_sync(send_all)()
     except Exception:
-        logger.exception("could not publish %s", what)
+        logger.exception("could not publish %s to %s", what, to)
 
 
 async def publish_now(user_ids: Iterable[int], event: dict[str, Any]) -> None:
@@ -86,7 +87,8 @@ def publish(user_ids: Iterable[int], event: dict[str, Any]) -> None:
     async def send_all() -> None:
         await publish_now(targets, event)
 
-    transaction.on_commit(lambda: _deliver(send_all, event.get("type")))
+    to = "users " + ", ".join(map(str, targets))
+    transaction.on_commit(lambda: _deliver(send_all, event.get("type"), to))
 
 
 def send_after_commit(
@@ -111,4 +113,4 @@ def send_after_commit(
             except Exception:
                 logger.exception("could not send %s to %s", message.get("type"), target)
 
-    transaction.on_commit(lambda: _deliver(send_all, message.get("type")))
+    transaction.on_commit(lambda: _deliver(send_all, message.get("type"), ", ".join(targets)))

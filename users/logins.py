@@ -90,6 +90,7 @@ def remember_session(sender: type, instance: AbstractBaseSession, **kwargs: Any)
     Never raises: a cache failure is logged (the recheck then falls back to the key),
     and must not fail the request that saved the session (a login).
     """
+    user_id: object = None
     try:
         data = instance.get_decoded()  # {} for data that does not verify
         tag, user_id, auth_hash = (
@@ -102,7 +103,8 @@ def remember_session(sender: type, instance: AbstractBaseSession, **kwargs: Any)
         ttl = max(1, int((instance.expire_date - timezone.now()).total_seconds()))
         cache.set(RECORD_PREFIX + tag, (str(user_id), _digest(auth_hash)), ttl)
     except Exception:
-        logger.exception("could not record a login's session")
+        # The user's id alone: never the tag or the password hash (secrets).
+        logger.exception("could not record a login's session (user id %s)", user_id)
 
 
 def forget_login(session: SessionBase | None) -> None:

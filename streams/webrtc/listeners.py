@@ -178,7 +178,7 @@ class ListenerSet:
             try:
                 await self._on_ended(item.user_id, listen_id, reason)
             except Exception:
-                self._log.exception("could not report the end of listener %s", listen_id)
+                self._log.exception("could not report the end of %s", _named(item))
         return True
 
     async def end_all(self, reason: str) -> None:

@@ -55,7 +55,7 @@ async def test_a_process_that_does_not_answer(clients, hub, other, settings, cap
     resp, _ = await bob.listen("alice")
     assert resp.status_code == 503
     [line] = lines(caplog, "streams.link", "did not answer 'listen'")
-    assert line.startswith(f"[stream {session_id} user={alice.user.pk} listener={bob.user.pk}]")
+    assert line.startswith(f"[stream {session_id} user=alice listener={bob.user.pk}]"), line
     runtime.replace_live_hub(hub)
     await hub.stop(alice.user.pk, "test over")
 
