@@ -17,7 +17,6 @@ from fc25_denoise.bodyspool import UPLOAD_SPOOL, SpooledBodyHandler  # noqa: E40
 django_asgi_app = SpooledBodyHandler()
 
 from asgiref.typing import ASGIReceiveCallable, ASGISendCallable, Scope  # noqa: E402
-from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 
 from fc25_denoise.health import HEALTH_LANE  # noqa: E402
@@ -35,13 +34,14 @@ from recordings.ranges import DOWNLOADS  # noqa: E402
 from streams.dbtask import shutdown_db_lanes  # noqa: E402
 from users.events import remember_loop  # noqa: E402
 from users.routing import websocket_urlpatterns as user_ws  # noqa: E402
+from users.wsauth import SOCKETS_DB, auth_stack  # noqa: E402
 
 logger = logging.getLogger(__name__)
 
 router = ProtocolTypeRouter(
     {
         "http": SendDeadline(BodyLimit(django_asgi_app)),
-        "websocket": SameOriginWebSocket(AuthMiddlewareStack(URLRouter(user_ws))),
+        "websocket": SameOriginWebSocket(auth_stack(URLRouter(user_ws))),
     }
 )
 
@@ -88,6 +88,7 @@ async def shutdown() -> None:
     HEALTH_LANE.shutdown()
     UPLOAD_SPOOL.shutdown()
     SESSION_CHECKS.shutdown()
+    SOCKETS_DB.shutdown()
     DOWNLOADS.shutdown()
 
 

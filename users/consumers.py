@@ -23,15 +23,18 @@ import json
 import logging
 from typing import Any
 
-from channels.db import database_sync_to_async
+from channels.consumer import get_handler_name
 from channels.exceptions import StopConsumer
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.conf import settings
+
+from fc25_denoise.threads import run_on
 
 from . import presence
 from .events import user_group
 from .logins import login_is_valid, login_tag, session_name
 from .models import User
+from .wsauth import SOCKETS_DB
 
 logger = logging.getLogger(__name__)
 
@@ -94,9 +97,9 @@ class PresenceConsumer(AsyncJsonWebsocketConsumer):
             # The user was read from the session before this socket was a member: a logout
             # (or new password, or deactivation) in between sent its "session ended" to a
             # group without it. Checked once a member, so any later one reaches it.
-            logged_in = await database_sync_to_async(login_is_valid)(session_key, tag, user.pk)
-            admitted = logged_in and await database_sync_to_async(presence.do_connect)(
-                user, self.channel_name, limit
+            logged_in = await run_on(SOCKETS_DB, login_is_valid, session_key, tag, user.pk)
+            admitted = logged_in and await run_on(
+                SOCKETS_DB, presence.do_connect, user, self.channel_name, limit
             )
         except BaseException:
             await self.channel_layer.group_discard(group, self.channel_name)
@@ -143,8 +146,14 @@ class PresenceConsumer(AsyncJsonWebsocketConsumer):
         ``disconnect()``, leaving the user shown online for good; instead the
         failure is logged, presence cleared and the socket closed with 1011.
         """
+        handler = getattr(self, get_handler_name(message), None)
         try:
-            await super().dispatch(message)
+            if handler is None:
+                raise ValueError(f"No handler for message type {message.get('type')!r}")
+            # Channels' own dispatch first closes stale database connections on asgiref's
+            # one shared thread, so every socket's every message would wait behind any slow
+            # call there. This consumer's queries run on SOCKETS_DB, which does that itself.
+            await handler(message)
         except StopConsumer:
             raise
         except Exception:
@@ -175,7 +184,7 @@ class PresenceConsumer(AsyncJsonWebsocketConsumer):
         try:
             await self.channel_layer.group_discard(user_group(user.pk), self.channel_name)
         finally:
-            await database_sync_to_async(presence.do_disconnect)(user, self.channel_name)
+            await run_on(SOCKETS_DB, presence.do_disconnect, user, self.channel_name)
         logger.info("presence disconnected user=%s code=%s", user.username, code)
 
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
@@ -222,8 +231,8 @@ class PresenceConsumer(AsyncJsonWebsocketConsumer):
 
         async def close_soon() -> None:
             await asyncio.sleep(SESSION_END_GRACE_S)
-            if message.get("recheck") and await database_sync_to_async(login_is_valid)(
-                self._session_key, self._login_tag, user_id
+            if message.get("recheck") and await run_on(
+                SOCKETS_DB, login_is_valid, self._session_key, self._login_tag, user_id
             ):
                 self._closing = None
                 return
