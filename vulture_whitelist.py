@@ -15,6 +15,7 @@ from denoise.base import Denoiser
 from denoise.batching import BatchScheduler, BatchStats
 from fc25_denoise import asgi, csp, env, errorfilter, runtime, s3config
 from fc25_denoise.apps import Fc25DenoiseConfig
+from fc25_denoise.bodyspool import SpooledBodyHandler
 from fc25_denoise.errors import JsonApiErrors
 from fc25_denoise.management.commands import runserver as _runserver
 from fc25_denoise.metrics import LiveCollector
@@ -34,6 +35,7 @@ from users import throttle
 from users.apps import UsersConfig
 from users.consumers import PresenceConsumer
 from users.models import FriendRequest, PresenceConnection
+from users.wsauth import LaneAuthMiddleware
 
 # Loaded by name from the registry (denoise/loading.py KINDS).
 IdentityModel, NativeModel, OnnxLoadedModel
@@ -59,6 +61,11 @@ JsonApiErrors.process_response
 # Channels calls the consumer's handlers.
 PresenceConsumer.connect, PresenceConsumer.disconnect, PresenceConsumer.receive_json
 PresenceConsumer.presence_event, PresenceConsumer.receive, PresenceConsumer.presence_session_ended
+PresenceConsumer.dispatch
+# Django's ASGI handler and Channels' auth middleware call these hooks; the lazy user object
+# reads _wrapped.
+SpooledBodyHandler.read_body, LaneAuthMiddleware.resolve_scope
+_lib._wrapped = None
 StreamsConfig.ready, UsersConfig.ready, RecordingsConfig.ready
 # Model fields read by the database, the admin or other processes.
 RecordingJob.updated_at, ActiveStream.heartbeat, FriendRequest.responded_at
