@@ -65,7 +65,7 @@ PresenceConsumer.dispatch
 # Django's ASGI handler and Channels' auth middleware call these hooks; the lazy user object
 # reads _wrapped.
 SpooledBodyHandler.read_body, LaneAuthMiddleware.resolve_scope
-_lib._wrapped = None
+_lib._wrapped
 StreamsConfig.ready, UsersConfig.ready, RecordingsConfig.ready
 # Model fields read by the database, the admin or other processes.
 RecordingJob.updated_at, ActiveStream.heartbeat, FriendRequest.responded_at
