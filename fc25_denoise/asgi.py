@@ -87,8 +87,9 @@ async def shutdown() -> None:
     shutdown_db_lanes()
     HEALTH_LANE.shutdown()
     UPLOAD_SPOOL.shutdown()
-    SESSION_CHECKS.shutdown()
-    SOCKETS_DB.shutdown()
+    # Queued calls still run: an upload slot given back, a closed socket's presence row.
+    SESSION_CHECKS.shutdown(drop_queued=False)
+    SOCKETS_DB.shutdown(drop_queued=False)
     DOWNLOADS.shutdown()
 
 

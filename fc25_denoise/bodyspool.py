@@ -11,6 +11,7 @@ memory part runs on :data:`UPLOAD_SPOOL`, a lane of its own.
 from __future__ import annotations
 
 import tempfile
+import threading
 from typing import Any
 
 from asgiref.sync import sync_to_async
@@ -25,6 +26,40 @@ UPLOAD_SPOOL = ThreadLane("upload-spool", 2)
 on the disk holds its own thread only)."""
 
 
+class SpooledBody(tempfile.SpooledTemporaryFile[bytes]):
+    """A request body's file: writes and the close are serialised (a write left running by
+    a cancelled request finishes before the close), and once on disk it is closed, so
+    removed, on :data:`UPLOAD_SPOOL` (Django closes it on the loop after the response)."""
+
+    def __init__(self, max_size: int) -> None:
+        super().__init__(max_size=max_size, mode="w+b")
+        self._guard = threading.Lock()
+
+    @property
+    def on_disk(self) -> bool:
+        return bool(getattr(self, "_rolled", True))  # unknown: treat as on disk
+
+    def write(self, data: Any) -> int:
+        with self._guard:
+            return super().write(data)
+
+    def close(self) -> None:
+        """Close (Django's call, once the body is read): on the lane when on disk."""
+        if self.on_disk and not _on_lane():
+            _pool().submit(self.close_now)
+        else:
+            self.close_now()
+
+    def close_now(self) -> None:
+        """Close on this thread, after any write in progress."""
+        with self._guard:
+            super().close()
+
+
+def _on_lane() -> bool:
+    return threading.current_thread().name.startswith(UPLOAD_SPOOL.name)
+
+
 class SpooledBodyHandler(JsonErrorsASGIHandler):
     """The app's ASGI handler: JSON errors (:class:`JsonErrorsASGIHandler`), and request
     bodies whose disk part is written on :data:`UPLOAD_SPOOL`."""
@@ -34,11 +69,10 @@ class SpooledBodyHandler(JsonErrorsASGIHandler):
 
         Raises:
             RequestAborted: the client disconnected first (the file is closed, and so
-                removed, on :data:`UPLOAD_SPOOL`).
+                removed: on :data:`UPLOAD_SPOOL` once on disk).
         """
         in_memory = settings.FILE_UPLOAD_MAX_MEMORY_SIZE
-        # Not a context manager: the file is handed on open (Django closes it).
-        body_file = tempfile.SpooledTemporaryFile(max_size=in_memory, mode="w+b")  # noqa: SIM115
+        body_file = SpooledBody(in_memory)  # handed on open: Django closes it
         on_disk = sync_to_async(body_file.write, thread_sensitive=False, executor=_pool())
         received = 0
         try:
@@ -58,11 +92,17 @@ class SpooledBodyHandler(JsonErrorsASGIHandler):
                 if not message.get("more_body", False):
                     break
         except BaseException:
-            # Closing a file on disk removes it: not on the loop, and not awaited (a
-            # cancelled request cannot wait).
-            _pool().submit(body_file.close)
+            # Not awaited (a cancelled request cannot wait), and on the lane once a write went
+            # there: one may still be running (the lock orders the close after it).
+            if received > in_memory:
+                _pool().submit(body_file.close_now)
+            else:
+                body_file.close_now()
             raise
-        body_file.seek(0)
+        if body_file.on_disk:  # the seek flushes the last buffered bytes
+            await sync_to_async(body_file.seek, thread_sensitive=False, executor=_pool())(0)
+        else:
+            body_file.seek(0)
         return body_file
 
 

@@ -44,6 +44,24 @@ from django.http import parse_cookie
 from . import cachecount
 from .threads import ThreadLane, run_on
 
+
+def _sync_get_user() -> Callable[[Any], Any]:
+    """Channels' ``get_user`` as the plain function it wraps for its shared thread, to run
+    on a lane instead.
+
+    Raises:
+        ImportError: this Channels' ``get_user`` wraps no plain function (the server
+            would otherwise fail on every session look-up).
+    """
+    func = getattr(get_user, "func", None)
+    if func is None or not callable(func) or asyncio.iscoroutinefunction(func):
+        raise ImportError("channels.auth.get_user no longer wraps a plain function")
+    return func
+
+
+SYNC_GET_USER = _sync_get_user()
+"""The user a scope's session names (AnonymousUser if none); a database call."""
+
 SESSION_CHECKS = ThreadLane("session-check", 4)
 """The session look-ups and upload-slot counters of requests with a body, before Django sees
 them: not asgiref's one shared thread, where a slow query would hold every other caller."""
@@ -113,7 +131,7 @@ async def session_user_id(scope: HTTPScope) -> int | None:
     if not key:
         return None
     store: Any = import_module(settings.SESSION_ENGINE).SessionStore(key)
-    user = await run_on(SESSION_CHECKS, get_user.func, {"session": store})
+    user = await run_on(SESSION_CHECKS, SYNC_GET_USER, {"session": store})
     return int(user.pk) if user.is_authenticated else None
 
 

@@ -45,11 +45,13 @@ class ThreadLane:
                 self._pool = ThreadPoolExecutor(self.threads, thread_name_prefix=self.name)
             return self._pool
 
-    def shutdown(self) -> None:
+    def shutdown(self, *, drop_queued: bool = True) -> None:
+        """Stop the threads without waiting; calls queued and not started yet are dropped
+        unless ``drop_queued`` is False (bookkeeping that must still happen: they run)."""
         with self._lock:
             pool, self._pool = self._pool, None
         if pool is not None:
-            pool.shutdown(wait=False, cancel_futures=True)
+            pool.shutdown(wait=False, cancel_futures=drop_queued)
 
 
 async def run_on(lane: ThreadLane, fn: Callable[..., T], *args: object) -> T:

@@ -139,6 +139,14 @@ class PresenceConsumer(AsyncJsonWebsocketConsumer):
             except Exception:
                 logger.exception("presence user=%s could not join %s again", username, group)
 
+    async def websocket_disconnect(self, message: dict[str, Any]) -> None:
+        """Channels' own, without its closing of stale database connections on asgiref's
+        one shared thread (this consumer's queries run on :data:`SOCKETS_DB`)."""
+        for group in self.groups:
+            await self.channel_layer.group_discard(group, self.channel_name)
+        await self.disconnect(message.get("code", 1005))
+        raise StopConsumer()
+
     async def dispatch(self, message: dict[str, Any]) -> None:
         """Run a handler; one that fails still leaves presence cleared.
 
@@ -146,8 +154,8 @@ class PresenceConsumer(AsyncJsonWebsocketConsumer):
         ``disconnect()``, leaving the user shown online for good; instead the
         failure is logged, presence cleared and the socket closed with 1011.
         """
-        handler = getattr(self, get_handler_name(message), None)
         try:
+            handler = getattr(self, get_handler_name(message), None)
             if handler is None:
                 raise ValueError(f"No handler for message type {message.get('type')!r}")
             # Channels' own dispatch first closes stale database connections on asgiref's

@@ -10,10 +10,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from channels.auth import AuthMiddleware, get_user
+from channels.auth import AuthMiddleware
 from channels.middleware import BaseMiddleware
 from channels.sessions import CookieMiddleware, SessionMiddleware
 
+from fc25_denoise.limits import SYNC_GET_USER
 from fc25_denoise.threads import ThreadLane, run_on
 
 SOCKETS_DB = ThreadLane("socket-db", 4)
@@ -24,8 +25,7 @@ class LaneAuthMiddleware(AuthMiddleware):
     """Channels' ``AuthMiddleware``, resolving the user on :data:`SOCKETS_DB`."""
 
     async def resolve_scope(self, scope: dict[str, Any]) -> None:
-        # get_user.func: the sync function Channels wraps for its one shared thread.
-        scope["user"]._wrapped = await run_on(SOCKETS_DB, get_user.func, scope)
+        scope["user"]._wrapped = await run_on(SOCKETS_DB, SYNC_GET_USER, scope)
 
 
 def auth_stack(inner: Any) -> BaseMiddleware:

@@ -1,12 +1,11 @@
-"""A request body larger than FILE_UPLOAD_MAX_MEMORY_SIZE is written to disk on the
-``upload-spool`` threads, never on the event loop (a slow disk would stall every live
-stream of the process), and is read back whole. A client that disconnects mid-body gets
+"""A request body larger than FILE_UPLOAD_MAX_MEMORY_SIZE is written to disk, and its
+file closed (so removed), on the ``upload-spool`` threads, never on the event loop (a slow
+disk would stall every live stream of the process), and is read back whole. A client that disconnects mid-body gets
 RequestAborted and its spooled file is closed (so removed)."""
 
 from __future__ import annotations
 
 import asyncio
-import tempfile
 import threading
 from typing import Any
 
@@ -14,18 +13,18 @@ import pytest
 from django.core.exceptions import RequestAborted
 
 from fc25_denoise import bodyspool
-from fc25_denoise.bodyspool import SpooledBodyHandler
+from fc25_denoise.bodyspool import SpooledBody, SpooledBodyHandler
 
 CHUNK = 64 * 1024
 
 
-class WatchedSpool(tempfile.SpooledTemporaryFile):  # type: ignore[type-arg]
-    """A spooled file that notes the thread of each write and whether it was closed."""
+class WatchedSpool(SpooledBody):
+    """A body file that notes the thread of each write and of its close."""
 
     made: list[WatchedSpool] = []
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
+    def __init__(self, max_size: int) -> None:
+        super().__init__(max_size)
         self.writers: list[tuple[int, str]] = []  # (bytes before the write, thread name)
         self.size = 0
         self.closed_on: str | None = None
@@ -36,9 +35,17 @@ class WatchedSpool(tempfile.SpooledTemporaryFile):  # type: ignore[type-arg]
         self.size += len(data)
         return super().write(data)
 
-    def close(self) -> None:
+    def close_now(self) -> None:
         self.closed_on = threading.current_thread().name
-        super().close()
+        super().close_now()
+
+
+async def closed(spool: WatchedSpool) -> str:
+    for _ in range(200):  # closed on the lane, not awaited
+        if spool.closed_on is not None:
+            return spool.closed_on
+        await asyncio.sleep(0.01)
+    raise AssertionError("never closed")
 
 
 class Client:
@@ -64,7 +71,7 @@ class Client:
 def watched(monkeypatch: pytest.MonkeyPatch, settings: Any) -> type[WatchedSpool]:
     settings.FILE_UPLOAD_MAX_MEMORY_SIZE = 4 * CHUNK
     WatchedSpool.made = []
-    monkeypatch.setattr(bodyspool.tempfile, "SpooledTemporaryFile", WatchedSpool)
+    monkeypatch.setattr(bodyspool, "SpooledBody", WatchedSpool)
     return WatchedSpool
 
 
@@ -78,7 +85,8 @@ async def test_the_disk_part_is_written_off_the_loop(watched):
         assert on_loop == (before + CHUNK <= 4 * CHUNK), (before, thread)
     assert any(t.startswith("upload-spool") for _, t in spool.writers)
     assert body.read() == bytes(client.sent)
-    body.close()
+    body.close()  # as Django's handler does, on the loop, once the response is sent
+    assert (await closed(spool)).startswith("upload-spool")
 
 
 async def test_a_small_body_stays_in_memory_on_the_loop(watched):
@@ -94,8 +102,4 @@ async def test_a_client_that_vanishes_mid_body_leaves_no_file(watched):
     with pytest.raises(RequestAborted):
         await SpooledBodyHandler().read_body(client.receive)
     (spool,) = watched.made
-    for _ in range(200):  # closed on the lane, not awaited
-        if spool.closed_on is not None:
-            break
-        await asyncio.sleep(0.01)
-    assert spool.closed_on is not None and spool.closed_on.startswith("upload-spool")
+    assert (await closed(spool)).startswith("upload-spool")

@@ -1,5 +1,5 @@
-"""A presence socket's handshake (who it is, whether its login holds, its presence row)
-and its goodbye run on the socket lane, not on asgiref's one thread that every
+"""A presence socket's handshake (who it is, whether its login holds, its presence row),
+its messages and its goodbye run on the socket lane, not on asgiref's one thread that every
 thread-sensitive call outside a request shares: one slow call there (a query waiting on a
 lock) no longer holds every socket's handshake."""
 
@@ -34,7 +34,9 @@ async def test_a_socket_is_admitted_while_the_shared_thread_is_held(alice):
         assert await comm.receive_json_from(timeout=5) == {"type": "pong"}  # admitted
         rows = PresenceConnection.objects.filter(user=alice)
         assert await asyncio.wait_for(sync_to_async(rows.count, thread_sensitive=False)(), 5)
-        await asyncio.wait_for(comm.disconnect(), 5)
+        await comm.disconnect()  # waits up to 1 s for the consumer, then cancels it
+        assert comm.future.done() and not comm.future.cancelled()  # it ended on its own
+        assert not await sync_to_async(rows.exists, thread_sensitive=False)()
     finally:
         release.set()
     assert await busy
