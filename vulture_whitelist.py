@@ -61,7 +61,7 @@ JsonApiErrors.process_response
 # Channels calls the consumer's handlers.
 PresenceConsumer.connect, PresenceConsumer.disconnect, PresenceConsumer.receive_json
 PresenceConsumer.presence_event, PresenceConsumer.receive, PresenceConsumer.presence_session_ended
-PresenceConsumer.dispatch
+PresenceConsumer.dispatch, PresenceConsumer.websocket_disconnect
 # Django's ASGI handler and Channels' auth middleware call these hooks; the lazy user object
 # reads _wrapped.
 SpooledBodyHandler.read_body, LaneAuthMiddleware.resolve_scope
