@@ -101,10 +101,31 @@ def remember_session(sender: type, instance: AbstractBaseSession, **kwargs: Any)
         if not (isinstance(tag, str) and user_id and isinstance(auth_hash, str)):
             return
         ttl = max(1, int((instance.expire_date - timezone.now()).total_seconds()))
-        cache.set(RECORD_PREFIX + tag, (str(user_id), _digest(auth_hash)), ttl)
+        record = (str(user_id), _digest(auth_hash), session_tag(instance.session_key))
+        cache.set(RECORD_PREFIX + tag, record, ttl)
     except Exception:
         # The user's id alone: never the tag or the password hash (secrets).
         logger.exception("could not record a login's session (user id %s)", user_id)
+
+
+def forget_deleted_session(sender: type, instance: AbstractBaseSession, **kwargs: Any) -> None:
+    """``post_delete`` receiver of the session model: a login whose current session row is
+    deleted (an administrator ending it, a logout) is forgotten, so nothing it opened
+    lives on under its record. A renewed key's old row is not its current one (the new row
+    is saved first, and the record names it), so a new password keeps the login.
+
+    Never raises: a cache failure is logged.
+    """
+    try:
+        tag = instance.get_decoded().get(LOGIN_TAG_KEY)
+        if not isinstance(tag, str):
+            return
+        record = cache.get(RECORD_PREFIX + tag)
+        current = isinstance(record, tuple) and len(record) == 3 and record[2]
+        if current == session_tag(instance.session_key):
+            cache.delete(RECORD_PREFIX + tag)
+    except Exception:
+        logger.exception("could not forget a deleted session's login")
 
 
 def forget_login(session: SessionBase | None) -> None:
@@ -137,7 +158,8 @@ def login_is_valid(session_key: str | None, tag: str | None, user_id: int) -> bo
     except Exception:
         logger.exception("could not read a login's record")
         return False
-    if not (isinstance(record, tuple) and len(record) == 2 and record[0] == str(user_id)):
+    # (user id, password-hash digest, the session key's name); two fields before the name.
+    if not (isinstance(record, tuple) and len(record) in (2, 3) and record[0] == str(user_id)):
         return False
     user = User.objects.filter(pk=user_id, is_active=True).first()
     return user is not None and constant_time_compare(

@@ -21,7 +21,13 @@ from django.http import HttpRequest
 
 from .consumers import SESSION_ENDED_MESSAGE_TYPE
 from .events import publish, send_after_commit, user_group
-from .logins import forget_login, remember_session, session_names, tag_login
+from .logins import (
+    forget_deleted_session,
+    forget_login,
+    remember_session,
+    session_names,
+    tag_login,
+)
 from .models import FriendRequest, Friendship, User
 
 
@@ -140,4 +146,9 @@ def connect_receivers() -> None:
     if hasattr(store, "get_model_class"):  # database-backed engines (db, cached_db)
         post_save.connect(
             remember_session, sender=store.get_model_class(), dispatch_uid="users.signals.session"
+        )
+        post_delete.connect(
+            forget_deleted_session,
+            sender=store.get_model_class(),
+            dispatch_uid="users.signals.session_deleted",
         )
