@@ -108,24 +108,32 @@ def remember_session(sender: type, instance: AbstractBaseSession, **kwargs: Any)
         logger.exception("could not record a login's session (user id %s)", user_id)
 
 
-def forget_deleted_session(sender: type, instance: AbstractBaseSession, **kwargs: Any) -> None:
-    """``post_delete`` receiver of the session model: a login whose current session row is
-    deleted (an administrator ending it, a logout) is forgotten, so nothing it opened
-    lives on under its record. A renewed key's old row is not its current one (the new row
-    is saved first, and the record names it), so a new password keeps the login.
+def forget_deleted_session(instance: AbstractBaseSession) -> tuple[int, list[str]] | None:
+    """A session row was deleted (an administrator ending it, a logout, a renewed key's old
+    row): if it was its login's current session, forget the login, so nothing it opened
+    lives on under its record. A renewed key's old row is not its login's current one (the
+    new row is saved first, and the record names it), so a new password keeps the login.
 
-    Never raises: a cache failure is logged.
+    Returns the user id the row logged in and the names its sockets answer to (for them to
+    check their login again), or None for a row of no user. Never raises: a failure is
+    logged.
     """
     try:
-        tag = instance.get_decoded().get(LOGIN_TAG_KEY)
-        if not isinstance(tag, str):
-            return
-        record = cache.get(RECORD_PREFIX + tag)
-        current = isinstance(record, tuple) and len(record) == 3 and record[2]
-        if current == session_tag(instance.session_key):
-            cache.delete(RECORD_PREFIX + tag)
+        data = instance.get_decoded()
+        user_id, tag = data.get(SESSION_KEY), data.get(LOGIN_TAG_KEY)
+        if not user_id:
+            return None
+        names = [session_tag(instance.session_key)]
+        if isinstance(tag, str):
+            names.insert(0, tag)
+            record = cache.get(RECORD_PREFIX + tag)
+            current = isinstance(record, tuple) and len(record) == 3 and record[2]
+            if current == session_tag(instance.session_key):
+                cache.delete(RECORD_PREFIX + tag)
+        return int(user_id), names
     except Exception:
         logger.exception("could not forget a deleted session's login")
+        return None
 
 
 def forget_login(session: SessionBase | None) -> None:

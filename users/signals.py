@@ -58,6 +58,17 @@ def _logged_out(
         _close_sockets(user.pk, name)
 
 
+def _session_deleted(sender: type, instance: Any, **kwargs: Any) -> None:
+    # Its login's sockets check it again: still logged in under a renewed key (a new
+    # password from that login) they stay; ended (an administrator deleted the session)
+    # they close.
+    deleted = forget_deleted_session(instance)
+    if deleted is not None:
+        user_id, names = deleted
+        for name in names:
+            _close_sockets(user_id, name, recheck=True)
+
+
 PASSWORD_CHANGED = "_fc25_password_changed"
 """Attribute :func:`_user_saving` sets on a user being saved (see :func:`password_changed`)."""
 
@@ -148,7 +159,7 @@ def connect_receivers() -> None:
             remember_session, sender=store.get_model_class(), dispatch_uid="users.signals.session"
         )
         post_delete.connect(
-            forget_deleted_session,
+            _session_deleted,
             sender=store.get_model_class(),
             dispatch_uid="users.signals.session_deleted",
         )
