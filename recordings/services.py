@@ -22,9 +22,8 @@ from django.db.models import OuterRef, Prefetch, Q, QuerySet, Subquery
 from django.utils import timezone
 
 from fc25_denoise.api import ApiError, BadRequest, Conflict, Forbidden, NotFound, TooMany
-from users.logins import login_is_valid
 from users.models import User
-from users.services import friend_ids
+from users.services import friend_ids, session_is_valid
 
 from .audio import AudioError, AudioWriteError, OverLimit, duration_of, encode_flac
 from .jobs import SubmitJob, enqueue, job_json
@@ -100,14 +99,15 @@ def check_readable(user: User, recording_id: int) -> StreamRecording:
     return rec
 
 
-def may_still_read(
-    user: User, session_key: str | None, login: str | None, recording_id: int
-) -> bool:
-    """Whether an open download of ``recording_id`` may go on: the login it was started
-    from (``session_key``, or the login tag ``login`` under a renewed key: a new password
-    set from that login keeps it) still logs ``user`` in, and the recording is still theirs
-    or a friend's (asked while it streams)."""
-    if not login_is_valid(session_key, login, user.pk):
+def may_still_read(user: User, session_key: str | None, recording_id: int) -> bool:
+    """Whether an open download of ``recording_id`` may go on: ``session_key`` still logs
+    ``user`` in and the recording is still theirs or a friend's (asked while it streams).
+
+    The key, not the login: a new password set from the same browser renews its key and
+    cuts the download (resumable with a ``Range``), since a copy of the old cookie, taken
+    by someone else, would otherwise keep its download going past the change.
+    """
+    if not session_is_valid(session_key, user.pk):
         return False
     return visible_recordings(user).filter(pk=recording_id).exists()
 

@@ -36,7 +36,6 @@ from fc25_denoise.api import (
     is_head,
     parse_json_body,
 )
-from users.logins import login_tag
 from users.models import User
 
 from . import listing, peaks, services
@@ -212,10 +211,9 @@ async def recording_audio(request: HttpRequest, recording_id: int) -> HttpRespon
         await off_loop(source.close)()
         return head_response(span, filename, etag=etag, download=download)
     session_key = request.session.session_key
-    login = login_tag(request.session)
 
     async def may_read() -> bool:
-        allowed = await sync_to_async(services.may_still_read)(user, session_key, login, rec.pk)
+        allowed = await sync_to_async(services.may_still_read)(user, session_key, rec.pk)
         if not allowed:
             logger.info("[recording %s user=%s] download cut: access ended", rec.pk, user)
         return allowed

@@ -10,8 +10,9 @@ logs the user in (:func:`login_is_valid`), under its old key or a new one.
 
 A renewed key is not known to the sockets (it never leaves the request, and keys are not
 sent through the channel layer), so each save of a tagged session records, under its tag
-in the cache, whose login it is and a digest of the password hash it carries
-(:func:`remember_session`, on ``post_save`` of the database session model). Sessions
+in the cache, whose login it is and its current key (:func:`remember_session`, on
+``post_save`` of the database session model), which is then checked in the session table
+like any key: a login ends when its current row goes, however it goes. Sessions
 from before the tags, or whose record left the cache, fall back to their key
 (:func:`users.services.session_is_valid`): at worst such a socket closes with 4401 and
 the page logs in again, as it did before.
@@ -24,14 +25,12 @@ import logging
 import secrets
 from typing import Any
 
-from django.contrib.auth import HASH_SESSION_KEY, SESSION_KEY
+from django.contrib.auth import SESSION_KEY
 from django.contrib.sessions.backends.base import SessionBase
 from django.contrib.sessions.base_session import AbstractBaseSession
 from django.core.cache import cache
 from django.utils import timezone
-from django.utils.crypto import constant_time_compare
 
-from .models import User
 from .services import session_is_valid
 
 logger = logging.getLogger(__name__)
@@ -45,11 +44,6 @@ RECORD_PREFIX = "users.login."
 def session_tag(session_key: str | None) -> str:
     """A session key's name in channel messages (a hash: the key itself is a secret)."""
     return hashlib.sha256((session_key or "").encode()).hexdigest()[:32]
-
-
-def _digest(auth_hash: str) -> str:
-    # The session's password hash is only kept as a digest outside the session store.
-    return hashlib.sha256(auth_hash.encode()).hexdigest()
 
 
 def tag_login(session: SessionBase, user_id: int) -> None:
@@ -85,7 +79,7 @@ def session_name(session: SessionBase | None) -> str | None:
 
 def remember_session(sender: type, instance: AbstractBaseSession, **kwargs: Any) -> None:
     """``post_save`` receiver of the session model: record a tagged login's user and
-    password-hash digest under its tag, for as long as the session lasts.
+    current session key under its tag, for as long as the session lasts.
 
     Never raises: a cache failure is logged (the recheck then falls back to the key),
     and must not fail the request that saved the session (a login).
@@ -93,32 +87,29 @@ def remember_session(sender: type, instance: AbstractBaseSession, **kwargs: Any)
     user_id: object = None
     try:
         data = instance.get_decoded()  # {} for data that does not verify
-        tag, user_id, auth_hash = (
-            data.get(LOGIN_TAG_KEY),
-            data.get(SESSION_KEY),
-            data.get(HASH_SESSION_KEY),
-        )
-        if not (isinstance(tag, str) and user_id and isinstance(auth_hash, str)):
+        tag, user_id = data.get(LOGIN_TAG_KEY), data.get(SESSION_KEY)
+        if not (isinstance(tag, str) and user_id):
             return
         ttl = max(1, int((instance.expire_date - timezone.now()).total_seconds()))
-        record = (str(user_id), _digest(auth_hash), session_tag(instance.session_key))
-        cache.set(RECORD_PREFIX + tag, record, ttl)
+        # The login's current key: server-side only, as the session table holds it.
+        cache.set(RECORD_PREFIX + tag, (str(user_id), instance.session_key), ttl)
     except Exception:
         # The user's id alone: never the tag or the password hash (secrets).
         logger.exception("could not record a login's session (user id %s)", user_id)
 
 
-def forget_deleted_session(instance: AbstractBaseSession) -> tuple[int, list[str]] | None:
-    """A session row was deleted (an administrator ending it, a logout, a renewed key's old
-    row): if it was its login's current session, forget the login, so nothing it opened
-    lives on under its record. A renewed key's old row is not its login's current one (the
-    new row is saved first, and the record names it), so a new password keeps the login.
+def deleted_session_login(instance: AbstractBaseSession) -> tuple[int, list[str]] | None:
+    """The user a deleted session row logged in and the names its sockets answer to (its
+    tag, and its key's name), for them to check their login again; None for a row of no
+    user or one already expired. Never raises (a row that does not decode is None).
 
-    Returns the user id the row logged in and the names its sockets answer to (for them to
-    check their login again), or None for a row of no user. Never raises: a failure is
-    logged.
+    Nothing needs forgetting: a login's record names its current key, which
+    :func:`login_is_valid` checks against the session table, so a deleted row ends the
+    login however it was deleted (an administrator, raw SQL, another process).
     """
     try:
+        if instance.expire_date <= timezone.now():
+            return None  # expired already (clearsessions): nothing of it is open
         data = instance.get_decoded()
         user_id, tag = data.get(SESSION_KEY), data.get(LOGIN_TAG_KEY)
         if not user_id:
@@ -126,13 +117,9 @@ def forget_deleted_session(instance: AbstractBaseSession) -> tuple[int, list[str
         names = [session_tag(instance.session_key)]
         if isinstance(tag, str):
             names.insert(0, tag)
-            record = cache.get(RECORD_PREFIX + tag)
-            current = isinstance(record, tuple) and len(record) == 3 and record[2]
-            if current == session_tag(instance.session_key):
-                cache.delete(RECORD_PREFIX + tag)
         return int(user_id), names
     except Exception:
-        logger.exception("could not forget a deleted session's login")
+        logger.exception("could not read a deleted session")
         return None
 
 
@@ -151,11 +138,13 @@ def forget_login(session: SessionBase | None) -> None:
 
 def login_is_valid(session_key: str | None, tag: str | None, user_id: int) -> bool:
     """True while the login a socket was opened with still logs in ``user_id``: its
-    session under the key the socket knows (:func:`users.services.session_is_valid`),
-    or under a renewed key, as its latest save recorded (:func:`remember_session`): the
-    user is active and the session's password hash is the current one.
+    session under the key the socket knows, or under the renewed key its latest save
+    recorded (:func:`remember_session`); either checked in the session table
+    (:func:`users.services.session_is_valid`: the row exists, names the user, who is
+    active, with the current password hash).
 
-    A cache failure counts as no record (logged), never raises.
+    A cache failure, or no record (an older record's shape included), counts as no
+    renewed key (logged), never raises.
     """
     if session_is_valid(session_key, user_id):
         return True
@@ -166,10 +155,9 @@ def login_is_valid(session_key: str | None, tag: str | None, user_id: int) -> bo
     except Exception:
         logger.exception("could not read a login's record")
         return False
-    # (user id, password-hash digest, the session key's name); two fields before the name.
-    if not (isinstance(record, tuple) and len(record) in (2, 3) and record[0] == str(user_id)):
+    if not (isinstance(record, tuple) and len(record) == 2 and record[0] == str(user_id)):
         return False
-    user = User.objects.filter(pk=user_id, is_active=True).first()
-    return user is not None and constant_time_compare(
-        record[1], _digest(user.get_session_auth_hash())
+    renewed = record[1]
+    return (
+        isinstance(renewed, str) and renewed != session_key and session_is_valid(renewed, user_id)
     )

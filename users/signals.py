@@ -22,7 +22,7 @@ from django.http import HttpRequest
 from .consumers import SESSION_ENDED_MESSAGE_TYPE
 from .events import publish, send_after_commit, user_group
 from .logins import (
-    forget_deleted_session,
+    deleted_session_login,
     forget_login,
     remember_session,
     session_names,
@@ -62,7 +62,7 @@ def _session_deleted(sender: type, instance: Any, **kwargs: Any) -> None:
     # Its login's sockets check it again: still logged in under a renewed key (a new
     # password from that login) they stay; ended (an administrator deleted the session)
     # they close.
-    deleted = forget_deleted_session(instance)
+    deleted = deleted_session_login(instance)
     if deleted is not None:
         user_id, names = deleted
         for name in names:

@@ -1,10 +1,12 @@
-"""A download follows its login, as presence sockets do: a new password set from the
-login that started it (Django's password-change view gives that session a new key) lets it
-finish; the same download from the user's other login is cut short, since the new
-password logged that one out."""
+"""A new password cuts every open download of the account, the one started from the
+browser that set it included: that browser's session gets a new key, and the download
+follows the key it started with, because a copy of the old cookie (someone else's) must
+not keep its download going past the change. The browser's own download can resume with
+a ``Range`` under the new key."""
 
 from __future__ import annotations
 
+from http.cookies import SimpleCookie
 from typing import Any
 
 import pytest
@@ -53,7 +55,7 @@ async def _rest(chunks: Any) -> int:
     return sum([len(chunk) async for chunk in chunks])
 
 
-async def test_a_new_password_cuts_only_the_other_logins_downloads(friends, tmp_path):
+async def test_a_new_password_cuts_every_open_download(friends, tmp_path):
     alice = friends[0]
     await sync_to_async(User.objects.filter(pk=alice.pk).update)(is_staff=True)
     rec = await sync_to_async(make_recording)(alice, tmp_path, seconds=8.0)
@@ -62,8 +64,15 @@ async def test_a_new_password_cuts_only_the_other_logins_downloads(friends, tmp_
     url = f"/api/recordings/{rec.pk}/audio/?download=1"
     on_laptop, laptop_due = await _start(laptop, url)
     on_phone, phone_due = await _start(phone, url)
+    copied = Client()  # the laptop's cookie, copied before the change
+    copied.cookies = SimpleCookie(laptop.cookies.output(header="", sep=";"))
+    with_copy, copy_due = await _start(copied, url)
 
     await sync_to_async(change_own_password)(laptop)
 
-    assert await _rest(on_laptop) == laptop_due  # the login that set it: every byte
-    assert await _rest(on_phone) < phone_due  # logged out by it: cut short
+    assert await _rest(on_laptop) < laptop_due
+    assert await _rest(on_phone) < phone_due
+    assert await _rest(with_copy) < copy_due
+    # The browser that set it resumes under its new key.
+    resumed, _ = await _start(laptop, url)
+    assert await _rest(resumed) > 0
