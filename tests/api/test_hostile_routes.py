@@ -10,6 +10,7 @@ import json
 import pytest
 from django.test import Client, override_settings
 
+from tests.asgi_scopes import http_scope
 from tests.conftest import PASSWORD
 
 MANY_FIELDS = "&".join(f"f{i}=1" for i in range(1200))
@@ -96,20 +97,7 @@ async def _asgi(path: str, query: bytes) -> tuple[int, dict[bytes, bytes], bytes
     async def send(message: dict) -> None:
         sent.append(message)
 
-    scope = {
-        "type": "http",
-        "asgi": {"version": "3.0"},
-        "http_version": "1.1",
-        "method": "GET",
-        "scheme": "http",
-        "path": path,
-        "raw_path": path.encode(),
-        "query_string": query,
-        "root_path": "",
-        "headers": [(b"host", b"127.0.0.1")],
-        "client": ("127.0.0.1", 5000),
-        "server": ("127.0.0.1", 8000),
-    }
+    scope = http_scope(path, query=query)
     await application(scope, receive, send)
     start = next(m for m in sent if m["type"] == "http.response.start")
     content = b"".join(m.get("body", b"") for m in sent if m["type"] == "http.response.body")

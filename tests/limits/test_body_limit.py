@@ -17,25 +17,13 @@ from channels.db import database_sync_to_async
 from django.test import Client
 
 from fc25_denoise.asgi import application
+from tests.asgi_scopes import http_scope
 
 CHUNK = 64 * 1024
 
 
 def scope_for(path: str, headers: list[tuple[bytes, bytes]]) -> dict[str, Any]:
-    return {
-        "type": "http",
-        "asgi": {"version": "3.0"},
-        "http_version": "1.1",
-        "method": "POST",
-        "scheme": "http",
-        "path": path,
-        "raw_path": path.encode(),
-        "query_string": b"",
-        "root_path": "",
-        "headers": [(b"host", b"127.0.0.1"), *headers],
-        "client": ("127.0.0.1", 5000),
-        "server": ("127.0.0.1", 8000),
-    }
+    return http_scope(path, method="POST", headers=headers)
 
 
 async def call(

@@ -13,6 +13,7 @@ import pytest
 
 from fc25_denoise.errors import JsonErrorsASGIHandler
 from fc25_denoise.stalls import SendDeadline
+from tests.asgi_scopes import http_scope
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -41,29 +42,13 @@ class StalledClient:
         self.sent.append(message)
 
 
-def _scope(path: str) -> dict[str, Any]:
-    return {
-        "type": "http",
-        "asgi": {"version": "3.0"},
-        "http_version": "1.1",
-        "method": "GET",
-        "scheme": "http",
-        "path": path,
-        "raw_path": path.encode(),
-        "query_string": b"",
-        "headers": [(b"host", b"127.0.0.1")],
-        "client": ("127.0.0.1", 50000),
-        "server": ("127.0.0.1", 8000),
-    }
-
-
 @pytest.mark.parametrize("stall_at", [0, 1], ids=["at the start", "in the body"])
 async def test_a_message_the_client_never_takes_ends_the_call(settings, caplog, stall_at):
     settings.SEND_TIMEOUT_S = TIMEOUT_S
     client = StalledClient(stall_at)
     app = SendDeadline(JsonErrorsASGIHandler())
     with caplog.at_level(logging.WARNING, logger="fc25_denoise.stalls"):
-        await asyncio.wait_for(app(_scope("/healthz"), client.receive, client.send), 10)
+        await asyncio.wait_for(app(http_scope("/healthz"), client.receive, client.send), 10)
     assert len(client.sent) == stall_at  # nothing after the stalled message
     warning = "[http GET /healthz client=127.0.0.1] the client read nothing for 0.3 s"
     assert warning in caplog.text
@@ -74,7 +59,7 @@ async def test_a_client_that_reads_gets_the_whole_response(settings, caplog):
     client = StalledClient(None)
     app = SendDeadline(JsonErrorsASGIHandler())
     with caplog.at_level(logging.WARNING, logger="fc25_denoise.stalls"):
-        await asyncio.wait_for(app(_scope("/healthz"), client.receive, client.send), 10)
+        await asyncio.wait_for(app(http_scope("/healthz"), client.receive, client.send), 10)
     assert client.sent[0]["type"] == "http.response.start" and client.sent[0]["status"] == 200
     assert b"".join(m.get("body", b"") for m in client.sent[1:]) == b'{"status": "ok"}'
     assert not client.sent[-1].get("more_body") and "read nothing" not in caplog.text
