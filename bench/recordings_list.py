@@ -85,12 +85,12 @@ def build(recordings: int, jobs: int) -> tuple[Any, Any]:
     return alice, bob
 
 
-LIST_URL = "/api/recordings/?limit=500"
-"""One page of at most 500 (the largest; code from before pages ignores the parameter):
-each user's 400 recordings in one request, as before pages."""
+LIST_LIMIT = 500
+"""Recordings per page asked for (``--limit``; 500, the largest, by default: each user's 400
+in one request, as before pages; code from before pages ignores the parameter)."""
 
 
-def time_list(user: Any, repeat: int) -> tuple[float, float, int, int]:
+def time_list(user: Any, repeat: int, limit: int = LIST_LIMIT) -> tuple[float, float, int, int]:
     """(median ms, worst ms, queries, recordings listed) over ``repeat`` requests."""
     from django.db import connection
     from django.test import Client
@@ -98,12 +98,13 @@ def time_list(user: Any, repeat: int) -> tuple[float, float, int, int]:
 
     client = Client(HTTP_HOST="127.0.0.1")
     client.force_login(user)
-    client.get(LIST_URL)  # warm: session, caches, query plans
+    url = f"/api/recordings/?limit={limit}"
+    client.get(url)  # warm: session, caches, query plans
     times = []
     for _ in range(repeat):
         with CaptureQueriesContext(connection) as queries:
             start = time.perf_counter()
-            resp = client.get(LIST_URL)
+            resp = client.get(url)
             times.append((time.perf_counter() - start) * 1000)
         assert resp.status_code == 200, resp.content[:200]
     listed = len(resp.json()["recordings"])
@@ -140,7 +141,7 @@ def run(args: argparse.Namespace) -> None:
     print(
         f"{connection.vendor}: alice {args.recordings} recordings x {args.jobs} jobs "
         f"({args.recordings * args.jobs} job rows); bob {args.recordings} recordings; "
-        f"median and worst of {args.repeat}"
+        f"median and worst of {args.repeat}, pages of {args.limit}"
     )
     print("| list | job index | median ms | worst ms | queries | recordings |")
     print("|---|---|---|---|---|---|")
@@ -148,7 +149,7 @@ def run(args: argparse.Namespace) -> None:
         if label == "dropped" and not drop_index():
             break
         for name, user in (("alice (own)", alice), ("bob (own + friend's)", bob)):
-            med, worst, queries, listed = time_list(user, args.repeat)
+            med, worst, queries, listed = time_list(user, args.repeat, args.limit)
             print(f"| {name} | {label} | {med:.1f} | {worst:.1f} | {queries} | {listed} |")
 
 
@@ -157,6 +158,7 @@ def main() -> None:
     parser.add_argument("--recordings", type=int, default=200)
     parser.add_argument("--jobs", type=int, default=250)
     parser.add_argument("--repeat", type=int, default=15)
+    parser.add_argument("--limit", type=int, default=LIST_LIMIT, help="recordings per page")
     args = parser.parse_args()
     base_url = os.environ.get("DATABASE_URL")
     with tempfile.TemporaryDirectory(prefix="fc25-bench-list-") as tmp:

@@ -14,7 +14,6 @@ import tempfile
 import threading
 from typing import Any
 
-from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.core.exceptions import RequestAborted
 
@@ -45,8 +44,8 @@ class SpooledBody(tempfile.SpooledTemporaryFile[bytes]):
 
     def close(self) -> None:
         """Close (Django's call, once the body is read): on the lane when on disk."""
-        if self.on_disk and not _on_lane():
-            _pool().submit(self.close_now)
+        if self.on_disk and not UPLOAD_SPOOL.owns_current_thread():
+            UPLOAD_SPOOL.submit(self.close_now)
         else:
             self.close_now()
 
@@ -54,10 +53,6 @@ class SpooledBody(tempfile.SpooledTemporaryFile[bytes]):
         """Close on this thread, after any write in progress."""
         with self._guard:
             super().close()
-
-
-def _on_lane() -> bool:
-    return threading.current_thread().name.startswith(UPLOAD_SPOOL.name)
 
 
 class SpooledBodyHandler(JsonErrorsASGIHandler):
@@ -73,7 +68,6 @@ class SpooledBodyHandler(JsonErrorsASGIHandler):
         """
         in_memory = settings.FILE_UPLOAD_MAX_MEMORY_SIZE
         body_file = SpooledBody(in_memory)  # handed on open: Django closes it
-        on_disk = sync_to_async(body_file.write, thread_sensitive=False, executor=_pool())
         received = 0
         try:
             while True:
@@ -86,7 +80,7 @@ class SpooledBodyHandler(JsonErrorsASGIHandler):
                     # Past the memory part the file rolls over to disk (copying what it
                     # held) and every later write goes there: all of it off the loop.
                     if received > in_memory:
-                        await on_disk(chunk)
+                        await UPLOAD_SPOOL.run(body_file.write, chunk)
                     else:
                         body_file.write(chunk)
                 if not message.get("more_body", False):
@@ -95,16 +89,12 @@ class SpooledBodyHandler(JsonErrorsASGIHandler):
             # Not awaited (a cancelled request cannot wait), and on the lane once a write went
             # there: one may still be running (the lock orders the close after it).
             if received > in_memory:
-                _pool().submit(body_file.close_now)
+                UPLOAD_SPOOL.submit(body_file.close_now)
             else:
                 body_file.close_now()
             raise
         if body_file.on_disk:  # the seek flushes the last buffered bytes
-            await sync_to_async(body_file.seek, thread_sensitive=False, executor=_pool())(0)
+            await UPLOAD_SPOOL.run(body_file.seek, 0)
         else:
             body_file.seek(0)
         return body_file
-
-
-def _pool() -> Any:
-    return UPLOAD_SPOOL.executor()

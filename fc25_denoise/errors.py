@@ -139,11 +139,9 @@ class JsonApiErrors(MiddlewareMixin):
         if not is_api(request) or content_type.startswith("application/json"):
             return response
         if response.status_code < 400:
-            empty = isinstance(response, HttpResponse) and not response.content
-            head = request.method == "HEAD" and response.status_code in (200, 206)
-            if empty and "Content-Type" in response and not head:
-                # A 204 or a redirect: no body, so no (default text/html) type either. A
-                # HEAD's 200 keeps the type its GET's body would have.
+            bodiless = response.status_code == 204 or 300 <= response.status_code < 400
+            if bodiless and "Content-Type" in response:
+                # A 204 or a redirect has no body, so no (default text/html) type either.
                 del response["Content-Type"]
             return response
         return _as_json_error(response)

@@ -47,10 +47,6 @@ HEALTH_LANE = ThreadLane("readyz", 3)
 _running: dict[str, tuple[asyncio.AbstractEventLoop, asyncio.Future[None]]] = {}
 
 
-def _in_lane(fn: Callable[[], None]) -> Awaitable[None]:
-    return asyncio.get_running_loop().run_in_executor(HEALTH_LANE.executor(), fn)
-
-
 @require_safe
 def healthz(request: HttpRequest) -> JsonResponse:
     """Liveness: the process answers."""
@@ -69,7 +65,7 @@ def _database() -> None:
 
 async def check_database() -> None:
     """The database answers a query."""
-    await _in_lane(_database)
+    await HEALTH_LANE.run(_database)
 
 
 async def check_channel_layer() -> None:
@@ -103,7 +99,7 @@ def _storage() -> None:
 
 async def check_storage() -> None:
     """Recordings storage is reachable (S3 bucket answers, or the media folder is writable)."""
-    await _in_lane(_storage)
+    await HEALTH_LANE.run(_storage)
 
 
 async def check_model_loaded() -> None:
@@ -112,7 +108,7 @@ async def check_model_loaded() -> None:
     def load() -> None:
         check_model(settings.DENOISE_MODEL)
 
-    await _in_lane(load)
+    await HEALTH_LANE.run(load)
 
 
 CHECKS: dict[str, Check] = {

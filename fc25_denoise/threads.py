@@ -45,6 +45,20 @@ class ThreadLane:
                 self._pool = ThreadPoolExecutor(self.threads, thread_name_prefix=self.name)
             return self._pool
 
+    async def run(self, fn: Callable[..., T], *args: object) -> T:
+        """``fn(*args)`` on one of this lane's threads, awaited (no database handling:
+        :func:`run_on` adds it)."""
+        return await sync_to_async(fn, thread_sensitive=False, executor=self.executor())(*args)
+
+    def submit(self, fn: Callable[..., object], *args: object) -> None:
+        """``fn(*args)`` on one of this lane's threads, not awaited (cleanup a cancelled
+        caller cannot wait for)."""
+        self.executor().submit(fn, *args)
+
+    def owns_current_thread(self) -> bool:
+        """Whether the calling thread is one of this lane's."""
+        return threading.current_thread().name.startswith(self.name)
+
     def shutdown(self, *, drop_queued: bool = True) -> None:
         """Stop the threads without waiting; calls queued and not started yet are dropped
         unless ``drop_queued`` is False (bookkeeping that must still happen: they run)."""
@@ -71,7 +85,7 @@ async def run_on(lane: ThreadLane, fn: Callable[..., T], *args: object) -> T:
         finally:
             close_old_connections()
 
-    return await sync_to_async(call, thread_sensitive=False, executor=lane.executor())()
+    return await lane.run(call)
 
 
 @contextmanager

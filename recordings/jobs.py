@@ -247,10 +247,9 @@ def run_job(job_id: int, stop: threading.Event | None = None) -> None:
             return  # another thread or process has it, or it was deleted
         job = RecordingJob.objects.select_related("recording__owner").get(pk=job_id)
         log_prefix = _log_prefix(job)
-        owner_id = job.recording.owner_id
-        notify(job, owner_id)
+        notify(job, job.recording.owner_id)
         with _heartbeat(job_id):
-            _run(job, owner_id, stop)
+            _run(job, stop, log_prefix)
     except ServerStopping:
         logger.info("%s stopped by the server's shutdown; queued again", log_prefix)
         _requeue(job_id)
@@ -295,7 +294,7 @@ def _heartbeat(job_id: int) -> Iterator[None]:
         yield
 
 
-def _run(job: RecordingJob, owner_id: int, stop: threading.Event) -> None:
+def _run(job: RecordingJob, stop: threading.Event, log_prefix: str) -> None:
     """Clean ``job``'s raw track and switch the recording to the result.
 
     Raises:
@@ -305,7 +304,7 @@ def _run(job: RecordingJob, owner_id: int, stop: threading.Event) -> None:
     Engine and audio errors, and a missing raw file, fail the job here.
     """
     rec = job.recording
-    log_prefix = _log_prefix(job)
+    owner_id = rec.owner_id
     logger.info("%s %s with %s at %g dB", log_prefix, job.kind, job.model, job.atten_lim_db)
     last = [0.0]
 

@@ -20,10 +20,9 @@ import unicodedata
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Protocol, TypeVar
+from typing import IO, Protocol
 from urllib.parse import quote
 
-from asgiref.sync import sync_to_async
 from django.core.files.storage import default_storage
 from django.http import HttpResponse, HttpResponseNotModified, StreamingHttpResponse
 from django.http.response import HttpResponseBase
@@ -41,14 +40,6 @@ DOWNLOADS = ThreadLane("download", 8)
 """Opening, reading and closing stored audio for downloads: a lane of their own, so storage
 calls that hang (a stalled S3 range read) hold only these threads, not the loop's default
 executor that other work shares (aioice resolves STUN host names there)."""
-
-T = TypeVar("T")
-
-
-def off_loop(fn: Callable[..., T]) -> Callable[..., Awaitable[T]]:
-    """``fn`` as a coroutine function run on :data:`DOWNLOADS` (no database access there)."""
-    return sync_to_async(fn, thread_sensitive=False, executor=DOWNLOADS.executor())
-
 
 RECHECK_S = 1.0
 """How often an open download asks again whether its reader may read the recording: a
@@ -256,7 +247,6 @@ async def _chunks(
     raw_source: ByteSource, span: Span, may_read: MayRead, about: str
 ) -> AsyncIterator[bytes]:
     source = _Guarded(raw_source)
-    read = off_loop(source.read)
     checked = time.monotonic()
     try:
         pos = span.start
@@ -268,7 +258,7 @@ async def _chunks(
                     break
                 checked = time.monotonic()
             try:
-                data = await read(pos, min(CHUNK_BYTES, span.end - pos + 1))
+                data = await DOWNLOADS.run(source.read, pos, min(CHUNK_BYTES, span.end - pos + 1))
             except Exception as exc:
                 # The file went from under the download (a delete or re-clean removed it,
                 # the store failed): the response ends short of its length, as on a lost
@@ -280,7 +270,7 @@ async def _chunks(
             yield data
             pos += len(data)
     finally:
-        await off_loop(source.close)()
+        await DOWNLOADS.run(source.close)
 
 
 def stream_bytes(

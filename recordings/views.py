@@ -43,13 +43,13 @@ from .audio import AudioError, TooLongForWav
 from .jobs import JobRunner, job_json
 from .models import StreamRecording
 from .ranges import (
+    DOWNLOADS,
     RangeNotSatisfiable,
     audio_etag,
     head_response,
     if_none_match_hits,
     if_range_holds,
     not_modified,
-    off_loop,
     open_audio,
     parse_range,
     stream_bytes,
@@ -184,7 +184,7 @@ async def recording_audio(request: HttpRequest, recording_id: int) -> HttpRespon
     rec = await sync_to_async(services.check_readable)(user, recording_id)
     name = _version_file(rec, version)
     try:
-        source = await off_loop(open_audio)(name, fmt)
+        source = await DOWNLOADS.run(open_audio, name, fmt)
     except TooLongForWav as exc:
         raise Conflict(f"Cannot serve this audio as WAV: {exc}.") from None
     except AudioError as exc:
@@ -193,7 +193,7 @@ async def recording_audio(request: HttpRequest, recording_id: int) -> HttpRespon
         raise NotFound("The audio file is missing from storage.") from None
     etag = audio_etag(name, fmt)
     if if_none_match_hits(request.headers.get("If-None-Match", ""), etag):
-        await off_loop(source.close)()
+        await DOWNLOADS.run(source.close)
         return not_modified(etag)
     wanted = request.headers.get("Range", "")
     if not if_range_holds(request.headers.get("If-Range", ""), etag):
@@ -201,14 +201,14 @@ async def recording_audio(request: HttpRequest, recording_id: int) -> HttpRespon
     try:
         span = parse_range(wanted, source.size)
     except RangeNotSatisfiable:
-        await off_loop(source.close)()
+        await DOWNLOADS.run(source.close)
         resp = JsonResponse({"error": "Requested range not satisfiable."}, status=416)
         resp["Content-Range"] = f"bytes */{source.size}"
         return resp
     filename = f"{_safe(rec.title)}{'-raw' if version == 'raw' else ''}.{fmt}"
     download = request.GET.get("download") == "1"
     if is_head(request):  # a player probing size and ranges: nothing is decoded
-        await off_loop(source.close)()
+        await DOWNLOADS.run(source.close)
         return head_response(span, filename, etag=etag, download=download)
     session_key = request.session.session_key
 

@@ -124,7 +124,6 @@ def do_end_stream(
     if user is None:
         # The account was deleted while live (streams.access ends its stream): its
         # recordings went with it, so the spool files go too; its row went in the cascade.
-        ActiveStream.objects.filter(session_id=session_id).delete()
         spool_paths(user_id, session_id).remove()
         logger.info("[stream %s user=%s] account deleted: nothing saved", session_id, user_id)
         return None

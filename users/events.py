@@ -51,9 +51,11 @@ def user_group(user_id: int) -> str:
     return f"user.{user_id}"
 
 
-def _deliver(send_all: Callable[[], Coroutine[Any, Any, None]], what: object, to: str) -> None:
+def _deliver(
+    send_all: Callable[[], Coroutine[Any, Any, None]], what: object, to: Iterable[object]
+) -> None:
     """Run ``send_all()`` on the server loop when known (see the module docstring); ``to``
-    names its targets in the log."""
+    (its targets) is named in the log line of a failure."""
     loop = _server_loop
     try:
         if loop is not None and loop.is_running() and _foreign_thread(loop):
@@ -61,7 +63,7 @@ def _deliver(send_all: Callable[[], Coroutine[Any, Any, None]], what: object, to
         else:
             async_to_sync(send_all)()
     except Exception:
-        logger.exception("could not publish %s to %s", what, to)
+        logger.exception("could not publish %s to %s", what, ", ".join(map(str, to)))
 
 
 async def publish_now(user_ids: Iterable[int], event: dict[str, Any]) -> None:
@@ -87,8 +89,7 @@ def publish(user_ids: Iterable[int], event: dict[str, Any]) -> None:
     async def send_all() -> None:
         await publish_now(targets, event)
 
-    to = "users " + ", ".join(map(str, targets))
-    transaction.on_commit(lambda: _deliver(send_all, event.get("type"), to))
+    transaction.on_commit(lambda: _deliver(send_all, event.get("type"), targets))
 
 
 def send_after_commit(
@@ -113,4 +114,4 @@ def send_after_commit(
             except Exception:
                 logger.exception("could not send %s to %s", message.get("type"), target)
 
-    transaction.on_commit(lambda: _deliver(send_all, message.get("type"), ", ".join(targets)))
+    transaction.on_commit(lambda: _deliver(send_all, message.get("type"), targets))

@@ -65,8 +65,12 @@ def session_names(session: SessionBase | None) -> list[str]:
     :func:`session_tag` of its key. The key's name is for sockets opened before the
     session was tagged (a session from before the tags, logged in again as the same
     user); a socket of a tagged session answers to the tag only, whatever its key."""
-    names = [tag] if (tag := login_tag(session)) is not None else []
-    key = session.session_key if session is not None else None
+    return _names(login_tag(session), session.session_key if session is not None else None)
+
+
+def _names(tag: object, key: str | None) -> list[str]:
+    """A login's names: its tag (when it has one), then its key's (when it has a key)."""
+    names = [tag] if isinstance(tag, str) else []
     return [*names, session_tag(key)] if key else names
 
 
@@ -114,10 +118,7 @@ def deleted_session_login(instance: AbstractBaseSession) -> tuple[int, list[str]
         user_id, tag = data.get(SESSION_KEY), data.get(LOGIN_TAG_KEY)
         if not user_id:
             return None
-        names = [session_tag(instance.session_key)]
-        if isinstance(tag, str):
-            names.insert(0, tag)
-        return int(user_id), names
+        return int(user_id), _names(tag, instance.session_key)
     except Exception:
         logger.exception("could not read a deleted session")
         return None
