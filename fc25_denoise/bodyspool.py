@@ -25,6 +25,10 @@ UPLOAD_SPOOL = ThreadLane("upload-spool", 2)
 on the disk holds its own thread only)."""
 
 
+DISK_WRITE_BYTES = 1024 * 1024
+"""The disk part of a body is written in pieces of about this size."""
+
+
 class SpooledBody(tempfile.SpooledTemporaryFile[bytes]):
     """A request body's file: writes and the close are serialised (a write left running by
     a cancelled request finishes before the close), and once on disk it is closed, so
@@ -69,21 +73,27 @@ class SpooledBodyHandler(JsonErrorsASGIHandler):
         in_memory = settings.FILE_UPLOAD_MAX_MEMORY_SIZE
         body_file = SpooledBody(in_memory)  # handed on open: Django closes it
         received = 0
+        pending = bytearray()  # the disk part, gathered into writes of DISK_WRITE_BYTES
         try:
             while True:
                 message = await receive()
                 if message["type"] == "http.disconnect":
                     raise RequestAborted()
                 chunk = message.get("body", b"")
+                more = message.get("more_body", False)
                 if chunk:
                     received += len(chunk)
                     # Past the memory part the file rolls over to disk (copying what it
-                    # held) and every later write goes there: all of it off the loop.
+                    # held) and every later write goes there: all of it off the loop, a
+                    # thread hop per DISK_WRITE_BYTES rather than per chunk (~64 KB).
                     if received > in_memory:
-                        await UPLOAD_SPOOL.run(body_file.write, chunk)
+                        pending += chunk
                     else:
                         body_file.write(chunk)
-                if not message.get("more_body", False):
+                if pending and (len(pending) >= DISK_WRITE_BYTES or not more):
+                    block, pending = pending, bytearray()
+                    await UPLOAD_SPOOL.run(body_file.write, block)
+                if not more:
                     break
         except BaseException:
             # Not awaited (a cancelled request cannot wait), and on the lane once a write went

@@ -84,6 +84,8 @@ async def test_the_disk_part_is_written_off_the_loop(watched):
         on_loop = thread == loop_thread
         assert on_loop == (before + CHUNK <= 4 * CHUNK), (before, thread)
     assert any(t.startswith("upload-spool") for _, t in spool.writers)
+    # The disk part (12 chunks, 768 KB) goes in one write, not a thread hop per chunk.
+    assert sum(t.startswith("upload-spool") for _, t in spool.writers) == 1
     assert body.read() == bytes(client.sent)
     body.close()  # as Django's handler does, on the loop, once the response is sent
     assert (await closed(spool)).startswith("upload-spool")
