@@ -7,7 +7,8 @@ from another session); 4429 the user already has ``FC25_MAX_PRESENCE_SOCKETS``
 sockets open (the new one is refused, the open ones keep working). A frame that
 is not a JSON text frame is answered with ``{"type":"error","error":...}`` and
 the socket stays open. 1011: a server-side failure (logged); presence is cleared
-first, as on every close.
+first, as on every close. A client that goes away while the server sends to it (a page
+left during the handshake) is not a failure: presence is cleared and one info line said.
 
 A socket is a member of its user's group (``user.<id>``) from before it is
 accepted until it closes, joining again every ``REJOIN_INTERVAL_S``: the page
@@ -41,6 +42,8 @@ logger = logging.getLogger(__name__)
 CLOSE_UNAUTHENTICATED = 4401
 CLOSE_TOO_MANY = 4429
 CLOSE_INTERNAL_ERROR = 1011
+CLOSE_CLIENT_GONE = 1006
+"""Logged (never sent) for a socket whose client went away while the server sent to it."""
 SESSION_END_GRACE_S = 0.5
 """Delay before a logged-out session's socket closes (see ``presence_session_ended``)."""
 SESSION_ENDED_MESSAGE_TYPE = "presence.session_ended"
@@ -57,6 +60,11 @@ MAX_FRAME_CHARS = 1024
 """Longest client frame parsed. The page only pings (about 20 characters); a longer frame
 gets an error reply unparsed, so no frame can hold the event loop in ``json.loads``.
 The server's own cap (Uvicorn ``--ws-max-size``, ``WS_MAX_BYTES``) bounds what is read."""
+
+
+class ClientGone(Exception):
+    """A send found the client gone: the ASGI server raised its ``OSError`` subclass
+    (uvicorn's ``ClientDisconnected``), as the ASGI spec asks of a send on a closed socket."""
 
 
 class PresenceConsumer(AsyncJsonWebsocketConsumer):
@@ -78,6 +86,22 @@ class PresenceConsumer(AsyncJsonWebsocketConsumer):
     async def accept(self, subprotocol: str | None = None, headers: Any = None) -> None:
         self._accepted = True
         await super().accept(subprotocol, headers)
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        """Channels' consumer, its every send turning the ASGI server's "client gone"
+        ``OSError`` into :class:`ClientGone`.
+
+        Only the server's own ``send`` is wrapped: an ``OSError`` from anything else (a
+        channel layer, a database) stays a failure.
+        """
+
+        async def send_or_gone(message: dict[str, Any]) -> None:
+            try:
+                await send(message)
+            except OSError as exc:
+                raise ClientGone(str(exc) or type(exc).__name__) from exc
+
+        await super().__call__(scope, receive, send_or_gone)
 
     async def connect(self) -> None:
         user = self.scope.get("user")
@@ -164,6 +188,15 @@ class PresenceConsumer(AsyncJsonWebsocketConsumer):
             await handler(message)
         except StopConsumer:
             raise
+        except ClientGone:
+            user = self.user or self.scope.get("user")
+            logger.info(
+                "presence socket user=%s: the client went away during %s",
+                getattr(user, "username", "") or "-",
+                message.get("type"),
+            )
+            await self.disconnect(CLOSE_CLIENT_GONE)
+            raise StopConsumer from None
         except Exception:
             # Not admitted yet (connect() failed): the user the session named, if any.
             user = self.user or self.scope.get("user")
@@ -245,6 +278,7 @@ class PresenceConsumer(AsyncJsonWebsocketConsumer):
                 self._closing = None
                 return
             await self.disconnect(CLOSE_UNAUTHENTICATED)  # offline before the page hears it
-            await self.close(code=CLOSE_UNAUTHENTICATED)
+            with contextlib.suppress(ClientGone):  # gone already: nothing left to close
+                await self.close(code=CLOSE_UNAUTHENTICATED)
 
         self._closing = asyncio.ensure_future(close_soon())

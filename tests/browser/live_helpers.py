@@ -83,6 +83,21 @@ def go_live(alice: Page) -> None:
     expect(alice.locator("#broadcast-panel")).to_have_attribute("data-live", "true")
 
 
+def wait_for_server_audio(page: Page, periods: int = 1) -> None:
+    """Wait until the server has processed (and so recorded) audio from this page's stream.
+
+    Live means the peer connection is up, not that a frame has arrived: a stop right
+    after it can end a stream with nothing recorded (``recording_id`` null). The
+    ``telemetry`` event is sent only for periods that had audio, so its count on the
+    page says the server got some.
+    """
+    page.wait_for_function(
+        "n => Number(document.querySelector('[data-testid=telemetry]')?.dataset.updates) >= n",
+        arg=periods,
+        timeout=TIMEOUT_MS,
+    )
+
+
 def start_listening(bob: Page, base: str, alice_name: str) -> None:
     bob.goto(f"{base}/u/{alice_name}/")
     listen = by_testid(bob, "listen")

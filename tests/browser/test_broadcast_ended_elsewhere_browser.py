@@ -8,7 +8,7 @@ import pytest
 from playwright.sync_api import Browser, Route, expect
 
 from .helpers import by_testid, new_context, register, unique_name
-from .live_helpers import call_api, go_live
+from .live_helpers import call_api, go_live, wait_for_server_audio
 
 pytestmark = pytest.mark.browser
 
@@ -54,6 +54,7 @@ def test_live_ended_event_ends_the_panel_and_links_the_recording(
 
         page.route("**/api/streams/active/", still_live)
         go_live(page)
+        wait_for_server_audio(page)  # else the stop may come before any frame: no recording
 
         token = next(c["value"] for c in ctx.cookies(base) if c["name"] == "csrftoken")
         resp = page.request.post(  # not routed: the server really stops it

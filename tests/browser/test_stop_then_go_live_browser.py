@@ -9,7 +9,7 @@ import pytest
 from playwright.sync_api import Browser, Route, expect
 
 from .helpers import by_testid, collect_errors, new_context, register, unique_name
-from .live_helpers import call_api, go_live
+from .live_helpers import call_api, go_live, wait_for_server_audio
 
 pytestmark = pytest.mark.browser
 
@@ -25,6 +25,7 @@ def test_go_live_waits_for_the_stop(live_server_url: str, fake_mic_browser: Brow
         register(page, base, unique_name("alice"))
         call_api(page, "PATCH", "/api/streams/settings/", {"model": "identity"})
         go_live(page)
+        wait_for_server_audio(page)  # the stop below must have audio to save
 
         held: list[Route] = []
         # The stop request is held; it is sent on below, after HOLD_MS.
