@@ -11,7 +11,7 @@ from django.core.asgi import get_asgi_application
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "fc25_denoise.settings")
 get_asgi_application()  # set up Django before importing consumers
 
-from fc25_denoise.bodyspool import UPLOAD_SPOOL, SpooledBodyHandler  # noqa: E402
+from fc25_denoise.bodyspool import SpooledBodyHandler  # noqa: E402
 
 # Django's handler: JSON errors under /api/, request bodies spooled to disk off the loop.
 django_asgi_app = SpooledBodyHandler()
@@ -19,8 +19,7 @@ django_asgi_app = SpooledBodyHandler()
 from asgiref.typing import ASGIReceiveCallable, ASGISendCallable, Scope  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 
-from fc25_denoise.health import HEALTH_LANE  # noqa: E402
-from fc25_denoise.limits import SESSION_CHECKS, BodyLimit  # noqa: E402
+from fc25_denoise.limits import BodyLimit  # noqa: E402
 from fc25_denoise.metrics import LOOP_MONITOR  # noqa: E402
 from fc25_denoise.runtime import (  # noqa: E402
     existing_job_runner,
@@ -29,12 +28,11 @@ from fc25_denoise.runtime import (  # noqa: E402
     live_hub,
 )
 from fc25_denoise.stalls import SendDeadline  # noqa: E402
+from fc25_denoise.threads import shutdown_lanes  # noqa: E402
 from fc25_denoise.wsorigin import SameOriginWebSocket  # noqa: E402
-from recordings.ranges import DOWNLOADS  # noqa: E402
-from streams.dbtask import shutdown_db_lanes  # noqa: E402
 from users.events import remember_loop  # noqa: E402
 from users.routing import websocket_urlpatterns as user_ws  # noqa: E402
-from users.wsauth import SOCKETS_DB, auth_stack  # noqa: E402
+from users.wsauth import auth_stack  # noqa: E402
 
 logger = logging.getLogger(__name__)
 
@@ -75,8 +73,8 @@ def freeze_startup_heap() -> int:
 
 
 async def shutdown() -> None:
-    """Server stop: finalize live streams (their recordings are saved), stop the job,
-    database and health threads."""
+    """Server stop: finalize live streams (their recordings are saved), stop the job
+    threads, then every thread lane (:func:`fc25_denoise.threads.shutdown_lanes`)."""
     await LOOP_MONITOR.stop()
     hub = existing_live_hub()
     if hub is not None:
@@ -84,13 +82,7 @@ async def shutdown() -> None:
     runner = existing_job_runner()
     if runner is not None:
         runner.shutdown()
-    shutdown_db_lanes()
-    HEALTH_LANE.shutdown()
-    UPLOAD_SPOOL.shutdown()
-    # Queued calls still run: an upload slot given back, a closed socket's presence row.
-    SESSION_CHECKS.shutdown(drop_queued=False)
-    SOCKETS_DB.shutdown(drop_queued=False)
-    DOWNLOADS.shutdown()
+    shutdown_lanes()
 
 
 async def lifespan(receive: ASGIReceiveCallable, send: ASGISendCallable) -> None:

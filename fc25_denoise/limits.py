@@ -62,9 +62,10 @@ def _sync_get_user() -> Callable[[Any], Any]:
 SYNC_GET_USER = _sync_get_user()
 """The user a scope's session names (AnonymousUser if none); a database call."""
 
-SESSION_CHECKS = ThreadLane("session-check", 4)
+SESSION_CHECKS = ThreadLane("session-check", 4, keep_queued=True)
 """The session look-ups and upload-slot counters of requests with a body, before Django sees
-them: not asgiref's one shared thread, where a slow query would hold every other caller."""
+them: not asgiref's one shared thread, where a slow query would hold every other caller.
+Calls queued at server stop still run (an upload slot is given back)."""
 
 FORM_OVERHEAD = 64 * 1024
 """Multipart boundaries and the small form fields around a file."""

@@ -27,17 +27,30 @@ class ThreadLane:
     """A pool of ``threads`` worker threads named ``name``, made on first use.
 
     The lane owns its threads: :meth:`shutdown` stops them (work already queued is
-    dropped, running calls finish on their own); the next :meth:`executor` call makes
-    a fresh pool, so a lane outlives a server's stop and start in one process (tests).
+    dropped unless the lane was made with ``keep_queued``; running calls finish on their
+    own); the next :meth:`executor` call makes a fresh pool, so a lane outlives a server's
+    stop and start in one process (tests). Every lane made is registered:
+    :func:`shutdown_lanes` stops them all at server stop, so a new lane cannot be forgotten.
     """
 
-    def __init__(self, name: str, threads: int) -> None:
+    def __init__(self, name: str, threads: int, *, keep_queued: bool = False) -> None:
+        """``keep_queued``: calls queued when the server stops still run (bookkeeping
+        that must happen: an upload slot given back, a closed socket's presence row).
+
+        Raises ValueError for fewer than one thread or a name another lane has (the name
+        prefixes the threads' names, which :meth:`owns_current_thread` reads).
+        """
         if threads < 1:
             raise ValueError(f"lane {name!r} needs at least one thread, not {threads}")
         self.name = name
         self.threads = threads
+        self.keep_queued = keep_queued
         self._pool: ThreadPoolExecutor | None = None
         self._lock = threading.Lock()
+        with _REGISTRY_LOCK:
+            if any(lane.name == name for lane in _LANES):
+                raise ValueError(f"a lane named {name!r} exists already")
+            _LANES.append(self)
 
     def executor(self) -> ThreadPoolExecutor:
         with self._lock:
@@ -55,17 +68,39 @@ class ThreadLane:
         caller cannot wait for)."""
         self.executor().submit(fn, *args)
 
+    @property
+    def running(self) -> bool:
+        """Whether the lane has threads now (made on first use, gone after :meth:`shutdown`)."""
+        return self._pool is not None
+
     def owns_current_thread(self) -> bool:
         """Whether the calling thread is one of this lane's."""
         return threading.current_thread().name.startswith(self.name)
 
-    def shutdown(self, *, drop_queued: bool = True) -> None:
+    def shutdown(self) -> None:
         """Stop the threads without waiting; calls queued and not started yet are dropped
-        unless ``drop_queued`` is False (bookkeeping that must still happen: they run)."""
+        unless the lane keeps them (``keep_queued``)."""
         with self._lock:
             pool, self._pool = self._pool, None
         if pool is not None:
-            pool.shutdown(wait=False, cancel_futures=drop_queued)
+            pool.shutdown(wait=False, cancel_futures=not self.keep_queued)
+
+
+_LANES: list[ThreadLane] = []
+"""Every lane made, in order (lanes are module-level objects that live as long as the process)."""
+_REGISTRY_LOCK = threading.Lock()
+
+
+def lanes() -> tuple[ThreadLane, ...]:
+    """Every lane made so far."""
+    with _REGISTRY_LOCK:
+        return tuple(_LANES)
+
+
+def shutdown_lanes() -> None:
+    """Stop every lane's threads (server stop, after the live streams are finalized)."""
+    for lane in lanes():
+        lane.shutdown()
 
 
 async def run_on(lane: ThreadLane, fn: Callable[..., T], *args: object) -> T:

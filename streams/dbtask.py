@@ -30,9 +30,3 @@ async def db(fn: Callable[..., T], *args: object, lane: ThreadLane = LIVE_DB) ->
     created them, and the request's thread executor is gone by then.
     """
     return await run_on(lane, fn, *args)
-
-
-def shutdown_db_lanes() -> None:
-    """Stop both lanes' threads (server stop, after the live streams are finalized)."""
-    for lane in (LIVE_DB, HEARTBEAT):
-        lane.shutdown()

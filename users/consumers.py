@@ -165,7 +165,10 @@ class PresenceConsumer(AsyncJsonWebsocketConsumer):
 
     async def websocket_disconnect(self, message: dict[str, Any]) -> None:
         """Channels' own, without its closing of stale database connections on asgiref's
-        one shared thread (this consumer's queries run on :data:`SOCKETS_DB`)."""
+        one shared thread (this consumer's queries run on :data:`SOCKETS_DB`).
+
+        The Channels original this replaces (and ``dispatch``'s and ``__call__``'s) is
+        pinned by tests/presence/test_channels_copies.py, so an upgrade is read first."""
         for group in self.groups:
             await self.channel_layer.group_discard(group, self.channel_name)
         await self.disconnect(message.get("code", 1005))

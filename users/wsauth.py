@@ -17,8 +17,9 @@ from channels.sessions import CookieMiddleware, SessionMiddleware
 from fc25_denoise.limits import SYNC_GET_USER
 from fc25_denoise.threads import ThreadLane, run_on
 
-SOCKETS_DB = ThreadLane("socket-db", 4)
-"""Database calls of WebSocket handshakes and the presence consumer."""
+SOCKETS_DB = ThreadLane("socket-db", 4, keep_queued=True)
+"""Database calls of WebSocket handshakes and the presence consumer (calls queued at server
+stop still run: a closed socket's presence row is removed)."""
 
 
 class LaneAuthMiddleware(AuthMiddleware):
