@@ -35,6 +35,7 @@ from users import throttle
 from users.apps import UsersConfig
 from users.consumers import PresenceConsumer
 from users.models import FriendRequest, PresenceConnection
+from users.sessionstore import SessionStore
 from users.wsauth import LaneAuthMiddleware
 
 # Loaded by name from the registry (denoise/loading.py KINDS).
@@ -91,3 +92,4 @@ _user_models.AccountManager.get_by_natural_key
 RecordingJobInline.has_add_permission, RecordingJobAdmin.has_add_permission
 RecordingJobAdmin.has_change_permission, RecordingJobAdmin.delete_model
 RecordingJobAdmin.delete_queryset, StreamRecordingAdmin.has_add_permission
+SessionStore.clear_expired  # Django's clearsessions calls it

@@ -32,6 +32,7 @@ from fc25_denoise.threads import shutdown_lanes  # noqa: E402
 from fc25_denoise.wsorigin import SameOriginWebSocket  # noqa: E402
 from users.events import remember_loop  # noqa: E402
 from users.routing import websocket_urlpatterns as user_ws  # noqa: E402
+from users.sessionstore import SESSION_SWEEP  # noqa: E402
 from users.wsauth import auth_stack  # noqa: E402
 
 logger = logging.getLogger(__name__)
@@ -46,12 +47,14 @@ router = ProtocolTypeRouter(
 
 async def startup() -> None:
     """Server start: remember the loop, join the server processes (heartbeat, sweep of
-    dead processes' streams, spool recovery), resume recording jobs left queued, then
-    freeze what is alive now out of the garbage collector's way (:func:`freeze_startup_heap`)."""
+    dead processes' streams, spool recovery), resume recording jobs left queued, start the
+    loop monitor and the expired-session sweep, then freeze what is alive now out of the
+    garbage collector's way (:func:`freeze_startup_heap`)."""
     remember_loop(asyncio.get_running_loop())
     live_hub().node.start()
     job_runner().start_polling()
     LOOP_MONITOR.start()
+    SESSION_SWEEP.start()
     # ~50 ms on the loop, but before the server accepts its first connection: nothing is live.
     logger.info("froze %d objects alive at startup", freeze_startup_heap())
 
@@ -76,6 +79,7 @@ async def shutdown() -> None:
     """Server stop: finalize live streams (their recordings are saved), stop the job
     threads, then every thread lane (:func:`fc25_denoise.threads.shutdown_lanes`)."""
     await LOOP_MONITOR.stop()
+    await SESSION_SWEEP.stop()
     hub = existing_live_hub()
     if hub is not None:
         await hub.shutdown()

@@ -202,6 +202,9 @@ PROXY_COUNT = env_int("FC25_PROXY_COUNT", 0, minimum=0)
 MAX_PRESENCE_SOCKETS = env_int("FC25_MAX_PRESENCE_SOCKETS", 8, minimum=1)
 """Presence sockets one user may hold open; the next is closed with code 4429."""
 
+SESSION_ENGINE = "users.sessionstore"
+"""Django's database sessions, expired rows removed in one statement and swept while the
+server runs (users/sessionstore.py)."""
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 CSRF_COOKIE_SAMESITE = "Lax"

@@ -16,6 +16,7 @@ import pytest
 
 from fc25_denoise import asgi, runtime
 from users import events
+from users.sessionstore import SESSION_SWEEP
 
 
 class FakeRunner:
@@ -92,11 +93,18 @@ async def test_lifespan_starts_and_stops_the_process_services(services):
         seen["loop"] = events._server_loop is asyncio.get_running_loop()
         seen["hub_alive"] = not hub.shut_down
         seen["node_joined"] = hub.node.started
+        seen["sessions_swept"] = SESSION_SWEEP.running
 
     replies = await run_lifespan(on_started)
     assert replies == ["lifespan.startup.complete", "lifespan.shutdown.complete"]
-    assert seen == {"polling": True, "loop": True, "hub_alive": True, "node_joined": True}
-    assert hub.shut_down and runner.stopped
+    assert seen == {
+        "polling": True,
+        "loop": True,
+        "hub_alive": True,
+        "node_joined": True,
+        "sessions_swept": True,
+    }
+    assert hub.shut_down and runner.stopped and not SESSION_SWEEP.running
 
 
 async def test_shutdown_without_a_hub_stops_the_runner(monkeypatch):
