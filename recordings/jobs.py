@@ -32,7 +32,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor, wait
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -190,11 +190,16 @@ class JobRunner:
         return not wait(pending, timeout=timeout).not_done
 
     def resume(self) -> int:
-        """Queue jobs left queued, or running without a heartbeat (their process died)."""
+        """Queue jobs left queued, or running without a heartbeat (their process died:
+        each is put back to queued from scratch and its owner told, as a job stopped by
+        its own server's shutdown is, :func:`_requeue`); returns how many were submitted."""
         cutoff = timezone.now() - STALE_AFTER
-        RecordingJob.objects.filter(
+        dead = RecordingJob.objects.filter(
             status=RecordingJob.Status.RUNNING, updated_at__lt=cutoff
-        ).update(status=RecordingJob.Status.QUEUED)
+        ).values_list("pk", flat=True)
+        for job_id in list(dead):
+            if _requeue(job_id, stale_before=cutoff):
+                logger.info("[job %s] its server process stopped beating; queued again", job_id)
         ids = list(
             RecordingJob.objects.filter(status=RecordingJob.Status.QUEUED).values_list(
                 "pk", flat=True
@@ -381,25 +386,32 @@ def _run(job: RecordingJob, stop: threading.Event, log_prefix: str) -> None:
     logger.info("%s done: %s (%d bytes)", log_prefix, stored, size)
 
 
-def _requeue(job_id: int) -> None:
-    """Put running job ``job_id`` back to queued, from scratch, and announce it.
+def _requeue(job_id: int, *, stale_before: datetime | None = None) -> bool:
+    """Put running job ``job_id`` back to queued, from scratch, and announce it; True if
+    it was.
 
-    Only a RUNNING row changes: one deleted or already finished meanwhile stays so.
-    Never raises: if the database refuses, the row stays RUNNING, and once its heartbeat
-    is :data:`STALE_AFTER` old any process's poll queues it again.
+    Only a RUNNING row changes (with ``stale_before``: only one whose heartbeat is older,
+    so a job that beat again since it was found dead keeps running): one deleted or
+    already finished meanwhile stays so. Never raises: if the database refuses, the row
+    stays RUNNING, and once its heartbeat is :data:`STALE_AFTER` old any process's poll
+    queues it again.
     """
     try:
         # updated_at is set by hand: update() leaves auto_now alone.
         running = RecordingJob.objects.filter(pk=job_id, status=RecordingJob.Status.RUNNING)
+        if stale_before is not None:
+            running = running.filter(updated_at__lt=stale_before)
         if not running.update(
             status=RecordingJob.Status.QUEUED, progress=0.0, updated_at=timezone.now()
         ):
-            return
+            return False
         job = RecordingJob.objects.select_related("recording").filter(pk=job_id).first()
         if job is not None:
             notify(job, job.recording.owner_id)
+        return True
     except DatabaseError:
         logger.exception("[job %s] could not be queued again", job_id)
+        return False
 
 
 def _fail(job_id: int, message: str) -> None:
