@@ -93,3 +93,4 @@ RecordingJobInline.has_add_permission, RecordingJobAdmin.has_add_permission
 RecordingJobAdmin.has_change_permission, RecordingJobAdmin.delete_model
 RecordingJobAdmin.delete_queryset, StreamRecordingAdmin.has_add_permission
 SessionStore.clear_expired  # Django's clearsessions calls it
+SessionStore._validate_session_key  # Django's SessionBase calls it

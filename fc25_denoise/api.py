@@ -19,6 +19,7 @@ from typing import Any, TypeVar
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig, ValidationError
 from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http.request import RawPostDataException
 from django.http.response import HttpResponseBase
 
 logger = logging.getLogger(__name__)
@@ -83,7 +84,8 @@ def parse_json_body(request: HttpRequest) -> Json:
     """The request body as a JSON object.
 
     Raises:
-        ApiError: 413 over ``API_MAX_BODY_BYTES``; 400 not JSON (also: nested deeper
+        ApiError: 413 over ``API_MAX_BODY_BYTES``; 400 not JSON (also: a multipart
+        form, nested deeper
         than the parser's recursion limit, or a number with thousands of digits),
         not an object, or a string (or key) holding a NUL character or an unpaired
         surrogate.
@@ -96,6 +98,8 @@ def parse_json_body(request: HttpRequest) -> Json:
         raw = request.body
     except RequestDataTooBig:
         raise ApiError(413, f"Request body is larger than {limit} bytes.") from None
+    except RawPostDataException:  # a multipart body, already parsed as a form (CSRF check)
+        raise BadRequest("The body must be JSON (Content-Type: application/json).") from None
     if len(raw) > limit:
         raise ApiError(413, f"Request body is larger than {limit} bytes.")
     if not raw.strip():

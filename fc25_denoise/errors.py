@@ -17,6 +17,7 @@ from django.conf import settings
 from django.core.exceptions import BadRequest as DjangoBadRequest
 from django.core.exceptions import (
     DisallowedHost,
+    RequestDataTooBig,
     SuspiciousOperation,
     TooManyFieldsSent,
     TooManyFilesSent,
@@ -28,6 +29,9 @@ from django.http.response import HttpResponseBase
 from django.utils.deprecation import MiddlewareMixin
 
 from .api import NUL_MESSAGE, error_response
+
+SAFE_METHODS = ("GET", "HEAD", "OPTIONS", "TRACE")
+"""Methods that read only: a redirect to the slashed path is harmless for them."""
 
 
 def is_api(request: HttpRequest) -> bool:
@@ -55,8 +59,12 @@ def handler404(request: HttpRequest, exception: Exception | None = None) -> Http
 
 def handler400(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
     """Django's 400s (a bad Host header, too many fields, a multipart body it cannot
-    parse, any SuspiciousOperation): JSON under /api/."""
+    parse, any SuspiciousOperation): JSON under /api/, and 413 for form fields larger
+    than ``DATA_UPLOAD_MAX_MEMORY_SIZE`` (a ``SuspiciousOperation`` too)."""
     if is_api(request):
+        if isinstance(exception, RequestDataTooBig):  # form fields past the form limit
+            limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+            return error_response(413, f"The form fields are larger than {limit} bytes.")
         return error_response(400, _bad_request_message(exception))
     from django.views.defaults import bad_request
 
@@ -117,11 +125,18 @@ class JsonApiErrors(MiddlewareMixin):
     """
 
     def process_request(self, request: HttpRequest) -> HttpResponse | None:
-        """A NUL character in the path or query string: 400 before any view looks it up
-        (PostgreSQL refuses NUL in text; the lookup would fail with a 500)."""
+        """Under /api/: a NUL character in the path or query string is 400 before any view
+        looks it up (PostgreSQL refuses NUL in text; the lookup would fail with a 500).
+        An unsafe request to a path without its final slash is 404 (every API path ends
+        with one): ``CommonMiddleware`` would redirect it, which ``fetch`` follows as a
+        ``GET`` (a ``POST`` quietly becoming a read), and with DEBUG on it raises."""
+        if not is_api(request):
+            return None
         query = request.META.get("QUERY_STRING", "")
-        if is_api(request) and ("\x00" in request.path or "%00" in query or "\x00" in query):
+        if "\x00" in request.path or "%00" in query or "\x00" in query:
             return error_response(400, NUL_MESSAGE)
+        if request.method not in SAFE_METHODS and not request.path.endswith("/"):
+            return error_response(404, f"API paths end with '/': {request.path}/")
         return None
 
     def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:

@@ -25,7 +25,8 @@ PAGE_MAX = 500
 """The largest ``limit`` a request may ask for: one page's queries and JSON stay bounded
 whatever the history of the user and their friends."""
 
-_CURSOR = re.compile(r"^(-?\d{1,19})-(\d{1,19})$")
+_CURSOR = re.compile(r"(-?[0-9]{1,19})-([0-9]{1,19})")
+"""A cursor, matched whole (``fullmatch``): ASCII digits only (``\\d`` takes any script's)."""
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MICROSECOND = timedelta(microseconds=1)
 
@@ -51,7 +52,8 @@ def parse_limit(value: str | None) -> int:
     """
     if value is None:
         return PAGE_DEFAULT
-    if not value.isdigit() or not 1 <= int(value) <= PAGE_MAX:
+    # ASCII only: str.isdigit() also takes "²" and other digits int() refuses or reads.
+    if not (value.isascii() and value.isdigit()) or not 1 <= int(value) <= PAGE_MAX:
         raise BadRequest(f"limit must be an integer from 1 to {PAGE_MAX}.")
     return int(value)
 
@@ -64,7 +66,7 @@ def parse_cursor(value: str | None) -> Position | None:
     """
     if value is None:
         return None
-    match = _CURSOR.match(value)
+    match = _CURSOR.fullmatch(value)
     if match is None:
         raise BadRequest("before must be the 'next' value of an earlier page.")
     micros, pk = (int(g) for g in match.groups())

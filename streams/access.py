@@ -4,8 +4,9 @@ A listener loses a live stream the moment they may no longer hear it:
 
 * the friendship ends (either side; both directions: each may be listening to
   the other), reason ``"not_friends"``;
-* the listener logs out, is deactivated or has their password changed or disabled,
-  reason ``"logged_out"``;
+* the listener logs out, is deactivated or has their password changed or disabled, or
+  the login the listen was opened from ends otherwise (its session deleted by an
+  administrator, or expired: :data:`users.logins.login_ended`), reason ``"logged_out"``;
 * the broadcaster's account is deleted: the stream ends (``live.end``), reason
   ``"ended"``.
 
@@ -27,7 +28,7 @@ from django.db.models.signals import post_delete, post_save, pre_delete
 from django.http import HttpRequest
 
 from users.events import send_after_commit
-from users.logins import session_names
+from users.logins import EndedLogin, login_ended, session_names
 from users.models import Friendship, User
 from users.signals import password_changed
 
@@ -91,6 +92,12 @@ def _logged_out(
     revoke_listener(user.pk, logins or None)
 
 
+def _login_ended(sender: type, logins: list[EndedLogin], **kwargs: Any) -> None:
+    channels = list(ActiveStream.objects.values_list("node_channel", flat=True).distinct())
+    for login in logins:  # one query for a sweep's many
+        _revoke(channels, None, login.user_id, LOGGED_OUT, login.names)
+
+
 def _user_saved(sender: type[User], instance: User, created: bool, **kwargs: Any) -> None:
     if created:
         return
@@ -121,5 +128,6 @@ def connect_receivers() -> None:
     """Hook the rule to the events that end access (called once, at app start)."""
     post_delete.connect(_friendship_deleted, sender=Friendship, dispatch_uid="streams.access.f")
     user_logged_out.connect(_logged_out, dispatch_uid="streams.access.logout")
+    login_ended.connect(_login_ended, dispatch_uid="streams.access.login_ended")
     post_save.connect(_user_saved, sender=User, dispatch_uid="streams.access.user")
     pre_delete.connect(_user_deleting, sender=User, dispatch_uid="streams.access.user_deleted")

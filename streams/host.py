@@ -30,6 +30,7 @@ from users.events import publish_now
 from users.models import User
 
 from . import access, liveness, services
+from .accesswatch import AccessWatch
 from .calls import serve
 from .checks import check_level, check_offer_for
 from .dbtask import db
@@ -67,6 +68,7 @@ class LocalHub:
         self._closing = False
         """Shutting down: no new stream is taken, and placement sees this process full."""
         self._quota = QuotaWatch(self._notify, usage=self._quota_usage)
+        self._access = AccessWatch(self._live, self._listens_to_end)
         self.node = ProcessNode(
             functools.partial(serve, self),
             self._notice,
@@ -329,6 +331,7 @@ class LocalHub:
         change = LiveChange(live.atten_lim_db).then(self._pending.pop(user.pk, LiveChange()))
         change.apply_to(session)
         self._sessions[user.pk] = session
+        self._access.start()
         self._quota.track(
             session,
             *await db(quota_usage, user.pk),
@@ -343,6 +346,9 @@ class LocalHub:
 
     async def _quota_usage(self, user_id: int) -> tuple[int, int]:
         return await db(quota_usage, user_id)
+
+    async def _listens_to_end(self, pairs: list[tuple[int, int]]) -> dict[tuple[int, int], str]:
+        return await db(services.listens_to_end, pairs)
 
     async def listen_here(
         self,
@@ -458,6 +464,7 @@ class LocalHub:
         """
         self._closing = True
         self._quota.close()
+        self._access.close()
         sessions = [s for s in self._sessions.values() if s is not None]
         if sessions:
             logger.info("server shutdown: stopping %d live streams", len(sessions))

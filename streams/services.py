@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import uuid
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -25,10 +26,11 @@ from recordings.recovery import recover_spool
 from recordings.services import do_save_live_recording
 from recordings.storage import spool_paths
 from users.events import publish
-from users.models import User
+from users.models import Friendship, User
 from users.presence import do_set_streaming
 from users.services import are_friends, friend_ids, get_user
 
+from .access import LOGGED_OUT, NOT_FRIENDS
 from .models import ActiveStream, BroadcastSettings, LiveListen
 
 logger = logging.getLogger(__name__)
@@ -268,6 +270,37 @@ def may_listen(listener_id: int, broadcaster_id: int) -> bool:
         return True
     broadcaster = User.objects.filter(pk=broadcaster_id).first()
     return broadcaster is not None and are_friends(listener, broadcaster)
+
+
+def listens_to_end(pairs: Collection[tuple[int, int]]) -> dict[tuple[int, int], str]:
+    """Of these ``(broadcaster id, listener id)`` pairs, those whose listener may no longer
+    hear the broadcaster (:func:`may_listen`), with the reason: ``"logged_out"`` (the
+    listener's account is inactive or gone) or ``"not_friends"``. Two queries however
+    many pairs."""
+    if not pairs:
+        return {}
+    listeners = {listener for _, listener in pairs}
+    active = set(User.objects.filter(pk__in=listeners, is_active=True).values_list("pk", flat=True))
+    broadcasters = {broadcaster for broadcaster, _ in pairs}
+    friends = set(
+        Friendship.objects.filter(
+            Q(user_low_id__in=broadcasters) | Q(user_high_id__in=broadcasters)
+        ).values_list("user_low_id", "user_high_id")
+    )
+    ended: dict[tuple[int, int], str] = {}
+    for broadcaster, listener in pairs:
+        if listener not in active:
+            ended[(broadcaster, listener)] = LOGGED_OUT
+        elif (
+            listener != broadcaster
+            and (
+                min(broadcaster, listener),
+                max(broadcaster, listener),
+            )
+            not in friends
+        ):
+            ended[(broadcaster, listener)] = NOT_FRIENDS
+    return ended
 
 
 def do_record_listen(

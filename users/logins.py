@@ -23,12 +23,14 @@ from __future__ import annotations
 import hashlib
 import logging
 import secrets
+from dataclasses import dataclass
 from typing import Any
 
 from django.contrib.auth import SESSION_KEY
 from django.contrib.sessions.backends.base import SessionBase
 from django.contrib.sessions.base_session import AbstractBaseSession
 from django.core.cache import cache
+from django.dispatch import Signal
 from django.utils import timezone
 
 from .services import session_is_valid
@@ -102,10 +104,44 @@ def remember_session(sender: type, instance: AbstractBaseSession, **kwargs: Any)
         logger.exception("could not record a login's session (user id %s)", user_id)
 
 
-def deleted_session_login(instance: AbstractBaseSession) -> tuple[int, list[str]] | None:
-    """The user a deleted session row logged in and the names its sockets answer to (its
-    tag, and its key's name), for them to check their login again; None for a row of no
-    user or one already expired. Never raises (a row that does not decode is None).
+@dataclass(frozen=True)
+class EndedLogin:
+    """A login that ended without a logout: whose it was and the names its sockets and
+    listens answer to (:func:`session_names`)."""
+
+    user_id: int
+    tag: str | None
+    names: list[str]
+
+
+login_ended = Signal()
+"""Sent (``logins``: a list of :class:`EndedLogin`) when logins end without a logout or a new
+password: its current session row deleted (an administrator, a script; not a key renewed
+by Django, whose login goes on) or expired and swept (:mod:`users.sessionstore`).
+Receivers end what the login holds open: its presence sockets (:mod:`users.signals`) and
+its live listens (:mod:`streams.access`)."""
+
+
+def session_login(instance: AbstractBaseSession) -> EndedLogin | None:
+    """The login a session row holds (its user, tag and names); None for a row of no user.
+    Never raises (a row that does not decode is None, logged)."""
+    try:
+        data = instance.get_decoded()
+        user_id, tag = data.get(SESSION_KEY), data.get(LOGIN_TAG_KEY)
+        if not user_id:
+            return None
+        tag = tag if isinstance(tag, str) else None
+        return EndedLogin(int(user_id), tag, _names(tag, instance.session_key))
+    except Exception:
+        logger.exception("could not read a session's login")
+        return None
+
+
+def deleted_session_ended(instance: AbstractBaseSession) -> EndedLogin | None:
+    """The login a deleted session row ended, or None: a row of no user, one expired
+    already (the sweep tells those itself), or a login that goes on under a renewed key
+    (Django deletes the old row when it cycles a key: a new password set from that
+    browser, a login again as the same user). Never raises.
 
     Nothing needs forgetting: a login's record names its current key, which
     :func:`login_is_valid` checks against the session table, so a deleted row ends the
@@ -113,15 +149,13 @@ def deleted_session_login(instance: AbstractBaseSession) -> tuple[int, list[str]
     """
     try:
         if instance.expire_date <= timezone.now():
-            return None  # expired already (clearsessions): nothing of it is open
-        data = instance.get_decoded()
-        user_id, tag = data.get(SESSION_KEY), data.get(LOGIN_TAG_KEY)
-        if not user_id:
             return None
-        return int(user_id), _names(tag, instance.session_key)
-    except Exception:
-        logger.exception("could not read a deleted session")
+    except Exception:  # a row without a usable expiry: decided by its login alone
+        logger.exception("could not read a deleted session's expiry")
+    login = session_login(instance)
+    if login is None or login_is_valid(None, login.tag, login.user_id):
         return None
+    return login
 
 
 def forget_login(session: SessionBase | None) -> None:

@@ -1,17 +1,22 @@
-"""Sessions in the database (Django's ``db`` engine), with expired rows removed in one
-statement, and a sweep that removes them while the server runs.
+"""Sessions in the database (Django's ``db`` engine): expired ones removed by a sweep while
+the server runs, their logins ended as they go, and session keys checked for what this
+server makes before any query.
 
-Django's own ``clear_expired`` deletes through the ORM. With a ``post_delete`` receiver on
-the session model (:mod:`users.signals`: a deleted live session closes its login's
-sockets) the ORM loads every expired row to send it the signal, one by one; an expired
-login has no open sockets to tell (:func:`users.logins.deleted_session_login` skips them),
-so here they go in one ``DELETE``.
+A login whose session expires has ended, but what it opened goes on unless told: its
+presence sockets (events keep coming to a cookie that now gets 401) and its live listens.
+:func:`end_expired` removes expired rows a chunk at a time and sends
+:data:`users.logins.login_ended` for each that held a login, as a deleted live row does.
+It is also ``clearsessions`` (:meth:`SessionStore.clear_expired`). Django's own deletes
+through the ORM, which, with the ``post_delete`` receiver on the session model, loads
+and signals every row one by one and tells no one of an expired login.
 
 Django leaves the removal to a cron job running ``clearsessions``, which a self-hosted
-server tends not to have, and the table then grows with every login for good; each
-server process therefore sweeps every :data:`SWEEP_INTERVAL_S` (:data:`SESSION_SWEEP`,
-started and stopped by the ASGI lifespan). Several processes sweeping at once is
-harmless: the statement is idempotent.
+server tends not to have: the table grew with every login for good, and expired logins
+kept their sockets and listens. Each server process therefore sweeps every
+:data:`SWEEP_INTERVAL_S` (:data:`SESSION_SWEEP`, started and stopped by the ASGI
+lifespan), so an expired login ends within that. Several processes sweeping at once is
+harmless: a login is told by a process whose ``DELETE`` removed rows of its chunk, at
+worst twice (ending a login is idempotent).
 """
 
 from __future__ import annotations
@@ -19,6 +24,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Sequence
 from datetime import datetime
 
 from django.contrib.sessions.backends.db import SessionStore as DbSessionStore
@@ -27,45 +33,102 @@ from django.utils import timezone
 
 from fc25_denoise.threads import ThreadLane, run_on
 
+from .logins import EndedLogin, login_ended, session_login
+
 logger = logging.getLogger(__name__)
 
-SWEEP_INTERVAL_S = 3600.0
-"""How often a server process removes expired sessions."""
-FIRST_SWEEP_S = 60.0
-"""The first sweep after a start: soon, since a server restarted often may never run an hour."""
+SWEEP_INTERVAL_S = 60.0
+"""How often a server process removes expired sessions (and so the longest an expired
+login's sockets and listens outlive it): one indexed ``SELECT`` when nothing expired."""
+FIRST_SWEEP_S = 10.0
+"""The first sweep after a start."""
+CHUNK = 1000
+"""Expired rows read, deleted and told per round (a backlog is not held in memory whole)."""
 
 SESSION_SWEEPS = ThreadLane("session-sweep", 1)
-"""The sweep's one statement (a large table takes a while; no other lane waits for it)."""
+"""The sweep's statements (a large backlog takes a while; no other lane waits for it)."""
 
 
-def delete_expired(now: datetime | None = None) -> int:
-    """Delete every session that expired before ``now`` (default: now) in one statement;
-    returns how many went. Sends no ``post_delete``. Raises the database's errors."""
+def end_expired(now: datetime | None = None) -> int:
+    """Delete every session that expired before ``now`` (default: now), :data:`CHUNK` rows
+    at a time, and send ``login_ended`` for each deleted row that held a login (after its
+    chunk is deleted, so a socket's recheck finds it gone). Returns how many rows went.
+
+    A receiver's failure is logged and the others still run. Raises the database's errors
+    (rows not deleted yet stay for the next sweep).
+    """
+    model = SessionStore.get_model_class()
+    cutoff = now or timezone.now()
+    removed = 0
+    while True:
+        rows = list(model.objects.filter(expire_date__lt=cutoff).order_by()[:CHUNK])
+        if not rows:
+            return removed
+        gone = _delete_keys([row.session_key for row in rows], cutoff)
+        removed += gone
+        logins = [login for row in rows if (login := session_login(row)) is not None]
+        if gone and logins:
+            _tell(logins)
+        if len(rows) < CHUNK:
+            return removed
+
+
+def _delete_keys(keys: Sequence[str], cutoff: datetime) -> int:
+    """``DELETE`` these expired rows in one statement (no ``post_delete``); how many went."""
     model = SessionStore.get_model_class()
     connection = connections[router.db_for_write(model) or "default"]
     quote = connection.ops.quote_name
-    expire_field = model._meta.get_field("expire_date")
+    key_field, expire_field = model._meta.pk, model._meta.get_field("expire_date")
+    key_column = (key_field.column if key_field is not None else None) or "session_key"
     expire_column = expire_field.column or expire_field.name
-    cutoff = connection.ops.adapt_datetimefield_value(now or timezone.now())
+    marks = ", ".join(["%s"] * len(keys))
     with connection.cursor() as cursor:
         cursor.execute(
-            f"DELETE FROM {quote(model._meta.db_table)} WHERE {quote(expire_column)} < %s",
-            [cutoff],
+            f"DELETE FROM {quote(model._meta.db_table)} "
+            f"WHERE {quote(key_column)} IN ({marks}) AND {quote(expire_column)} < %s",
+            [*keys, connection.ops.adapt_datetimefield_value(cutoff)],
         )
         return max(cursor.rowcount, 0)
 
 
+def _tell(logins: list[EndedLogin]) -> None:
+    for receiver, result in login_ended.send_robust(sender=EndedLogin, logins=logins):
+        if isinstance(result, Exception):
+            logger.error(
+                "could not end %d expired logins, user ids %s (%s)",
+                len(logins),
+                ",".join(str(login.user_id) for login in logins[:20]),
+                getattr(receiver, "__qualname__", receiver),
+                exc_info=result,
+            )
+
+
+SESSION_KEY_MAX = 40
+"""The session table's key column (``varchar(40)``); Django makes keys of 32."""
+
+
 class SessionStore(DbSessionStore):
-    """Django's database sessions; only :meth:`clear_expired` differs."""
+    """Django's database sessions; :meth:`clear_expired` and the key check differ."""
+
+    def _validate_session_key(self, key: str | None) -> bool:
+        """A key this server could have made: 8 to 40 ASCII letters and digits.
+
+        Django only asks for 8 characters, so a cookie holding a NUL (``"\\000"`` in a
+        quoted cookie) reached the query, which PostgreSQL refuses with an error: a 500
+        on every route and a failed socket handshake. Anything else is no session.
+        """
+        return (
+            key is not None and 8 <= len(key) <= SESSION_KEY_MAX and key.isascii() and key.isalnum()
+        )
 
     @classmethod
     def clear_expired(cls) -> None:
-        """``clearsessions``: :func:`delete_expired`."""
-        delete_expired()
+        """``clearsessions``: :func:`end_expired`."""
+        end_expired()
 
 
 class SessionSweep:
-    """One task: :func:`delete_expired` after ``first_s``, then every ``interval_s``.
+    """One task: :func:`end_expired` after ``first_s``, then every ``interval_s``.
 
     A failed sweep is logged and tried again an interval later. Owns its task:
     :meth:`stop` cancels it and waits for it.
@@ -87,7 +150,7 @@ class SessionSweep:
             self._task = asyncio.get_running_loop().create_task(self._run(), name="session-sweep")
 
     async def stop(self) -> None:
-        """Cancel the task and wait for it (a statement running on the lane finishes there)."""
+        """Cancel the task and wait for it (a round running on the lane finishes there)."""
         task, self._task = self._task, None
         if task is not None:
             task.cancel()
@@ -98,7 +161,7 @@ class SessionSweep:
         await asyncio.sleep(self.first_s)
         while True:
             try:
-                removed = await run_on(SESSION_SWEEPS, delete_expired)
+                removed = await run_on(SESSION_SWEEPS, end_expired)
             except Exception:
                 logger.exception("could not remove expired sessions")
             else:

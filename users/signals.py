@@ -22,8 +22,10 @@ from django.http import HttpRequest
 from .consumers import SESSION_ENDED_MESSAGE_TYPE
 from .events import publish, send_after_commit, user_group
 from .logins import (
-    deleted_session_login,
+    EndedLogin,
+    deleted_session_ended,
     forget_login,
+    login_ended,
     remember_session,
     session_names,
     tag_login,
@@ -59,14 +61,19 @@ def _logged_out(
 
 
 def _session_deleted(sender: type, instance: Any, **kwargs: Any) -> None:
-    # Its login's sockets check it again: still logged in under a renewed key (a new
-    # password from that login) they stay; ended (an administrator deleted the session)
-    # they close.
-    deleted = deleted_session_login(instance)
-    if deleted is not None:
-        user_id, names = deleted
-        for name in names:
-            _close_sockets(user_id, name, recheck=True)
+    # A login's current row deleted (an administrator ended it): the login has ended. A
+    # renewed key's old row (Django cycling the key) is not: deleted_session_ended says so.
+    login = deleted_session_ended(instance)
+    if login is not None:
+        login_ended.send(sender=EndedLogin, logins=[login])
+
+
+def _login_ended(sender: type, logins: list[EndedLogin], **kwargs: Any) -> None:
+    # Their sockets check their login again (a name may be shared by an older socket of
+    # the same login under a renewed key, which stays) and close with 4401 if it ended.
+    for login in logins:
+        for name in login.names:
+            _close_sockets(login.user_id, name, recheck=True)
 
 
 PASSWORD_CHANGED = "_fc25_password_changed"
@@ -153,6 +160,7 @@ def connect_receivers() -> None:
     post_delete.connect(
         _request_deleted, sender=FriendRequest, dispatch_uid="users.signals.request_deleted"
     )
+    login_ended.connect(_login_ended, dispatch_uid="users.signals.login_ended")
     store = import_module(settings.SESSION_ENGINE).SessionStore
     if hasattr(store, "get_model_class"):  # database-backed engines (db, cached_db)
         post_save.connect(

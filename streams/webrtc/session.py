@@ -270,6 +270,10 @@ class BroadcastSession:
         """See :meth:`ListenerSet.confirm`."""
         self._listeners.confirm(listen_id)
 
+    def confirmed_listens(self) -> list[tuple[uuid.UUID, int]]:
+        """See :meth:`ListenerSet.confirmed`."""
+        return self._listeners.confirmed()
+
     def listeners_at(self, level: Level) -> list[tuple[uuid.UUID, int]]:
         """See :meth:`ListenerSet.at_level`."""
         return self._listeners.at_level(level)

@@ -1,6 +1,8 @@
-"""Expired sessions are removed in one statement (``clearsessions`` and the server's own
-sweep), without loading rows, while a live session deleted still tells its sockets; and
-each server process sweeps them while it runs, so the table does not grow for good."""
+"""Expired sessions are removed a chunk at a time (``clearsessions`` and the server's own
+sweep): a few statements however many rows, not the ORM's row-by-row delete, and each
+expired login is told (``login_ended``: its sockets and listens end, see
+tests/live/test_listen_ends_with_its_login.py). Each server process sweeps while it runs,
+so the table does not grow for good."""
 
 from __future__ import annotations
 
@@ -17,6 +19,7 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from users import sessionstore
+from users.logins import EndedLogin, login_ended
 from users.sessionstore import SessionStore, SessionSweep
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -31,23 +34,58 @@ def make_sessions(expired: int, live: int) -> None:
         store.create()
 
 
-def test_clearsessions_removes_expired_rows_in_one_statement() -> None:
+def test_clearsessions_removes_expired_rows_in_a_few_statements(monkeypatch) -> None:
+    monkeypatch.setattr(sessionstore, "CHUNK", 20)
     make_sessions(expired=50, live=3)
     assert Session.objects.count() == 53
     with CaptureQueriesContext(connection) as queries:
         call_command("clearsessions")
-    statements = [q["sql"] for q in queries.captured_queries]
-    assert len(statements) == 1 and statements[0].startswith("DELETE"), statements
+    statements = [q["sql"].split()[0] for q in queries.captured_queries]
+    # Three chunks of 20, 20 and 10: each read, deleted in one statement, and its logins
+    # told (one query: where live streams are, for their listens).
+    assert statements == ["SELECT", "DELETE", "SELECT"] * 3, statements
     assert Session.objects.count() == 3
     assert not Session.objects.filter(expire_date__lt=timezone.now()).exists()
 
 
-def test_delete_expired_counts_what_went_and_keeps_the_rest() -> None:
-    make_sessions(expired=4, live=2)
-    assert sessionstore.delete_expired() == 4
-    assert sessionstore.delete_expired() == 0
-    # A cutoff past the live ones' expiry removes them too.
-    assert sessionstore.delete_expired(timezone.now() + timedelta(hours=2)) == 2
+def test_end_expired_counts_what_went_keeps_the_rest_and_tells_each_login() -> None:
+    told: list[EndedLogin] = []
+
+    def hear(sender: object, logins: list[EndedLogin], **kwargs: object) -> None:
+        told.extend(logins)
+
+    login_ended.connect(hear)
+    try:
+        make_sessions(expired=4, live=2)
+        assert sessionstore.end_expired() == 4
+        assert sorted(login.user_id for login in told) == [1, 2, 3, 4]
+        assert sessionstore.end_expired() == 0
+        # A cutoff past the live ones' expiry removes them too.
+        assert sessionstore.end_expired(timezone.now() + timedelta(hours=2)) == 2
+        assert len(told) == 6
+    finally:
+        login_ended.disconnect(hear)
+
+
+def test_a_failing_receiver_does_not_stop_the_others(caplog) -> None:
+    told: list[int] = []
+
+    def broken(sender: object, logins: list[EndedLogin], **kwargs: object) -> None:
+        raise RuntimeError("channel layer away")
+
+    def hear(sender: object, logins: list[EndedLogin], **kwargs: object) -> None:
+        told.extend(login.user_id for login in logins)
+
+    login_ended.connect(broken)
+    login_ended.connect(hear)
+    try:
+        make_sessions(expired=2, live=0)
+        assert sessionstore.end_expired() == 2
+    finally:
+        login_ended.disconnect(broken)
+        login_ended.disconnect(hear)
+    assert sorted(told) == [1, 2]
+    assert "could not end 2 expired logins, user ids 1,2" in caplog.text
 
 
 async def test_a_server_sweep_removes_expired_sessions_while_it_runs(caplog) -> None:
@@ -84,7 +122,7 @@ async def test_a_failed_sweep_is_logged_and_tried_again(monkeypatch, caplog) -> 
             raise RuntimeError("database away")
         return 0
 
-    monkeypatch.setattr(sessionstore, "delete_expired", flaky)
+    monkeypatch.setattr(sessionstore, "end_expired", flaky)
     sweep = SessionSweep(interval_s=0.02, first_s=0.0)
     sweep.start()
     try:
