@@ -143,6 +143,9 @@ def deleted_session_ended(instance: AbstractBaseSession) -> EndedLogin | None:
     (Django deletes the old row when it cycles a key: a new password set from that
     browser, a login again as the same user). Never raises.
 
+    A logout's own flush deletes its row too, after the logout's notices: the login ends
+    twice, which ends nothing more (ending a login is idempotent).
+
     Nothing needs forgetting: a login's record names its current key, which
     :func:`login_is_valid` checks against the session table, so a deleted row ends the
     login however it was deleted (an administrator, raw SQL, another process).

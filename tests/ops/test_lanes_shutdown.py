@@ -17,8 +17,12 @@ def fresh_lane(**kwargs: bool) -> ThreadLane:
 
 
 @pytest.mark.django_db(transaction=True)
-async def test_the_server_stop_ends_every_lane() -> None:
+async def test_the_server_stop_ends_every_lane(monkeypatch: pytest.MonkeyPatch) -> None:
     from fc25_denoise import asgi, urls  # urls: the views' lanes (a request imports them)
+
+    # Not this process's job runner and live hub: later tests still use them.
+    monkeypatch.setattr(asgi, "existing_job_runner", lambda: None)
+    monkeypatch.setattr(asgi, "existing_live_hub", lambda: None)
 
     assert urls.urlpatterns
     names = {lane.name for lane in lanes()}
