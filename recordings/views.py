@@ -153,7 +153,7 @@ def import_recording(request: HttpRequest, wiring: JobWiring) -> HttpResponse:
     if upload is None:
         raise BadRequest("Attach the audio file as the multipart field 'file'.")
     check_no_nul(upload.name or "", *(v for _, values in request.POST.lists() for v in values))
-    title = request.POST.get("title", "").strip()[: services.TITLE_MAX]
+    title = request.POST.get("title", "")  # checked by do_import, as a rename's is
     model, atten = _engine_choice(request.POST.dict(), user, wiring.engine_defaults)
     rec = services.do_import(user, upload, title, model, atten, wiring.job_runner().submit)
     rec = services.check_readable(user, rec.pk)  # with its job prefetched
