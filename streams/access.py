@@ -32,14 +32,13 @@ from users.logins import EndedLogin, login_ended, session_names
 from users.models import Friendship, User
 from users.signals import password_changed
 
-from .models import ActiveStream
+from .models import ActiveStream, LiveListen
+from .reasons import LOGGED_OUT, NOT_FRIENDS
 
 REVOKE_MESSAGE_TYPE = "live.revoke"
 END_MESSAGE_TYPE = "live.end"
 """Notice to a stream's host: end ``user_id``'s stream (its account is being deleted)."""
 ACCOUNT_DELETED = "account deleted"
-NOT_FRIENDS = "not_friends"
-LOGGED_OUT = "logged_out"
 
 
 def _revoke(
@@ -93,9 +92,20 @@ def _logged_out(
 
 
 def _login_ended(sender: type, logins: list[EndedLogin], **kwargs: Any) -> None:
-    channels = list(ActiveStream.objects.values_list("node_channel", flat=True).distinct())
-    for login in logins:  # one query for a sweep's many
-        _revoke(channels, None, login.user_id, LOGGED_OUT, login.names)
+    # Only the processes hosting a listen of these users are told, one query for a
+    # sweep's many logins (mostly with no listen at all). A listen still being answered
+    # has no row yet: its request checks the login itself once registered (views).
+    hosts: dict[int, set[str]] = {}
+    rows = LiveListen.objects.filter(
+        listener_id__in={login.user_id for login in logins}
+    ).values_list("listener_id", "stream__node_channel")
+    for listener_id, channel in rows:
+        hosts.setdefault(listener_id, set()).add(channel)
+    for login in logins:
+        if login.user_id in hosts:
+            _revoke(
+                sorted(hosts[login.user_id]), None, login.user_id, LOGGED_OUT, list(login.names)
+            )
 
 
 def _user_saved(sender: type[User], instance: User, created: bool, **kwargs: Any) -> None:

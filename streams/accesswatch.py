@@ -6,19 +6,24 @@ once: if the send fails (Redis away for a moment, a full channel, a publish time
 listen would go on until the stream ends, since a running listen's access was checked
 only when it joined. :class:`AccessWatch` looks every :data:`AUDIT_EVERY_S` at every
 confirmed listener of this process's streams, with two queries
-(:func:`streams.services.listens_to_end`), and ends those whose listener may no longer
-hear the stream, with the reason the revoke would have given: a missed revoke costs at
-most that long, not the rest of the stream.
+(:func:`streams.services.listens_to_end`), and ends those who are no longer the
+broadcaster's friends or whose account is inactive or gone, with the reason the revoke
+would have given: such a missed revoke costs at most that long, not the rest of the
+stream. A lost revoke of one login (a logout, a deleted or expired session) is not
+caught here: listens do not record their login's key.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import uuid
 from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING
 
-from .webrtc.session import BroadcastSession
+if TYPE_CHECKING:
+    from .webrtc.session import BroadcastSession
 
 logger = logging.getLogger(__name__)
 
@@ -52,10 +57,14 @@ class AccessWatch:
         if self._task is None or self._task.done():
             self._task = asyncio.create_task(self._run(), name="access-watch")
 
-    def close(self) -> None:
-        """Stop looking (idempotent)."""
-        if self._task is not None:
-            self._task.cancel()
+    async def close(self) -> None:
+        """Stop looking and wait for the task (idempotent). A look in its database call
+        ends there on its lane; the task does not wait for it."""
+        task, self._task = self._task, None
+        if task is not None:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
 
     async def check(self) -> int:
         """One look at every confirmed listener; returns how many were ended."""
@@ -75,9 +84,9 @@ class AccessWatch:
                 continue
             if await session.end_listener(listen_id, reason):
                 ended += 1
-                session.log.warning(
-                    "listen %s listener=%d ended by the access check (%s): its revoke "
-                    "did not arrive",
+                # Usually a revoke lost on the way; it may also be one still in flight.
+                session.log.info(
+                    "listen %s listener=%d ended by the access check (%s)",
                     listen_id,
                     user_id,
                     reason,

@@ -464,7 +464,7 @@ class LocalHub:
         """
         self._closing = True
         self._quota.close()
-        self._access.close()
+        await self._access.close()
         sessions = [s for s in self._sessions.values() if s is not None]
         if sessions:
             logger.info("server shutdown: stopping %d live streams", len(sessions))

@@ -30,8 +30,8 @@ from users.models import Friendship, User
 from users.presence import do_set_streaming
 from users.services import are_friends, friend_ids, get_user
 
-from .access import LOGGED_OUT, NOT_FRIENDS
 from .models import ActiveStream, BroadcastSettings, LiveListen
+from .reasons import LOGGED_OUT, NOT_FRIENDS
 
 logger = logging.getLogger(__name__)
 
@@ -281,10 +281,13 @@ def listens_to_end(pairs: Collection[tuple[int, int]]) -> dict[tuple[int, int], 
         return {}
     listeners = {listener for _, listener in pairs}
     active = set(User.objects.filter(pk__in=listeners, is_active=True).values_list("pk", flat=True))
-    broadcasters = {broadcaster for broadcaster, _ in pairs}
+    ordered = {(min(pair), max(pair)) for pair in pairs if pair[0] != pair[1]}
+    # The rows of these pairs (and at most a few more between the same users), not every
+    # friendship of every broadcaster.
     friends = set(
         Friendship.objects.filter(
-            Q(user_low_id__in=broadcasters) | Q(user_high_id__in=broadcasters)
+            user_low_id__in={low for low, _ in ordered},
+            user_high_id__in={high for _, high in ordered},
         ).values_list("user_low_id", "user_high_id")
     )
     ended: dict[tuple[int, int], str] = {}

@@ -24,8 +24,10 @@ import hashlib
 import logging
 import secrets
 from dataclasses import dataclass
+from importlib import import_module
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth import SESSION_KEY
 from django.contrib.sessions.backends.base import SessionBase
 from django.contrib.sessions.base_session import AbstractBaseSession
@@ -111,13 +113,13 @@ class EndedLogin:
 
     user_id: int
     tag: str | None
-    names: list[str]
+    names: tuple[str, ...]
 
 
 login_ended = Signal()
-"""Sent (``logins``: a list of :class:`EndedLogin`) when logins end without a logout or a new
-password: its current session row deleted (an administrator, a script; not a key renewed
-by Django, whose login goes on) or expired and swept (:mod:`users.sessionstore`).
+"""Sent (``logins``: a list of :class:`EndedLogin`) when logins end without a logout or a
+new password: a login's current session row deleted (an administrator, a script; not a key
+renewed by Django, whose login goes on) or expired and swept (:mod:`users.sessionstore`).
 Receivers end what the login holds open: its presence sockets (:mod:`users.signals`) and
 its live listens (:mod:`streams.access`)."""
 
@@ -131,7 +133,7 @@ def session_login(instance: AbstractBaseSession) -> EndedLogin | None:
         if not user_id:
             return None
         tag = tag if isinstance(tag, str) else None
-        return EndedLogin(int(user_id), tag, _names(tag, instance.session_key))
+        return EndedLogin(int(user_id), tag, tuple(_names(tag, instance.session_key)))
     except Exception:
         logger.exception("could not read a session's login")
         return None
@@ -139,12 +141,15 @@ def session_login(instance: AbstractBaseSession) -> EndedLogin | None:
 
 def deleted_session_ended(instance: AbstractBaseSession) -> EndedLogin | None:
     """The login a deleted session row ended, or None: a row of no user, one expired
-    already (the sweep tells those itself), or a login that goes on under a renewed key
-    (Django deletes the old row when it cycles a key: a new password set from that
-    browser, a login again as the same user). Never raises.
+    already (the sweep tells those itself), or a login that goes on under a renewed key.
 
-    A logout's own flush deletes its row too, after the logout's notices: the login ends
-    twice, which ends nothing more (ending a login is idempotent).
+    Django deletes a login's old row when it renews its key (a new password set from that
+    browser: ``update_session_auth_hash``, whose renewed row still holds the old password
+    hash at this point). The login goes on if its record names another key whose row
+    exists and names the same user; the hash is not looked at, since a new password ends
+    what it must for its own reason (:mod:`users.signals`, :mod:`streams.access`).
+    A logout's own row is not passed here (:mod:`users.signals` skips it: the logout has
+    told everyone already). Never raises (a failure is logged and counts as ended).
 
     Nothing needs forgetting: a login's record names its current key, which
     :func:`login_is_valid` checks against the session table, so a deleted row ends the
@@ -156,8 +161,15 @@ def deleted_session_ended(instance: AbstractBaseSession) -> EndedLogin | None:
     except Exception:  # a row without a usable expiry: decided by its login alone
         logger.exception("could not read a deleted session's expiry")
     login = session_login(instance)
-    if login is None or login_is_valid(None, login.tag, login.user_id):
+    if login is None:
         return None
+    try:
+        renewed = _recorded_key(login.tag, login.user_id)
+        goes_on = renewed is not None and renewed != instance.session_key
+        if goes_on and renewed is not None and _names_user(renewed, login.user_id):
+            return None
+    except Exception:
+        logger.exception("could not look for a renewed key (user id %s)", login.user_id)
     return login
 
 
@@ -186,16 +198,26 @@ def login_is_valid(session_key: str | None, tag: str | None, user_id: int) -> bo
     """
     if session_is_valid(session_key, user_id):
         return True
+    renewed = _recorded_key(tag, user_id)
+    return renewed is not None and renewed != session_key and session_is_valid(renewed, user_id)
+
+
+def _recorded_key(tag: str | None, user_id: int) -> str | None:
+    """The current key :func:`remember_session` recorded for login ``tag`` of ``user_id``;
+    None without a tag or a record of that user, or when the cache fails (logged)."""
     if tag is None:
-        return False
+        return None
     try:
         record = cache.get(RECORD_PREFIX + tag)
     except Exception:
         logger.exception("could not read a login's record")
-        return False
+        return None
     if not (isinstance(record, tuple) and len(record) == 2 and record[0] == str(user_id)):
-        return False
-    renewed = record[1]
-    return (
-        isinstance(renewed, str) and renewed != session_key and session_is_valid(renewed, user_id)
-    )
+        return None
+    return record[1] if isinstance(record[1], str) else None
+
+
+def _names_user(session_key: str, user_id: int) -> bool:
+    """Whether an unexpired session row ``session_key`` exists and names ``user_id``."""
+    data = import_module(settings.SESSION_ENGINE).SessionStore(session_key).load()
+    return str(data.get(SESSION_KEY)) == str(user_id)

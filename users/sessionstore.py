@@ -59,17 +59,24 @@ def end_expired(now: datetime | None = None) -> int:
     """
     model = SessionStore.get_model_class()
     cutoff = now or timezone.now()
+    connection = connections[router.db_for_write(model) or "default"]
+    # SQLite takes 999 parameters in a statement (older builds): the keys and the cutoff.
+    chunk = min(CHUNK, (connection.features.max_query_params or CHUNK + 1) - 1)
     removed = 0
     while True:
-        rows = list(model.objects.filter(expire_date__lt=cutoff).order_by()[:CHUNK])
+        rows = list(model.objects.filter(expire_date__lt=cutoff).order_by()[:chunk])
         if not rows:
             return removed
-        gone = _delete_keys([row.session_key for row in rows], cutoff)
+        keys = [row.session_key for row in rows]
+        gone = _delete_keys(keys, cutoff)
         removed += gone
+        if gone < len(rows):  # a row saved meanwhile (a later expiry): its login goes on
+            kept = set(model.objects.filter(session_key__in=keys).values_list("pk", flat=True))
+            rows = [row for row in rows if row.session_key not in kept]
         logins = [login for row in rows if (login := session_login(row)) is not None]
-        if gone and logins:
+        if logins:
             _tell(logins)
-        if len(rows) < CHUNK:
+        if len(keys) < chunk:
             return removed
 
 
@@ -78,9 +85,8 @@ def _delete_keys(keys: Sequence[str], cutoff: datetime) -> int:
     model = SessionStore.get_model_class()
     connection = connections[router.db_for_write(model) or "default"]
     quote = connection.ops.quote_name
-    key_field, expire_field = model._meta.pk, model._meta.get_field("expire_date")
-    key_column = (key_field.column if key_field is not None else None) or "session_key"
-    expire_column = expire_field.column or expire_field.name
+    key_column = model._meta.get_field("session_key").column or "session_key"
+    expire_column = model._meta.get_field("expire_date").column or "expire_date"
     marks = ", ".join(["%s"] * len(keys))
     with connection.cursor() as cursor:
         cursor.execute(

@@ -11,6 +11,7 @@ Connected in :meth:`users.apps.UsersConfig.ready`.
 
 from __future__ import annotations
 
+import threading
 from importlib import import_module
 from typing import Any
 
@@ -30,7 +31,7 @@ from .logins import (
     session_names,
     tag_login,
 )
-from .models import FriendRequest, Friendship, User
+from .models import FriendRequest, Friendship, PresenceConnection, User
 
 
 def _close_sockets(user_id: int, session: str | None, *, recheck: bool = False) -> None:
@@ -56,13 +57,22 @@ def _logged_out(
     if request is not None:
         names.extend(session_names(request.session))
         forget_login(request.session)
+        # The flush that follows on this thread deletes the row: not a login ended anew.
+        _logging_out.session_key = request.session.session_key
     for name in names or [None]:
         _close_sockets(user.pk, name)
+
+
+_logging_out = threading.local()
+"""``session_key``: the session a logout on this thread is about to flush."""
 
 
 def _session_deleted(sender: type, instance: Any, **kwargs: Any) -> None:
     # A login's current row deleted (an administrator ended it): the login has ended. A
     # renewed key's old row (Django cycling the key) is not: deleted_session_ended says so.
+    if instance.session_key == getattr(_logging_out, "session_key", None):
+        _logging_out.session_key = None
+        return  # a logout's flush: the logout has told everyone already
     login = deleted_session_ended(instance)
     if login is not None:
         login_ended.send(sender=EndedLogin, logins=[login])
@@ -71,9 +81,17 @@ def _session_deleted(sender: type, instance: Any, **kwargs: Any) -> None:
 def _login_ended(sender: type, logins: list[EndedLogin], **kwargs: Any) -> None:
     # Their sockets check their login again (a name may be shared by an older socket of
     # the same login under a renewed key, which stays) and close with 4401 if it ended.
+    # Only users with a socket open anywhere are told (one query: a sweep's many
+    # expired logins mostly have none).
+    online = set(
+        PresenceConnection.objects.filter(
+            user_id__in={login.user_id for login in logins}
+        ).values_list("user_id", flat=True)
+    )
     for login in logins:
-        for name in login.names:
-            _close_sockets(login.user_id, name, recheck=True)
+        if login.user_id in online:
+            for name in login.names:
+                _close_sockets(login.user_id, name, recheck=True)
 
 
 PASSWORD_CHANGED = "_fc25_password_changed"

@@ -36,7 +36,7 @@ def _fast(settings, monkeypatch):
 
 @pytest.fixture
 def said() -> Iterator[list[str]]:
-    """The stream log's lines while the test runs."""
+    """The stream log's lines while the test runs (INFO and up)."""
     lines: list[str] = []
 
     class Keep(logging.Handler):
@@ -44,9 +44,12 @@ def said() -> Iterator[list[str]]:
             lines.append(record.getMessage())
 
     handler, log = Keep(), logging.getLogger("streams.webrtc.session")
+    level = log.level
     log.addHandler(handler)
+    log.setLevel(logging.INFO)
     yield lines
     log.removeHandler(handler)
+    log.setLevel(level)
 
 
 @pytest.fixture

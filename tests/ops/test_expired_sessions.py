@@ -42,8 +42,8 @@ def test_clearsessions_removes_expired_rows_in_a_few_statements(monkeypatch) -> 
         call_command("clearsessions")
     statements = [q["sql"].split()[0] for q in queries.captured_queries]
     # Three chunks of 20, 20 and 10: each read, deleted in one statement, and its logins
-    # told (one query: where live streams are, for their listens).
-    assert statements == ["SELECT", "DELETE", "SELECT"] * 3, statements
+    # told (a query each for whose sockets are open and whose listens run).
+    assert statements == ["SELECT", "DELETE", "SELECT", "SELECT"] * 3, statements
     assert Session.objects.count() == 3
     assert not Session.objects.filter(expire_date__lt=timezone.now()).exists()
 

@@ -55,4 +55,4 @@ def test_queued_calls_run_at_shutdown_only_on_a_keeping_lane(keep_queued: bool) 
     lane.submit(queued_ran.set)  # queued behind it
     lane.shutdown()
     release.set()
-    assert queued_ran.wait(2) is keep_queued
+    assert queued_ran.wait(2 if keep_queued else 0.5) is keep_queued  # dropped: never runs
