@@ -192,27 +192,28 @@ class PresenceConsumer(AsyncJsonWebsocketConsumer):
         except StopConsumer:
             raise
         except ClientGone:
-            user = self.user or self.scope.get("user")
             logger.info(
                 "presence socket user=%s: the client went away during %s",
-                getattr(user, "username", "") or "-",
+                self._who(),
                 message.get("type"),
             )
             await self.disconnect(CLOSE_CLIENT_GONE)
             raise StopConsumer from None
         except Exception:
-            # Not admitted yet (connect() failed): the user the session named, if any.
-            user = self.user or self.scope.get("user")
             logger.exception(
-                "presence socket user=%s failed handling %s",
-                getattr(user, "username", "") or "-",
-                message.get("type"),
+                "presence socket user=%s failed handling %s", self._who(), message.get("type")
             )
             await self.disconnect(CLOSE_INTERNAL_ERROR)
             if not self._accepted:  # failed in connect(): a refused handshake has no code
                 await self.accept()
             await self.close(code=CLOSE_INTERNAL_ERROR)
             raise StopConsumer from None
+
+    def _who(self) -> str:
+        """The socket's user for log lines: once admitted, its user; before (connect()
+        failed), the user the session named, if any; else "-"."""
+        user = self.user or self.scope.get("user")
+        return getattr(user, "username", "") or "-"
 
     async def disconnect(self, code: int) -> None:
         if self._closing is not None and self._closing is not asyncio.current_task():
