@@ -12,12 +12,12 @@ Started and stopped by the ASGI lifespan (:mod:`fc25_denoise.asgi`).
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import threading
 import time
 from collections.abc import Callable, Iterable
 from typing import Protocol
+
+from .periodic import Periodic
 
 INTERVAL_S = 0.5
 """How often the loop monitor wakes up."""
@@ -63,7 +63,8 @@ class FrameTotals:
 
 
 class LoopMonitor:
-    """One task: measure the loop's lag and fold the sessions' counters every interval."""
+    """One task: measure the loop's lag and fold the sessions' counters every interval
+    (a :class:`~fc25_denoise.periodic.Periodic` named ``loop-monitor``)."""
 
     def __init__(
         self,
@@ -76,24 +77,22 @@ class LoopMonitor:
         self._totals = totals
         self._on_lag = on_lag
         self._interval = interval_s
-        self._task: asyncio.Task[None] | None = None
+        self._slept_at = 0.0
+        self._timer = Periodic("loop-monitor", self._round, self._sleep_for)
 
     def start(self) -> None:
         """Start the task on the running loop (idempotent)."""
-        if self._task is None or self._task.done():
-            self._task = asyncio.get_running_loop().create_task(self._run(), name="loop-monitor")
+        self._timer.start()
 
     async def stop(self) -> None:
-        """Cancel the task and wait for it."""
-        task, self._task = self._task, None
-        if task is not None:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        """Cancel the task and wait for it (idempotent)."""
+        await self._timer.stop()
 
-    async def _run(self) -> None:
-        while True:
-            started = time.monotonic()
-            await asyncio.sleep(self._interval)
-            self._on_lag(max(0.0, time.monotonic() - started - self._interval))
-            self._totals.fold(self._sessions())
+    def _sleep_for(self) -> float:
+        self._slept_at = time.monotonic()
+        return self._interval
+
+    async def _round(self) -> None:
+        # How much later than asked the sleep ended: time the loop spent elsewhere.
+        self._on_lag(max(0.0, time.monotonic() - self._slept_at - self._interval))
+        self._totals.fold(self._sessions())

@@ -15,17 +15,14 @@ caught here: listens do not record their login's key.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-import logging
 import uuid
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING
 
+from fc25_denoise.periodic import Periodic
+
 if TYPE_CHECKING:
     from .webrtc.session import BroadcastSession
-
-logger = logging.getLogger(__name__)
 
 AUDIT_EVERY_S = 5.0
 """How often a process checks its streams' listeners again (two queries a look)."""
@@ -50,21 +47,21 @@ class AccessWatch:
         self._sessions = sessions
         self._audit = audit
         self._every = every_s
-        self._task: asyncio.Task[None] | None = None
+        self._timer = Periodic(
+            "access-watch", self.check, self._period, failed="live access check failed"
+        )
 
     def start(self) -> None:
         """Start looking (idempotent; a stream's install calls it)."""
-        if self._task is None or self._task.done():
-            self._task = asyncio.create_task(self._run(), name="access-watch")
+        self._timer.start()
 
     async def close(self) -> None:
         """Stop looking and wait for the task (idempotent). A look in its database call
         ends there on its lane; the task does not wait for it."""
-        task, self._task = self._task, None
-        if task is not None:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        await self._timer.stop()
+
+    def _period(self) -> float:
+        return AUDIT_EVERY_S if self._every is None else self._every
 
     async def check(self) -> int:
         """One look at every confirmed listener; returns how many were ended."""
@@ -92,11 +89,3 @@ class AccessWatch:
                     reason,
                 )
         return ended
-
-    async def _run(self) -> None:
-        while True:
-            await asyncio.sleep(AUDIT_EVERY_S if self._every is None else self._every)
-            try:
-                await self.check()
-            except Exception:
-                logger.exception("live access check failed")

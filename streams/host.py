@@ -39,6 +39,7 @@ from .node import ProcessNode
 from .outcomes import Listening, LiveChange, Started, Stopped, answer_of
 from .placement import NodeLoad
 from .quota import QuotaWatch
+from .reasons import NOT_FRIENDS
 from .webrtc.levels import Level
 from .webrtc.peer import REJECTED, advertise_address
 from .webrtc.runtime import LiveRuntime
@@ -385,7 +386,7 @@ class LocalHub:
         except ValueError as exc:
             raise BadRequest(f"{REJECTED} {exc}") from None
         if not await db(services.may_listen, listener_id, broadcaster_id):
-            await session.end_listener(listen_id, access.NOT_FRIENDS)
+            await session.end_listener(listen_id, NOT_FRIENDS)
             raise Forbidden(f"Only {session.username}'s friends can listen.")
         try:
             check_level(session, listener_id, level)

@@ -23,6 +23,8 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from fc25_denoise.periodic import Periodic
+
 logger = logging.getLogger(__name__)
 
 WARN_AT = 0.9
@@ -89,11 +91,13 @@ class QuotaWatch:
         query to a worker thread itself."""
         self._notify = notify
         self._usage = usage
-        self._every = every_s
         self._reread_every = reread_every_s
         self._next_reread = 0.0
         self._budgets: dict[Watched, _Budget] = {}
-        self._task: asyncio.Task[None] | None = None
+        # Runs while any stream is watched: a round with none left ends it.
+        self._timer = Periodic(
+            "quota-watch", self._round, every_s, failed="recording quota check failed"
+        )
 
     def track(self, session: Watched, quota: int, used_before: int, tag: str = "") -> None:
         """Watch ``session`` (``quota`` 0: unlimited, nothing to watch); ``tag`` prefixes
@@ -104,16 +108,14 @@ class QuotaWatch:
         budget.limit = max(0, quota - used_before)
         self._budgets[session] = budget
         session.limit_recording(budget.limit)
-        if self._task is None or self._task.done():
-            self._task = asyncio.create_task(self._run())
+        self._timer.start()
 
     def forget(self, session: Watched) -> None:
         self._budgets.pop(session, None)
 
     def close(self) -> None:
-        """Stop watching (idempotent)."""
-        if self._task is not None:
-            self._task.cancel()
+        """Stop watching (idempotent; the task is cancelled, not awaited)."""
+        self._timer.cancel()
         self._budgets.clear()
 
     async def check(self) -> None:
@@ -151,13 +153,9 @@ class QuotaWatch:
                 continue
             budget.shrink_limit(session)
 
-    async def _run(self) -> None:
-        while self._budgets:
-            await asyncio.sleep(self._every)
-            try:
-                await self.check()
-            except Exception:
-                logger.exception("recording quota check failed")
+    async def _round(self) -> bool:
+        await self.check()
+        return bool(self._budgets)
 
     async def _send(self, user_id: int, state: str, used: int, budget: _Budget) -> None:
         event = {

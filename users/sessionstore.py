@@ -21,8 +21,6 @@ worst twice (ending a login is idempotent).
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
 from collections.abc import Sequence
 from datetime import datetime
@@ -31,6 +29,7 @@ from django.contrib.sessions.backends.db import SessionStore as DbSessionStore
 from django.db import connections, router
 from django.utils import timezone
 
+from fc25_denoise.periodic import Periodic
 from fc25_denoise.threads import ThreadLane, run_on
 
 from .logins import EndedLogin, login_ended, session_login
@@ -134,46 +133,39 @@ class SessionStore(DbSessionStore):
 
 
 class SessionSweep:
-    """One task: :func:`end_expired` after ``first_s``, then every ``interval_s``.
+    """One task: :func:`end_expired` after ``first_s``, then every ``interval_s`` (a
+    :class:`~fc25_denoise.periodic.Periodic` named ``session-sweep``).
 
     A failed sweep is logged and tried again an interval later. Owns its task:
     :meth:`stop` cancels it and waits for it.
     """
 
     def __init__(self, interval_s: float = SWEEP_INTERVAL_S, first_s: float = FIRST_SWEEP_S):
-        self.interval_s = interval_s
-        self.first_s = first_s
-        self._task: asyncio.Task[None] | None = None
+        self._timer = Periodic(
+            "session-sweep",
+            self._round,
+            interval_s,
+            first=first_s,
+            failed="could not remove expired sessions",
+        )
 
     @property
     def running(self) -> bool:
         """Whether the task runs (started and not stopped)."""
-        return self._task is not None and not self._task.done()
+        return self._timer.running
 
     def start(self) -> None:
         """Start the task on the running loop (idempotent)."""
-        if not self.running:
-            self._task = asyncio.get_running_loop().create_task(self._run(), name="session-sweep")
+        self._timer.start()
 
     async def stop(self) -> None:
         """Cancel the task and wait for it (a round running on the lane finishes there)."""
-        task, self._task = self._task, None
-        if task is not None:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        await self._timer.stop()
 
-    async def _run(self) -> None:
-        await asyncio.sleep(self.first_s)
-        while True:
-            try:
-                removed = await run_on(SESSION_SWEEPS, end_expired)
-            except Exception:
-                logger.exception("could not remove expired sessions")
-            else:
-                if removed:
-                    logger.info("removed %d expired sessions", removed)
-            await asyncio.sleep(self.interval_s)
+    async def _round(self) -> None:
+        removed = await run_on(SESSION_SWEEPS, end_expired)
+        if removed:
+            logger.info("removed %d expired sessions", removed)
 
 
 SESSION_SWEEP = SessionSweep()

@@ -1,0 +1,90 @@
+"""One task on the running loop that does one thing again and again, and its shutdown.
+
+The server's timers (the loop monitor, the expired-session sweep, the live access check,
+the recording quota watch) each own a :class:`Periodic`: it starts the task, sleeps the
+period between two rounds, logs a failed round and goes on, and on :meth:`Periodic.stop`
+cancels the task and waits for it. What a round does stays with its owner.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable
+
+logger = logging.getLogger(__name__)
+
+Round = Callable[[], Awaitable[object]]
+"""One round. Returning ``False`` itself ends the task (the owner may :meth:`Periodic.start`
+it again); anything else (None, a count), or raising (logged), keeps it going."""
+
+
+class Periodic:
+    """Runs ``round`` every ``period`` seconds on the running loop, as one task named
+    ``name``. Owns the task: :meth:`start` is idempotent, :meth:`stop` cancels and waits.
+
+    ``period`` and ``first`` (the wait before the first round; None: one period) may be
+    callables, read at each wait, so a module constant patched by a test or an operator
+    takes effect at the next wait. A round that raises is logged (``failed``, with the
+    traceback; default: ``name`` and "a round failed") and the next one comes a period
+    later: a timer never dies of one failure.
+    """
+
+    def __init__(
+        self,
+        name: str,
+        round: Round,
+        period: float | Callable[[], float],
+        first: float | Callable[[], float] | None = None,
+        failed: str = "",
+    ) -> None:
+        self.name = name
+        self._failed = failed or f"{name}: a round failed"
+        self._round = round
+        self._period = period
+        self._first = first
+        self._task: asyncio.Task[None] | None = None
+
+    @property
+    def running(self) -> bool:
+        """Whether the task runs (started, not stopped or ended)."""
+        return self._task is not None and not self._task.done()
+
+    def start(self) -> None:
+        """Start the task on the running loop unless it runs (raises RuntimeError with no
+        running loop)."""
+        if not self.running:
+            self._task = asyncio.get_running_loop().create_task(self._run(), name=self.name)
+
+    def cancel(self) -> None:
+        """Cancel the task without waiting for it (idempotent; for a synchronous close)."""
+        task, self._task = self._task, None
+        if task is not None:
+            task.cancel()
+
+    async def stop(self) -> None:
+        """Cancel the task and wait for it to end (idempotent). A round waiting on a worker
+        thread is cancelled at its await; the thread finishes its call on its own."""
+        task, self._task = self._task, None
+        if task is not None:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+    async def _run(self) -> None:
+        first = self._period if self._first is None else self._first
+        await asyncio.sleep(_seconds(first))
+        while True:
+            try:
+                more = await self._round()
+            except Exception:
+                logger.exception(self._failed)
+            else:
+                if more is False:
+                    return
+            await asyncio.sleep(_seconds(self._period))
+
+
+def _seconds(value: float | Callable[[], float]) -> float:
+    return value() if callable(value) else value

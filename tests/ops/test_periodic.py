@@ -1,0 +1,70 @@
+"""A periodic task survives a failed round, ends when a round says so, and its owner's
+stop cancels it and waits for it."""
+
+import asyncio
+import logging
+
+import pytest
+
+from fc25_denoise.periodic import Periodic
+
+
+async def test_failed_round_is_logged_and_the_next_one_comes(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    rounds: list[int] = []
+
+    async def round() -> None:
+        rounds.append(len(rounds))
+        if len(rounds) == 1:
+            raise RuntimeError("first round broke")
+
+    timer = Periodic("tick", round, 0.01, first=0.0, failed="the tick failed")
+    with caplog.at_level(logging.ERROR, logger="fc25_denoise.periodic"):
+        timer.start()
+        timer.start()  # idempotent: still one task
+        while len(rounds) < 3:
+            await asyncio.sleep(0.01)
+        await timer.stop()
+    assert not timer.running
+    assert [r.getMessage() for r in caplog.records] == ["the tick failed"]
+    assert caplog.records[0].exc_info is not None
+    count = len(rounds)
+    await asyncio.sleep(0.05)
+    assert len(rounds) == count  # stopped: no round after stop
+    await timer.stop()  # idempotent
+
+
+async def test_round_returning_false_ends_the_task_and_start_restarts_it() -> None:
+    left = [2]
+
+    async def round() -> bool:
+        left[0] -= 1
+        return left[0] > 0
+
+    timer = Periodic("countdown", round, 0.01, first=0.0)
+    timer.start()
+    while timer.running:
+        await asyncio.sleep(0.01)
+    assert left == [0]
+    left[0] = 1
+    timer.start()
+    while timer.running:
+        await asyncio.sleep(0.01)
+    assert left == [0]
+
+
+async def test_period_read_at_each_wait_and_cancel_without_waiting() -> None:
+    periods = iter([0.0, 0.0, 3600.0])
+    rounds: list[None] = []
+
+    async def round() -> None:
+        rounds.append(None)
+
+    timer = Periodic("slowing", round, lambda: next(periods))
+    timer.start()
+    await asyncio.sleep(0.05)
+    assert len(rounds) == 2  # the third wait is an hour
+    timer.cancel()
+    assert not timer.running
+    await asyncio.sleep(0)
