@@ -5,12 +5,13 @@ account stops logging in (:mod:`streams.access`). That message crosses the chann
 once: if the send fails (Redis away for a moment, a full channel, a publish timeout) the
 listen would go on until the stream ends, since a running listen's access was checked
 only when it joined. :class:`AccessWatch` looks every :data:`AUDIT_EVERY_S` at every
-confirmed listener of this process's streams, with two queries
-(:func:`streams.services.listens_to_end`), and ends those who are no longer the
-broadcaster's friends or whose account is inactive or gone, with the reason the revoke
-would have given: such a missed revoke costs at most that long, not the rest of the
-stream. A lost revoke of one login (a logout, a deleted or expired session) is not
-caught here: listens do not record their login's key.
+confirmed listener of this process's streams (:func:`streams.services.access_to_end`: four
+queries and one cache read) and ends those who are no longer the broadcaster's friends,
+whose account is inactive or gone, or whose login ended (a logout, a session deleted or
+expired: :func:`users.logins.ended_logins`), with the reason the revoke would have given:
+such a missed revoke costs at most that long, not the rest of the stream. A login whose
+record the cache lost (or a session from before login tags) is not known to have ended:
+its listen goes on until a revoke or the stream's end, as before the watch.
 """
 
 from __future__ import annotations
@@ -21,15 +22,21 @@ from typing import TYPE_CHECKING
 
 from fc25_denoise.periodic import Periodic
 
+from .reasons import LOGGED_OUT
+
 if TYPE_CHECKING:
     from .webrtc.session import BroadcastSession
 
 AUDIT_EVERY_S = 5.0
 """How often a process checks its streams' listeners again (two queries a look)."""
 
-Audit = Callable[[list[tuple[int, int]]], Awaitable[dict[tuple[int, int], str]]]
-"""``(broadcaster id, listener id)`` pairs -> those to end, with the reason (a database
-call the watch awaits on the loop: it must hand its queries to a worker thread itself)."""
+Audit = Callable[
+    [list[tuple[int, int]], list[tuple[int, str]]],
+    Awaitable[tuple[dict[tuple[int, int], str], set[str]]],
+]
+"""``(broadcaster id, listener id)`` pairs and ``(listener id, login name)`` pairs -> the
+pairs to end with the reason, and the names of the logins that ended (a database call the
+watch awaits on the loop: it must hand its queries to a worker thread itself)."""
 
 
 class AccessWatch:
@@ -65,18 +72,21 @@ class AccessWatch:
 
     async def check(self) -> int:
         """One look at every confirmed listener; returns how many were ended."""
-        listens: list[tuple[BroadcastSession, uuid.UUID, int]] = [
-            (session, listen_id, user_id)
+        listens: list[tuple[BroadcastSession, uuid.UUID, int, str | None]] = [
+            (session, listen_id, user_id, login)
             for session in self._sessions()
-            for listen_id, user_id in session.confirmed_listens()
+            for listen_id, user_id, login in session.confirmed_listens()
         ]
         if not listens:
             return 0
-        pairs = sorted({(session.user_id, user_id) for session, _, user_id in listens})
-        to_end = await self._audit(pairs)
+        pairs = sorted({(session.user_id, user_id) for session, _, user_id, _ in listens})
+        logins = sorted({(user_id, login) for _, _, user_id, login in listens if login})
+        to_end, logins_ended = await self._audit(pairs, logins)
         ended = 0
-        for session, listen_id, user_id in listens:
+        for session, listen_id, user_id, login in listens:
             reason = to_end.get((session.user_id, user_id))
+            if reason is None and login in logins_ended:
+                reason = LOGGED_OUT
             if reason is None or session.stopped:
                 continue
             if await session.end_listener(listen_id, reason):

@@ -348,8 +348,10 @@ class LocalHub:
     async def _quota_usage(self, user_id: int) -> tuple[int, int]:
         return await db(quota_usage, user_id)
 
-    async def _listens_to_end(self, pairs: list[tuple[int, int]]) -> dict[tuple[int, int], str]:
-        return await db(services.listens_to_end, pairs)
+    async def _listens_to_end(
+        self, pairs: list[tuple[int, int]], logins: list[tuple[int, str]]
+    ) -> tuple[dict[tuple[int, int], str], set[str]]:
+        return await db(services.access_to_end, pairs, logins)
 
     async def listen_here(
         self,

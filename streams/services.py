@@ -26,6 +26,7 @@ from recordings.recovery import recover_spool
 from recordings.services import do_save_live_recording
 from recordings.storage import spool_paths
 from users.events import publish
+from users.logins import ended_logins
 from users.models import Friendship, User
 from users.presence import do_set_streaming
 from users.services import are_friends, friend_ids, get_user
@@ -270,6 +271,16 @@ def may_listen(listener_id: int, broadcaster_id: int) -> bool:
         return True
     broadcaster = User.objects.filter(pk=broadcaster_id).first()
     return broadcaster is not None and are_friends(listener, broadcaster)
+
+
+def access_to_end(
+    pairs: Collection[tuple[int, int]], logins: Collection[tuple[int, str]]
+) -> tuple[dict[tuple[int, int], str], set[str]]:
+    """The live access check's answer (:class:`streams.accesswatch.AccessWatch`): the
+    ``(broadcaster id, listener id)`` pairs to end, with the reason
+    (:func:`listens_to_end`), and of the ``(listener id, login name)`` pairs the names of
+    the logins that ended (:func:`users.logins.ended_logins`)."""
+    return listens_to_end(pairs), ended_logins(logins)
 
 
 def listens_to_end(pairs: Collection[tuple[int, int]]) -> dict[tuple[int, int], str]:

@@ -23,18 +23,21 @@ from __future__ import annotations
 import hashlib
 import logging
 import secrets
+from collections.abc import Collection
 from dataclasses import dataclass
 from importlib import import_module
 from typing import Any
 
 from django.conf import settings
-from django.contrib.auth import SESSION_KEY
+from django.contrib.auth import HASH_SESSION_KEY, SESSION_KEY
 from django.contrib.sessions.backends.base import SessionBase
 from django.contrib.sessions.base_session import AbstractBaseSession
 from django.core.cache import cache
 from django.dispatch import Signal
 from django.utils import timezone
+from django.utils.crypto import constant_time_compare
 
+from .models import User
 from .services import session_is_valid
 
 logger = logging.getLogger(__name__)
@@ -43,6 +46,10 @@ LOGIN_TAG_KEY = "_fc25_login"
 """Session-data key of the login tag: ``"<user id>.<random hex>"``."""
 RECORD_PREFIX = "users.login."
 """Cache key prefix of a login's record (:func:`remember_session`)."""
+RECORD_OUTLIVES_S = 24 * 3600
+"""How long a login's record outlives its session's expiry, and how long a logout's
+record is kept (:func:`forget_login`): long enough for every later check of that login
+(:func:`ended_logins`) to find it ended rather than unknown."""
 
 
 def session_tag(session_key: str | None) -> str:
@@ -99,8 +106,11 @@ def remember_session(sender: type, instance: AbstractBaseSession, **kwargs: Any)
         if not (isinstance(tag, str) and user_id):
             return
         ttl = max(1, int((instance.expire_date - timezone.now()).total_seconds()))
-        # The login's current key: server-side only, as the session table holds it.
-        cache.set(RECORD_PREFIX + tag, (str(user_id), instance.session_key), ttl)
+        # The login's current key: server-side only, as the session table holds it. Kept
+        # past the expiry so that an expired login is known as ended, not unknown.
+        cache.set(
+            RECORD_PREFIX + tag, (str(user_id), instance.session_key), ttl + RECORD_OUTLIVES_S
+        )
     except Exception:
         # The user's id alone: never the tag or the password hash (secrets).
         logger.exception("could not record a login's session (user id %s)", user_id)
@@ -174,16 +184,80 @@ def deleted_session_ended(instance: AbstractBaseSession) -> EndedLogin | None:
 
 
 def forget_login(session: SessionBase | None) -> None:
-    """Drop the record of the login ``session`` carries (at its logout): a socket opened
-    with it must find it ended (:func:`login_is_valid`), not live on under the record
-    that outlives the deleted session row. Never raises (a cache failure is logged)."""
+    """Record that the login ``session`` carries logged out (at its logout): its record
+    names no key any more, so a socket opened with it finds it ended
+    (:func:`login_is_valid`) and so does a later check of its listens
+    (:func:`ended_logins`), for :data:`RECORD_OUTLIVES_S`. Never raises (a cache failure
+    is logged)."""
     tag = login_tag(session)
     if tag is None:
         return
     try:
-        cache.delete(RECORD_PREFIX + tag)
+        cache.set(RECORD_PREFIX + tag, (tag.partition(".")[0], None), RECORD_OUTLIVES_S)
     except Exception:
         logger.exception("could not forget a login's session")
+
+
+def ended_logins(logins: Collection[tuple[int, str]]) -> set[str]:
+    """Of these ``(user id, login name)`` pairs, the names of the logins known to have
+    ended: their record says they logged out (:func:`forget_login`), or the session key
+    it names no longer logs the user in (the row deleted, expired, or holding another
+    user or an old password hash; the user inactive or gone).
+
+    A login not known to have ended is left out: a name that is no tag (a session from
+    before the tags, named by its key's hash), or a tag whose record the cache does not
+    hold (lost with the cache, or of another user). A cache failure is logged and leaves
+    every login out; never raises for it. One cache read and two queries however many.
+    """
+    tags = {(user_id, name) for user_id, name in logins if name.startswith(f"{user_id}.")}
+    if not tags:
+        return set()
+    try:
+        records = cache.get_many([RECORD_PREFIX + tag for _, tag in tags])
+    except Exception:
+        logger.exception("could not read %d logins' records", len(tags))
+        return set()
+    ended: set[str] = set()
+    keys: dict[str, tuple[int, str]] = {}
+    for user_id, tag in tags:
+        record = records.get(RECORD_PREFIX + tag)
+        if not (isinstance(record, tuple) and len(record) == 2 and record[0] == str(user_id)):
+            continue  # not known
+        if isinstance(record[1], str):
+            keys[record[1]] = (user_id, tag)
+        else:
+            ended.add(tag)  # logged out
+    current = _keys_logging_in(keys)
+    ended.update(tag for key, (_, tag) in keys.items() if key not in current)
+    return ended
+
+
+def _keys_logging_in(keys: dict[str, tuple[int, str]]) -> set[str]:
+    """Of these session keys (each with the user it should log in), those that still do,
+    as :func:`users.services.session_is_valid` decides, in two queries."""
+    if not keys:
+        return set()
+    store_class = import_module(settings.SESSION_ENGINE).SessionStore
+    rows = store_class.get_model_class().objects.filter(
+        session_key__in=list(keys), expire_date__gt=timezone.now()
+    )
+    hashes = {
+        user.pk: user.get_session_auth_hash()
+        for user in User.objects.filter(pk__in={u for u, _ in keys.values()}, is_active=True)
+    }
+    store = store_class()
+    valid: set[str] = set()
+    for row in rows:
+        user_id = keys[row.session_key][0]
+        data = store.decode(row.session_data)  # {} for data that does not verify
+        stored = data.get(HASH_SESSION_KEY) or ""
+        if (
+            str(data.get(SESSION_KEY)) == str(user_id)
+            and user_id in hashes
+            and constant_time_compare(stored, hashes[user_id])
+        ):
+            valid.add(row.session_key)
+    return valid
 
 
 def login_is_valid(session_key: str | None, tag: str | None, user_id: int) -> bool:

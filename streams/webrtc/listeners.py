@@ -64,9 +64,9 @@ class ListenerSet:
         """The user ids of the confirmed listeners (see :meth:`confirm`), once each."""
         return sorted({i.user_id for i in self._items.values() if i.confirmed})
 
-    def confirmed(self) -> list[tuple[uuid.UUID, int]]:
-        """``(listen_id, listener user id)`` of the confirmed connections."""
-        return [(lid, i.user_id) for lid, i in self._items.items() if i.confirmed]
+    def confirmed(self) -> list[tuple[uuid.UUID, int, str | None]]:
+        """``(listen_id, listener user id, login name)`` of the confirmed connections."""
+        return [(lid, i.user_id, i.login) for lid, i in self._items.items() if i.confirmed]
 
     def ids_of(self, user_id: int, logins: Collection[str] | None = None) -> list[uuid.UUID]:
         """The listen ids of ``user_id``'s connections to this stream (at most one);

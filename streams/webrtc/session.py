@@ -270,7 +270,7 @@ class BroadcastSession:
         """See :meth:`ListenerSet.confirm`."""
         self._listeners.confirm(listen_id)
 
-    def confirmed_listens(self) -> list[tuple[uuid.UUID, int]]:
+    def confirmed_listens(self) -> list[tuple[uuid.UUID, int, str | None]]:
         """See :meth:`ListenerSet.confirmed`."""
         return self._listeners.confirmed()
 

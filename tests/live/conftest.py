@@ -10,6 +10,8 @@ from __future__ import annotations
 import asyncio
 import fractions
 import json
+import logging
+from collections.abc import Iterator
 from typing import Any
 
 import av
@@ -17,6 +19,7 @@ import numpy as np
 import pytest
 from aiortc import RTCPeerConnection, RTCSessionDescription
 from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
+from channels.layers import get_channel_layer
 from django.test import AsyncClient
 
 from denoise.constants import PACKET_SAMPLES, SAMPLE_RATE
@@ -198,3 +201,38 @@ def peers(monkeypatch: pytest.MonkeyPatch) -> PeerLedger:
 
     monkeypatch.setattr(session, "new_peer_connection", recording)
     return ledger
+
+
+@pytest.fixture
+def said() -> Iterator[list[str]]:
+    """The stream log's lines while the test runs (INFO and up)."""
+    lines: list[str] = []
+
+    class Keep(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            lines.append(record.getMessage())
+
+    handler, log = Keep(), logging.getLogger("streams.webrtc.session")
+    level = log.level
+    log.addHandler(handler)
+    log.setLevel(logging.INFO)
+    yield lines
+    log.removeHandler(handler)
+    log.setLevel(level)
+
+
+@pytest.fixture
+def revokes_lost(monkeypatch) -> list[dict[str, Any]]:
+    """Every ``live.revoke`` send fails, as on a channel layer that is away."""
+    layer = get_channel_layer()
+    real_send = layer.send
+    lost: list[dict[str, Any]] = []
+
+    async def send(channel: str, message: dict[str, Any]) -> None:
+        if message.get("type") == "live.revoke":
+            lost.append(message)
+            raise ConnectionError("channel layer away")
+        await real_send(channel, message)
+
+    monkeypatch.setattr(layer, "send", send)
+    return lost

@@ -5,13 +5,8 @@ again every ``AUDIT_EVERY_S`` and ends those whose access ended, with the same r
 
 from __future__ import annotations
 
-import logging
-from collections.abc import Iterator
-from typing import Any
-
 import pytest
 from asgiref.sync import sync_to_async
-from channels.layers import get_channel_layer
 
 from streams import accesswatch
 from tests.live.access_helpers import (
@@ -32,41 +27,6 @@ AUDIT_S = 0.3
 def _fast(settings, monkeypatch):
     settings.DENOISE_MODEL = "identity"
     monkeypatch.setattr(accesswatch, "AUDIT_EVERY_S", AUDIT_S)
-
-
-@pytest.fixture
-def said() -> Iterator[list[str]]:
-    """The stream log's lines while the test runs (INFO and up)."""
-    lines: list[str] = []
-
-    class Keep(logging.Handler):
-        def emit(self, record: logging.LogRecord) -> None:
-            lines.append(record.getMessage())
-
-    handler, log = Keep(), logging.getLogger("streams.webrtc.session")
-    level = log.level
-    log.addHandler(handler)
-    log.setLevel(logging.INFO)
-    yield lines
-    log.removeHandler(handler)
-    log.setLevel(level)
-
-
-@pytest.fixture
-def revokes_lost(monkeypatch) -> list[dict[str, Any]]:
-    """Every ``live.revoke`` send fails, as on a channel layer that is away."""
-    layer = get_channel_layer()
-    real_send = layer.send
-    lost: list[dict[str, Any]] = []
-
-    async def send(channel: str, message: dict[str, Any]) -> None:
-        if message.get("type") == "live.revoke":
-            lost.append(message)
-            raise ConnectionError("channel layer away")
-        await real_send(channel, message)
-
-    monkeypatch.setattr(layer, "send", send)
-    return lost
 
 
 async def test_an_unfriend_whose_revoke_is_lost_still_ends_the_listen(
