@@ -5,7 +5,10 @@ from __future__ import annotations
 import asyncio
 
 import numpy as np
+from asgiref.sync import sync_to_async
 from channels.testing import WebsocketCommunicator
+from django.contrib.sessions.models import Session
+from django.db.models import QuerySet
 
 from streams.hub import LiveHub
 from streams.models import ActiveStream
@@ -13,6 +16,8 @@ from tests.live.conftest import ArrayTrack, Capture, LiveClient, wait_until
 
 REVOKE_WITHIN_S = 1.0
 """The contract: access ends this soon after the change that ended it."""
+AUDIT_S = 0.3
+"""The access check's period under ``fast_access_check`` (tests/live/conftest.py)."""
 
 
 def tone(seconds: float = 60.0) -> np.ndarray:
@@ -71,3 +76,14 @@ async def heartbeat_listeners(broadcaster_id: int) -> int:
             return row.listeners
         await asyncio.sleep(0.05)
     raise AssertionError("no heartbeat")
+
+
+def session_row(client: LiveClient) -> QuerySet[Session]:
+    """``client``'s session row (a query: it may have been deleted)."""
+    return Session.objects.filter(session_key=client.http.cookies["sessionid"].value)
+
+
+async def delete_row(client: LiveClient) -> None:
+    """Delete ``client``'s session row, as an administrator ending that login would."""
+    deleted, _ = await sync_to_async(session_row(client).delete, thread_sensitive=False)()
+    assert deleted == 1

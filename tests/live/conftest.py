@@ -146,6 +146,15 @@ def identity_model(settings):
 
 
 @pytest.fixture
+def fast_access_check(monkeypatch):
+    """The live access check every ``AUDIT_S`` (tests/live/access_helpers.py), not 5 s."""
+    from streams import accesswatch
+    from tests.live.access_helpers import AUDIT_S
+
+    monkeypatch.setattr(accesswatch, "AUDIT_EVERY_S", AUDIT_S)
+
+
+@pytest.fixture
 async def other(hub):
     """A second "process" (another hub on this loop, its own node): a test hands requests
     to it with ``runtime.replace_live_hub(other)``. Placeholders a test put in its

@@ -19,8 +19,10 @@ from django.utils import timezone
 from tests.live.access_helpers import (
     REVOKE_WITHIN_S,
     assert_audio_stopped,
+    delete_row,
     listening,
     presence_socket,
+    session_row,
 )
 from tests.live.conftest import LiveClient, wait_until
 from tests.presence.helpers import wait_for
@@ -34,20 +36,11 @@ def _fast(settings):
     settings.DENOISE_MODEL = "identity"
 
 
-def session_row(client: LiveClient):
-    return Session.objects.filter(session_key=client.http.cookies["sessionid"].value)
-
-
 async def expire_and_sweep(client: LiveClient) -> None:
     rows = session_row(client)
     past = timezone.now() - timedelta(seconds=1)
     assert await sync_to_async(rows.update, thread_sensitive=False)(expire_date=past) == 1
     assert await sync_to_async(end_expired, thread_sensitive=False)() == 1
-
-
-async def delete_row(client: LiveClient) -> None:
-    deleted, _ = await sync_to_async(session_row(client).delete, thread_sensitive=False)()
-    assert deleted == 1
 
 
 @pytest.mark.parametrize("end", [delete_row, expire_and_sweep], ids=["deleted", "expired"])

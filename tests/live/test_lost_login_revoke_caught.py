@@ -10,39 +10,30 @@ from datetime import timedelta
 
 import pytest
 from asgiref.sync import sync_to_async
-from django.contrib.sessions.models import Session
 from django.core.cache import cache
 from django.utils import timezone
 
-from streams import accesswatch
 from tests.conftest import befriend
-from tests.live.access_helpers import REVOKE_WITHIN_S, assert_audio_stopped, listening
+from tests.live.access_helpers import (
+    AUDIT_S,
+    REVOKE_WITHIN_S,
+    assert_audio_stopped,
+    delete_row,
+    listening,
+    session_row,
+)
 from tests.live.conftest import LiveClient, wait_until
 from users.logins import LOGIN_TAG_KEY, RECORD_PREFIX
 from users.sessionstore import SessionStore
 
-pytestmark = pytest.mark.django_db(transaction=True)
-
-AUDIT_S = 0.3
-
-
-@pytest.fixture(autouse=True)
-def _fast(settings, monkeypatch):
-    settings.DENOISE_MODEL = "identity"
-    monkeypatch.setattr(accesswatch, "AUDIT_EVERY_S", AUDIT_S)
-
-
-def session_row(client: LiveClient):
-    return Session.objects.filter(session_key=client.http.cookies["sessionid"].value)
+pytestmark = [
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.usefixtures("identity_model", "fast_access_check"),
+]
 
 
 async def log_out(client: LiveClient) -> None:
     assert (await client.call("post", "/api/auth/logout/")).status_code in (200, 204)
-
-
-async def delete_row(client: LiveClient) -> None:
-    deleted, _ = await sync_to_async(session_row(client).delete, thread_sensitive=False)()
-    assert deleted == 1
 
 
 async def expire_row(client: LiveClient) -> None:

@@ -8,8 +8,8 @@ from __future__ import annotations
 import pytest
 from asgiref.sync import sync_to_async
 
-from streams import accesswatch
 from tests.live.access_helpers import (
+    AUDIT_S,
     REVOKE_WITHIN_S,
     assert_audio_stopped,
     listening,
@@ -18,15 +18,10 @@ from tests.live.access_helpers import (
 from tests.live.conftest import wait_until
 from tests.presence.helpers import wait_for
 
-pytestmark = pytest.mark.django_db(transaction=True)
-
-AUDIT_S = 0.3
-
-
-@pytest.fixture(autouse=True)
-def _fast(settings, monkeypatch):
-    settings.DENOISE_MODEL = "identity"
-    monkeypatch.setattr(accesswatch, "AUDIT_EVERY_S", AUDIT_S)
+pytestmark = [
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.usefixtures("identity_model", "fast_access_check"),
+]
 
 
 async def test_an_unfriend_whose_revoke_is_lost_still_ends_the_listen(
