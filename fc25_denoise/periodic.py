@@ -11,9 +11,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import Awaitable, Callable
 
 logger = logging.getLogger(__name__)
+
+FAILURES_LOGGED_EVERY_S = 60.0
+"""A round failing again and again is logged once, then at most this often (with the
+count), not every period: a loop monitor failing every 0.5 s would flood the log."""
 
 Round = Callable[[], Awaitable[object]]
 """One round. Returning ``False`` itself ends the task (the owner may :meth:`Periodic.start`
@@ -28,7 +33,9 @@ class Periodic:
     callables, read at each wait, so a module constant patched by a test or an operator
     takes effect at the next wait. A round that raises is logged (``failed``, with the
     traceback; default: ``name`` and "a round failed") and the next one comes a period
-    later: a timer never dies of one failure.
+    later: a timer never dies of one failure. Failures in a row are logged once and then
+    at most every :data:`FAILURES_LOGGED_EVERY_S` with their count; the first round that
+    succeeds after them says so.
     """
 
     def __init__(
@@ -45,6 +52,8 @@ class Periodic:
         self._period = period
         self._first = first
         self._task: asyncio.Task[None] | None = None
+        self._failures = 0
+        self._failure_logged_at = 0.0
 
     @property
     def running(self) -> bool:
@@ -79,11 +88,26 @@ class Periodic:
             try:
                 more = await self._round()
             except Exception:
-                logger.exception(self._failed)
+                self._failed_again()
             else:
+                if self._failures:
+                    logger.info("%s: a round succeeded after %d failed", self.name, self._failures)
+                    self._failures = 0
                 if more is False:
                     return
             await asyncio.sleep(_seconds(self._period))
+
+    def _failed_again(self) -> None:
+        """Log the failure in flight (in an ``except`` block) unless one was just logged."""
+        self._failures += 1
+        now = time.monotonic()
+        if self._failures == 1:
+            logger.exception(self._failed)
+        elif now - self._failure_logged_at >= FAILURES_LOGGED_EVERY_S:
+            logger.exception("%s (%d rounds in a row)", self._failed, self._failures)
+        else:
+            return
+        self._failure_logged_at = now
 
 
 def _seconds(value: float | Callable[[], float]) -> float:

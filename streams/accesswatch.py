@@ -28,7 +28,8 @@ if TYPE_CHECKING:
     from .webrtc.session import BroadcastSession
 
 AUDIT_EVERY_S = 5.0
-"""How often a process checks its streams' listeners again (two queries a look)."""
+"""How often a process checks its streams' listeners again (four queries and one cache
+read a look, however many listeners)."""
 
 Audit = Callable[
     [list[tuple[int, int]], list[tuple[int, str]]],

@@ -69,7 +69,7 @@ class LocalHub:
         self._closing = False
         """Shutting down: no new stream is taken, and placement sees this process full."""
         self._quota = QuotaWatch(self._notify, usage=self._quota_usage)
-        self._access = AccessWatch(self._live, self._listens_to_end)
+        self._access = AccessWatch(self._live, self._access_to_end)
         self.node = ProcessNode(
             functools.partial(serve, self),
             self._notice,
@@ -348,7 +348,7 @@ class LocalHub:
     async def _quota_usage(self, user_id: int) -> tuple[int, int]:
         return await db(quota_usage, user_id)
 
-    async def _listens_to_end(
+    async def _access_to_end(
         self, pairs: list[tuple[int, int]], logins: list[tuple[int, str]]
     ) -> tuple[dict[tuple[int, int], str], set[str]]:
         return await db(services.access_to_end, pairs, logins)

@@ -279,8 +279,19 @@ def access_to_end(
     """The live access check's answer (:class:`streams.accesswatch.AccessWatch`): the
     ``(broadcaster id, listener id)`` pairs to end, with the reason
     (:func:`listens_to_end`), and of the ``(listener id, login name)`` pairs the names of
-    the logins that ended (:func:`users.logins.ended_logins`)."""
-    return listens_to_end(pairs), ended_logins(logins)
+    the logins that ended (:func:`users.logins.ended_logins`). A failure of the login half
+    is logged and ends no login, so the friendship half still counts.
+
+    Raises:
+        DatabaseError: the friendship half's queries failed.
+    """
+    to_end = listens_to_end(pairs)
+    try:
+        ended = ended_logins(logins)
+    except Exception:
+        logger.exception("could not check %d listens' logins", len(logins))
+        ended = set()
+    return to_end, ended
 
 
 def listens_to_end(pairs: Collection[tuple[int, int]]) -> dict[tuple[int, int], str]:

@@ -33,6 +33,7 @@ from django.contrib.auth import HASH_SESSION_KEY, SESSION_KEY
 from django.contrib.sessions.backends.base import SessionBase
 from django.contrib.sessions.base_session import AbstractBaseSession
 from django.core.cache import cache
+from django.db import transaction
 from django.dispatch import Signal
 from django.utils import timezone
 from django.utils.crypto import constant_time_compare
@@ -94,7 +95,8 @@ def session_name(session: SessionBase | None) -> str | None:
 
 def remember_session(sender: type, instance: AbstractBaseSession, **kwargs: Any) -> None:
     """``post_save`` receiver of the session model: record a tagged login's user and
-    current session key under its tag, for as long as the session lasts.
+    current session key under its tag, for as long as the session lasts and
+    :data:`RECORD_OUTLIVES_S` more.
 
     Never raises: a cache failure is logged (the recheck then falls back to the key),
     and must not fail the request that saved the session (a login).
@@ -187,15 +189,21 @@ def forget_login(session: SessionBase | None) -> None:
     """Record that the login ``session`` carries logged out (at its logout): its record
     names no key any more, so a socket opened with it finds it ended
     (:func:`login_is_valid`) and so does a later check of its listens
-    (:func:`ended_logins`), for :data:`RECORD_OUTLIVES_S`. Never raises (a cache failure
-    is logged)."""
+    (:func:`ended_logins`), for :data:`RECORD_OUTLIVES_S`. Written when the transaction
+    the logout runs in commits (at once outside one). Never raises (a cache failure is
+    logged)."""
     tag = login_tag(session)
     if tag is None:
         return
-    try:
-        cache.set(RECORD_PREFIX + tag, (tag.partition(".")[0], None), RECORD_OUTLIVES_S)
-    except Exception:
-        logger.exception("could not forget a login's session")
+
+    def forget() -> None:
+        try:
+            cache.set(RECORD_PREFIX + tag, (tag.partition(".")[0], None), RECORD_OUTLIVES_S)
+        except Exception:
+            logger.exception("could not forget a login's session")
+
+    # Once the logout's flush is committed: a logout that fails leaves the login going.
+    transaction.on_commit(forget)
 
 
 def ended_logins(logins: Collection[tuple[int, str]]) -> set[str]:
@@ -234,10 +242,15 @@ def ended_logins(logins: Collection[tuple[int, str]]) -> set[str]:
 
 def _keys_logging_in(keys: dict[str, tuple[int, str]]) -> set[str]:
     """Of these session keys (each with the user it should log in), those that still do,
-    as :func:`users.services.session_is_valid` decides, in two queries."""
+    as :func:`users.services.session_is_valid` decides, in two queries (every key, with a
+    session engine that keeps no rows)."""
     if not keys:
         return set()
     store_class = import_module(settings.SESSION_ENGINE).SessionStore
+    if not hasattr(store_class, "get_model_class"):
+        # Not a database engine (the settings changed under older records): no row to
+        # look at, so none is known to have ended.
+        return set(keys)
     rows = store_class.get_model_class().objects.filter(
         session_key__in=list(keys), expire_date__gt=timezone.now()
     )

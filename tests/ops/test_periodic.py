@@ -68,3 +68,49 @@ async def test_period_read_at_each_wait_and_cancel_without_waiting() -> None:
     timer.cancel()
     assert not timer.running
     await asyncio.sleep(0)
+
+
+async def test_failures_in_a_row_are_logged_once_then_seldom(
+    caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    failing = [True]
+    rounds: list[None] = []
+
+    async def round() -> None:
+        rounds.append(None)
+        if failing[0]:
+            raise RuntimeError("still broken")
+
+    timer = Periodic("flaky", round, 0.005, first=0.0)
+    with caplog.at_level(logging.INFO, logger="fc25_denoise.periodic"):
+        timer.start()
+        while len(rounds) < 20:
+            await asyncio.sleep(0.005)
+        failing[0] = False
+        count = len(rounds)
+        while len(rounds) < count + 2:
+            await asyncio.sleep(0.005)
+        await timer.stop()
+    errors = [r for r in caplog.records if r.levelno == logging.ERROR]
+    assert [r.getMessage() for r in errors] == ["flaky: a round failed"]  # not 20 of them
+    assert any(
+        r.levelno == logging.INFO and "flaky: a round succeeded after" in r.getMessage()
+        for r in caplog.records
+    )
+
+    # Past the quiet period, a failure still failing is logged again, with its count.
+    monkeypatch.setattr("fc25_denoise.periodic.FAILURES_LOGGED_EVERY_S", 0.0)
+    caplog.clear()
+    failing[0] = True
+    rounds.clear()
+    with caplog.at_level(logging.ERROR, logger="fc25_denoise.periodic"):
+        timer.start()
+        while len(rounds) < 3:
+            await asyncio.sleep(0.005)
+        await timer.stop()
+    messages = [r.getMessage() for r in caplog.records]
+    assert messages[:3] == [
+        "flaky: a round failed",
+        "flaky: a round failed (2 rounds in a row)",
+        "flaky: a round failed (3 rounds in a row)",
+    ]
