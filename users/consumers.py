@@ -22,6 +22,7 @@ import asyncio
 import contextlib
 import json
 import logging
+import random
 from typing import Any
 
 from channels.consumer import get_handler_name
@@ -29,6 +30,7 @@ from channels.exceptions import StopConsumer
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.conf import settings
 
+from fc25_denoise.periodic import Periodic
 from fc25_denoise.threads import run_on
 
 from . import presence
@@ -50,6 +52,12 @@ SESSION_ENDED_MESSAGE_TYPE = "presence.session_ended"
 """Channel-layer message to a user's group: ``session`` (a login's name,
 :func:`users.logins.session_name`) or None for all of the user's sockets; matching
 sockets close with 4401 (with ``recheck``: only those whose login no longer logs in)."""
+LOGIN_RECHECK_S = 30.0
+"""How often an open socket checks again that its login still logs its user in. A
+logout, a new password or a deleted session closes its sockets through a "session ended"
+message at once; the recheck closes those whose message the channel layer lost, and those
+of a session that expired (before the minute's sweep tells them). The first check comes
+after a random half to whole period, so sockets opened together do not check together."""
 REJOIN_INTERVAL_S = 3600.0
 """How often an open socket joins its user's group again. Channel layers (in-memory and
 channels-redis alike) drop a member ``group_expiry`` (86400 s by default) after its last
@@ -82,6 +90,7 @@ class PresenceConsumer(AsyncJsonWebsocketConsumer):
     _accepted = False
     _closing: asyncio.Future[None] | None = None
     _rejoining: asyncio.Task[None] | None = None
+    _recheck: Periodic | None = None
 
     async def accept(self, subprotocol: str | None = None, headers: Any = None) -> None:
         self._accepted = True
@@ -146,6 +155,14 @@ class PresenceConsumer(AsyncJsonWebsocketConsumer):
         self._login_tag = tag
         self.session = session_name(session) or ""
         self._rejoining = asyncio.ensure_future(self._keep_joined(group, user.username))
+        self._recheck = Periodic(
+            "presence-recheck",
+            self._recheck_login,
+            lambda: LOGIN_RECHECK_S,
+            first=lambda: random.uniform(0.5, 1.0) * LOGIN_RECHECK_S,
+            failed=f"presence user={user.username}: could not check the login again",
+        )
+        self._recheck.start()
         await self.accept()
         logger.info("presence connected user=%s channel=%s", user.username, self.channel_name)
 
@@ -162,6 +179,20 @@ class PresenceConsumer(AsyncJsonWebsocketConsumer):
                 await self.channel_layer.group_add(group, self.channel_name)
             except Exception:
                 logger.exception("presence user=%s could not join %s again", username, group)
+
+    async def _recheck_login(self) -> bool:
+        """One recheck (see :data:`LOGIN_RECHECK_S`): a login that no longer logs the
+        user in closes the socket as its "session ended" message would have, and ends
+        the rechecks."""
+        user = self.user
+        if user is None or self._closing is not None:
+            return False
+        if await run_on(SOCKETS_DB, login_is_valid, self._session_key, self._login_tag, user.pk):
+            return True
+        logger.info("presence user=%s: the login ended (found by the recheck)", user.username)
+        # On its own task, as a message's close is: the close stops this one.
+        await self.presence_session_ended({"session": None, "recheck": True})
+        return False
 
     async def websocket_disconnect(self, message: dict[str, Any]) -> None:
         """Channels' own, without its closing of stale database connections on asgiref's
@@ -221,6 +252,9 @@ class PresenceConsumer(AsyncJsonWebsocketConsumer):
         if self.user is None:
             return
         user, self.user = self.user, None  # runs once even if a close races a disconnect
+        recheck, self._recheck = self._recheck, None
+        if recheck is not None:
+            await recheck.stop()  # a close found by the recheck runs on its own task
         rejoining, self._rejoining = self._rejoining, None
         if rejoining is not None:
             rejoining.cancel()  # and waited for: no join may follow the discard below
