@@ -10,6 +10,11 @@ the socket stays open. 1011: a server-side failure (logged); presence is cleared
 first, as on every close. A client that goes away while the server sends to it (a page
 left during the handshake) is not a failure: presence is cleared and one info line said.
 
+Behind the "session ended" messages, an open socket checks its login again every
+``LOGIN_RECHECK_S`` (the first check between half a period and a period after it opened),
+so a message the channel layer lost, or a session that expired before the sweep, still
+closes it.
+
 A socket is a member of its user's group (``user.<id>``) from before it is
 accepted until it closes, joining again every ``REJOIN_INTERVAL_S``: the page
 resyncs on "open", and channel layers drop a member ``group_expiry`` seconds
@@ -23,6 +28,7 @@ import contextlib
 import json
 import logging
 import random
+import time
 from typing import Any
 
 from channels.consumer import get_handler_name
@@ -35,7 +41,7 @@ from fc25_denoise.threads import run_on
 
 from . import presence
 from .events import user_group
-from .logins import login_is_valid, login_tag, session_name
+from .logins import login_is_valid, login_key, login_tag, session_name
 from .models import User
 from .wsauth import SOCKETS_DB
 
@@ -68,6 +74,36 @@ MAX_FRAME_CHARS = 1024
 """Longest client frame parsed. The page only pings (about 20 characters); a longer frame
 gets an error reply unparsed, so no frame can hold the event loop in ``json.loads``.
 The server's own cap (Uvicorn ``--ws-max-size``, ``WS_MAX_BYTES``) bounds what is read."""
+
+
+class _FailureLog:
+    """Logs failed rechecks across every socket of the process: the first with its
+    traceback, then one line a minute with the count (a database away would otherwise log
+    one traceback per socket per period)."""
+
+    EVERY_S = 60.0
+
+    def __init__(self) -> None:
+        self._count = 0
+        self._logged_at: float | None = None
+
+    def failed(self, username: str) -> None:
+        """Call in an ``except`` block: count the failure, log it unless one was just."""
+        self._count += 1
+        now = time.monotonic()
+        if self._logged_at is not None and now - self._logged_at < self.EVERY_S:
+            return
+        logger.error(
+            "presence user=%s: could not check the login again (%d failed checks since the "
+            "last line)",
+            username,
+            self._count,
+            exc_info=self._logged_at is None,
+        )
+        self._count, self._logged_at = 0, now
+
+
+_RECHECK_FAILURES = _FailureLog()
 
 
 class ClientGone(Exception):
@@ -160,7 +196,6 @@ class PresenceConsumer(AsyncJsonWebsocketConsumer):
             self._recheck_login,
             lambda: LOGIN_RECHECK_S,
             first=lambda: random.uniform(0.5, 1.0) * LOGIN_RECHECK_S,
-            failed=f"presence user={user.username}: could not check the login again",
         )
         self._recheck.start()
         await self.accept()
@@ -180,19 +215,29 @@ class PresenceConsumer(AsyncJsonWebsocketConsumer):
             except Exception:
                 logger.exception("presence user=%s could not join %s again", username, group)
 
-    async def _recheck_login(self) -> bool:
+    async def _recheck_login(self) -> None:
         """One recheck (see :data:`LOGIN_RECHECK_S`): a login that no longer logs the
-        user in closes the socket as its "session ended" message would have, and ends
-        the rechecks."""
+        user in closes the socket as its "session ended" message would have (on its own
+        future, after the same grace and a second check). The rechecks go on until the
+        socket closes (:meth:`disconnect` stops them): a close that the second check
+        calls off leaves them running. A renewed key the check finds is kept, so a
+        record the cache loses later cannot end this login. A failed check is logged
+        (at most once a minute across all sockets) and tried a period later."""
         user = self.user
-        if user is None or self._closing is not None:
-            return False
-        if await run_on(SOCKETS_DB, login_is_valid, self._session_key, self._login_tag, user.pk):
-            return True
+        if user is None or self._closing is not None:  # closed, or a close under way
+            return
+        try:
+            key = await run_on(SOCKETS_DB, login_key, self._session_key, self._login_tag, user.pk)
+        except Exception:
+            _RECHECK_FAILURES.failed(user.username)
+            return
+        if key is not None:
+            self._session_key = key
+            return
+        if self.user is None or self._closing is not None:  # closed meanwhile
+            return
         logger.info("presence user=%s: the login ended (found by the recheck)", user.username)
-        # On its own task, as a message's close is: the close stops this one.
         await self.presence_session_ended({"session": None, "recheck": True})
-        return False
 
     async def websocket_disconnect(self, message: dict[str, Any]) -> None:
         """Channels' own, without its closing of stale database connections on asgiref's
@@ -310,12 +355,21 @@ class PresenceConsumer(AsyncJsonWebsocketConsumer):
 
         async def close_soon() -> None:
             await asyncio.sleep(SESSION_END_GRACE_S)
-            if message.get("recheck") and await run_on(
-                SOCKETS_DB, login_is_valid, self._session_key, self._login_tag, user_id
-            ):
+            try:
+                if message.get("recheck") and await run_on(
+                    SOCKETS_DB, login_is_valid, self._session_key, self._login_tag, user_id
+                ):
+                    self._closing = None
+                    return
+            except Exception:
+                # Not decided: the socket stays open, the next message or recheck decides.
+                logger.exception("presence user=%s: could not check the login", self._who())
                 self._closing = None
                 return
-            await self.disconnect(CLOSE_UNAUTHENTICATED)  # offline before the page hears it
+            try:
+                await self.disconnect(CLOSE_UNAUTHENTICATED)  # offline before the page hears it
+            except Exception:
+                logger.exception("presence user=%s: could not clear presence", self._who())
             with contextlib.suppress(ClientGone):  # gone already: nothing left to close
                 await self.close(code=CLOSE_UNAUTHENTICATED)
 

@@ -283,10 +283,20 @@ def login_is_valid(session_key: str | None, tag: str | None, user_id: int) -> bo
     A cache failure, or no record (an older record's shape included), counts as no
     renewed key (logged), never raises.
     """
+    return login_key(session_key, tag, user_id) is not None
+
+
+def login_key(session_key: str | None, tag: str | None, user_id: int) -> str | None:
+    """The key under which the login still logs in ``user_id`` (``session_key`` itself,
+    or the renewed key its record names), None once it does not (as
+    :func:`login_is_valid`). A socket keeps the key it gets, so a record the cache loses
+    later cannot make its renewed login look ended."""
     if session_is_valid(session_key, user_id):
-        return True
+        return session_key
     renewed = _recorded_key(tag, user_id)
-    return renewed is not None and renewed != session_key and session_is_valid(renewed, user_id)
+    if renewed is not None and renewed != session_key and session_is_valid(renewed, user_id):
+        return renewed
+    return None
 
 
 def _recorded_key(tag: str | None, user_id: int) -> str | None:
