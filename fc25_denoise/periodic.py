@@ -1,9 +1,10 @@
 """One task on the running loop that does one thing again and again, and its shutdown.
 
 The server's timers (the loop monitor, the expired-session sweep, the live access check,
-the recording quota watch) each own a :class:`Periodic`: it starts the task, sleeps the
-period between two rounds, logs a failed round and goes on, and on :meth:`Periodic.stop`
-cancels the task and waits for it. What a round does stays with its owner.
+the recording quota watch, each presence socket's login recheck) each own a
+:class:`Periodic`: it starts the task, sleeps the period between two rounds, logs a
+failed round (:class:`FailureLog`) and goes on, and on :meth:`Periodic.stop` cancels the
+task and waits for it. What a round does stays with its owner.
 """
 
 from __future__ import annotations
@@ -19,6 +20,41 @@ logger = logging.getLogger(__name__)
 FAILURES_LOGGED_EVERY_S = 60.0
 """A round failing again and again is logged once, then at most this often (with the
 count), not every period: a loop monitor failing every 0.5 s would flood the log."""
+
+
+class FailureLog:
+    """Failures of one repeated action, logged without flooding the log: the first of a
+    run of failures with its traceback, then at most one line every
+    :data:`FAILURES_LOGGED_EVERY_S` (read at each failure) with the run's count.
+    :meth:`succeeded` ends the run. One log may serve many actors (every presence
+    socket's recheck shares one): a database away then logs a line a minute, not one
+    per actor per period."""
+
+    def __init__(self, message: str, log: logging.Logger | None = None) -> None:
+        """``message``: the line logged (a %-format taking :meth:`failed`'s ``args``)."""
+        self._message = message
+        self._log = log or logger
+        self._count = 0
+        self._logged_at = 0.0
+
+    def failed(self, *args: object) -> None:
+        """Count the failure in flight (call it in an ``except`` block) and log it unless
+        one of the run was logged less than :data:`FAILURES_LOGGED_EVERY_S` ago."""
+        self._count += 1
+        now = time.monotonic()
+        if self._count == 1:
+            self._log.exception(self._message, *args)
+        elif now - self._logged_at >= FAILURES_LOGGED_EVERY_S:
+            self._log.exception(self._message + " (%d in a row)", *args, self._count)
+        else:
+            return
+        self._logged_at = now
+
+    def succeeded(self) -> int:
+        """End the run of failures; returns how many it had (0: none)."""
+        count, self._count = self._count, 0
+        return count
+
 
 Round = Callable[[], Awaitable[object]]
 """One round. Returning ``False`` itself ends the task (the owner may :meth:`Periodic.start`
@@ -47,13 +83,11 @@ class Periodic:
         failed: str = "",
     ) -> None:
         self.name = name
-        self._failed = failed or f"{name}: a round failed"
         self._round = round
         self._period = period
         self._first = first
         self._task: asyncio.Task[None] | None = None
-        self._failures = 0
-        self._failure_logged_at = 0.0
+        self._failures = FailureLog(failed or f"{name}: a round failed")
 
     @property
     def running(self) -> bool:
@@ -88,26 +122,14 @@ class Periodic:
             try:
                 more = await self._round()
             except Exception:
-                self._failed_again()
+                self._failures.failed()
             else:
-                if self._failures:
-                    logger.info("%s: a round succeeded after %d failed", self.name, self._failures)
-                    self._failures = 0
+                failed = self._failures.succeeded()
+                if failed:
+                    logger.info("%s: a round succeeded after %d failed", self.name, failed)
                 if more is False:
                     return
             await asyncio.sleep(_seconds(self._period))
-
-    def _failed_again(self) -> None:
-        """Log the failure in flight (in an ``except`` block) unless one was just logged."""
-        self._failures += 1
-        now = time.monotonic()
-        if self._failures == 1:
-            logger.exception(self._failed)
-        elif now - self._failure_logged_at >= FAILURES_LOGGED_EVERY_S:
-            logger.exception("%s (%d rounds in a row)", self._failed, self._failures)
-        else:
-            return
-        self._failure_logged_at = now
 
 
 def _seconds(value: float | Callable[[], float]) -> float:

@@ -28,7 +28,6 @@ import contextlib
 import json
 import logging
 import random
-import time
 from typing import Any
 
 from channels.consumer import get_handler_name
@@ -36,7 +35,7 @@ from channels.exceptions import StopConsumer
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.conf import settings
 
-from fc25_denoise.periodic import Periodic
+from fc25_denoise.periodic import FailureLog, Periodic
 from fc25_denoise.threads import run_on
 
 from . import presence
@@ -76,34 +75,10 @@ gets an error reply unparsed, so no frame can hold the event loop in ``json.load
 The server's own cap (Uvicorn ``--ws-max-size``, ``WS_MAX_BYTES``) bounds what is read."""
 
 
-class _FailureLog:
-    """Logs failed rechecks across every socket of the process: the first with its
-    traceback, then one line a minute with the count (a database away would otherwise log
-    one traceback per socket per period)."""
-
-    EVERY_S = 60.0
-
-    def __init__(self) -> None:
-        self._count = 0
-        self._logged_at: float | None = None
-
-    def failed(self, username: str) -> None:
-        """Call in an ``except`` block: count the failure, log it unless one was just."""
-        self._count += 1
-        now = time.monotonic()
-        if self._logged_at is not None and now - self._logged_at < self.EVERY_S:
-            return
-        logger.error(
-            "presence user=%s: could not check the login again (%d failed checks since the "
-            "last line)",
-            username,
-            self._count,
-            exc_info=self._logged_at is None,
-        )
-        self._count, self._logged_at = 0, now
-
-
-_RECHECK_FAILURES = _FailureLog()
+_RECHECK_FAILURES = FailureLog(
+    "presence user=%s: could not check the login again (failures of every socket)", logger
+)
+"""Shared by every socket: a database away logs a line a minute, not one per socket."""
 
 
 class ClientGone(Exception):
@@ -231,6 +206,7 @@ class PresenceConsumer(AsyncJsonWebsocketConsumer):
         except Exception:
             _RECHECK_FAILURES.failed(user.username)
             return
+        _RECHECK_FAILURES.succeeded()
         if key is not None:
             self._session_key = key
             return

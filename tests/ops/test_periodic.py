@@ -111,6 +111,6 @@ async def test_failures_in_a_row_are_logged_once_then_seldom(
     messages = [r.getMessage() for r in caplog.records]
     assert messages[:3] == [
         "flaky: a round failed",
-        "flaky: a round failed (2 rounds in a row)",
-        "flaky: a round failed (3 rounds in a row)",
+        "flaky: a round failed (2 in a row)",
+        "flaky: a round failed (3 in a row)",
     ]

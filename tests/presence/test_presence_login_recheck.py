@@ -18,6 +18,7 @@ from django.core.cache import cache
 from django.test import Client
 from django.utils import timezone
 
+from fc25_denoise.periodic import FailureLog
 from tests.presence.helpers import api_login, api_logout, socket_for
 from users import consumers
 from users.logins import LOGIN_TAG_KEY, RECORD_PREFIX
@@ -172,3 +173,24 @@ async def test_a_check_that_fails_at_close_time_leaves_the_socket_decidable(
     assert session_ends_lost  # its message lost: the recheck closes the socket
     assert await ws.receive_output(timeout=3) == CLOSED
     await ws.disconnect()
+
+
+async def test_failed_rechecks_of_many_sockets_log_one_line(alice, monkeypatch, caplog):
+    fresh = FailureLog("presence user=%s: could not check the login again", consumers.logger)
+    monkeypatch.setattr(consumers, "_RECHECK_FAILURES", fresh)  # no run left by another test
+    browsers = [
+        await database_sync_to_async(api_login)("alice", Client(enforce_csrf_checks=True))
+        for _ in range(3)
+    ]
+    sockets = [await socket_for(b) for b in browsers]
+
+    def broken(*args: Any) -> str:
+        raise ConnectionError("database away")
+
+    monkeypatch.setattr(consumers, "login_key", broken)
+    for ws in sockets:  # every socket checks several times, and stays open
+        assert await ws.receive_nothing(timeout=4 * RECHECK_S)
+    failures = [r for r in caplog.records if "could not check the login again" in r.getMessage()]
+    assert len(failures) == 1 and failures[0].exc_info is not None
+    for ws in sockets:
+        await ws.disconnect()
