@@ -1,7 +1,7 @@
 """One task on the running loop that does one thing again and again, and its shutdown.
 
 The server's timers (the loop monitor, the expired-session sweep, the live access check,
-the recording quota watch, each presence socket's login recheck) each own a
+the recording quota watch, each presence socket's group rejoin and login recheck) own a
 :class:`Periodic`: it starts the task, sleeps the period between two rounds, logs a
 failed round (:class:`FailureLog`) and goes on, and on :meth:`Periodic.stop` cancels the
 task and waits for it. What a round does stays with its owner.
@@ -99,12 +99,6 @@ class Periodic:
         running loop)."""
         if not self.running:
             self._task = asyncio.get_running_loop().create_task(self._run(), name=self.name)
-
-    def cancel(self) -> None:
-        """Cancel the task without waiting for it (idempotent; for a synchronous close)."""
-        task, self._task = self._task, None
-        if task is not None:
-            task.cancel()
 
     async def stop(self) -> None:
         """Cancel the task and wait for it to end (idempotent). A round waiting on a worker

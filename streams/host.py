@@ -466,7 +466,7 @@ class LocalHub:
         are waited for (``SHUTDOWN_STARTS_WAIT_S`` at most): no session outlives the runtime.
         """
         self._closing = True
-        self._quota.close()
+        await self._quota.close()
         await self._access.close()
         sessions = [s for s in self._sessions.values() if s is not None]
         if sessions:

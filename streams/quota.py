@@ -113,10 +113,10 @@ class QuotaWatch:
     def forget(self, session: Watched) -> None:
         self._budgets.pop(session, None)
 
-    def close(self) -> None:
-        """Stop watching (idempotent; the task is cancelled, not awaited)."""
-        self._timer.cancel()
+    async def close(self) -> None:
+        """Stop watching and wait for the task (idempotent)."""
         self._budgets.clear()
+        await self._timer.stop()
 
     async def check(self) -> None:
         """One look at every watched stream (the loop calls it every ``every_s``)."""

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import json
 import logging
 import random
@@ -100,8 +101,8 @@ class PresenceConsumer(AsyncJsonWebsocketConsumer):
     _login_tag: str | None = None
     _accepted = False
     _closing: asyncio.Future[None] | None = None
-    _rejoining: asyncio.Task[None] | None = None
-    _recheck: Periodic | None = None
+    _timers: tuple[Periodic, ...] = ()
+    """The group rejoin and the login recheck, running while the socket is admitted."""
 
     async def accept(self, subprotocol: str | None = None, headers: Any = None) -> None:
         self._accepted = True
@@ -165,30 +166,25 @@ class PresenceConsumer(AsyncJsonWebsocketConsumer):
         self._session_key = session_key
         self._login_tag = tag
         self.session = session_name(session) or ""
-        self._rejoining = asyncio.ensure_future(self._keep_joined(group, user.username))
-        self._recheck = Periodic(
-            "presence-recheck",
-            self._recheck_login,
-            lambda: LOGIN_RECHECK_S,
-            first=lambda: random.uniform(0.5, 1.0) * LOGIN_RECHECK_S,
+        self._timers = (
+            Periodic(
+                "presence-rejoin",
+                functools.partial(self.channel_layer.group_add, group, self.channel_name),
+                lambda: REJOIN_INTERVAL_S,
+                # The membership made before lasts group_expiry, much longer than an interval.
+                failed=f"presence user={user.username} could not join {group} again",
+            ),
+            Periodic(
+                "presence-recheck",
+                self._recheck_login,
+                lambda: LOGIN_RECHECK_S,
+                first=lambda: random.uniform(0.5, 1.0) * LOGIN_RECHECK_S,
+            ),
         )
-        self._recheck.start()
+        for timer in self._timers:
+            timer.start()
         await self.accept()
         logger.info("presence connected user=%s channel=%s", user.username, self.channel_name)
-
-    async def _keep_joined(self, group: str, username: str) -> None:
-        """Join ``group`` (``username``'s) again every ``REJOIN_INTERVAL_S`` until cancelled
-        (at disconnect).
-
-        A failed join is logged and tried again an interval later: the membership made
-        before it lasts ``group_expiry``, much longer than an interval.
-        """
-        while True:
-            await asyncio.sleep(REJOIN_INTERVAL_S)
-            try:
-                await self.channel_layer.group_add(group, self.channel_name)
-            except Exception:
-                logger.exception("presence user=%s could not join %s again", username, group)
 
     async def _recheck_login(self) -> None:
         """One recheck (see :data:`LOGIN_RECHECK_S`): a login that no longer logs the
@@ -202,18 +198,25 @@ class PresenceConsumer(AsyncJsonWebsocketConsumer):
         if user is None or self._closing is not None:  # closed, or a close under way
             return
         try:
-            key = await run_on(SOCKETS_DB, login_key, self._session_key, self._login_tag, user.pk)
+            goes_on = await self._login_goes_on(user.pk)
         except Exception:
             _RECHECK_FAILURES.failed(user.username)
             return
         _RECHECK_FAILURES.succeeded()
-        if key is not None:
-            self._session_key = key
+        if goes_on:
             return
         if self.user is None or self._closing is not None:  # closed meanwhile
             return
         logger.info("presence user=%s: the login ended (found by the recheck)", user.username)
         await self.presence_session_ended({"session": None, "recheck": True})
+
+    async def _login_goes_on(self, user_id: int) -> bool:
+        """Whether this socket's login still logs ``user_id`` in; a renewed key it finds
+        is kept (:func:`users.logins.login_key`). Raises what the check raised."""
+        key = await run_on(SOCKETS_DB, login_key, self._session_key, self._login_tag, user_id)
+        if key is not None:
+            self._session_key = key
+        return key is not None
 
     async def websocket_disconnect(self, message: dict[str, Any]) -> None:
         """Channels' own, without its closing of stale database connections on asgiref's
@@ -273,14 +276,9 @@ class PresenceConsumer(AsyncJsonWebsocketConsumer):
         if self.user is None:
             return
         user, self.user = self.user, None  # runs once even if a close races a disconnect
-        recheck, self._recheck = self._recheck, None
-        if recheck is not None:
-            await recheck.stop()  # a close found by the recheck runs on its own task
-        rejoining, self._rejoining = self._rejoining, None
-        if rejoining is not None:
-            rejoining.cancel()  # and waited for: no join may follow the discard below
-            with contextlib.suppress(asyncio.CancelledError):
-                await rejoining
+        timers, self._timers = self._timers, ()
+        for timer in timers:  # waited for: no join may follow the discard below (a close
+            await timer.stop()  # found by the recheck runs on a task of its own)
         try:
             await self.channel_layer.group_discard(user_group(user.pk), self.channel_name)
         finally:
@@ -332,9 +330,7 @@ class PresenceConsumer(AsyncJsonWebsocketConsumer):
         async def close_soon() -> None:
             await asyncio.sleep(SESSION_END_GRACE_S)
             try:
-                if message.get("recheck") and await run_on(
-                    SOCKETS_DB, login_is_valid, self._session_key, self._login_tag, user_id
-                ):
+                if message.get("recheck") and await self._login_goes_on(user_id):
                     self._closing = None
                     return
             except Exception:

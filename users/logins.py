@@ -26,20 +26,19 @@ import secrets
 from collections.abc import Collection
 from dataclasses import dataclass
 from importlib import import_module
-from typing import Any
+from typing import Any, TypeGuard
 
 from django.conf import settings
-from django.contrib.auth import HASH_SESSION_KEY, SESSION_KEY
+from django.contrib.auth import SESSION_KEY
 from django.contrib.sessions.backends.base import SessionBase
 from django.contrib.sessions.base_session import AbstractBaseSession
 from django.core.cache import cache
 from django.db import transaction
 from django.dispatch import Signal
 from django.utils import timezone
-from django.utils.crypto import constant_time_compare
 
 from .models import User
-from .services import session_is_valid
+from .services import session_is_valid, session_logs_in
 
 logger = logging.getLogger(__name__)
 
@@ -177,8 +176,11 @@ def deleted_session_ended(instance: AbstractBaseSession) -> EndedLogin | None:
         return None
     try:
         renewed = _recorded_key(login.tag, login.user_id)
-        goes_on = renewed is not None and renewed != instance.session_key
-        if goes_on and renewed is not None and _names_user(renewed, login.user_id):
+        if (
+            renewed is not None
+            and renewed != instance.session_key
+            and _names_user(renewed, login.user_id)
+        ):
             return None
     except Exception:
         logger.exception("could not look for a renewed key (user id %s)", login.user_id)
@@ -229,7 +231,7 @@ def ended_logins(logins: Collection[tuple[int, str]]) -> set[str]:
     keys: dict[str, tuple[int, str]] = {}
     for user_id, tag in tags:
         record = records.get(RECORD_PREFIX + tag)
-        if not (isinstance(record, tuple) and len(record) == 2 and record[0] == str(user_id)):
+        if not _is_record_of(record, user_id):
             continue  # not known
         if isinstance(record[1], str):
             keys[record[1]] = (user_id, tag)
@@ -259,18 +261,16 @@ def _keys_logging_in(keys: dict[str, tuple[int, str]]) -> set[str]:
         for user in User.objects.filter(pk__in={u for u, _ in keys.values()}, is_active=True)
     }
     store = store_class()
-    valid: set[str] = set()
-    for row in rows:
-        user_id = keys[row.session_key][0]
-        data = store.decode(row.session_data)  # {} for data that does not verify
-        stored = data.get(HASH_SESSION_KEY) or ""
-        if (
-            str(data.get(SESSION_KEY)) == str(user_id)
-            and user_id in hashes
-            and constant_time_compare(stored, hashes[user_id])
-        ):
-            valid.add(row.session_key)
-    return valid
+    return {
+        row.session_key
+        for row in rows
+        # decode: {} for data that does not verify
+        if session_logs_in(
+            store.decode(row.session_data),
+            keys[row.session_key][0],
+            hashes.get(keys[row.session_key][0]),
+        )
+    }
 
 
 def login_is_valid(session_key: str | None, tag: str | None, user_id: int) -> bool:
@@ -309,9 +309,15 @@ def _recorded_key(tag: str | None, user_id: int) -> str | None:
     except Exception:
         logger.exception("could not read a login's record")
         return None
-    if not (isinstance(record, tuple) and len(record) == 2 and record[0] == str(user_id)):
+    if not _is_record_of(record, user_id):
         return None
     return record[1] if isinstance(record[1], str) else None
+
+
+def _is_record_of(record: object, user_id: int) -> TypeGuard[tuple[str, str | None]]:
+    """Whether a cache value is a login record (:func:`remember_session`,
+    :func:`forget_login`) of ``user_id``: ``(user id, current key or None)``."""
+    return isinstance(record, tuple) and len(record) == 2 and record[0] == str(user_id)
 
 
 def _names_user(session_key: str, user_id: int) -> bool:

@@ -7,8 +7,10 @@ presence events with :func:`users.events.publish`.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from importlib import import_module
+from typing import Any
 
 from django.conf import settings
 from django.contrib.auth import HASH_SESSION_KEY, SESSION_KEY, login, logout, password_validation
@@ -41,11 +43,22 @@ def session_is_valid(session_key: str | None, user_id: int) -> bool:
     if not session_key:
         return False
     data = import_module(settings.SESSION_ENGINE).SessionStore(session_key).load()
-    if str(data.get(SESSION_KEY)) != str(user_id):
+    if not data:  # no such row, or expired
         return False
     user = User.objects.filter(pk=user_id, is_active=True).first()
+    return session_logs_in(data, user_id, user.get_session_auth_hash() if user else None)
+
+
+def session_logs_in(data: Mapping[str, Any], user_id: int, current_hash: str | None) -> bool:
+    """Whether session ``data`` (decoded, unexpired) logs in ``user_id``, whose password
+    hash for sessions is ``current_hash`` (None: the user is inactive or gone). The rule of
+    :func:`session_is_valid`, for callers that load many sessions and users at once."""
     stored = data.get(HASH_SESSION_KEY) or ""
-    return user is not None and constant_time_compare(stored, user.get_session_auth_hash())
+    return (
+        str(data.get(SESSION_KEY)) == str(user_id)
+        and current_hash is not None
+        and constant_time_compare(stored, current_hash)
+    )
 
 
 def get_user(username: str) -> User:

@@ -98,6 +98,6 @@ async def test_a_recording_quota_that_fills_up(caplog):
     watch = QuotaWatch(notify, every_s=3600)
     watch.track(FullSession(), 1000, 0, tag="[stream 1234 user=alice]")
     await watch.check()
-    watch.close()
+    await watch.close()
     [line] = lines(caplog, "streams.quota", "recording quota full")
     assert line.startswith("[stream 1234 user=alice] "), line

@@ -77,7 +77,7 @@ async def test_the_watch_reads_the_usage_again_and_only_shrinks_the_limit() -> N
         "used_bytes": 1010,
         "quota_bytes": 1000,
     }
-    watch.close()
+    await watch.close()
 
 
 async def test_a_failed_read_keeps_the_last_usage() -> None:
@@ -93,7 +93,7 @@ async def test_a_failed_read_keeps_the_last_usage() -> None:
     session.recorded_bytes = 100
     await watch.check()
     assert session.limits == [900] and session.stop_reason is None
-    watch.close()
+    await watch.close()
 
 
 @pytest.mark.django_db(transaction=True)

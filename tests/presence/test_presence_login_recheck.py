@@ -158,16 +158,19 @@ async def test_a_check_that_fails_at_close_time_leaves_the_socket_decidable(
     browser = await database_sync_to_async(api_login)("alice", Client(enforce_csrf_checks=True))
     ws = await socket_for(browser)
 
-    def broken(*args: Any) -> bool:
+    def broken(*args: Any) -> str:
         raise ConnectionError("database away")
 
-    working = consumers.login_is_valid
-    monkeypatch.setattr(consumers, "login_is_valid", broken)
+    working = consumers.login_key
+    monkeypatch.setattr(consumers, "login_key", broken)
     message = {"type": consumers.SESSION_ENDED_MESSAGE_TYPE, "session": None, "recheck": True}
     await get_channel_layer().send(await only_channel("alice"), message)
     assert await ws.receive_nothing(timeout=consumers.SESSION_END_GRACE_S + 2 * RECHECK_S)
     assert "could not check the login" in caplog.text
-    monkeypatch.setattr(consumers, "login_is_valid", working)
+    assert "presence user=alice: could not check the login" in [
+        r.getMessage() for r in caplog.records
+    ]  # the close's own check, not only a recheck
+    monkeypatch.setattr(consumers, "login_key", working)
 
     assert await database_sync_to_async(api_logout)(browser) == 204
     assert session_ends_lost  # its message lost: the recheck closes the socket
