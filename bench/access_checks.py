@@ -26,10 +26,8 @@ database server's own work is not in it).
 from __future__ import annotations
 
 import argparse
-import os
 import statistics
 import sys
-import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -37,7 +35,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.recordings_list import scratch_database_url, setup_django
+from bench.scratch_db import on_scratch_database
 
 
 def build(listeners: int) -> tuple[Any, list[tuple[Any, str, str]]]:
@@ -124,26 +122,7 @@ def main() -> None:
     parser.add_argument("--listeners", default="10,100,400")
     parser.add_argument("--repeat", type=int, default=50)
     args = parser.parse_args()
-    base_url = os.environ.get("DATABASE_URL")
-    with tempfile.TemporaryDirectory(prefix="fc25-bench-access-") as tmp:
-        if not base_url:
-            setup_django(tmp, None)
-            run(args)
-            return
-        import psycopg
-
-        name = f"fc25_bench_access_{os.getpid()}"
-        with psycopg.connect(base_url, autocommit=True) as admin:
-            admin.execute(f'CREATE DATABASE "{name}"')
-        try:
-            setup_django(tmp, scratch_database_url(base_url, name))
-            run(args)
-        finally:
-            from django.db import connections
-
-            connections.close_all()
-            with psycopg.connect(base_url, autocommit=True) as admin:
-                admin.execute(f'DROP DATABASE IF EXISTS "{name}"')
+    on_scratch_database("fc25-bench-access", lambda: run(args))
 
 
 if __name__ == "__main__":

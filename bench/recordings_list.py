@@ -22,38 +22,17 @@ median and the worst of ``--repeat`` requests, and the number of queries.
 from __future__ import annotations
 
 import argparse
-import os
 import statistics
 import sys
-import tempfile
 import time
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bench.scratch_db import on_scratch_database
 
 INDEX_NAME = "job_newest_per_recording"
-
-
-def scratch_database_url(url: str, name: str) -> str:
-    """``url`` with its database name replaced by ``name``."""
-    parts = urlsplit(url)
-    return urlunsplit(parts._replace(path="/" + name))
-
-
-def setup_django(data_dir: str, pg_url: str | None) -> None:
-    """Configure the project's settings on a scratch data folder (and database)."""
-    os.environ["FC25_DATA_DIR"] = data_dir
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "fc25_denoise.settings")
-    if pg_url:
-        os.environ["DATABASE_URL"] = pg_url
-    else:
-        os.environ.pop("DATABASE_URL", None)
-    import django
-
-    django.setup()
 
 
 def build(recordings: int, jobs: int) -> tuple[Any, Any]:
@@ -160,26 +139,7 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=15)
     parser.add_argument("--limit", type=int, default=LIST_LIMIT, help="recordings per page")
     args = parser.parse_args()
-    base_url = os.environ.get("DATABASE_URL")
-    with tempfile.TemporaryDirectory(prefix="fc25-bench-list-") as tmp:
-        if not base_url:
-            setup_django(tmp, None)
-            run(args)
-            return
-        import psycopg
-
-        name = f"fc25_bench_list_{os.getpid()}"
-        with psycopg.connect(base_url, autocommit=True) as admin:
-            admin.execute(f'CREATE DATABASE "{name}"')
-        try:
-            setup_django(tmp, scratch_database_url(base_url, name))
-            run(args)
-        finally:
-            from django.db import connections
-
-            connections.close_all()
-            with psycopg.connect(base_url, autocommit=True) as admin:
-                admin.execute(f'DROP DATABASE IF EXISTS "{name}"')
+    on_scratch_database("fc25-bench-list", lambda: run(args))
 
 
 if __name__ == "__main__":
