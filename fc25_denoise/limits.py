@@ -121,7 +121,10 @@ def has_body(scope: HTTPScope) -> bool:
 
 
 def needs_login(path: str) -> bool:
-    return path.startswith("/api/") and path not in OPEN_ROUTES
+    """Whether an anonymous body on ``path`` is refused here. Not on a path without its
+    final slash: no route has one, and Django answers the 404 naming the right path
+    without reading the body (``errors.JsonApiErrors``)."""
+    return path.startswith("/api/") and path.endswith("/") and path not in OPEN_ROUTES
 
 
 async def session_user_id(scope: HTTPScope) -> int | None:

@@ -46,7 +46,14 @@ from users.events import publish
 
 from .audio import AudioError
 from .models import RecordingJob, StreamRecording
-from .storage import delete_files, fetch_file, spool_tmp_dir, storage_name, store_file
+from .storage import (
+    delete_files,
+    discard_files,
+    fetch_file,
+    spool_tmp_dir,
+    storage_name,
+    store_file,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -356,9 +363,7 @@ def _run(job: RecordingJob, stop: threading.Event, log_prefix: str) -> None:
         _fail(job.pk, f"Could not clean the audio: {exc}")
         return
     except BaseException:
-        if stored:
-            with transaction.atomic():
-                delete_files(stored)
+        discard_files(stored)  # no row names it
         raise
     with transaction.atomic():
         current = StreamRecording.objects.select_for_update().filter(pk=rec.pk).first()

@@ -62,6 +62,15 @@ class StreamRecording(models.Model):
 
     class Meta:
         ordering = ["-created_at", "-id"]
+        constraints = [
+            # A live session's save can run again (a restart after a kill, a recovery
+            # pass): it must find the recording, never add a second (recordings.livesave).
+            models.UniqueConstraint(
+                fields=["session_id"],
+                condition=models.Q(session_id__isnull=False),
+                name="recording_one_per_session",
+            )
+        ]
 
     def __str__(self) -> str:
         return self.title

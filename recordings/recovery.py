@@ -24,7 +24,7 @@ from django.utils import timezone
 from users.models import User
 
 from .audio import AudioError, duration_of
-from .services import do_save_live_recording
+from .livesave import do_save_live_recording, remove_spool, saved_recording
 from .storage import spool_paths, sweep_scratch
 
 logger = logging.getLogger(__name__)
@@ -95,6 +95,16 @@ def _recover_one(user_id: int, session_id: uuid.UUID, last_write: float) -> bool
     paths = spool_paths(user_id, session_id)
     if user is None:
         paths.remove()
+        return False
+    saved = saved_recording(session_id)
+    if saved is not None:  # saved before; the spool outlived it (a kill, a failed removal)
+        if remove_spool(paths, session_id, user.username):
+            logger.info(
+                "[stream %s user=%s] spool of recording %s removed",
+                session_id,
+                user.username,
+                saved.pk,
+            )
         return False
     try:
         length = duration_of(paths.cleaned)

@@ -11,7 +11,6 @@ from __future__ import annotations
 import logging
 import tempfile
 import uuid
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -19,19 +18,19 @@ from django.conf import settings
 from django.core.files.uploadedfile import UploadedFile
 from django.db import IntegrityError, transaction
 from django.db.models import OuterRef, Prefetch, Q, QuerySet, Subquery
-from django.utils import timezone
 
 from fc25_denoise.api import ApiError, BadRequest, Conflict, Forbidden, NotFound, TooMany
 from users.models import User
 from users.services import friend_ids, session_is_valid
 
-from .audio import AudioError, AudioWriteError, OverLimit, duration_of, encode_flac
+from .audio import AudioError, AudioWriteError, OverLimit, encode_flac
 from .jobs import SubmitJob, enqueue, job_json
+from .livesave import do_save_live_recording as do_save_live_recording  # re-exported
 from .models import RecordingJob, StreamRecording
 from .quota import check_quota
 from .quota import quota_usage as quota_usage  # re-exported: streams.host asks here
 from .quota import storage_used as storage_used  # re-exported: the list view asks here
-from .storage import delete_files, spool_paths, spool_tmp_dir, storage_name, store_file
+from .storage import discard_files, spool_tmp_dir, storage_name, store_file
 from .titles import TITLE_MAX as TITLE_MAX  # re-exported: the views ask here
 from .titles import check_title, default_title
 
@@ -227,79 +226,6 @@ def do_delete_jobs(job_ids: list[int]) -> int:
     return deleted
 
 
-def do_save_live_recording(
-    user: User,
-    session_id: uuid.UUID,
-    started_at: datetime,
-    model: str,
-    atten_lim_db: float,
-    gap_seconds: float = 0.0,
-    db_removed: list[float] | None = None,
-) -> StreamRecording | None:
-    """Store a finished live session's spool files as FLAC and create the recording.
-
-    ``gap_seconds``: audio the live process could not write in time (silence in
-    the files); the recording keeps it so players can say so. ``db_removed``: dB
-    of noise removed per second (the stream's telemetry), drawn under the waveform.
-
-    Returns None (and removes the spool files) when nothing was recorded. On a
-    storage error the spool files are kept for :func:`~recordings.recovery.recover_spool` and the
-    error propagates.
-    """
-    paths = spool_paths(user.pk, session_id)
-    try:
-        duration = duration_of(paths.cleaned) if paths.cleaned.exists() else 0.0
-    except AudioError:
-        logger.warning("[stream %s user=%s] unreadable recording", session_id, user.username)
-        duration = 0.0
-    if duration <= 0:
-        paths.remove()
-        return None
-    stored: list[str] = []
-    try:
-        with tempfile.TemporaryDirectory(dir=spool_tmp_dir()) as tmp:
-            size = 0
-            for version, local in (("cleaned", paths.cleaned), ("raw", paths.raw)):
-                if not local.exists():
-                    continue
-                flac = Path(tmp) / f"{version}.flac"
-                try:
-                    encode_flac(local, flac)
-                except AudioError:
-                    if version == "cleaned":
-                        raise
-                    logger.warning(
-                        "[stream %s user=%s] raw track unreadable; not kept",
-                        session_id,
-                        user.username,
-                    )
-                    continue
-                name, nbytes = store_file(flac, storage_name(user.pk, str(session_id), version))
-                stored.append(name)
-                size += nbytes
-        with transaction.atomic():
-            rec = StreamRecording.objects.create(
-                owner=user,
-                title=f"Live {timezone.localtime(started_at):%Y-%m-%d %H:%M}",
-                file=stored[0],
-                raw_file=stored[1] if len(stored) > 1 else "",
-                duration=round(duration, 3),
-                session_id=session_id,
-                source=StreamRecording.Source.LIVE,
-                model=model,
-                atten_lim_db=atten_lim_db,
-                size_bytes=size,
-                gap_seconds=round(gap_seconds, 3),
-                db_removed=list(db_removed or []),
-            )
-    except BaseException:
-        with transaction.atomic():
-            delete_files(*stored)
-        raise
-    paths.remove()
-    return rec
-
-
 def check_no_open_job(rec: StreamRecording) -> None:
     """Raises Conflict if a job for ``rec`` is queued or running."""
     open_statuses = (RecordingJob.Status.QUEUED, RecordingJob.Status.RUNNING)
@@ -450,8 +376,7 @@ def do_import(
             )
             enqueue(rec, RecordingJob.Kind.IMPORT, model, atten_lim_db, submit)
     except BaseException:
-        with transaction.atomic():
-            delete_files(name)
+        discard_files(name)  # no row names it
         raise
     logger.info("[recording %s user=%s] imported (%.1f s)", rec.pk, user.username, rec.duration)
     return rec

@@ -143,13 +143,20 @@ def fetch_file(name: str, dest: Path) -> Path:
 def delete_files(*names: str | None) -> None:
     """Delete stored files once the current transaction commits (missing ones are fine)."""
     targets = [n for n in names if n]  # empty FileFields have no name
-
-    def run() -> None:
-        for name in targets:
-            try:
-                default_storage.delete(name)
-            except Exception:  # a storage hiccup leaves an orphan, never a broken request
-                logger.exception("could not delete stored file %s", name)
-
     if targets:
-        transaction.on_commit(run)
+        transaction.on_commit(lambda: _delete_now(targets))
+
+
+def discard_files(*names: str | None) -> None:
+    """Delete stored files that no row names, now: files stored for a row that was never
+    written (its transaction failed, the database is away). Not at a commit, which a
+    database that is away never reaches. Never raises (a failure is logged)."""
+    _delete_now([n for n in names if n])
+
+
+def _delete_now(names: list[str]) -> None:
+    for name in names:
+        try:
+            default_storage.delete(name)
+        except Exception:  # a storage hiccup leaves an orphan, never a broken request
+            logger.exception("could not delete stored file %s", name)

@@ -23,7 +23,7 @@ import pytest
 import soundfile as sf
 from django.utils import timezone
 
-from recordings import services
+from recordings import livesave, services
 from recordings.audio import AudioWriteError, encode_flac
 from recordings.models import RecordingJob, StreamRecording
 from recordings.recovery import recover_spool
@@ -113,13 +113,13 @@ def test_a_live_recording_whose_raw_track_cannot_be_written_keeps_its_spool(
     assert sizes["cleaned"] < sizes["raw"]
     room = (sizes["cleaned"] + sizes["raw"]) // 2  # the cleaned track fits, the raw does not
 
-    monkeypatch.setattr(services, "encode_flac", limited(room))
+    monkeypatch.setattr(livesave, "encode_flac", limited(room))
     with pytest.raises(AudioWriteError):
         services.do_save_live_recording(alice, session_id, timezone.now(), "identity", 100.0)
     assert not StreamRecording.objects.exists()
     assert paths.cleaned.exists() and paths.raw.exists()  # kept for recovery
 
-    monkeypatch.setattr(services, "encode_flac", encode_flac)
+    monkeypatch.setattr(livesave, "encode_flac", encode_flac)
     assert recover_spool(set) == 1
     rec = StreamRecording.objects.get()
     assert rec.file.name and rec.raw_file.name  # both tracks

@@ -1,0 +1,136 @@
+"""Saving a finished live session's spool files as its recording: at most one recording per
+session, however often the save runs.
+
+A save can run twice for one session: a process killed after the recording's row
+committed but before its spool files went is saved again when it restarts (its live row
+is still there), and a spool that could not be removed is found again by every recovery
+pass (:mod:`.recovery`). Each later save finds the session's recording and removes the
+spool; two saves that race are settled by the database (one recording per session id).
+"""
+
+from __future__ import annotations
+
+import logging
+import tempfile
+import uuid
+from datetime import datetime
+from pathlib import Path
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from users.models import User
+
+from .audio import AudioError, duration_of, encode_flac
+from .models import StreamRecording
+from .storage import SpoolPaths, discard_files, spool_paths, spool_tmp_dir, storage_name, store_file
+
+logger = logging.getLogger(__name__)
+
+
+def do_save_live_recording(
+    user: User,
+    session_id: uuid.UUID,
+    started_at: datetime,
+    model: str,
+    atten_lim_db: float,
+    gap_seconds: float = 0.0,
+    db_removed: list[float] | None = None,
+) -> StreamRecording | None:
+    """Store a finished live session's spool files as FLAC and create the recording.
+
+    ``gap_seconds``: audio the live process could not write in time (silence in
+    the files); the recording keeps it so players can say so. ``db_removed``: dB
+    of noise removed per second (the stream's telemetry), drawn under the waveform.
+
+    Returns the recording; the session's recording saved before, if there is one (its
+    spool files are removed, nothing is stored again); None (and the spool files are
+    removed) when nothing was recorded. A spool file that cannot be removed after the save
+    is logged and left for the next recovery pass. On a storage or database error
+    nothing stays stored, the spool files are kept for
+    :func:`~recordings.recovery.recover_spool` and the error propagates.
+    """
+    paths = spool_paths(user.pk, session_id)
+    saved = saved_recording(session_id)
+    if saved is not None:
+        remove_spool(paths, session_id, user.username)
+        return saved
+    try:
+        duration = duration_of(paths.cleaned) if paths.cleaned.exists() else 0.0
+    except AudioError:
+        logger.warning("[stream %s user=%s] unreadable recording", session_id, user.username)
+        duration = 0.0
+    if duration <= 0:
+        remove_spool(paths, session_id, user.username)
+        return None
+    stored: list[str] = []
+    try:
+        with tempfile.TemporaryDirectory(dir=spool_tmp_dir()) as tmp:
+            size = 0
+            for version, local in (("cleaned", paths.cleaned), ("raw", paths.raw)):
+                if not local.exists():
+                    continue
+                flac = Path(tmp) / f"{version}.flac"
+                try:
+                    encode_flac(local, flac)
+                except AudioError:
+                    if version == "cleaned":
+                        raise
+                    logger.warning(
+                        "[stream %s user=%s] raw track unreadable; not kept",
+                        session_id,
+                        user.username,
+                    )
+                    continue
+                name, nbytes = store_file(flac, storage_name(user.pk, str(session_id), version))
+                stored.append(name)
+                size += nbytes
+        with transaction.atomic():
+            rec = StreamRecording.objects.create(
+                owner=user,
+                title=f"Live {timezone.localtime(started_at):%Y-%m-%d %H:%M}",
+                file=stored[0],
+                raw_file=stored[1] if len(stored) > 1 else "",
+                duration=round(duration, 3),
+                session_id=session_id,
+                source=StreamRecording.Source.LIVE,
+                model=model,
+                atten_lim_db=atten_lim_db,
+                size_bytes=size,
+                gap_seconds=round(gap_seconds, 3),
+                db_removed=list(db_removed or []),
+            )
+    except IntegrityError:
+        # Another process saved this session meanwhile: its recording is the one.
+        discard_files(*stored)
+        saved = saved_recording(session_id)
+        if saved is None:
+            raise
+        rec = saved
+    except BaseException:
+        discard_files(*stored)  # no row names them: they go now, not at a commit
+        raise
+    remove_spool(paths, session_id, user.username)
+    return rec
+
+
+def saved_recording(session_id: uuid.UUID) -> StreamRecording | None:
+    """The recording already saved from live session ``session_id``, if any."""
+    return StreamRecording.objects.filter(session_id=session_id).first()
+
+
+def remove_spool(paths: SpoolPaths, session_id: uuid.UUID, username: str) -> bool:
+    """Remove a session's spool files; True if they went. A failure (a read-only or failing
+    disk) is logged and the files stay for the next recovery pass, which finds the
+    recording saved and removes them then."""
+    try:
+        paths.remove()
+        return True
+    except OSError as exc:
+        logger.warning(
+            "[stream %s user=%s] spool files not removed (%s); the next recovery pass removes them",
+            session_id,
+            username,
+            exc,
+        )
+        return False
