@@ -14,6 +14,13 @@ stay aligned and as long as the stream, the loss is counted (``lost_samples``,
 ``gaps``), logged, and the recording says it has a gap
 (:attr:`SpoolResult.gap_seconds`). Memory stays bounded: a gap is a number.
 
+A write that fails (a full or failing disk) is retried: the audio it held becomes a gap
+too, later batches queue (and past the queue, become gap) while the drain tries again
+after :data:`RETRY_FIRST_S`, doubling up to :data:`RETRY_MAX_S`; once the disk takes
+writes again the gap is written as silence and the recording goes on, aligned and as
+long as the stream. Only at close does the writer stop trying, after
+:data:`CLOSE_RETRIES` more failures: what was still queued is counted as lost.
+
 A writer can be given a size limit (:meth:`SpoolWriter.limit_bytes`, the
 owner's quota left): audio past it is not kept (:attr:`SpoolWriter.capped`), so
 a recording never passes the quota, however late the quota watch ends the
@@ -47,6 +54,12 @@ SYNC_EVERY_SAMPLES = SAMPLE_RATE
 """Rewrite the headers every second: bounds what a crash loses."""
 SILENCE_CHUNK = SAMPLE_RATE
 """A gap is written as silence in chunks of this many samples (bounded memory)."""
+RETRY_FIRST_S = 0.5
+"""After a failed write the drain waits this long before trying again; each failure in a
+row doubles the wait, up to :data:`RETRY_MAX_S`."""
+RETRY_MAX_S = 8.0
+CLOSE_RETRIES = 3
+"""Failed writes in a row after which a closing writer gives up on what is queued."""
 
 logger = logging.getLogger(__name__)
 
@@ -77,14 +90,25 @@ class WavPairSink:
         self._paths = (cleaned, raw)
         self._files: tuple[sf.SoundFile, sf.SoundFile | None] | None = None
         self._since_sync = 0
+        self._frames = 0
+        """Frames both files hold (a failed write may have left more in one of them)."""
+        self._torn = False
+        """A write failed part-way: the files must go back to :attr:`_frames`."""
 
     def write(self, cleaned: Audio, raw: Audio | None) -> None:
+        """Append to both files; a write that raises leaves them to be realigned at the
+        next write (or close), which goes back to the last frame both hold."""
         if self._files is None:
             self._files = (self._open(self._paths[0]), _maybe(self._open, self._paths[1]))
         out, out_raw = self._files
+        if self._torn:
+            self._realign()
+        self._torn = True
         out.write(cleaned)
         if out_raw is not None and raw is not None:
             out_raw.write(raw)
+        self._torn = False
+        self._frames += cleaned.size
         self._since_sync += cleaned.size
         if self._since_sync >= SYNC_EVERY_SAMPLES:
             out.flush()
@@ -93,10 +117,19 @@ class WavPairSink:
             self._since_sync = 0
 
     def close(self) -> None:
+        if self._files is not None and self._torn:
+            self._realign()
         files, self._files = self._files, None
         for f in files or ():
             if f is not None:
                 f.close()
+
+    def _realign(self) -> None:
+        """Cut both files back to the frames both hold (the torn write's tail goes)."""
+        for f in self._files or ():
+            if f is not None:
+                f.truncate(self._frames)
+        self._torn = False
 
     @staticmethod
     def _open(path: Path) -> sf.SoundFile:
@@ -143,6 +176,7 @@ class SpoolWriter:
         max_pending: batches (100 ms each) the queue holds before audio is lost.
         log: the session's logger (says which stream and user).
         sink_factory: what writes the files (tests substitute a slow disk).
+        retry_s: the first wait after a failed write (:data:`RETRY_FIRST_S`).
     """
 
     def __init__(
@@ -154,6 +188,7 @@ class SpoolWriter:
         max_pending: int,
         log: Log = logger,
         sink_factory: SinkFactory = WavPairSink,
+        retry_s: float = RETRY_FIRST_S,
     ) -> None:
         if max_pending < 1:
             raise ValueError("max_pending must be at least 1")
@@ -182,6 +217,9 @@ class SpoolWriter:
         self.gaps = 0
         self._bytes_per_sample = 2 * (2 if self._keep_raw else 1)  # 16-bit PCM, one or two files
         self._max_samples: int | None = None
+        self._retry_s = retry_s
+        self._failures = 0
+        """Writes that failed in a row."""
 
     @property
     def capped(self) -> bool:
@@ -290,18 +328,52 @@ class SpoolWriter:
                 item = self._writing = self._queue[0]
                 try:
                     await loop.run_in_executor(self._executor, self._write_item, item)
-                except Exception:
-                    self._log.exception("could not write the recording; the rest is lost")
-                    self._closing = True
-                    self._queue.clear()
-                    return
+                except Exception as exc:
+                    if not self._failed(item, exc):
+                        return
+                    wait = self._retry_s * 2 ** min(self._failures - 1, 8)
+                    await asyncio.sleep(min(wait, RETRY_MAX_S))
+                    continue
                 finally:
                     self._writing = None
+                if self._failures:
+                    self._log.warning(
+                        "spool disk writes again after %d failed tries", self._failures
+                    )
+                    self._failures = 0
                 self._queue.popleft()
             if self._closing:
                 return
             self._wake.clear()
             await self._wake.wait()
+
+    def _failed(self, item: _Batch | _Gap, exc: Exception) -> bool:
+        """A write of ``item`` (the queue's head) failed: its audio becomes a gap to write
+        again later. Returns whether to try again; False once a closing writer has
+        failed :data:`CLOSE_RETRIES` times in a row (what is queued is then lost)."""
+        self._failures += 1
+        if self._failures == 1:
+            self._log.error(
+                "could not write the recording (%s); recording a gap until the disk answers",
+                exc,
+                exc_info=exc,
+            )
+        if isinstance(item, _Batch):
+            if self._failures == 1 and not self._losing:
+                self.gaps += 1
+            self._queue[0] = _Gap(item.cleaned.size)
+            self.lost_samples += item.cleaned.size
+        if self._closing and self._failures > CLOSE_RETRIES:
+            queued = sum(i.cleaned.size for i in self._queue if isinstance(i, _Batch))
+            unwritten = queued + sum(i.samples for i in self._queue if isinstance(i, _Gap))
+            self.lost_samples += queued
+            self._queue.clear()
+            self._log.error(
+                "recording closed with the disk still failing; %.1f s not written",
+                unwritten / SAMPLE_RATE,
+            )
+            return False
+        return True
 
     def _write_item(self, item: _Batch | _Gap) -> None:
         """(Worker thread.) Write one batch, or a gap as silence."""
@@ -309,10 +381,9 @@ class SpoolWriter:
             self._sink.write(item.cleaned, item.raw)
             self.written_samples += item.cleaned.size
             return
-        left = item.samples
-        while left > 0:
-            n = min(left, SILENCE_CHUNK)
+        while item.samples > 0:  # what is left of the gap, if a write fails part-way
+            n = min(item.samples, SILENCE_CHUNK)
             zeros = np.zeros(n, dtype=np.float32)
             self._sink.write(zeros, zeros if self._keep_raw else None)
             self.written_samples += n
-            left -= n
+            item.samples -= n

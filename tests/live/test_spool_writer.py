@@ -118,21 +118,32 @@ async def test_a_stalled_disk_costs_a_counted_gap_not_memory_or_time(pool, caplo
     assert np.array_equal(kept, np.concatenate([c for c, _ in data])[: kept.size])
 
 
-async def test_a_failing_disk_is_logged_and_the_stream_goes_on(pool, caplog):
+async def test_a_disk_that_keeps_failing_is_logged_once_and_the_loss_counted(pool, caplog):
     disk = MemoryDisk(Path("c"), Path("r"))
     disk.fail_after = 2
-    writer = writer_on(disk, pool)
+    writer = SpoolWriter(
+        Path("c.wav"),
+        Path("r.wav"),
+        pool,
+        max_pending=50,
+        sink_factory=lambda c, r: disk,
+        retry_s=0.01,
+    )
     caplog.set_level(logging.ERROR)
     for cleaned, raw in frames(30):
         writer.write(cleaned, raw)
         await asyncio.sleep(0)
     await asyncio.sleep(0.1)
-    for cleaned, raw in frames(5):  # later frames are dropped quietly
+    for cleaned, raw in frames(5):  # the stream goes on; the disk still refuses
         writer.write(cleaned, raw)
     result = await writer.close()
     assert len(disk.cleaned) == 2
     assert result.duration == pytest.approx(2 * BATCH_SAMPLES / 48_000)
-    assert any("could not write the recording" in r.getMessage() for r in caplog.records)
+    # Everything else is counted as lost (the stream's ``unrecorded``), not dropped quietly.
+    assert writer.lost_samples == 35 * FRAME - 2 * BATCH_SAMPLES
+    failures = [r for r in caplog.records if "could not write the recording" in r.getMessage()]
+    assert len(failures) == 1
+    assert any("disk still failing" in r.getMessage() for r in caplog.records)
 
 
 async def test_recording_without_raw(pool):
