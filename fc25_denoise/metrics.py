@@ -3,8 +3,9 @@
 Read at scrape time (:class:`LiveCollector`), nothing added to the live path:
 
 * ``fc25_live_streams``, ``fc25_live_listeners``: gauges of this process's live sessions.
-* ``fc25_frames_total{outcome="denoised"|"bypassed"|"dropped"}``: frames of this process's
-  live streams (folded from the sessions' counters, :mod:`fc25_denoise.monitor`).
+* ``fc25_frames_total{outcome="denoised"|"bypassed"|"dropped"|"too_fast"}``: frames of this
+  process's live streams (folded from the sessions' counters, :mod:`fc25_denoise.monitor`;
+  ``too_fast``: packets refused for running ahead of real time).
 * ``fc25_recording_jobs{status="queued"|"running"}``: import and re-clean jobs in the
   database (the whole site's queue, so every node reports the same).
 

@@ -22,8 +22,9 @@ from .periodic import Periodic
 INTERVAL_S = 0.5
 """How often the loop monitor wakes up."""
 
-OUTCOMES = ("denoised", "bypassed", "dropped")
-"""The frame counters summed across sessions (``BroadcastSession.stats`` keys)."""
+OUTCOMES = ("denoised", "bypassed", "dropped", "too_fast")
+"""The frame counters summed across sessions (``BroadcastSession.stats`` keys;
+``too_fast``: broadcaster packets refused before decoding, past real time)."""
 
 
 class HasStats(Protocol):

@@ -202,6 +202,13 @@ LOGIN_CLIENT_LIMIT = env_int("FC25_LOGIN_CLIENT_LIMIT", 100, minimum=1)
 """Failed logins allowed per client address across all user names in the window."""
 LOGIN_RATE_WINDOW = env_int("FC25_LOGIN_RATE_WINDOW", 300, minimum=1)
 """Throttle window in seconds, from a counter's first failure."""
+LOGIN_CHECKS_PER_MINUTE = env_int("FC25_LOGIN_CHECKS_PER_MINUTE", 30, minimum=1)
+"""Password checks (right or wrong) per client address per minute: each costs a quarter
+second of CPU, so a loop of right passwords must stop too."""
+REGISTER_CLIENT_LIMIT = env_int("FC25_REGISTER_CLIENT_LIMIT", 10, minimum=1)
+"""Registration attempts allowed per client address per ``REGISTER_WINDOW``."""
+REGISTER_WINDOW = env_int("FC25_REGISTER_WINDOW", 3600, minimum=1)
+"""Registration throttle window in seconds, from a client's first attempt."""
 METRICS_TOKEN = env_str("FC25_METRICS_TOKEN")
 """Bearer token that opens /metrics to any client (else only direct loopback/private ones)."""
 PROXY_COUNT = env_int("FC25_PROXY_COUNT", 0, minimum=0)

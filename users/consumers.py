@@ -4,7 +4,8 @@ Close codes: 4401 not logged in (checked again once the socket is in its user's 
 so a logout during the handshake is not missed), or the login stopped logging the user in
 while the socket was open (logged out, the account deactivated, or a new password set
 from another session); 4429 the user already has ``FC25_MAX_PRESENCE_SOCKETS``
-sockets open (the new one is refused, the open ones keep working). A frame that
+sockets open (the new one is refused, the open ones keep working), or the socket sent
+frames faster than ``FRAMES_PER_S`` past a burst of ``FRAME_BURST``. A frame that
 is not a JSON text frame is answered with ``{"type":"error","error":...}`` and
 the socket stays open. 1011: a server-side failure (logged); presence is cleared
 first, as on every close. A client that goes away while the server sends to it (a page
@@ -36,6 +37,7 @@ from channels.exceptions import StopConsumer
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.conf import settings
 
+from fc25_denoise.bucket import TokenBucket
 from fc25_denoise.periodic import FailureLog, Periodic
 from fc25_denoise.threads import run_on
 
@@ -70,6 +72,12 @@ channels-redis alike) drop a member ``group_expiry`` (86400 s by default) after 
 ``group_add``; an hour leaves a day's margin for a layer that is briefly unreachable."""
 
 
+FRAMES_PER_S = 1.0
+FRAME_BURST = 20
+"""Client frames a socket may send: the page pings every 25 s; a socket past this rate
+is closed with 4429, so no client keeps the event loop answering it (answered pings had
+taken 0.9 of a core from one socket)."""
+
 MAX_FRAME_CHARS = 1024
 """Longest client frame parsed. The page only pings (about 20 characters); a longer frame
 gets an error reply unparsed, so no frame can hold the event loop in ``json.loads``.
@@ -103,6 +111,8 @@ class PresenceConsumer(AsyncJsonWebsocketConsumer):
     _closing: asyncio.Future[None] | None = None
     _timers: tuple[Periodic, ...] = ()
     """The group rejoin and the login recheck, running while the socket is admitted."""
+    _frames: TokenBucket | None = None
+    _flooded = False
 
     async def accept(self, subprotocol: str | None = None, headers: Any = None) -> None:
         self._accepted = True
@@ -286,7 +296,17 @@ class PresenceConsumer(AsyncJsonWebsocketConsumer):
         logger.info("presence disconnected user=%s code=%s", user.username, code)
 
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
-        """Parse a client frame; a bad one gets an error reply, never a crash."""
+        """Parse a client frame; a bad one gets an error reply, never a crash. A socket
+        sending past :data:`FRAMES_PER_S` is closed (4429) and its later frames ignored."""
+        if self._flooded:
+            return
+        if self._frames is None:
+            self._frames = TokenBucket(FRAMES_PER_S, FRAME_BURST)
+        if not self._frames.take():
+            self._flooded = True
+            logger.warning("presence user=%s: frames too fast; closing", self._who())
+            await self.close(code=CLOSE_TOO_MANY)
+            return
         if bytes_data is not None or text_data is None:
             await self.send_json({"type": "error", "error": "Binary frames are not accepted."})
             return

@@ -14,6 +14,14 @@ Policy (README "Login throttle"):
   account's owner on another client, nor another user on the same client below the client
   cap. A distributed guesser gets ``LOGIN_RATE_LIMIT`` tries per address it controls.
 
+* **password checks per client**: at most ``LOGIN_CHECKS_PER_MINUTE`` checks, right or
+  wrong, per client address per minute. A check costs a quarter second of CPU (PBKDF2), so
+  a client looping over a right password would otherwise hold cores as a guesser would.
+* **registrations per client**: at most ``REGISTER_CLIENT_LIMIT`` attempts per client
+  address in ``REGISTER_WINDOW`` (:func:`may_register`): each costs a password hash, a
+  database connection while it runs, and makes an account whose own limits (streams, TURN
+  quota) would otherwise multiply.
+
 Unknown user names are counted exactly like known ones, so answers never reveal whether an
 account exists. Atomic: each attempt first takes a slot with one atomic increment per
 counter and only then checks the password; an attempt whose increment passed a limit gives
@@ -87,6 +95,11 @@ def client_key(address: str) -> str:
     return str(ip)
 
 
+REGISTER_REFUSED_MESSAGE = "Too many new accounts from your address. Try again later."
+CHECK_WINDOW_S = 60
+"""The window of ``LOGIN_CHECKS_PER_MINUTE``."""
+
+
 def _keys(username: str, address: str) -> tuple[str, str]:
     # Every form of a name that logs in to one account shares its counters.
     name = hashlib.sha256(username_key(username.strip()).encode()).hexdigest()[:32]
@@ -97,15 +110,35 @@ def _keys(username: str, address: str) -> tuple[str, str]:
 def acquire(username: str, address: str) -> bool:
     """Take a slot for one password check; False (nothing counted) if a limit is used up.
 
-    A taken slot stays counted as a failure unless :func:`succeeded` gives it back.
+    A taken slot stays counted as a failure unless :func:`succeeded` gives it back; the
+    check itself stays counted in the client's checks of the minute either way.
     """
     window: int = settings.LOGIN_RATE_WINDOW
-    pair_key, client_key = _keys(username, address)
-    pair = cachecount.take(pair_key, window)
-    client = cachecount.take(client_key, window)
-    if pair > settings.LOGIN_RATE_LIMIT or client > settings.LOGIN_CLIENT_LIMIT:
-        cachecount.give_back(pair_key)
-        cachecount.give_back(client_key)
+    pair_key, failures_key = _keys(username, address)
+    checks_key = f"login-checks:{client_key(address)}"
+    taken = [
+        (pair_key, cachecount.take(pair_key, window), settings.LOGIN_RATE_LIMIT),
+        (failures_key, cachecount.take(failures_key, window), settings.LOGIN_CLIENT_LIMIT),
+        (
+            checks_key,
+            cachecount.take(checks_key, CHECK_WINDOW_S),
+            settings.LOGIN_CHECKS_PER_MINUTE,
+        ),
+    ]
+    if any(count > limit for _, count, limit in taken):
+        for key, _, _ in taken:
+            cachecount.give_back(key)
+        return False
+    return True
+
+
+def may_register(address: str) -> bool:
+    """Take a registration attempt for client ``address``; False (nothing counted) once
+    its ``REGISTER_CLIENT_LIMIT`` attempts of the window are used. Attempts stay counted
+    whatever their outcome: a refused password costs as much as an account."""
+    key = f"register:{client_key(address)}"
+    if cachecount.take(key, settings.REGISTER_WINDOW) > settings.REGISTER_CLIENT_LIMIT:
+        cachecount.give_back(key)
         return False
     return True
 

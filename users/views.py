@@ -34,6 +34,8 @@ def register(request: HttpRequest) -> HttpResponse:
     data = parse_json_body(request)
     username = check_str(data, "username", max_length=NAME_MAX)
     password = check_str(data, "password", max_length=PASSWORD_MAX, strip=False)
+    if not throttle.may_register(throttle.client_address(request)):
+        raise TooMany(throttle.REGISTER_REFUSED_MESSAGE)
     user = services.do_register(username, password)
     services.do_login(request, user, backend="users.throttle.ThrottledModelBackend")
     return JsonResponse({"username": user.username}, status=201)

@@ -40,6 +40,8 @@ from aiortc.rtcrtpreceiver import RTCRtpReceiver
 from denoise.batching import BatchScheduler, SchedulerClosed
 from denoise.constants import SAMPLE_RATE
 
+from .pace import RealTimeGate, packet_seconds
+
 logger = logging.getLogger(__name__)
 
 _TIME_BASE = fractions.Fraction(1, SAMPLE_RATE)
@@ -167,7 +169,8 @@ class BatchedDecoderQueue:
     scheduler has one worker, and its results reach the loop batch by batch, in
     order. ``put(None)`` (the receiver stopping) ends the track after the frames
     already decoded, and releases aiortc's parked thread. Undecodable packets are
-    counted in ``errors`` (default: unnamed, on this module's logger).
+    counted in ``errors`` (default: unnamed, on this module's logger). With a
+    ``pace``, packets past real time are refused before they are decoded.
     """
 
     def __init__(
@@ -175,9 +178,11 @@ class BatchedDecoderQueue:
         scheduler: BatchScheduler,
         output: asyncio.Queue[Any],
         errors: DecodeErrors | None = None,
+        pace: RealTimeGate | None = None,
     ) -> None:
         self._scheduler = scheduler
         self._output = output
+        self._pace = pace
         self._decoder = TrackDecoder(errors)
         self._ended = threading.Event()
         self._pending: asyncio.Future[list[av.AudioFrame]] | None = None
@@ -193,6 +198,8 @@ class BatchedDecoderQueue:
         if self._ended.is_set():
             return
         codec, encoded = task
+        if self._pace is not None and not self._pace.admit(packet_seconds(codec, encoded.data)):
+            return
         try:
             fut = self._scheduler.submit_async(DECODE, (self._decoder, codec, encoded))
         except SchedulerClosed:  # the server is shutting down
@@ -215,10 +222,14 @@ class BatchedDecoderQueue:
 
 
 def decode_in_batches(
-    receiver: RTCRtpReceiver, scheduler: BatchScheduler, errors: DecodeErrors | None = None
+    receiver: RTCRtpReceiver,
+    scheduler: BatchScheduler,
+    errors: DecodeErrors | None = None,
+    pace: RealTimeGate | None = None,
 ) -> bool:
     """Make ``receiver`` decode on ``scheduler`` (call before it receives: on "track"),
-    counting its undecodable packets in ``errors`` (the stream's).
+    counting its undecodable packets in ``errors`` (the stream's) and holding it to real
+    time with ``pace``.
 
     Returns False (and logs) if aiortc's internals changed, leaving aiortc's own
     decoder thread in charge.
@@ -234,5 +245,5 @@ def decode_in_batches(
         log = errors.log if errors is not None else logger
         log.warning("cannot move decoding off aiortc's thread (aiortc internals changed)")
         return False
-    setattr(receiver, attr, BatchedDecoderQueue(scheduler, output, errors))
+    setattr(receiver, attr, BatchedDecoderQueue(scheduler, output, errors, pace))
     return True

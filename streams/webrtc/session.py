@@ -33,6 +33,7 @@ from .decode import DecodeErrors, decode_in_batches
 from .fanout import Fanout, prefer_opus
 from .levels import Level
 from .listeners import ListenerSet
+from .pace import RealTimeGate
 from .peer import apply_client_offer, ask_ptime, new_peer_connection, tune_receive_latency
 from .runtime import LiveRuntime
 from .source import LiveSource, SourceEnded
@@ -92,6 +93,7 @@ class BroadcastSession:
         """Whether friends may hear the raw microphone (the hub keeps it current)."""
         self._meter = StreamMeter()
         self._decode_errors = DecodeErrors(self.log)
+        self._pace = RealTimeGate(self.log)
         self._pc = self._open_peer()
         self._frame_ms = frame_ms or self._config.opus_frame_ms
         self._fanout = Fanout(self._frame_ms)
@@ -152,6 +154,7 @@ class BroadcastSession:
             "dropped": s.dropped if s else 0,
             "unrecorded": self._spool.lost_samples // PACKET_SAMPLES,
             "undecodable": self._decode_errors.count,
+            "too_fast": self._pace.refused,
         }
 
     def set_atten_lim(self, db: float) -> None:
@@ -179,7 +182,7 @@ class BroadcastSession:
                         transceiver.receiver, self._config.jitter_prefetch, self.log
                     )
                     decode_in_batches(
-                        transceiver.receiver, self._runtime.codec, self._decode_errors
+                        transceiver.receiver, self._runtime.codec, self._decode_errors, self._pace
                     )
             self._source = LiveSource(
                 track,
