@@ -12,20 +12,30 @@ expired: :func:`users.logins.ended_logins`), with the reason the revoke would ha
 such a missed revoke costs at most that long, not the rest of the stream. A login whose
 record the cache lost (or a session from before login tags) is not known to have ended:
 its listen goes on until a revoke or the stream's end, as before the watch.
+
+The same look catches up on settings: a change stored by ``PATCH /api/streams/settings/``
+reaches the stream through a call to its host, which may not answer (the request then
+answers 503 with the change stored). Each look reads the stored ``share_raw`` and
+attenuation limit of the process's streams (one query) and applies those a stream does
+not run with (``share_raw`` off moves raw listeners to ``full``), unless a change reached
+the stream meanwhile (:attr:`BroadcastSession.settings_seq`), which is then the newer.
 """
 
 from __future__ import annotations
 
+import logging
 import uuid
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING
 
-from fc25_denoise.periodic import Periodic
+from fc25_denoise.periodic import FailureLog, Periodic
 
 from .reasons import LOGGED_OUT
 
 if TYPE_CHECKING:
     from .webrtc.session import BroadcastSession
+
+logger = logging.getLogger(__name__)
 
 AUDIT_EVERY_S = 5.0
 """How often a process checks its streams' listeners again (four queries and one cache
@@ -39,6 +49,13 @@ Audit = Callable[
 pairs to end with the reason, and the names of the logins that ended (a database call the
 watch awaits on the loop: it must hand its queries to a worker thread itself)."""
 
+StoredSettings = Callable[[list[int]], Awaitable[dict[int, tuple[float, bool]]]]
+"""Broadcaster ids -> their stored ``(atten_lim_db, share_raw)`` (a database call, as
+:data:`Audit`)."""
+
+ApplySettings = Callable[[int, float | None, bool | None], Awaitable[None]]
+"""Apply ``(user id, atten_lim_db or None, share_raw or None)`` to that user's stream here."""
+
 
 class AccessWatch:
     """Ends listeners whose access ended without a revoke reaching this process. Owns one
@@ -48,12 +65,18 @@ class AccessWatch:
         self,
         sessions: Callable[[], list[BroadcastSession]],
         audit: Audit,
+        stored: StoredSettings | None = None,
+        apply: ApplySettings | None = None,
         every_s: float | None = None,
     ) -> None:
-        """``sessions``: the process's running sessions, read at each look; ``every_s``:
-        the period (None: :data:`AUDIT_EVERY_S` as it is at each look)."""
+        """``sessions``: the process's running sessions, read at each look; ``stored`` and
+        ``apply``: the settings catch-up (None: not done); ``every_s``: the period (None:
+        :data:`AUDIT_EVERY_S` as it is at each look)."""
         self._sessions = sessions
         self._audit = audit
+        self._stored = stored
+        self._apply = apply
+        self._settings_failures = FailureLog("live settings catch-up failed", logger)
         self._every = every_s
         self._timer = Periodic(
             "access-watch", self.check, self._period, failed="live access check failed"
@@ -72,7 +95,13 @@ class AccessWatch:
         return AUDIT_EVERY_S if self._every is None else self._every
 
     async def check(self) -> int:
-        """One look at every confirmed listener; returns how many were ended."""
+        """One look: settings caught up, then every confirmed listener checked; returns
+        how many listens were ended."""
+        try:
+            await self.catch_up_settings()
+            self._settings_failures.succeeded()
+        except Exception:  # the access half below still runs
+            self._settings_failures.failed()
         listens: list[tuple[BroadcastSession, uuid.UUID, int, str | None]] = [
             (session, listen_id, user_id, login)
             for session in self._sessions()
@@ -100,3 +129,33 @@ class AccessWatch:
                     reason,
                 )
         return ended
+
+    async def catch_up_settings(self) -> int:
+        """Apply stored settings that this process's streams do not run with; returns how
+        many streams changed."""
+        if self._stored is None or self._apply is None:
+            return 0
+        sessions = [s for s in self._sessions() if not s.stopped]
+        if not sessions:
+            return 0
+        seen = {s.user_id: s.settings_seq for s in sessions}
+        stored = await self._stored(sorted(seen))
+        changed = 0
+        for session in sessions:
+            values = stored.get(session.user_id)
+            if values is None or session.stopped or session.settings_seq != seen[session.user_id]:
+                continue  # no settings, ended, or a change reached it meanwhile (newer)
+            atten, share = values
+            new_atten = atten if atten != session.atten_lim_db else None
+            new_share = share if share != session.share_raw else None
+            if new_atten is None and new_share is None:
+                continue
+            # Usually a settings call whose host did not answer in time.
+            session.log.info(
+                "settings caught up from the database (atten_lim=%s share_raw=%s)",
+                new_atten,
+                new_share,
+            )
+            await self._apply(session.user_id, new_atten, new_share)
+            changed += 1
+        return changed

@@ -17,13 +17,12 @@ import asyncio
 import functools
 import logging
 import uuid
-from collections.abc import Collection
 from typing import Any
 
 from aiortc import RTCSessionDescription
 from django.conf import settings
 
-from fc25_denoise.api import BadRequest, Conflict, Forbidden, NotFound, TooMany
+from fc25_denoise.api import BadRequest, Conflict, Forbidden, TooMany
 from recordings.services import check_quota, quota_usage
 from recordings.storage import spool_paths
 from users.events import publish_now
@@ -40,6 +39,7 @@ from .outcomes import Listening, LiveChange, Started, Stopped, answer_of
 from .placement import NodeLoad
 from .quota import QuotaWatch
 from .reasons import NOT_FRIENDS
+from .sessiontable import SessionTable
 from .webrtc.levels import Level
 from .webrtc.peer import REJECTED, advertise_address
 from .webrtc.runtime import LiveRuntime
@@ -52,24 +52,25 @@ SHUTDOWN_STARTS_WAIT_S = 30.0
 """Longest a shutdown waits for streams being set up (each ends itself at its install)."""
 
 
-class LocalHub:
-    """This process's sessions, keyed by broadcaster id, and the work done on them."""
+class LocalHub(SessionTable):
+    """This process's sessions, keyed by broadcaster id, and the work done on them: the
+    streams' starts, stops and listens here, the per-listener work in
+    :class:`~streams.sessiontable.SessionTable`."""
 
     def __init__(self, runtime: LiveRuntime) -> None:
         """The hub takes ownership of ``runtime`` and shuts it down in :meth:`shutdown`."""
+        super().__init__()
         self.runtime = runtime
-        self._sessions: dict[int, BroadcastSession] = {}
         self._finishing: set[uuid.UUID] = set()
         """Stopped sessions whose recording is being saved (their rows still exist)."""
         self._starting: set[uuid.UUID] = set()
         """Sessions being set up (their rows exist from ``do_begin_stream`` on)."""
-        self._pending: dict[int, LiveChange] = {}
-        """Settings changed while a user's stream was being set up (slot reserved, no
-        session yet): applied to the session before it is installed."""
         self._closing = False
         """Shutting down: no new stream is taken, and placement sees this process full."""
         self._quota = QuotaWatch(self._notify, usage=self._quota_usage)
-        self._access = AccessWatch(self._live, self._access_to_end)
+        self._access = AccessWatch(
+            self._live, self._access_to_end, self._stored_settings, self.settings_here
+        )
         self.node = ProcessNode(
             functools.partial(serve, self),
             self._notice,
@@ -77,21 +78,6 @@ class LocalHub:
             self._listener_counts,
             self._lost,
         )
-
-    def session_for(self, user_id: int) -> BroadcastSession | None:
-        session = self._sessions.get(user_id)
-        return None if session is None or session.stopped else session
-
-    def sessions(self) -> list[BroadcastSession]:
-        """A snapshot of this process's running sessions (read by metrics)."""
-        return [s for s in list(self._sessions.values()) if s is not None and not s.stopped]
-
-    def listeners(self, user_id: int) -> int:
-        session = self.session_for(user_id)
-        return session.listeners if session else 0
-
-    def _live(self) -> list[BroadcastSession]:
-        return [s for s in self._sessions.values() if s is not None and not s.stopped]
 
     def _load(self, channel: str) -> NodeLoad:
         live = self._live()
@@ -157,94 +143,6 @@ class LocalHub:
             session = self.session_for(int(message["user_id"]))
             if session is not None and not session.stopped:  # its stop logs the reason
                 session.stop_soon(str(message.get("reason") or "ended"))
-
-    async def revoke(
-        self,
-        broadcaster_id: int | None,
-        listener_id: int,
-        reason: str,
-        logins: Collection[str] | None = None,
-    ) -> int:
-        """End ``listener_id``'s listening to ``broadcaster_id`` (None: to every stream
-        in this process), only the listens opened from ``logins`` when given (a logout);
-        the listener is sent ``listen_ended`` with ``reason``.
-
-        Returns the number of connections ended. Other processes are reached with a
-        ``live.revoke`` notice on their channel (see :mod:`streams.access`).
-        """
-        if broadcaster_id is None:
-            sessions = self._live()
-        else:
-            one = self.session_for(broadcaster_id)
-            sessions = [one] if one is not None else []
-        ended = 0
-        for session in sessions:
-            for listen_id in session.listener_ids(listener_id, logins):
-                ended += await session.end_listener(listen_id, reason)
-        return ended
-
-    async def settings_here(
-        self, user_id: int, atten_lim_db: float | None, share_raw: bool | None
-    ) -> None:
-        """Apply changed settings to ``user_id``'s stream if it is live in this process.
-
-        A stream being set up here (its slot reserved, no session yet) gets them before
-        its session is installed: no listener ever meets the old value.
-        """
-        change = LiveChange(atten_lim_db, share_raw)
-        if user_id in self._sessions and self._sessions[user_id] is None:
-            self._pending[user_id] = self._pending.get(user_id, LiveChange()).then(change)
-            return
-        session = self.session_for(user_id)
-        if session is None:
-            return
-        change.apply_to(session)
-        if share_raw is False:
-            for listen_id, listener_id in session.listeners_at("raw"):
-                if listener_id != user_id:
-                    await self._switch(session, listen_id, "full", "raw_not_shared")
-
-    async def level_here(self, broadcaster_id: int, listen_id: uuid.UUID, level: Level) -> None:
-        """Switch a listener of a stream in this process to ``level`` (next frame on).
-
-        Raises:
-            NotFound: the connection ended. Forbidden: ``raw`` not shared.
-        """
-        session = self.session_for(broadcaster_id)
-        item = session.listener(listen_id) if session is not None else None
-        if session is None or item is None:
-            await db(services.do_forget_listen, listen_id)
-            raise NotFound("That listening connection has ended.")
-        check_level(session, item.user_id, level)
-        await self._switch(session, listen_id, level, None)
-
-    async def _switch(
-        self, session: BroadcastSession, listen_id: uuid.UUID, level: Level, reason: str | None
-    ) -> None:
-        item = session.listener(listen_id)
-        if item is None or not session.set_listener_level(listen_id, level):
-            return
-        await db(services.do_set_listen_level, listen_id, level)
-        if reason is not None:  # the server changed it: the listener's pages follow
-            event = {
-                "type": "listen_level",
-                "listen_id": str(listen_id),
-                "username": session.username,
-                "level": level,
-                "reason": reason,
-            }
-            await publish_now([item.user_id], event)
-
-    async def end_listen_here(self, broadcaster_id: int, listen_id: uuid.UUID) -> None:
-        """End a listener connection of a stream in this process (reason ``stopped``).
-
-        Raises:
-            NotFound: it had ended already.
-        """
-        session = self.session_for(broadcaster_id)
-        if session is None or not await session.end_listener(listen_id, "stopped"):
-            await db(services.do_forget_listen, listen_id)
-            raise NotFound("That listening connection has ended.")
 
     async def start_here(self, user: User, offer: RTCSessionDescription) -> Started:
         """Host ``user``'s new stream here (raises as :meth:`start`; TooMany once shut down)."""
@@ -352,6 +250,9 @@ class LocalHub:
         self, pairs: list[tuple[int, int]], logins: list[tuple[int, str]]
     ) -> tuple[dict[tuple[int, int], str], set[str]]:
         return await db(services.access_to_end, pairs, logins)
+
+    async def _stored_settings(self, user_ids: list[int]) -> dict[int, tuple[float, bool]]:
+        return await db(services.stored_live_settings, user_ids)
 
     async def listen_here(
         self,

@@ -24,6 +24,7 @@ from users.models import User
 from users.services import session_is_valid
 
 from . import services
+from .accesswatch import AUDIT_EVERY_S
 from .dbtask import db
 from .host import LocalHub
 from .link import NodeUnavailable, NoReply
@@ -39,6 +40,11 @@ __all__ = ["Listening", "LiveHub", "Started", "Stopped"]
 
 STOP_POLL_S = 0.5
 """How often a stop whose host answers late looks whether the stream has ended."""
+SETTINGS_NOT_CONFIRMED = (
+    "Your settings are saved, but the server running your live stream did not confirm "
+    f"them; the stream takes them within {AUDIT_EVERY_S:g} s."
+)
+"""The 503 of a settings change stored while the stream's host did not answer."""
 
 
 class LiveHub(LocalHub):
@@ -248,8 +254,9 @@ class LiveHub(LocalHub):
         friends who hear the raw microphone to ``full``.
 
         Raises:
-            NodeUnavailable: the host did not answer (the settings are stored; the
-            stream gets them when it next starts).
+            NodeUnavailable: the host did not answer (:data:`SETTINGS_NOT_CONFIRMED`: the
+            settings are stored, and the host's access watch applies them within
+            :data:`~streams.accesswatch.AUDIT_EVERY_S`).
         """
         if atten_lim_db is None and share_raw is None:
             return
@@ -259,4 +266,7 @@ class LiveHub(LocalHub):
             return
         args = {"user_id": user.pk, "atten_lim_db": atten_lim_db, "share_raw": share_raw}
         about = f"[stream {live.session_id} user={user.username}]"
-        await self.node.call(live.host, "settings", args, about=about)
+        try:
+            await self.node.call(live.host, "settings", args, about=about)
+        except NodeUnavailable as exc:
+            raise NodeUnavailable(SETTINGS_NOT_CONFIRMED) from exc

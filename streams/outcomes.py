@@ -58,6 +58,7 @@ class LiveChange:
 
     def apply_to(self, session: BroadcastSession) -> None:
         """Give ``session`` the values this change sets (on the loop, from its next frame)."""
+        session.settings_seq += 1
         if self.atten_lim_db is not None:
             session.set_atten_lim(self.atten_lim_db)  # the engine applies it on its next hop
         if self.share_raw is not None:

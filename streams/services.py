@@ -66,19 +66,31 @@ def do_update_settings(
     ``model``, ``record_raw`` and ``low_latency`` apply from the next stream on.
     """
     obj = broadcast_settings(user)
-    if atten_lim_db is not None:
-        obj.atten_lim_db = atten_lim_db
-    if model is not None:
-        obj.model = model
-    if record_raw is not None:
-        obj.record_raw = record_raw
-    if share_raw is not None:
-        obj.share_raw = share_raw
-    if low_latency is not None:
-        obj.low_latency = low_latency
-    obj.save()
+    given = {
+        "atten_lim_db": atten_lim_db,
+        "model": model,
+        "record_raw": record_raw,
+        "share_raw": share_raw,
+        "low_latency": low_latency,
+    }
+    changed = [name for name, value in given.items() if value is not None]
+    for name in changed:
+        setattr(obj, name, given[name])
+    # Only the fields sent: two changes at once (the slider and a checkbox) must not
+    # write back each other's old values (a share_raw turned off, turned on again).
+    obj.save(update_fields=changed)
     ActiveStream.objects.filter(user=user).update(atten_lim_db=obj.atten_lim_db)
     return obj
+
+
+def stored_live_settings(user_ids: Collection[int]) -> dict[int, tuple[float, bool]]:
+    """``user id -> (atten_lim_db, share_raw)`` as stored, for those of ``user_ids`` who
+    have settings (one query): what their live streams must run with."""
+    rows = BroadcastSettings.objects.filter(user_id__in=user_ids)
+    return {
+        uid: (atten, share)
+        for uid, atten, share in rows.values_list("user_id", "atten_lim_db", "share_raw")
+    }
 
 
 def do_begin_stream(

@@ -203,8 +203,18 @@ async function onStop() {
   if (result) showRecording(result.recording_id);
 }
 
-/** A settings checkbox (`record_raw`, `share_raw`, `low_latency`): PATCH on change, reverted
- * on failure. */
+/** The stored settings, or null if they cannot be read. After a failed PATCH they say what
+ * was kept: a 503 means the change is stored but the live stream did not confirm it yet. */
+async function storedSettings() {
+  try {
+    return await api("GET", "/api/streams/settings/");
+  } catch {
+    return null;
+  }
+}
+
+/** A settings checkbox (`record_raw`, `share_raw`, `low_latency`): PATCH on change; on failure
+ * it shows the stored value (reverted if that cannot be read). */
 async function onFlag(box, name) {
   const wanted = box.checked;
   box.disabled = true;
@@ -212,7 +222,8 @@ async function onFlag(box, name) {
     const prefs = await api("PATCH", "/api/streams/settings/", { [name]: wanted });
     box.checked = typeof prefs[name] === "boolean" ? prefs[name] : wanted;
   } catch (err) {
-    box.checked = !wanted;
+    const stored = await storedSettings();
+    box.checked = stored && typeof stored[name] === "boolean" ? stored[name] : !wanted;
     showError(err);
   } finally {
     box.disabled = false;
@@ -226,7 +237,8 @@ function onSlider() {
   settingsTimer = setTimeout(() => sendStrength(seq), SETTINGS_DEBOUNCE_MS);
 }
 
-/** PATCH the slider's value; a failure puts the slider back on the confirmed value. */
+/** PATCH the slider's value; a failure puts the slider on the stored value (the confirmed one
+ * if that cannot be read). */
 async function sendStrength(seq) {
   try {
     const prefs = await api("PATCH", "/api/streams/settings/", {
@@ -239,6 +251,12 @@ async function sendStrength(seq) {
     }
   } catch (err) {
     if (seq !== attenSeq) return; // the user moved on: the newer change decides
+    const stored = await storedSettings();
+    if (seq !== attenSeq) return;
+    if (stored && typeof stored.atten_lim_db === "number") {
+      confirmedSeq = seq;
+      confirmedAtten = Math.round(stored.atten_lim_db);
+    }
     if (confirmedAtten !== null) {
       slider.value = String(confirmedAtten);
       renderStrength();

@@ -91,6 +91,9 @@ class BroadcastSession:
         self._on_finished = on_finished
         self.share_raw = False
         """Whether friends may hear the raw microphone (the hub keeps it current)."""
+        self.settings_seq = 0
+        """Settings changes applied so far (:class:`~streams.outcomes.LiveChange`): the
+        access watch applies stored settings only if none came meanwhile."""
         self._meter = StreamMeter()
         self._decode_errors = DecodeErrors(self.log)
         self._pace = RealTimeGate(self.log)
@@ -159,6 +162,11 @@ class BroadcastSession:
 
     def set_atten_lim(self, db: float) -> None:
         self._denoiser.set_atten_lim(db)
+
+    @property
+    def atten_lim_db(self) -> float:
+        """The attenuation limit the engine applies now."""
+        return self._denoiser.atten_lim_db
 
     # --- broadcaster
 
