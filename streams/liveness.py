@@ -74,17 +74,18 @@ def other_nodes(channel: str, max_age_s: float) -> list[NodeLoad]:
     ]
 
 
-def running_nodes(max_age_s: float, confirm_s: float, poll_s: float) -> int:
+def running_nodes(confirm_s: float, poll_s: float) -> int:
     """How many server processes are running, as their ``LiveNode`` rows show.
 
-    A row beaten within ``max_age_s`` may be a process killed moments ago: its row stays
-    fresh until it ages, but it never beats again. So a fresh row counts only once it
-    beats again, looked for every ``poll_s`` for up to ``confirm_s`` (a running process
-    beats at least every heartbeat). Blocks for up to ``confirm_s``, only when a fresh
-    row exists: meant for commands, never for the event loop.
+    A process counts once its row beats again, looked for every ``poll_s`` for up to
+    ``confirm_s`` (a running process beats at least every heartbeat). Every row is
+    watched, a stale one too: a row beaten moments ago may be a process killed just now,
+    which never beats again, and after a database outage every running process's row is
+    stale until its next beat, so age alone would take running processes for dead.
+    Blocks for up to ``confirm_s`` when any row exists (none after clean shutdowns):
+    meant for commands, never for the event loop.
     """
-    cutoff = timezone.now() - timedelta(seconds=max_age_s)
-    seen = dict(LiveNode.objects.filter(heartbeat__gte=cutoff).values_list("channel", "heartbeat"))
+    seen = dict(LiveNode.objects.values_list("channel", "heartbeat"))
     deadline = time.monotonic() + confirm_s
     beating: set[str] = set()
     while seen and time.monotonic() < deadline:

@@ -4,10 +4,10 @@ Run before serving (``make run``; the compose stack's ``migrate`` service, again
 every ``make deploy-up``). What is stale is decided by liveness, not by the settings:
 
 * No server process is alive: no ``LiveNode`` row beats (every process writes its row
-  from its start, with the in-memory channel layer too). A row fresher than the dead
-  threshold (``DEAD_AFTER_BEATS`` heartbeats) is watched for ``CONFIRM_BEATS``
-  heartbeats: a server killed just before this restart left it fresh but never beats
-  again. Then everything live is stale. Presence rows, live-stream
+  from its start, with the in-memory channel layer too). Every row, fresh or stale, is
+  watched for ``CONFIRM_BEATS`` heartbeats: a server killed just before this restart
+  left its row fresh but never beats again, and a running server's row is stale after a
+  database outage until its next beat. Then everything live is stale. Presence rows, live-stream
   rows and ``is_streaming`` flags describe connections that no longer exist, and partial
   recordings are finalized and saved. The fast path at a single server's restart.
 * Some process is alive (it may be serving a stream right now): only what the processes'
@@ -41,9 +41,7 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         beat = settings.STREAM_HEARTBEAT_S
-        alive = running_nodes(
-            DEAD_AFTER_BEATS * beat, confirm_s=CONFIRM_BEATS * beat, poll_s=min(1.0, beat / 4)
-        )
+        alive = running_nodes(confirm_s=CONFIRM_BEATS * beat, poll_s=min(1.0, beat / 4))
         if alive:
             streams = clear_dead_streams(DEAD_AFTER_BEATS * beat)
             recovered = recover_orphan_spool(SPOOL_IDLE_BEATS * beat)
