@@ -2,6 +2,11 @@
 
 Per-connection limits on the event loop (a presence socket's frames, a broadcaster's
 audio before it is decoded) use it; it is not thread-safe and costs a clock read.
+
+Not a rate-limiting library (``limits``, ``django-ratelimit``): those count per key in a
+shared store (the cache), a round trip per call, which is right for the login and
+registration throttles (``users.throttle``, across processes) but not for a check on every
+packet or frame of one connection, which lives and dies with that connection's object.
 """
 
 from __future__ import annotations
