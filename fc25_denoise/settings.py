@@ -213,6 +213,8 @@ METRICS_TOKEN = env_str("FC25_METRICS_TOKEN")
 """Bearer token that opens /metrics to any client (else only direct loopback/private ones)."""
 PROXY_COUNT = env_int("FC25_PROXY_COUNT", 0, minimum=0)
 """Trusted reverse proxies in front that append to X-Forwarded-For; 0 = use REMOTE_ADDR."""
+MAX_DOWNLOADS_PER_USER = env_int("FC25_MAX_DOWNLOADS_PER_USER", 8, minimum=1)
+"""Recording downloads one user may have open at once in one server process (429 past it)."""
 MAX_PRESENCE_SOCKETS = env_int("FC25_MAX_PRESENCE_SOCKETS", 8, minimum=1)
 """Presence sockets one user may hold open; the next is closed with code 4429."""
 

@@ -243,10 +243,40 @@ class _Guarded:
                 self._source.close()
 
 
+class _Body:
+    """A download's body: Django iterates it, and closes it when the response ends, whether
+    or not it was iterated (a client gone before the first byte): the source is closed
+    and ``on_close`` called then, once."""
+
+    def __init__(
+        self,
+        source: ByteSource,
+        span: Span,
+        may_read: MayRead,
+        about: str,
+        on_close: Callable[[], None] | None,
+    ) -> None:
+        self._source = _Guarded(source)
+        self._span = span
+        self._may_read = may_read
+        self._about = about
+        self._on_close = on_close
+        self._lock = threading.Lock()
+
+    def __aiter__(self) -> AsyncIterator[bytes]:
+        return _chunks(self._source, self._span, self._may_read, self._about)
+
+    def close(self) -> None:
+        self._source.close()
+        with self._lock:
+            on_close, self._on_close = self._on_close, None
+        if on_close is not None:
+            on_close()
+
+
 async def _chunks(
-    raw_source: ByteSource, span: Span, may_read: MayRead, about: str
+    source: _Guarded, span: Span, may_read: MayRead, about: str
 ) -> AsyncIterator[bytes]:
-    source = _Guarded(raw_source)
     checked = time.monotonic()
     try:
         pos = span.start
@@ -282,20 +312,22 @@ def stream_bytes(
     download: bool,
     may_read: MayRead,
     about: str = "",
+    on_close: Callable[[], None] | None = None,
 ) -> StreamingHttpResponse:
     """A 200/206 streaming response for ``span`` of ``source`` (closed when done), with
     ``etag`` (see :func:`audio_etag`).
 
     ``may_read`` is asked every :data:`RECHECK_S` while the response streams; once it
     answers False the response ends there, short of its length; so it does when a read
-    fails (logged with ``about``, e.g. ``"[recording 7 user=bob]"``).
+    fails (logged with ``about``, e.g. ``"[recording 7 user=bob]"``). ``on_close`` is
+    called once when the response ends, however it ends (it was iterated or not).
 
     Sent with ``X-Accel-Buffering: no``: a buffering proxy (nginx by default) would read
     the whole span from us at once, into its own temp file, so the re-check would cut off
     nothing and slow clients would fill the proxy's disk.
     """
     resp = StreamingHttpResponse(
-        _chunks(source, span, may_read, about),
+        _Body(source, span, may_read, about, on_close),
         status=206 if span.partial else 200,
         content_type=_content_type(filename),
     )

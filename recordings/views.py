@@ -12,6 +12,7 @@ composition root puts into the URL patterns (:func:`.urls.recording_urls`).
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -19,6 +20,7 @@ from typing import Any
 
 from asgiref.sync import sync_to_async
 from django.conf import settings
+from django.db import connections
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.http.response import HttpResponseBase
 
@@ -29,6 +31,7 @@ from fc25_denoise.api import (
     Conflict,
     Json,
     NotFound,
+    TooMany,
     api_view,
     check_no_nul,
     check_number,
@@ -36,10 +39,12 @@ from fc25_denoise.api import (
     is_head,
     parse_json_body,
 )
+from fc25_denoise.threads import run_on
 from users.models import User
 
 from . import listing, peaks, services
 from .audio import AudioError, TooLongForWav
+from .downloads import DOWNLOAD_CHECKS, SLOTS
 from .jobs import JobRunner, job_json
 from .models import StreamRecording
 from .ranges import (
@@ -181,7 +186,7 @@ async def recording_audio(request: HttpRequest, recording_id: int) -> HttpRespon
     if fmt not in ("wav", "flac"):
         raise BadRequest("format must be 'wav' or 'flac'.")
     version = request.GET.get("version", "cleaned")
-    rec = await sync_to_async(services.check_readable)(user, recording_id)
+    rec = await run_on(DOWNLOAD_CHECKS, services.check_readable, user, recording_id)
     name = _version_file(rec, version)
     try:
         source = await DOWNLOADS.run(open_audio, name, fmt)
@@ -210,10 +215,18 @@ async def recording_audio(request: HttpRequest, recording_id: int) -> HttpRespon
     if is_head(request):  # a player probing size and ranges: nothing is decoded
         await DOWNLOADS.run(source.close)
         return head_response(span, filename, etag=etag, download=download)
+    limit = settings.MAX_DOWNLOADS_PER_USER
+    if not SLOTS.take(user.pk, limit):
+        await DOWNLOADS.run(source.close)
+        raise TooMany(f"You have {limit} downloads open already; finish one first.")
     session_key = request.session.session_key
+    # The session and the user were loaded on this request's own thread, whose database
+    # connection would otherwise stay open as long as the download (hours, for a slow
+    # reader); the checks from here on run on DOWNLOAD_CHECKS.
+    await sync_to_async(connections.close_all)()
 
     async def may_read() -> bool:
-        allowed = await sync_to_async(services.may_still_read)(user, session_key, rec.pk)
+        allowed = await run_on(DOWNLOAD_CHECKS, services.may_still_read, user, session_key, rec.pk)
         if not allowed:
             logger.info("[recording %s user=%s] download cut: access ended", rec.pk, user)
         return allowed
@@ -226,6 +239,7 @@ async def recording_audio(request: HttpRequest, recording_id: int) -> HttpRespon
         download=download,
         may_read=may_read,
         about=f"[recording {rec.pk} user={user}]",
+        on_close=functools.partial(SLOTS.give_back, user.pk),
     )
 
 

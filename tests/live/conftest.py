@@ -25,6 +25,7 @@ from django.test import AsyncClient
 from denoise.constants import PACKET_SAMPLES, SAMPLE_RATE
 from fc25_denoise import runtime
 from tests.live.capture import Capture
+from tests.rtc import client_pc
 
 
 class ArrayTrack(MediaStreamTrack):
@@ -93,7 +94,7 @@ class LiveClient:
         )
 
     async def go_live(self, track: MediaStreamTrack) -> tuple[Any, RTCPeerConnection]:
-        pc = RTCPeerConnection()
+        pc = client_pc()
         self.pcs.append(pc)
         pc.addTrack(track)
         await pc.setLocalDescription(await pc.createOffer())
@@ -107,7 +108,7 @@ class LiveClient:
         return resp, pc
 
     async def listen(self, username: str, level: str | None = None) -> tuple[Any, Capture]:
-        pc = RTCPeerConnection()
+        pc = client_pc()
         self.pcs.append(pc)
         pc.addTransceiver("audio", direction="recvonly")
         capture = Capture()

@@ -7,15 +7,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from aiortc import RTCPeerConnection
-
 from streams.models import ActiveStream
+from tests.rtc import client_pc
 
 
 async def offer_of(setup: Any) -> str:
     """The offer of a fresh aiortc peer connection after ``setup(pc)`` added its media
     (the peer connection is closed again: only its SDP is wanted)."""
-    pc = RTCPeerConnection()
+    pc = client_pc()
     try:
         setup(pc)
         await pc.setLocalDescription(await pc.createOffer())

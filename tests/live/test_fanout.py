@@ -8,11 +8,11 @@ import fractions
 import av
 import numpy as np
 import pytest
-from aiortc import RTCPeerConnection
 from aiortc.mediastreams import MediaStreamError
 
 from denoise.frames import frame_to_mono
 from streams.webrtc.fanout import MAX_QUEUED, Fanout, OpusPacketizer, PacketTrack, offers_opus
+from tests.rtc import client_pc
 
 JOIN_S = 30.0  # liveness bound only
 
@@ -195,7 +195,7 @@ async def test_offers_opus() -> None:
     # An Opus rtpmap whose payload type the m= line does not list is not an offer of Opus.
     assert not offers_opus(pcmu + "a=rtpmap:111 opus/48000/2\r\n")
 
-    pc = RTCPeerConnection()  # a real client offer lists Opus
+    pc = client_pc()  # a real client offer lists Opus
     pc.addTransceiver("audio", direction="recvonly")
     await pc.setLocalDescription(await pc.createOffer())
     assert offers_opus(pc.localDescription.sdp)

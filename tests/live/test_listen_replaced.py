@@ -12,6 +12,7 @@ from tests.live.access_helpers import (
 )
 from tests.live.conftest import wait_until
 from tests.presence.helpers import wait_for
+from tests.rtc import client_pc
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -56,9 +57,8 @@ async def test_one_friend_cannot_take_every_slot(clients, hub, settings):
 
 
 async def recvonly_offer():
-    from aiortc import RTCPeerConnection
 
-    pc = RTCPeerConnection()
+    pc = client_pc()
     pc.addTransceiver("audio", direction="recvonly")
     await pc.setLocalDescription(await pc.createOffer())
     return pc, pc.localDescription

@@ -7,11 +7,12 @@ from typing import Any
 
 import numpy as np
 import pytest
-from aiortc import RTCPeerConnection, RTCSessionDescription
+from aiortc import RTCSessionDescription
 
 from streams.hub import LiveHub
 from streams.models import ActiveStream
 from tests.live.conftest import ArrayTrack, Capture, LiveClient, wait_until
+from tests.rtc import client_pc
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -46,7 +47,7 @@ def only_g711(sdp: str) -> str:
 
 
 async def g711_offer() -> str:
-    pc = RTCPeerConnection()
+    pc = client_pc()
     pc.addTransceiver("audio", direction="recvonly")
     await pc.setLocalDescription(await pc.createOffer())
     sdp = pc.localDescription.sdp
@@ -95,7 +96,7 @@ async def test_opus_is_chosen_even_when_offered_last(
     alice, bob, _, _ = clients
     resp, _ = await alice.go_live(ArrayTrack(tone()))
     assert resp.status_code == 200, resp.content
-    pc = RTCPeerConnection()
+    pc = client_pc()
     pc.addTransceiver("audio", direction="recvonly")
     capture = Capture()
     pc.on("track", capture.start)

@@ -6,11 +6,11 @@ import asyncio
 import time
 
 import pytest
-from aiortc import RTCPeerConnection
 
 from fc25_denoise import runtime
 from tests.live.access_helpers import active_listeners, listening
 from tests.live.conftest import wait_until
+from tests.rtc import client_pc
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -35,7 +35,7 @@ async def test_listener_that_never_connects_is_dropped(clients, hub):
     session = hub.session_for(alice.user.pk)
 
     # Bob posts an offer, then vanishes: nobody ever answers the server's ICE checks.
-    pc = RTCPeerConnection()
+    pc = client_pc()
     pc.addTransceiver("audio", direction="recvonly")
     await pc.setLocalDescription(await pc.createOffer())
     offer = {"sdp": pc.localDescription.sdp, "type": "offer"}

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from aiortc import RTCPeerConnection
 from aiortc.jitterbuffer import JitterBuffer
 from aiortc.rtp import RtpPacket
 
 from streams.webrtc.peer import ArrivalJitterBuffer, tune_receive_latency
+from tests.rtc import client_pc
 
 
 def rtp(seq: int, ts: int) -> RtpPacket:
@@ -49,7 +49,7 @@ def test_aiortc_buffer_holds_a_packet_until_the_next_one() -> None:
 
 
 async def test_prefetch_chooses_the_buffer() -> None:
-    pc = RTCPeerConnection()
+    pc = client_pc()
     try:
         receiver = pc.addTransceiver("audio", direction="recvonly").receiver
         attr = "_RTCRtpReceiver__jitter_buffer"

@@ -20,6 +20,7 @@ from fc25_denoise.api import TooMany
 from streams import services
 from streams.models import ActiveStream
 from tests.live.conftest import tone_track, wait_until
+from tests.rtc import client_pc
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("identity_model")]
 
@@ -45,7 +46,7 @@ async def test_a_start_during_shutdown_is_refused_and_no_room_is_offered(clients
 
     monkeypatch.setattr(services, "do_end_stream", slow_end)
     closing = asyncio.ensure_future(hub.shutdown())
-    pc = RTCPeerConnection()
+    pc = client_pc()
     try:
         await wait_until(saving.is_set)
         channel = await hub.node.channel()

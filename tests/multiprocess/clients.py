@@ -15,6 +15,7 @@ from aiortc import RTCPeerConnection, RTCSessionDescription
 from bench.live_clients import Api, OpusLoopTrack, encode_opus
 from tests.audio_fixtures import make_noise
 from tests.live.capture import Capture
+from tests.rtc import client_pc
 
 NOISE_RMS = 0.1
 """Level of the microphone's noise (:func:`level_db` is relative to it)."""
@@ -33,7 +34,7 @@ def patch(api: Api, path: str, body: dict[str, Any]) -> tuple[int, dict[str, Any
 
 async def go_live(api: Api, pcs: list[RTCPeerConnection]) -> dict[str, Any]:
     """Offer a looping noise microphone; returns the answer's JSON once connected."""
-    pc = RTCPeerConnection()
+    pc = client_pc()
     pcs.append(pc)
     pc.addTrack(OpusLoopTrack(encode_opus(NOISE_RMS * make_noise(48_000 * 4, seed=3))))
     connected = asyncio.Event()
@@ -47,7 +48,7 @@ async def go_live(api: Api, pcs: list[RTCPeerConnection]) -> dict[str, Any]:
 
 
 async def listen(api: Api, username: str, pcs: list[RTCPeerConnection]) -> tuple[int, Capture]:
-    pc = RTCPeerConnection()
+    pc = client_pc()
     pcs.append(pc)
     pc.addTransceiver("audio", direction="recvonly")
     capture = Capture()

@@ -38,4 +38,4 @@ def test_totals_never_go_down() -> None:
     a.stats = {"denoised": 15, "dropped": 2}
     totals.fold([a])  # b ended
     totals.fold([a])  # nothing new
-    assert totals.totals() == {"denoised": 19, "bypassed": 0, "dropped": 2}
+    assert totals.totals() == {"denoised": 19, "bypassed": 0, "dropped": 2, "too_fast": 0}

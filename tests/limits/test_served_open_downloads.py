@@ -1,0 +1,71 @@
+"""Open downloads are bounded per user and hold no database connection each.
+
+A download that a client reads slowly lives for hours. Each had kept the database
+connection of its request's thread (40 downloads: 40 connections, enough of them to
+take all of PostgreSQL's), and a user could open any number. Now a user holds at most
+``FC25_MAX_DOWNLOADS_PER_USER`` per process (429 past it, the slot given back when a
+download ends), and the open ones' access checks share two threads' connections.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import time
+
+from tests.limits.conftest import serving
+from tests.limits.test_served_stalled_reader import _flac, _get_without_reading
+
+LIMIT = 4
+
+
+def sqlite_handles(pid: int) -> int:
+    links = [os.readlink(f"/proc/{pid}/fd/{fd}") for fd in os.listdir(f"/proc/{pid}/fd")]
+    return sum(1 for target in links if target.endswith("db.sqlite3"))
+
+
+def status_of(sock: socket.socket) -> int:
+    sock.settimeout(10)
+    head = b""
+    while b"\r\n" not in head:
+        chunk = sock.recv(256)
+        assert chunk, head
+        head += chunk
+    return int(head.split(b" ", 2)[1])
+
+
+def test_a_users_open_downloads_are_capped_and_pin_no_connections():
+    with serving(FC25_MAX_DOWNLOADS_PER_USER=str(LIMIT)) as served:
+        host, alice, pid = served["host"], served["alice"], served["pid"]
+        r = alice.post(
+            f"http://{host}/api/recordings/import/",
+            files={"file": ("a.flac", _flac(120), "audio/flac")},
+            timeout=60,
+        )
+        assert r.status_code == 202, r.text
+        url = r.json()["recording"]["raw_audio_url"]
+        session = alice.cookies["sessionid"]
+        time.sleep(1)
+        before = sqlite_handles(pid)
+
+        socks = []
+        for _ in range(LIMIT + 2):
+            socks.append(_get_without_reading(host, url, session))
+            time.sleep(0.2)  # in order: the first LIMIT are the open ones
+        codes = [status_of(s) for s in socks]
+        assert codes == [200] * LIMIT + [429, 429], codes
+        assert sqlite_handles(pid) - before <= 2  # not one per open download
+
+        socks[0].close()  # one download ends: its slot comes back
+        deadline = time.monotonic() + 10
+        while True:
+            again = _get_without_reading(host, url, session)
+            code = status_of(again)
+            socks.append(again)
+            if code == 200 or time.monotonic() > deadline:
+                break
+            again.close()
+            time.sleep(0.2)
+        assert code == 200
+        for s in socks:
+            s.close()
