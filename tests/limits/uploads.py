@@ -96,13 +96,21 @@ def post(host: str, path: str, size: int, *, chunked: bool, multipart: bool, coo
 
 
 class Watch:
-    """Samples the server's RSS and times GET /api/auth/csrf/ while an upload runs."""
+    """Samples the server's RSS and times GET /api/auth/csrf/ while an upload runs.
+
+    The GETs run on a thread: a failed one (not 200, an error, or one still unanswered
+    when the watch ends, timed up to then) is recorded and raised at the end of the
+    ``with`` block, so the test fails rather than the thread alone.
+    """
 
     def __init__(self, host: str, pid: int) -> None:
         self.host, self.pid = host, pid
         self.baseline = rss(pid)
         self.peak = self.baseline
         self.slowest_get = 0.0
+        self.gets = 0
+        self.errors: list[str] = []
+        self._get_started: float | None = None
         self._done = threading.Event()
         self._threads = [threading.Thread(target=self._sample), threading.Thread(target=self._get)]
 
@@ -112,10 +120,19 @@ class Watch:
 
     def _get(self) -> None:
         while not self._done.is_set():
-            t0 = time.monotonic()
-            r = requests.get(f"http://{self.host}/api/auth/csrf/", timeout=10)
-            assert r.status_code == 200
-            self.slowest_get = max(self.slowest_get, time.monotonic() - t0)
+            self._get_started = t0 = time.monotonic()
+            try:
+                r = requests.get(f"http://{self.host}/api/auth/csrf/", timeout=10)
+            except requests.RequestException as exc:
+                self.errors.append(repr(exc))
+                return
+            finally:
+                self.slowest_get = max(self.slowest_get, time.monotonic() - t0)
+                self._get_started = None
+            if r.status_code != 200:
+                self.errors.append(f"GET /api/auth/csrf/ answered {r.status_code}")
+                return
+            self.gets += 1
             self._done.wait(0.05)
 
     def __enter__(self) -> Watch:
@@ -125,5 +142,11 @@ class Watch:
 
     def __exit__(self, *exc: object) -> None:
         self._done.set()
+        started = self._get_started
+        if started is not None:  # a GET still waiting for its answer counts as that slow
+            self.slowest_get = max(self.slowest_get, time.monotonic() - started)
         for thread in self._threads:
             thread.join()
+        if exc[0] is None:
+            assert not self.errors, self.errors
+            assert self.gets > 0, "no GET was answered while the upload ran"
