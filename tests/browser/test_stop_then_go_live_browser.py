@@ -15,10 +15,31 @@ pytestmark = pytest.mark.browser
 
 HOLD_MS = 3_000
 
+# Every RTCPeerConnection the page makes, in order (init script, before any page code).
+TRACK_PEERS_JS = """(() => {
+  const Native = window.RTCPeerConnection;
+  window.__peers = [];
+  window.RTCPeerConnection = function (...args) {
+    const pc = new Native(...args);
+    window.__peers.push(pc);
+    return pc;
+  };
+  window.RTCPeerConnection.prototype = Native.prototype;
+})();"""
+
+# The first (stopped) stream's connection reports "failed", late.
+OLD_PEER_FAILS_JS = """() => {
+  const old = window.__peers[0];
+  Object.defineProperty(old, "connectionState", { get: () => "failed" });
+  old.dispatchEvent(new Event("connectionstatechange"));
+  return window.__peers.length;
+}"""
+
 
 def test_go_live_waits_for_the_stop(live_server_url: str, fake_mic_browser: Browser) -> None:
     base = live_server_url
     ctx = new_context(fake_mic_browser, mic_origin=base)
+    ctx.add_init_script(TRACK_PEERS_JS)
     try:
         page = ctx.new_page()
         errors = collect_errors(page)
@@ -49,6 +70,7 @@ def test_go_live_waits_for_the_stop(live_server_url: str, fake_mic_browser: Brow
 
         # The old peer connection reporting "failed" late must not end the new stream.
         go_live(page)
+        assert page.evaluate(OLD_PEER_FAILS_JS) >= 2  # the new stream has its own
         page.wait_for_timeout(1_000)
         expect(page.locator("#broadcast-panel")).to_have_attribute("data-live", "true")
         expect(by_testid(page, "broadcast-error")).to_be_empty()
