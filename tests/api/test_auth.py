@@ -3,6 +3,7 @@
 import pytest
 
 from tests.conftest import PASSWORD, ApiClient
+from users.models import User
 
 
 def test_csrf_sets_cookie_and_returns_token(db):
@@ -42,6 +43,7 @@ def test_register_rejects_bad_username(db):
 def test_register_taken_name_conflicts(alice):
     resp = ApiClient().post("/api/auth/register/", {"username": "Alice", "password": PASSWORD})
     assert resp.status_code == 409
+    assert list(User.objects.values_list("username", flat=True)) == ["alice"]
 
 
 @pytest.mark.parametrize(

@@ -28,8 +28,14 @@ def tone(seconds: float = 60.0) -> np.ndarray:
     return (0.3 * np.sin(2 * np.pi * 300 * t)).astype(np.float32)
 
 
+async def streamed(hub, user, seconds: float = 1.5) -> None:
+    """Wait until ``user``'s stream has received ``seconds`` of audio (20 ms frames)."""
+    await wait_until(lambda: hub.session_for(user.pk) is not None)
+    session = hub.session_for(user.pk)
+    await wait_until(lambda: session.stats["frames"] >= seconds * 50)
+
+
 async def _assert_saved(min_seconds: float) -> StreamRecording:
-    await wait_until(lambda: True)
     rec = await StreamRecording.objects.select_related("owner").aget()
     assert rec.owner.username == "alice"
     audio, rate = sf.read(django_settings.MEDIA_ROOT / rec.file.name, dtype="float32")
@@ -41,14 +47,14 @@ async def _assert_saved(min_seconds: float) -> StreamRecording:
     return rec
 
 
-async def test_stop_saves_recording_and_tells_friends(clients):
+async def test_stop_saves_recording_and_tells_friends(clients, hub):
     alice, _, _, _ = clients
     bob_ws = await connect("bob")
     resp, _ = await alice.go_live(ArrayTrack(tone()))
     assert resp.status_code == 200
     assert (await wait_for(bob_ws, "streaming_status"))["is_streaming"] is True
     assert (await alice.call("get", "/api/auth/me/")).json()["is_streaming"] is True
-    await asyncio.sleep(1.5)
+    await streamed(hub, alice.user)
     resp = await alice.call("post", "/api/streams/stop/")
     assert resp.status_code == 200
     rec = await _assert_saved(1.0)
@@ -64,7 +70,7 @@ async def test_broadcaster_vanishes_mid_stream(clients, hub):
     track = ArrayTrack(tone())
     await alice.go_live(track)
     assert (await wait_for(bob_ws, "streaming_status"))["is_streaming"] is True
-    await asyncio.sleep(1.5)
+    await streamed(hub, alice.user)
     track.paused = True
     event = await wait_for(bob_ws, "streaming_status", timeout=10)
     assert event["is_streaming"] is False
@@ -72,12 +78,11 @@ async def test_broadcaster_vanishes_mid_stream(clients, hub):
     await bob_ws.disconnect()
 
 
-async def test_broadcaster_closes_connection(clients):
+async def test_broadcaster_closes_connection(clients, hub):
     alice, _, _, _ = clients
     _, pc = await alice.go_live(ArrayTrack(tone()))
-    await asyncio.sleep(1.5)
+    await streamed(hub, alice.user)
     await pc.close()  # tab closed: DTLS goes away
-    await wait_until(lambda: StreamRecording.objects.exists() if False else True)
     for _ in range(100):
         if await StreamRecording.objects.aexists() and not await ActiveStream.objects.aexists():
             break
@@ -88,7 +93,7 @@ async def test_broadcaster_closes_connection(clients):
 async def test_server_shutdown_finalizes(clients, hub):
     alice, _, _, _ = clients
     await alice.go_live(ArrayTrack(tone()))
-    await asyncio.sleep(1.5)
+    await streamed(hub, alice.user)
     await hub.shutdown()
     await _assert_saved(1.0)
 

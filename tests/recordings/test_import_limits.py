@@ -44,6 +44,9 @@ def test_audio_within_the_cap_is_imported(alice, as_alice, settings):
     settings.IMPORT_MAX_SECONDS = 60
     resp = post_file(as_alice, silent_flac(30), "ok.flac")
     assert resp.status_code == 202, resp.content
+    rec = StreamRecording.objects.get()
+    assert rec.pk == resp.json()["recording"]["id"]
+    assert rec.duration == pytest.approx(30.0, abs=0.01) and rec.raw_file.name
 
 
 def test_more_channels_than_the_cap_is_413(alice, as_alice, settings):

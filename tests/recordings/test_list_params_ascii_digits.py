@@ -20,6 +20,9 @@ def test_a_cursor_that_is_not_ascii_digits_is_400(as_alice, before):
     assert "before must be" in resp.json()["error"]
 
 
-def test_ascii_values_still_work(as_alice):
+def test_ascii_values_still_work(as_alice, rec):
     resp = as_alice.get("/api/recordings/", data={"limit": "3", "before": "1700000000000000-5"})
     assert resp.status_code == 200, resp.content
+    assert resp.json()["recordings"] == []  # the cursor is read: nothing before 2023
+    resp = as_alice.get("/api/recordings/", data={"limit": "1"})
+    assert [r["id"] for r in resp.json()["recordings"]] == [rec.pk]

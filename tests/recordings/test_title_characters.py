@@ -51,8 +51,11 @@ def test_rename_keeps_any_script(rec: StreamRecording, as_alice: Any, title: str
 
 
 def test_rename_counts_characters_not_bytes(rec: StreamRecording, as_alice: Any):
+    before = rec.title
     resp = as_alice.patch(f"/api/recordings/{rec.pk}/", {"title": "é" * 201})
     assert resp.status_code == 400
+    rec.refresh_from_db()
+    assert rec.title == before
 
 
 @pytest.mark.parametrize("title", ["t\x1b[31mred", "two\nlines", "nul-less\x07bell"])
