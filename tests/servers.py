@@ -59,15 +59,26 @@ def server_command(port: int, code_dir: Path = ROOT) -> list[str]:
     ]
 
 
+LOOPBACK_CLIENT_LIMITS = {
+    "FC25_REGISTER_CLIENT_LIMIT": "100000",
+    "FC25_LOGIN_CHECKS_PER_MINUTE": "100000",
+}
+"""Every client of a test or benchmark server is this machine (127.0.0.1), which the
+per-address caps on registrations and password checks would count as one client; a
+test of those caps sets its own values."""
+
+
 def start_server(
     env: dict[str, str], log_path: Path, code_dir: Path = ROOT
 ) -> tuple[subprocess.Popen[bytes], str]:
     """Start the ASGI server on a free loopback port; returns the process and ``host:port``.
 
-    ``code_dir``: the checkout to serve (benchmarks compare two in one run).
+    ``code_dir``: the checkout to serve (benchmarks compare two in one run). The per-address
+    caps are lifted (:data:`LOOPBACK_CLIENT_LIMITS`) unless ``env`` sets them.
     Output goes to ``log_path``; the caller waits for readiness and stops it.
     """
     port = free_port()
+    env = {**LOOPBACK_CLIENT_LIMITS, **env}
     with log_path.open("wb") as log:
         proc = subprocess.Popen(
             server_command(port, code_dir),

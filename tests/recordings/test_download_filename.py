@@ -18,7 +18,8 @@ from tests.conftest import ApiClient
 
 from .conftest import body
 
-pytestmark = pytest.mark.django_db
+# Audio is read on the download lanes, whose threads see only committed rows.
+pytestmark = pytest.mark.django_db(transaction=True)
 
 
 def parse(value: str) -> tuple[str, dict[str, str]]:

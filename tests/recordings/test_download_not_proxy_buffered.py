@@ -12,7 +12,8 @@ import pytest
 
 from .conftest import body
 
-pytestmark = pytest.mark.django_db
+# Audio is read on the download lanes, whose threads see only committed rows.
+pytestmark = pytest.mark.django_db(transaction=True)
 
 
 @pytest.mark.parametrize(

@@ -11,7 +11,8 @@ from recordings.models import StreamRecording
 
 from .conftest import make_recording
 
-pytestmark = pytest.mark.django_db
+# Audio is read on the download lanes, whose threads see only committed rows.
+pytestmark = pytest.mark.django_db(transaction=True)
 
 
 def test_list_shows_own_and_friends_recordings(rec, as_alice, as_bob, as_carol, tmp_path, carol):

@@ -11,7 +11,8 @@ from django.core.files.storage import default_storage
 
 from .conftest import RATE, body, signal
 
-pytestmark = pytest.mark.django_db
+# Audio is read on the download lanes, whose threads see only committed rows.
+pytestmark = pytest.mark.django_db(transaction=True)
 
 
 def test_full_wav_is_the_stored_audio(rec, as_bob):
