@@ -146,6 +146,8 @@ else:
 # --- Channel layer and cache: in-memory, or Redis from REDIS_URL (needed as
 # soon as there is more than one server process).
 REDIS_URL = env_str("REDIS_URL")
+PEAKS_CACHE_ENTRIES = 1000
+"""Waveform envelopes kept without Redis (64 KB each: at most 64 MB per process)."""
 REDIS_PREFIX = env_str("FC25_REDIS_PREFIX", "fc25")
 REDIS_SOCKET_TIMEOUT_S = 15
 if REDIS_URL:
@@ -165,7 +167,13 @@ if REDIS_URL:
             "BACKEND": "django.core.cache.backends.redis.RedisCache",
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": REDIS_PREFIX,
-        }
+        },
+        # Waveform envelopes (recordings/peaks.py), each expiring a day after it is made.
+        "peaks": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            "KEY_PREFIX": REDIS_PREFIX,
+        },
     }
 else:
     CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
@@ -175,7 +183,13 @@ else:
         "default": {
             "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
             "OPTIONS": {"MAX_ENTRIES": 100_000},
-        }
+        },
+        # Waveform envelopes (recordings/peaks.py, 64 KB each): bounded on their own.
+        "peaks": {
+            "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+            "LOCATION": "peaks",
+            "OPTIONS": {"MAX_ENTRIES": PEAKS_CACHE_ENTRIES},
+        },
     }
 
 # --- Auth

@@ -18,6 +18,7 @@ from typing import IO, BinaryIO
 
 import numpy as np
 import soundfile as sf
+from numpy.typing import NDArray
 
 from denoise.audiofile import (
     AudioFileError,
@@ -239,7 +240,9 @@ ENVELOPE_POINTS = 8000
 """Resolution of a recording's cached envelope: twice the most buckets a client may ask for."""
 
 
-def reduce_peaks(envelope: list[list[float]], buckets: int) -> list[list[float]]:
+def reduce_peaks(
+    envelope: list[list[float]] | NDArray[np.float32], buckets: int
+) -> list[list[float]]:
     """``buckets`` [min, max] pairs from a finer envelope (:func:`peaks` output).
 
     Each bucket takes the extremes of every envelope point that overlaps its

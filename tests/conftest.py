@@ -10,7 +10,8 @@ import json
 from typing import Any
 
 import pytest
-from django.core.cache import cache
+from django.conf import settings
+from django.core.cache import caches
 from django.test import Client
 
 PASSWORD = "correct-horse-battery-9"
@@ -54,8 +55,9 @@ class ApiClient:
 
 @pytest.fixture(autouse=True)
 def _clear_cache() -> None:
-    # Login throttle counters live in the cache; each test starts clean.
-    cache.clear()
+    # Login throttle counters and peaks envelopes live in the caches; each test starts clean.
+    for alias in settings.CACHES:
+        caches[alias].clear()
 
 
 def make_user(username: str) -> Any:
