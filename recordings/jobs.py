@@ -203,10 +203,16 @@ class JobRunner:
         cutoff = timezone.now() - STALE_AFTER
         dead = RecordingJob.objects.filter(
             status=RecordingJob.Status.RUNNING, updated_at__lt=cutoff
-        ).values_list("pk", flat=True)
-        for job_id in list(dead):
+        ).values_list("pk", "recording_id", "recording__owner__username")
+        for job_id, recording_id, owner in list(dead):
             if _requeue(job_id, stale_before=cutoff):
-                logger.info("[job %s] its server process stopped beating; queued again", job_id)
+                logger.info(
+                    "[recording %s user=%s] job %s: its server process stopped beating; "
+                    "queued again",
+                    recording_id,
+                    owner,
+                    job_id,
+                )
         ids = list(
             RecordingJob.objects.filter(status=RecordingJob.Status.QUEUED).values_list(
                 "pk", flat=True

@@ -42,6 +42,7 @@ def recover_spool(active_sessions: Callable[[], set[uuid.UUID]], idle_s: float =
     """
     sweep_scratch()  # the temporary files a killed import or job left behind
     root = Path(settings.SPOOL_DIR)
+    _remove_saved_raw_leftovers(root, idle_s)
     found = sorted(root.glob("*/*.cleaned.wav"))
     if not found:
         return 0
@@ -59,9 +60,46 @@ def recover_spool(active_sessions: Callable[[], set[uuid.UUID]], idle_s: float =
             with _claimed(cleaned, idle_s) as last_write:
                 if last_write is not None and _recover_one(user_id, session_id, last_write):
                     saved += 1
-        except OSError:
+        except FileNotFoundError:
             continue  # gone meanwhile: another process saved it
+        except OSError as exc:  # unreadable (permissions, a failing disk): said once
+            if cleaned not in _REPORTED:
+                _REPORTED.add(cleaned)
+                logger.error(
+                    "[stream %s user=%s] spooled recording %s cannot be recovered: %s",
+                    session_id,
+                    user_id,
+                    cleaned,
+                    exc,
+                )
     return saved
+
+
+_REPORTED: set[Path] = set()
+"""Spool files this process could not open, already logged (a pass runs every few
+heartbeats)."""
+
+
+def _remove_saved_raw_leftovers(root: Path, idle_s: float) -> None:
+    """Remove raw spool files left alone, their session's recording saved: a process
+    killed between the removal of a saved session's two spool files leaves the raw one,
+    which nothing else would ever remove (recovery starts from the cleaned files)."""
+    for raw in root.glob("*/*.raw.wav"):
+        cleaned = raw.with_name(raw.name.replace(".raw.wav", ".cleaned.wav"))
+        try:
+            session_id = uuid.UUID(raw.name.split(".")[0])
+            if cleaned.exists() or time.time() - raw.stat().st_mtime < idle_s:
+                continue
+        except (ValueError, OSError):
+            continue
+        if saved_recording(session_id) is None:
+            continue
+        try:
+            raw.unlink(missing_ok=True)
+        except OSError as exc:
+            logger.warning("[stream %s] raw spool file %s not removed: %s", session_id, raw, exc)
+            continue
+        logger.info("[stream %s] raw spool file left after its save removed", session_id)
 
 
 @contextlib.contextmanager

@@ -202,7 +202,7 @@ def forget_login(session: SessionBase | None) -> None:
         try:
             cache.set(RECORD_PREFIX + tag, (tag.partition(".")[0], None), RECORD_OUTLIVES_S)
         except Exception:
-            logger.exception("could not forget a login's session")
+            logger.exception("user=%s: could not record a login's logout", tag.partition(".")[0])
 
     # Once the logout's flush is committed: a logout that fails leaves the login going.
     transaction.on_commit(forget)
@@ -307,7 +307,7 @@ def _recorded_key(tag: str | None, user_id: int) -> str | None:
     try:
         record = cache.get(RECORD_PREFIX + tag)
     except Exception:
-        logger.exception("could not read a login's record")
+        logger.exception("user=%s: could not read a login's record", user_id)
         return None
     if not _is_record_of(record, user_id):
         return None
