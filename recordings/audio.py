@@ -47,6 +47,10 @@ class OverLimit(AudioError):
     """The audio is longer or has more channels than the caller allows."""
 
 
+class OverSize(OverLimit):
+    """The converted file grew past the bytes the caller allows (``max_bytes``)."""
+
+
 class AudioWriteError(Exception):
     """The converted file could not be written (a full disk, an encoder failure).
 
@@ -83,6 +87,7 @@ def encode_flac(
     max_channels: int = 8,
     max_seconds: float | None = None,
     max_rate: int | None = None,
+    max_bytes: int | None = None,
 ) -> tuple[int, int, int]:
     """Decode ``source`` completely and write it to ``dest`` as 16-bit FLAC.
 
@@ -97,7 +102,9 @@ def encode_flac(
 
     Raises:
         OverLimit: more than ``max_channels`` channels, longer than ``max_seconds``, or
-            sampled faster than ``max_rate`` Hz.
+            sampled faster than ``max_rate`` Hz. OverSize: ``dest`` grew past ``max_bytes``
+            (checked after every block: a small compressed file can decode to gigabytes,
+            which must not be written out before the caller could refuse them).
         AudioError: not audio, no samples, corrupt.
         AudioWriteError: ``dest`` could not be written (nothing is left there).
     """
@@ -111,7 +118,7 @@ def encode_flac(
         if max_frames is not None and src.frames > max_frames:
             raise OverLimit(_too_long(src.frames / rate, max_seconds))
         out_channels = 1 if channels > DOWNMIX_ABOVE else channels
-        frames = _convert(src, dest, out_channels, max_frames, max_seconds)
+        frames = _convert(src, dest, out_channels, max_frames, max_seconds, max_bytes)
     if frames == 0:
         dest.unlink(missing_ok=True)
         raise AudioError("the file contains no audio")
@@ -124,6 +131,7 @@ def _convert(
     out_channels: int,
     max_frames: int | None,
     max_seconds: float | None,
+    max_bytes: int | None = None,
 ) -> int:
     """Decode ``src`` block by block into FLAC at ``dest``; the frames written.
 
@@ -152,6 +160,8 @@ def _convert(
             if out_channels != src.channels:
                 block = block.mean(axis=1, keepdims=True)
             write_frames(out, block)
+            if max_bytes is not None and dest.stat().st_size > max_bytes:
+                raise OverSize(f"more than {max_bytes} bytes once converted")
         close_writer(out)
     except AudioFileError as exc:
         discard_writer(out, dest)

@@ -40,9 +40,14 @@ def check_quota(user_id: int, extra_bytes: int, *, status: int = 413) -> None:
         return
     used = storage_used(user_id)
     if used + extra_bytes > quota:
-        mb = 1024 * 1024
-        raise ApiError(
-            status,
-            f"Your recordings use {used / mb:.1f} MB of your {quota / mb:.0f} MB quota; "
-            "delete some recordings to make room.",
-        )
+        raise quota_full(used, quota, status)
+
+
+def quota_full(used: int, quota: int, status: int = 413) -> ApiError:
+    """The error saying a quota of ``quota`` bytes, ``used`` of them, has no room."""
+    mb = 1024 * 1024
+    return ApiError(
+        status,
+        f"Your recordings use {used / mb:.1f} MB of your {quota / mb:.0f} MB quota; "
+        "delete some recordings to make room.",
+    )

@@ -23,11 +23,11 @@ from fc25_denoise.api import ApiError, BadRequest, Conflict, Forbidden, NotFound
 from users.models import User
 from users.services import friend_ids, session_is_valid
 
-from .audio import AudioError, AudioWriteError, OverLimit, encode_flac
+from .audio import AudioError, AudioWriteError, OverLimit, OverSize, encode_flac
 from .jobs import SubmitJob, enqueue, job_json
 from .livesave import do_save_live_recording as do_save_live_recording  # re-exported
 from .models import RecordingJob, StreamRecording
-from .quota import check_quota
+from .quota import check_quota, quota_full
 from .quota import quota_usage as quota_usage  # re-exported: streams.host asks here
 from .quota import storage_used as storage_used  # re-exported: the list view asks here
 from .storage import discard_files, spool_tmp_dir, storage_name, store_file
@@ -301,6 +301,13 @@ def do_request_reclean(
         ) from None
 
 
+def _import_room(user_id: int) -> int | None:
+    """The most bytes an import's raw version may take: half the room left in the quota
+    (its cleaned version will be about as large); None without a quota."""
+    quota, used = quota_usage(user_id)
+    return None if not quota else max(0, (quota - used) // 2)
+
+
 def do_import(
     user: User,
     upload: UploadedFile,
@@ -341,7 +348,11 @@ def do_import(
                 max_channels=settings.IMPORT_MAX_CHANNELS,
                 max_seconds=settings.IMPORT_MAX_SECONDS,
                 max_rate=settings.IMPORT_MAX_RATE,
+                max_bytes=_import_room(user.pk),
             )
+        except OverSize:
+            quota, used = quota_usage(user.pk)
+            raise quota_full(used, quota) from None
         except OverLimit as exc:
             raise ApiError(413, f"That file is too large to import: {exc}.") from None
         except AudioError as exc:
