@@ -28,9 +28,7 @@ RATE = 48_000
 
 
 def noise(seconds: float) -> np.ndarray:
-    return (0.3 * np.random.default_rng(5).standard_normal(int(RATE * seconds))).astype(
-        np.float32
-    )
+    return (0.3 * np.random.default_rng(5).standard_normal(int(RATE * seconds))).astype(np.float32)
 
 
 def test_audio_that_decodes_past_the_quota_is_refused_while_converting(
