@@ -23,8 +23,8 @@ from frontend.apps import FrontendConfig
 from recordings import uploads as _uploads
 from recordings.admin import RecordingJobAdmin, RecordingJobInline, StreamRecordingAdmin
 from recordings.apps import RecordingsConfig
-from recordings.jobs import JobRunner
 from recordings.models import RecordingJob
+from recordings.runner import JobRunner
 from recordings.s3range import S3RangeFile
 from streams.apps import StreamsConfig
 from streams.models import ActiveStream

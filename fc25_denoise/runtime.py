@@ -1,7 +1,7 @@
 """The composition root: the one place that builds this process's long-lived services.
 
 Each server process has one :class:`~streams.hub.LiveHub` (live streams, and the
-shared machinery they run on) and one :class:`~recordings.jobs.JobRunner`
+shared machinery they run on) and one :class:`~recordings.runner.JobRunner`
 (import and re-clean jobs). Nothing else constructs them: views and the ASGI
 entry point ask for them here (the recordings views get the runner through
 ``fc25_denoise/urls.py``), and pass them on to whatever needs them, so the
@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from django.conf import settings
 
-from recordings.jobs import JobRunner
+from recordings.runner import JobRunner
 from streams.hub import LiveHub
 from streams.webrtc.runtime import LiveConfig, LiveRuntime
 

@@ -25,18 +25,16 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import os
 import tempfile
 import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
-from concurrent.futures import Future, ThreadPoolExecutor, wait
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from django.db import DatabaseError, close_old_connections, connection, transaction
+from django.db import DatabaseError, close_old_connections, transaction
 from django.utils import timezone
 
 from denoise.base import DenoiseError
@@ -117,133 +115,9 @@ def enqueue(
     return job
 
 
-def _lower_priority() -> None:
-    # On Linux a thread has its own nice value: only job threads yield to live streams.
-    with contextlib.suppress(AttributeError, OSError):
-        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), JOB_NICE)
-
-
-POLL_EVERY = 30.0
-"""Seconds between scans for queued jobs nobody started (e.g. after a restart)."""
-FIRST_POLL_AFTER = 1.0
-"""Seconds from :meth:`JobRunner.start_polling` to the first scan: jobs a stopped server
-left queued run almost at once, after the server has finished starting."""
-
-
-class JobRunner:
-    """This process's job threads. ``submit`` is safe from any thread.
-
-    The runner owns its threads (job threads and the poller): :meth:`shutdown` stops
-    them all, a running job included (it is queued again for the next start).
-    """
-
-    def __init__(self, workers: int) -> None:
-        self._stop = threading.Event()
-        self._pool = ThreadPoolExecutor(
-            max_workers=workers,
-            thread_name_prefix="recjob",
-            initializer=_lower_priority,
-        )
-        self._poller: threading.Thread | None = None
-        self._inflight: dict[Future[None], int] = {}
-        self._lock = threading.Lock()
-
-    def start_polling(self) -> None:
-        """Resume left-over jobs after :data:`FIRST_POLL_AFTER` s, then every
-        :data:`POLL_EVERY` s (server processes only), until :meth:`shutdown`."""
-        if self._poller is not None:
-            return
-
-        def loop() -> None:
-            every = FIRST_POLL_AFTER
-            try:
-                while not self._stop.wait(every):
-                    every = POLL_EVERY
-                    try:
-                        self.resume()
-                    except Exception:
-                        logger.exception("could not scan for queued recording jobs")
-                    finally:
-                        close_old_connections()
-            finally:
-                connection.close()  # the thread's own; nobody else would close it
-
-        self._poller = threading.Thread(target=loop, name="recjob-poll", daemon=True)
-        self._poller.start()
-
-    def submit(self, job_id: int) -> None:
-        """Run job ``job_id`` on a job thread, unless it already waits or runs in this one.
-
-        After :meth:`shutdown` it does nothing: the row stays queued and the next
-        server start runs it (a request may still queue a job while the server stops).
-        """
-        with self._lock:
-            if self._stop.is_set():
-                return
-            if job_id in self._inflight.values():
-                return  # each poll finds it queued again while it waits for a thread
-            future = self._pool.submit(run_job, job_id, self._stop)
-            self._inflight[future] = job_id
-        future.add_done_callback(self._forget)
-
-    def _forget(self, future: Future[None]) -> None:
-        with self._lock:
-            self._inflight.pop(future, None)
-
-    def wait_idle(self, timeout: float) -> bool:
-        """Wait until every submitted job has finished (tests, shutdown); True if idle."""
-        with self._lock:
-            pending = list(self._inflight)
-        return not wait(pending, timeout=timeout).not_done
-
-    def resume(self) -> int:
-        """Queue jobs left queued, or running without a heartbeat (their process died:
-        each is put back to queued from scratch and its owner told, as a job stopped by
-        its own server's shutdown is, :func:`_requeue`); returns how many were submitted."""
-        cutoff = timezone.now() - STALE_AFTER
-        dead = RecordingJob.objects.filter(
-            status=RecordingJob.Status.RUNNING, updated_at__lt=cutoff
-        ).values_list("pk", "recording_id", "recording__owner__username")
-        for job_id, recording_id, owner in list(dead):
-            if _requeue(job_id, stale_before=cutoff):
-                logger.info(
-                    "[recording %s user=%s] job %s: its server process stopped beating; "
-                    "queued again",
-                    recording_id,
-                    owner,
-                    job_id,
-                )
-        ids = list(
-            RecordingJob.objects.filter(status=RecordingJob.Status.QUEUED).values_list(
-                "pk", flat=True
-            )
-        )
-        for job_id in ids:
-            self.submit(job_id)
-        return len(ids)
-
-    def shutdown(self) -> None:
-        """Stop this runner's threads; later :meth:`submit` calls do nothing.
-
-        Jobs waiting for a thread are dropped (their rows stay queued). A running job
-        stops at its next block of audio, deletes its partial output and puts its row
-        back to queued (:class:`ServerStopping`), so the next server start resumes it at
-        once instead of a dead process's job after :data:`STALE_AFTER`. One still
-        fetching or storing a file stops once that call returns. Nothing is waited for:
-        this runs on the event loop at shutdown, the poller (a daemon) ends at its next
-        wake-up and closes its own connection, and a job thread's last step may publish
-        on that loop (the interpreter joins the job threads at exit; :meth:`wait_idle`
-        waits here).
-        """
-        with self._lock:  # a submit in progress finishes first; later ones see the flag
-            self._stop.set()
-        # Outside the lock: cancelling a waiting job runs its done callback (_forget, which
-        # takes the lock) on this thread at once.
-        self._pool.shutdown(wait=False, cancel_futures=True)
-
-
-def run_job(job_id: int, stop: threading.Event | None = None) -> None:
-    """Claim and run one job; every outcome is stored on the row and announced.
+def run_job(job_id: int, stop: threading.Event | None = None) -> bool:
+    """Claim and run one job; every outcome is stored on the row and announced. Returns
+    whether this call claimed it (False: not queued any more, or the runner stopping).
 
     ``stop`` (its runner's; None: never stopped) stops the job between two blocks of
     audio and queues it again; a job whose row disappears while it runs stops the same
@@ -252,7 +126,7 @@ def run_job(job_id: int, stop: threading.Event | None = None) -> None:
     """
     stop = stop or threading.Event()
     if stop.is_set():
-        return  # the runner is stopping: the row stays queued for the next start
+        return False  # the runner is stopping: the row stays queued for the next start
     close_old_connections()
     log_prefix = f"[job {job_id}]"  # until its row is read
     try:
@@ -262,7 +136,7 @@ def run_job(job_id: int, stop: threading.Event | None = None) -> None:
             status=RecordingJob.Status.RUNNING, progress=0.0, updated_at=timezone.now()
         )
         if not claimed:
-            return  # another thread or process has it, or it was deleted
+            return False  # another thread or process has it, or it was deleted
         job = RecordingJob.objects.select_related("recording__owner").get(pk=job_id)
         log_prefix = _log_prefix(job)
         notify(job, job.recording.owner_id)
@@ -270,7 +144,7 @@ def run_job(job_id: int, stop: threading.Event | None = None) -> None:
             _run(job, stop, log_prefix)
     except ServerStopping:
         logger.info("%s stopped by the server's shutdown; queued again", log_prefix)
-        _requeue(job_id)
+        requeue(job_id)
     except JobGone:
         logger.info("%s stopped: its row is gone or no longer running", log_prefix)
     except Exception:
@@ -278,6 +152,7 @@ def run_job(job_id: int, stop: threading.Event | None = None) -> None:
         _fail(job_id, "Internal error while processing; please try again.")
     finally:
         close_old_connections()
+    return True
 
 
 def _log_prefix(job: RecordingJob) -> str:
@@ -397,7 +272,7 @@ def _run(job: RecordingJob, stop: threading.Event, log_prefix: str) -> None:
     logger.info("%s done: %s (%d bytes)", log_prefix, stored, size)
 
 
-def _requeue(job_id: int, *, stale_before: datetime | None = None) -> bool:
+def requeue(job_id: int, *, stale_before: datetime | None = None) -> bool:
     """Put running job ``job_id`` back to queued, from scratch, and announce it; True if
     it was.
 

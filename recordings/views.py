@@ -45,7 +45,7 @@ from users.models import User
 from . import listing, peaks, services
 from .audio import AudioError, TooLongForWav
 from .downloads import DOWNLOAD_CHECKS, SLOTS
-from .jobs import JobRunner, job_json
+from .jobs import job_json
 from .models import StreamRecording
 from .ranges import (
     DOWNLOADS,
@@ -59,6 +59,7 @@ from .ranges import (
     parse_range,
     stream_bytes,
 )
+from .runner import JobRunner
 
 logger = logging.getLogger(__name__)
 

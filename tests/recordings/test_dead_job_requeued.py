@@ -12,6 +12,7 @@ from django.utils import timezone
 
 from recordings import jobs
 from recordings.models import RecordingJob
+from recordings.runner import JobRunner
 
 from .conftest import make_recording
 
@@ -40,7 +41,7 @@ def test_a_dead_job_is_queued_from_scratch_and_its_owner_told(
     dead = running_job(rec, 0.6, jobs.STALE_AFTER + timedelta(minutes=1))
     other = make_recording(friends[0], tmp_path, title="Other")
     alive = running_job(other, 0.3, timedelta(seconds=1))
-    runner = jobs.JobRunner(1)
+    runner = JobRunner(1)
     started: list[int] = []
     monkeypatch.setattr(runner, "submit", started.append)
     try:
@@ -67,6 +68,6 @@ def test_a_job_that_beats_again_before_it_is_requeued_keeps_running(rec, told):
     job = running_job(rec, 0.5, jobs.STALE_AFTER + timedelta(minutes=1))
     cutoff = timezone.now() - jobs.STALE_AFTER
     RecordingJob.objects.filter(pk=job.pk).update(updated_at=timezone.now())  # a late beat
-    assert jobs._requeue(job.pk, stale_before=cutoff) is False
+    assert jobs.requeue(job.pk, stale_before=cutoff) is False
     assert RecordingJob.objects.get(pk=job.pk).status == "running"
     assert told == []

@@ -15,6 +15,7 @@ from django.utils import timezone
 
 from recordings import jobs
 from recordings.models import RecordingJob
+from recordings.runner import JobRunner
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -26,7 +27,7 @@ class OtherProcess:
     """Another server process's job runner: its poll, and the jobs it would start."""
 
     def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
-        self.runner = jobs.JobRunner(1)
+        self.runner = JobRunner(1)
         self.started: list[int] = []
         monkeypatch.setattr(self.runner, "submit", self.started.append)
 

@@ -9,19 +9,23 @@ import threading
 import pytest
 
 from recordings import jobs
+from recordings import runner as runner_module
+from recordings.runner import JobRunner
 
 
 def test_shutdown_with_a_job_waiting_for_a_thread_returns(monkeypatch: pytest.MonkeyPatch):
     running, release = threading.Event(), threading.Event()
     ran: list[int] = []
 
-    def blocking_job(job_id: int, stop: threading.Event | None = None) -> None:
+    def blocking_job(job_id: int, stop: threading.Event | None = None) -> bool:
         ran.append(job_id)
         running.set()
         release.wait(10)
+        return True
 
     monkeypatch.setattr(jobs, "run_job", blocking_job)
-    runner = jobs.JobRunner(1)
+    monkeypatch.setattr(runner_module, "fair_order", sorted)  # no rows: ids in order
+    runner = JobRunner(1)
     runner.submit(1)
     assert running.wait(5)
     runner.submit(2)  # waits for the one thread

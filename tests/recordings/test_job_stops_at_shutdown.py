@@ -16,6 +16,7 @@ from django.conf import settings
 from denoise.filedenoise import denoise_file
 from recordings import jobs
 from recordings.models import RecordingJob, StreamRecording
+from recordings.runner import JobRunner
 from recordings.storage import OWNER_LOCK
 
 from .conftest import make_recording
@@ -59,9 +60,9 @@ def engine(monkeypatch: pytest.MonkeyPatch) -> SlowEngine:
 
 
 @pytest.fixture
-def runners() -> Iterator[list[jobs.JobRunner]]:
+def runners() -> Iterator[list[JobRunner]]:
     """Runners a test makes; each is shut down and drained before the next test."""
-    made: list[jobs.JobRunner] = []
+    made: list[JobRunner] = []
     yield made
     for runner in made:
         runner.shutdown()
@@ -86,7 +87,7 @@ def test_shutdown_stops_a_running_job_and_queues_it_again(friends, tmp_path, eng
     rec = long_recording(friends, tmp_path)
     before = stored_files(rec.owner_id)
     job = RecordingJob.objects.create(recording=rec, kind="reclean", model="identity")
-    runner = jobs.JobRunner(1)
+    runner = JobRunner(1)
     runners.append(runner)
     runner.submit(job.pk)
     assert engine.cleaning.wait(30)
@@ -110,7 +111,7 @@ def test_a_job_queued_again_at_shutdown_runs_when_the_next_server_starts(
 ):
     rec = long_recording(friends, tmp_path)
     job = RecordingJob.objects.create(recording=rec, kind="reclean", model="identity")
-    first = jobs.JobRunner(1)
+    first = JobRunner(1)
     runners.append(first)
     first.submit(job.pk)
     assert engine.cleaning.wait(30)
@@ -119,7 +120,7 @@ def test_a_job_queued_again_at_shutdown_runs_when_the_next_server_starts(
     assert RecordingJob.objects.get(pk=job.pk).status == "queued"
 
     engine.slow = False
-    following = jobs.JobRunner(1)  # the next server process
+    following = JobRunner(1)  # the next server process
     runners.append(following)
     following.start_polling()
     # Well under POLL_EVERY (30 s) and STALE_AFTER (2 min): recovery at start is prompt.
@@ -132,7 +133,7 @@ def test_a_job_queued_again_at_shutdown_runs_when_the_next_server_starts(
 
 def test_a_row_left_queued_runs_as_soon_as_the_server_starts(rec, runners):
     job = RecordingJob.objects.create(recording=rec, kind="reclean", model="identity")
-    runner = jobs.JobRunner(1)  # a server starting after a clean stop left the row queued
+    runner = JobRunner(1)  # a server starting after a clean stop left the row queued
     runners.append(runner)
     runner.start_polling()
     deadline = time.monotonic() + 10  # POLL_EVERY is 30 s: the first scan must not wait it

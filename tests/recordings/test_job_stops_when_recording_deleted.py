@@ -15,6 +15,7 @@ from django.conf import settings
 from denoise.filedenoise import denoise_file
 from recordings import jobs, services
 from recordings.models import RecordingJob
+from recordings.runner import JobRunner
 from recordings.storage import OWNER_LOCK
 
 from .conftest import make_recording
@@ -40,7 +41,7 @@ def test_deleting_the_recording_stops_its_job(friends, tmp_path, monkeypatch):
         return denoise_file(src, dst, model, atten, paced)
 
     monkeypatch.setattr(jobs, "denoise_file", slow_engine)
-    runner = jobs.JobRunner(1)
+    runner = JobRunner(1)
     try:
         runner.submit(job.pk)
         assert cleaning.wait(30)

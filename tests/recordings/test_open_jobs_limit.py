@@ -14,6 +14,7 @@ import pytest
 
 from recordings import jobs, services
 from recordings.models import RecordingJob, StreamRecording
+from recordings.runner import JobRunner
 from tests.recordings.conftest import encoded, signal, upload
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -67,7 +68,7 @@ def test_each_poll_hands_a_waiting_job_over_once(friends, settings, monkeypatch)
         ran.append(job_id)
 
     monkeypatch.setattr(jobs, "run_job", slow_job)
-    runner = jobs.JobRunner(workers=1)
+    runner = JobRunner(workers=1)
     try:
         for _ in range(5):  # five polls while the first job holds the only thread
             assert runner.resume() == 3
