@@ -43,7 +43,7 @@ def test_the_owner_served_longest_ago_goes_first(friends: Any, tmp_path: Path):
     )
     ids = [j.pk for j in (*a, b, c)]
 
-    order = fair_order(ids + [done.pk, c_running.pk])
+    order = fair_order([*ids, done.pk, c_running.pk])
 
     # bob never had a job; alice's ended just now; carol has one running.
     assert order == [b.pk, a[0].pk, a[1].pk, a[2].pk, c.pk]
