@@ -339,9 +339,12 @@ class BroadcastSession:
             duration, gap = recorded.duration, recorded.gap_seconds
         except Exception:
             self.log.exception("could not finalize the recording")
-        await self._runtime.close_denoiser(self._denoiser)
+        try:
+            await self._runtime.close_denoiser(self._denoiser)
+        except Exception:  # the recording is still saved and the stream's slot freed
+            self.log.exception("could not close the stream's denoiser")
         if gap:
-            self.log.warning("the recording has %.2f s of gaps (slow spool disk)", gap)
+            self.log.warning("the recording has %.2f s of gaps (slow or failing spool disk)", gap)
         result = SessionResult(
             self.session_id,
             self._spool.path,
