@@ -13,6 +13,11 @@ if [ "$FC25_HTTPS_PORT" = 443 ]; then https_port=""; else https_port=":$FC25_HTT
 upload_max_mb=${FC25_UPLOAD_MAX_MB:-200}
 api_max_body=${FC25_API_MAX_BODY_BYTES:-65536}
 upload_mb=$(( upload_max_mb + 1 ))
+# Per client address: API requests per second and the burst allowed past that rate, and
+# open connections (pages, downloads and presence sockets together).
+api_rate=${FC25_PROXY_API_RATE:-20}
+api_burst=${FC25_PROXY_API_BURST:-200}
+connections=${FC25_PROXY_CONNECTIONS:-200}
 body_kb=$(( api_max_body / 1024 + 64 + 1 ))
 
 config() {
@@ -20,7 +25,9 @@ config() {
       -e "s/@HTTPS_SUFFIX@/$https_port/g" -e "s/@APP1_PORT@/$FC25_APP1_PORT/g" \
       -e "s/@APP2_PORT@/$FC25_APP2_PORT/g" -e "s/@UPLOAD_MB@/$upload_mb/g" \
       -e "s/@BODY_KB@/$body_kb/g" -e "s/@UPLOAD_MAX_MB@/$upload_max_mb/g" \
-      -e "s/@API_MAX_BODY@/$api_max_body/g" "$here/nginx.conf.template"
+      -e "s/@API_MAX_BODY@/$api_max_body/g" -e "s/@API_RATE@/$api_rate/g" \
+      -e "s/@API_BURST@/$api_burst/g" -e "s/@CONNECTIONS@/$connections/g" \
+      "$here/nginx.conf.template"
 }
 
 if [ "${1:-}" = --print-config ]; then

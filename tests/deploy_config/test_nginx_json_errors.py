@@ -107,3 +107,22 @@ def test_nginx_answers_json_when_the_node_is_too_slow(tmp_path: Path, silent_por
     with serving(tmp_path, runnable(config, tmp_path)):
         status, _, body = request(https, "GET", "/api/recordings/")
         assert status == 504 and "too long" in body["error"]
+
+
+@needs_nginx
+def test_nginx_holds_one_address_to_its_api_rate_with_a_json_429(tmp_path: Path) -> None:
+    https = free_port()
+    config = render(
+        FC25_HTTPS_PORT=str(https),
+        FC25_HTTP_PORT=str(free_port()),
+        FC25_APP1_PORT=str(free_port()),  # nothing listens: allowed requests get 502
+        FC25_APP2_PORT=str(free_port()),
+        FC25_PROXY_API_RATE="1",
+        FC25_PROXY_API_BURST="3",
+    )
+    with serving(tmp_path, runnable(config, tmp_path)):
+        statuses = [request(https, "GET", "/api/auth/me/")[0] for _ in range(6)]
+        assert statuses[:4] == [502] * 4  # the rate's one and the burst of three
+        assert 429 in statuses[4:]
+        status, _, body = request(https, "POST", "/api/recordings/import/")
+        assert status == 429 and "Too many requests" in body["error"]
