@@ -21,7 +21,7 @@ from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.crypto import constant_time_compare
 
-from fc25_denoise.api import BadRequest, Conflict, Forbidden, NotFound
+from fc25_denoise.api import BadRequest, Conflict, Forbidden, NotFound, TooMany
 
 from .events import publish
 from .models import (
@@ -34,6 +34,11 @@ from .models import (
 )
 
 SEARCH_LIMIT = 20
+MAX_PENDING_SENT = 100
+"""Friend requests one user may have waiting for an answer at once (429 past it)."""
+MAX_PENDING_RECEIVED = 200
+"""Friend requests waiting for one user's answer at once: more are refused (429), so no
+crowd of accounts can make one user's request list (sent whole) and events endless."""
 
 
 def session_is_valid(session_key: str | None, user_id: int) -> bool:
@@ -234,7 +239,8 @@ def do_send_friend_request(sender: User, to_username: str) -> RequestOutcome:
 
     Raises:
         NotFound: unknown user. BadRequest: yourself, or already friends.
-        Conflict: a request from you is already pending.
+        Conflict: a request from you is already pending. TooMany: ``MAX_PENDING_SENT``
+        of yours, or ``MAX_PENDING_RECEIVED`` to ``to_username``, wait for an answer.
     """
     target = get_user(to_username)
     if target.pk == sender.pk:
@@ -251,6 +257,7 @@ def do_send_friend_request(sender: User, to_username: str) -> RequestOutcome:
             from_user=sender, to_user=target, status=FriendRequest.Status.PENDING
         ).exists():
             raise Conflict(f"A friend request to {target.username} is already pending.")
+        _check_pending_room(sender, target)
         try:
             with transaction.atomic():
                 request = FriendRequest.objects.create(from_user=sender, to_user=target)
@@ -272,6 +279,16 @@ def do_send_friend_request(sender: User, to_username: str) -> RequestOutcome:
         {"type": "friend_request", "id": request.pk, "from_user": sender.username},
     )
     return RequestOutcome(request, accepted_crossing=False)
+
+
+def _check_pending_room(sender: User, target: User) -> None:
+    pending = FriendRequest.objects.filter(status=FriendRequest.Status.PENDING)
+    if pending.filter(from_user=sender).count() >= MAX_PENDING_SENT:
+        raise TooMany(
+            f"You have {MAX_PENDING_SENT} friend requests waiting for an answer; cancel some first."
+        )
+    if pending.filter(to_user=target).count() >= MAX_PENDING_RECEIVED:
+        raise TooMany(f"{target.username} has too many friend requests waiting; try later.")
 
 
 def _close_request(request: FriendRequest, status: str) -> None:
