@@ -123,7 +123,8 @@ def has_body(scope: HTTPScope) -> bool:
 def needs_login(path: str) -> bool:
     """Whether an anonymous body on ``path`` is refused here. Not on a path without its
     final slash: no route has one, and Django answers the 404 naming the right path
-    without reading the body (``errors.JsonApiErrors``)."""
+    (``errors.JsonApiErrors``), having read the body as it reads any, within the
+    route's body limit (:func:`counted`)."""
     return path.startswith("/api/") and path.endswith("/") and path not in OPEN_ROUTES
 
 

@@ -1,6 +1,9 @@
 """Open audio downloads: how many one user holds in this process, and the lane their
 access checks run on.
 
+Both are process-wide tables like the thread lanes (:mod:`fc25_denoise.threads`), not
+services the composition root builds: a download's response takes and gives back its slot.
+
 A download holds a file handle and a worker call per chunk for as long as the client
 reads, and a client that reads a little every minute can hold one for hours. Each user
 may hold :data:`settings.MAX_DOWNLOADS_PER_USER` at once per process; the next is
@@ -47,10 +50,6 @@ class DownloadSlots:
                 self._open[user_id] = held
             else:
                 self._open.pop(user_id, None)
-
-    def held(self, user_id: int) -> int:
-        with self._lock:
-            return self._open.get(user_id, 0)
 
 
 SLOTS = DownloadSlots()

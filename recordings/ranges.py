@@ -17,6 +17,7 @@ import re
 import threading
 import time
 import unicodedata
+import weakref
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -243,10 +244,24 @@ class _Guarded:
                 self._source.close()
 
 
+def _finish(source: _Guarded, on_close: Callable[[], None] | None, done: list[bool]) -> None:
+    """Close ``source`` and call ``on_close``, once however often it is called."""
+    if done:
+        return
+    done.append(True)
+    try:
+        source.close()
+    finally:
+        if on_close is not None:
+            on_close()
+
+
 class _Body:
     """A download's body: Django iterates it, and closes it when the response ends, whether
     or not it was iterated (a client gone before the first byte): the source is closed
-    and ``on_close`` called then, once."""
+    and ``on_close`` called then, once. A response Django drops without closing it (a
+    client gone while the view or a middleware still ran: the request's task is
+    cancelled) does the same when it is collected."""
 
     def __init__(
         self,
@@ -260,18 +275,15 @@ class _Body:
         self._span = span
         self._may_read = may_read
         self._about = about
-        self._on_close = on_close
-        self._lock = threading.Lock()
+        # The finalizer holds the source and callback, never the body, so the body can be
+        # collected; close() runs it at once (and only once).
+        self._finish = weakref.finalize(self, _finish, self._source, on_close, [])
 
     def __aiter__(self) -> AsyncIterator[bytes]:
         return _chunks(self._source, self._span, self._may_read, self._about)
 
     def close(self) -> None:
-        self._source.close()
-        with self._lock:
-            on_close, self._on_close = self._on_close, None
-        if on_close is not None:
-            on_close()
+        self._finish()
 
 
 async def _chunks(

@@ -132,7 +132,9 @@ class JobRunner:
 
     def _run_fairest(self) -> None:
         """(Job thread.) Run the fairest waiting job; if another thread or process claimed
-        it meanwhile, the next fairest, until one runs or none waits."""
+        it meanwhile, the next fairest, until one runs or none waits. Jobs no longer
+        queued leave the waiting set; a job another thread put back or submitted while
+        this one looked is seen on the next look, so none is left without a thread."""
         while not self._stop.is_set():
             with self._lock:
                 waiting = list(self._pending)
@@ -145,6 +147,8 @@ class JobRunner:
                 order = sorted(waiting)
             finally:
                 close_old_connections()
+            with self._lock:  # done elsewhere, or deleted
+                self._pending.difference_update(set(waiting) - set(order))
             for job_id in order:
                 if self._stop.is_set():
                     return
@@ -154,9 +158,6 @@ class JobRunner:
                     self._pending.discard(job_id)
                 if jobs.run_job(job_id, self._stop):
                     return
-            with self._lock:  # none still queued: done elsewhere, or deleted
-                self._pending.difference_update(waiting)
-            return
 
     def _forget(self, future: Future[None]) -> None:
         with self._lock:

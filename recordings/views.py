@@ -221,10 +221,6 @@ async def recording_audio(request: HttpRequest, recording_id: int) -> HttpRespon
         await DOWNLOADS.run(source.close)
         raise TooMany(f"You have {limit} downloads open already; finish one first.")
     session_key = request.session.session_key
-    # The session and the user were loaded on this request's own thread, whose database
-    # connection would otherwise stay open as long as the download (hours, for a slow
-    # reader); the checks from here on run on DOWNLOAD_CHECKS.
-    await sync_to_async(_release_connections)()
 
     async def may_read() -> bool:
         allowed = await run_on(DOWNLOAD_CHECKS, services.may_still_read, user, session_key, rec.pk)
@@ -232,7 +228,9 @@ async def recording_audio(request: HttpRequest, recording_id: int) -> HttpRespon
             logger.info("[recording %s user=%s] download cut: access ended", rec.pk, user)
         return allowed
 
-    return stream_bytes(
+    # Made before the next await: from here the response owns the slot and the source, and
+    # gives both back when it is closed or, if a cancelled request drops it, collected.
+    body = stream_bytes(
         source,
         span,
         filename,
@@ -242,6 +240,11 @@ async def recording_audio(request: HttpRequest, recording_id: int) -> HttpRespon
         about=f"[recording {rec.pk} user={user}]",
         on_close=functools.partial(SLOTS.give_back, user.pk),
     )
+    # The session and the user were loaded on this request's own thread, whose database
+    # connection would otherwise stay open as long as the download (hours, for a slow
+    # reader); the checks from here on run on DOWNLOAD_CHECKS.
+    await sync_to_async(_release_connections)()
+    return body
 
 
 def _release_connections() -> None:

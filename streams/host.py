@@ -69,7 +69,7 @@ class LocalHub(SessionTable):
         """Shutting down: no new stream is taken, and placement sees this process full."""
         self._quota = QuotaWatch(self._notify, usage=self._quota_usage)
         self._access = AccessWatch(
-            self._live, self._access_to_end, self._stored_settings, self.settings_here
+            self.sessions, self._access_to_end, self._stored_settings, self.settings_here
         )
         self.node = ProcessNode(
             functools.partial(serve, self),
@@ -80,7 +80,7 @@ class LocalHub(SessionTable):
         )
 
     def _load(self, channel: str) -> NodeLoad:
-        live = self._live()
+        live = self.sessions()
         return NodeLoad(
             channel=channel,
             streams=len(self._sessions),  # streams being set up hold their slot too

@@ -79,7 +79,8 @@ def do_update_settings(
     # Only the fields sent: two changes at once (the slider and a checkbox) must not
     # write back each other's old values (a share_raw turned off, turned on again).
     obj.save(update_fields=changed)
-    ActiveStream.objects.filter(user=user).update(atten_lim_db=obj.atten_lim_db)
+    if atten_lim_db is not None:  # the live row's copy, which its recording keeps
+        ActiveStream.objects.filter(user=user).update(atten_lim_db=atten_lim_db)
     return obj
 
 

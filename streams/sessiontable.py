@@ -45,9 +45,6 @@ class SessionTable:
         session = self.session_for(user_id)
         return session.listeners if session else 0
 
-    def _live(self) -> list[BroadcastSession]:
-        return [s for s in self._sessions.values() if s is not None and not s.stopped]
-
     async def revoke(
         self,
         broadcaster_id: int | None,
@@ -63,7 +60,7 @@ class SessionTable:
         ``live.revoke`` notice on their channel (see :mod:`streams.access`).
         """
         if broadcaster_id is None:
-            sessions = self._live()
+            sessions = self.sessions()
         else:
             one = self.session_for(broadcaster_id)
             sessions = [one] if one is not None else []

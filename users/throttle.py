@@ -17,10 +17,11 @@ Policy (README "Login throttle"):
 * **password checks per client**: at most ``LOGIN_CHECKS_PER_MINUTE`` checks, right or
   wrong, per client address per minute. A check costs a quarter second of CPU (PBKDF2), so
   a client looping over a right password would otherwise hold cores as a guesser would.
-* **registrations per client**: at most ``REGISTER_CLIENT_LIMIT`` attempts per client
+* **registrations per client**: at most ``REGISTER_CLIENT_LIMIT`` accounts made per client
   address in ``REGISTER_WINDOW`` (:func:`may_register`): each costs a password hash, a
   database connection while it runs, and makes an account whose own limits (streams, TURN
-  quota) would otherwise multiply.
+  quota) would otherwise multiply. An attempt the name or password checks refuse does
+  not count.
 
 Unknown user names are counted exactly like known ones, so answers never reveal whether an
 account exists. Atomic: each attempt first takes a slot with one atomic increment per
@@ -133,14 +134,25 @@ def acquire(username: str, address: str) -> bool:
 
 
 def may_register(address: str) -> bool:
-    """Take a registration attempt for client ``address``; False (nothing counted) once
-    its ``REGISTER_CLIENT_LIMIT`` attempts of the window are used. Attempts stay counted
-    whatever their outcome: a refused password costs as much as an account."""
-    key = f"register:{client_key(address)}"
+    """Take a registration for client ``address``; False (nothing counted) once its
+    ``REGISTER_CLIENT_LIMIT`` of the window are used. Taken before the name and password
+    are checked, so parallel attempts cannot pass the limit together; one they refuse is
+    given back (:func:`registration_refused`): only accounts made count."""
+    key = _register_key(address)
     if cachecount.take(key, settings.REGISTER_WINDOW) > settings.REGISTER_CLIENT_LIMIT:
         cachecount.give_back(key)
         return False
     return True
+
+
+def registration_refused(address: str) -> None:
+    """Give back the registration :func:`may_register` took: no account was made (a name
+    taken or refused, a password the validators refused)."""
+    cachecount.give_back(_register_key(address))
+
+
+def _register_key(address: str) -> str:
+    return f"register:{client_key(address)}"
 
 
 def succeeded(username: str, address: str) -> None:

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from django.contrib.auth import authenticate, logout
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.middleware.csrf import get_token
 from django.views.decorators.csrf import ensure_csrf_cookie
 
-from fc25_denoise.api import TooMany, api_view, check_str, parse_json_body
+from fc25_denoise.api import ApiError, TooMany, api_view, check_str, parse_json_body
 
 from . import presence, services, throttle
 from .models import FriendRequest, User, column_width
@@ -34,9 +35,14 @@ def register(request: HttpRequest) -> HttpResponse:
     data = parse_json_body(request)
     username = check_str(data, "username", max_length=NAME_MAX)
     password = check_str(data, "password", max_length=PASSWORD_MAX, strip=False)
-    if not throttle.may_register(throttle.client_address(request)):
+    address = throttle.client_address(request)
+    if not throttle.may_register(address):
         raise TooMany(throttle.REGISTER_REFUSED_MESSAGE)
-    user = services.do_register(username, password)
+    try:
+        user = services.do_register(username, password)
+    except (ApiError, ValidationError):  # no account made: the attempt does not count
+        throttle.registration_refused(address)
+        raise
     services.do_login(request, user, backend="users.throttle.ThrottledModelBackend")
     return JsonResponse({"username": user.username}, status=201)
 

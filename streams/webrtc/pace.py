@@ -39,6 +39,8 @@ BYTES_PER_S = {"pcmu": 8000, "pcma": 8000, "g722": 8000}
 """G.711 is a byte per 8 kHz sample; G.722 four bits per 16 kHz sample."""
 UNKNOWN_PACKET_S = 0.02
 """What a packet whose length cannot be read counts (a browser's usual 20 ms)."""
+MAX_PACKET_S = 0.12
+"""The longest packet Opus allows (RFC 6716, 3.2.5); a longer claim counts as this."""
 
 Log = logging.Logger | logging.LoggerAdapter[logging.Logger]
 
@@ -62,7 +64,9 @@ def packet_seconds(codec: RTCRtpCodecParameters, payload: bytes) -> float:
         count = payload[1] & 0x3F
     else:
         return UNKNOWN_PACKET_S
-    return count * _OPUS_FRAME_MS[toc >> 3] / 1000
+    if count < 1:  # no frames: malformed, and must not pass the gate for free
+        return UNKNOWN_PACKET_S
+    return min(count * _OPUS_FRAME_MS[toc >> 3] / 1000, MAX_PACKET_S)
 
 
 class RealTimeGate:

@@ -34,6 +34,7 @@ valid up to their last sync even if the process dies; at the next start
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections import deque
 from collections.abc import Callable
@@ -111,10 +112,14 @@ class WavPairSink:
         self._frames += cleaned.size
         self._since_sync += cleaned.size
         if self._since_sync >= SYNC_EVERY_SAMPLES:
-            out.flush()
-            if out_raw is not None:
-                out_raw.flush()
-            self._since_sync = 0
+            # The samples are written: a header sync that fails must not fail this write
+            # (the writer would record them again as a gap). The next batch tries again,
+            # and close() finalizes the header or raises.
+            with contextlib.suppress(RuntimeError, OSError):
+                out.flush()
+                if out_raw is not None:
+                    out_raw.flush()
+                self._since_sync = 0
 
     def close(self) -> None:
         if self._files is not None and self._torn:
@@ -219,6 +224,10 @@ class SpoolWriter:
         self._max_samples: int | None = None
         self._retry_s = retry_s
         self._failures = 0
+        self._close_failures = 0
+        """Failed writes since :meth:`close` was called."""
+        self._close_called = asyncio.Event()
+        """Set by :meth:`close`: a retry's wait ends then, so a close waits for no backoff."""
         """Writes that failed in a row."""
 
     @property
@@ -276,6 +285,7 @@ class SpoolWriter:
         if self._result is None:
             if not self._closing:
                 self._closing = True
+                self._close_called.set()
                 self._enqueue()
                 self._wake.set()
             if self._drain is not None:
@@ -331,8 +341,7 @@ class SpoolWriter:
                 except Exception as exc:
                     if not self._failed(item, exc):
                         return
-                    wait = self._retry_s * 2 ** min(self._failures - 1, 8)
-                    await asyncio.sleep(min(wait, RETRY_MAX_S))
+                    await self._wait_to_retry()
                     continue
                 finally:
                     self._writing = None
@@ -347,11 +356,24 @@ class SpoolWriter:
             self._wake.clear()
             await self._wake.wait()
 
+    async def _wait_to_retry(self) -> None:
+        """Wait before writing again: the backoff while the stream runs, ended early by a
+        :meth:`close` (which then waits for no backoff); the first wait between a closing
+        writer's tries."""
+        if self._closing:
+            await asyncio.sleep(self._retry_s)
+            return
+        backoff = min(self._retry_s * 2 ** min(self._failures - 1, 8), RETRY_MAX_S)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._close_called.wait(), backoff)
+
     def _failed(self, item: _Batch | _Gap, exc: Exception) -> bool:
         """A write of ``item`` (the queue's head) failed: its audio becomes a gap to write
         again later. Returns whether to try again; False once a closing writer has
         failed :data:`CLOSE_RETRIES` times in a row (what is queued is then lost)."""
         self._failures += 1
+        if self._closing:
+            self._close_failures += 1
         if self._failures == 1:
             self._log.error(
                 "could not write the recording (%s); recording a gap until the disk answers",
@@ -363,7 +385,7 @@ class SpoolWriter:
                 self.gaps += 1
             self._queue[0] = _Gap(item.cleaned.size)
             self.lost_samples += item.cleaned.size
-        if self._closing and self._failures > CLOSE_RETRIES:
+        if self._closing and self._close_failures > CLOSE_RETRIES:
             queued = sum(i.cleaned.size for i in self._queue if isinstance(i, _Batch))
             unwritten = queued + sum(i.samples for i in self._queue if isinstance(i, _Gap))
             self.lost_samples += queued

@@ -35,7 +35,7 @@ def test_api_errors_go_to_json_pages() -> None:
     api = directives(block(render(), "location /api/ {"))
     pages = [line.split()[-1].rstrip(";") for line in api if line.startswith("error_page")]
     codes = {code for line in api if line.startswith("error_page") for code in line.split()[1:-1]}
-    assert {"413", "502", "503", "504"} <= codes
+    assert {"413", "429", "502", "503", "504"} <= codes
     for page in pages:
         assert page.startswith("@"), page  # named: no URL reaches them from outside
 

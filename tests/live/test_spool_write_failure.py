@@ -24,7 +24,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from streams.webrtc.spool import BATCH_SAMPLES, SpoolWriter, WavPairSink
+from streams.webrtc.spool import BATCH_SAMPLES, CLOSE_RETRIES, SpoolWriter, WavPairSink
 from tests.live.test_spool_writer import FRAME, MemoryDisk, frames
 
 RATE = 48_000
@@ -129,3 +129,31 @@ def test_a_torn_last_write_is_cut_back_at_close(tmp_path):
     sink.close()
     assert sf.info(tmp_path / "b.cleaned.wav").frames == sf.info(tmp_path / "b.raw.wav").frames
     assert sf.info(tmp_path / "b.cleaned.wav").frames == 4800
+
+
+async def test_a_closing_writer_tries_three_more_times_whatever_failed_before(pool):
+    class Broken(MemoryDisk):
+        def __init__(self) -> None:
+            super().__init__(Path("c"), Path("r"))
+            self.tries = 0
+
+        def write(self, cleaned: np.ndarray, raw: np.ndarray | None) -> None:
+            self.tries += 1
+            raise OSError(5, "Input/output error")
+
+    disk = Broken()
+    writer = SpoolWriter(
+        Path("c.wav"),
+        Path("r.wav"),
+        pool,
+        max_pending=50,
+        sink_factory=lambda c, r: disk,
+        retry_s=0.01,
+    )
+    await feed(writer, frames(50))
+    await asyncio.sleep(0.3)  # failing over and over meanwhile
+    before = disk.tries
+    assert before >= 4
+    result = await writer.close()
+    assert disk.tries - before == CLOSE_RETRIES + 1  # one try, then three more
+    assert result.duration == 0 and writer.lost_samples == 50 * FRAME

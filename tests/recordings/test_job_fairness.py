@@ -84,3 +84,44 @@ def test_a_job_thread_takes_another_accounts_job_before_the_rest_of_a_queue(
     assert ran[0] == alice_jobs[0].pk
     assert ran[1] == bob_job.pk  # not after alice's three others
     assert sorted(ran[2:]) == sorted(j.pk for j in alice_jobs[1:])
+
+
+def test_no_waiting_job_is_left_without_a_thread(
+    friends: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    """Two threads: the first looks while the second takes the job it looked for; the job
+    submitted meanwhile must still run (it had been left in the waiting set with no
+    thread to run it, as every later submit of it returned early)."""
+    from recordings import runner as runner_module
+
+    alice, bob, _ = friends
+    a_ran = threading.Event()
+    ran: list[int] = []
+    first_look = threading.Event()
+    real_order = runner_module.fair_order
+
+    def slow_first_look(job_ids: Any) -> list[int]:
+        if not first_look.is_set():
+            first_look.set()
+            assert a_ran.wait(10)  # the other thread took and ran the job meanwhile
+        return real_order(job_ids)
+
+    def run(job_id: int, stop: threading.Event | None = None) -> bool:
+        if not RecordingJob.objects.filter(pk=job_id, status="queued").update(status="done"):
+            return False
+        ran.append(job_id)
+        a_ran.set()
+        return True
+
+    monkeypatch.setattr(jobs, "run_job", run)
+    monkeypatch.setattr(runner_module, "fair_order", slow_first_look)
+    a, b = queue(alice, tmp_path, "a"), queue(bob, tmp_path, "b")
+    runner = JobRunner(2)
+    try:
+        runner.submit(a.pk)
+        assert first_look.wait(5)
+        runner.submit(b.pk)
+        assert runner.wait_idle(20)
+    finally:
+        runner.shutdown()
+    assert sorted(ran) == sorted([a.pk, b.pk])

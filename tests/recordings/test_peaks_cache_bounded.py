@@ -32,8 +32,15 @@ def test_an_envelope_is_kept_as_compact_bytes(rec, as_bob):
 def test_without_redis_the_peaks_cache_is_bounded():
     if settings.CACHES["default"]["BACKEND"].endswith("RedisCache"):
         pytest.skip("the bound is the local-memory cache's (Redis keys expire in a day)")
-    options = settings.CACHES[peaks_route.PEAKS_CACHE]["OPTIONS"]
-    assert options["MAX_ENTRIES"] == settings.PEAKS_CACHE_ENTRIES <= 2000
+    cache = caches[peaks_route.PEAKS_CACHE]
+    for i in range(settings.PEAKS_CACHE_ENTRIES + 50):
+        cache.set(peaks_route.envelope_key(f"recordings/1/{i}.flac"), b"x", 60)
+    kept = sum(
+        cache.get(peaks_route.envelope_key(f"recordings/1/{i}.flac")) is not None
+        for i in range(settings.PEAKS_CACHE_ENTRIES + 50)
+    )
+    assert kept <= settings.PEAKS_CACHE_ENTRIES
+    assert caches["default"].get(peaks_route.envelope_key("recordings/1/0.flac")) is None
 
 
 def test_requests_at_the_same_time_decode_a_file_once(rec, monkeypatch):
