@@ -5,7 +5,7 @@ so a logout during the handshake is not missed), or the login stopped logging th
 while the socket was open (logged out, the account deactivated, or a new password set
 from another session); 4429 the user already has ``FC25_MAX_PRESENCE_SOCKETS``
 sockets open (the new one is refused, the open ones keep working), or the socket sent
-frames faster than ``FRAMES_PER_S`` past a burst of ``FRAME_BURST``. A frame that
+frames faster than ``FRAMES_PER_S`` past a burst of ``FRAME_BURST`` (4408). A frame that
 is not a JSON text frame is answered with ``{"type":"error","error":...}`` and
 the socket stays open. 1011: a server-side failure (logged); presence is cleared
 first, as on every close. A client that goes away while the server sends to it (a page
@@ -51,6 +51,8 @@ logger = logging.getLogger(__name__)
 
 CLOSE_UNAUTHENTICATED = 4401
 CLOSE_TOO_MANY = 4429
+CLOSE_TOO_FAST = 4408
+"""The socket sent frames faster than ``FRAMES_PER_S`` past ``FRAME_BURST``."""
 CLOSE_INTERNAL_ERROR = 1011
 CLOSE_CLIENT_GONE = 1006
 """Logged (never sent) for a socket whose client went away while the server sent to it."""
@@ -75,7 +77,7 @@ channels-redis alike) drop a member ``group_expiry`` (86400 s by default) after 
 FRAMES_PER_S = 1.0
 FRAME_BURST = 20
 """Client frames a socket may send: the page pings every 25 s; a socket past this rate
-is closed with 4429, so no client keeps the event loop answering it (answered pings had
+is closed with 4408, so no client keeps the event loop answering it (answered pings had
 taken 0.9 of a core from one socket)."""
 
 MAX_FRAME_CHARS = 1024
@@ -305,7 +307,7 @@ class PresenceConsumer(AsyncJsonWebsocketConsumer):
         if not self._frames.take():
             self._flooded = True
             logger.warning("presence user=%s: frames too fast; closing", self._who())
-            await self.close(code=CLOSE_TOO_MANY)
+            await self.close(code=CLOSE_TOO_FAST)
             return
         if bytes_data is not None or text_data is None:
             await self.send_json({"type": "error", "error": "Binary frames are not accepted."})

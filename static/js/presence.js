@@ -26,6 +26,7 @@ const BACKOFF_MAX_MS = 30_000;
 const STABLE_MS = 10_000; // open this long: the socket works, the backoff starts over
 const CLOSE_UNAUTHENTICATED = 4401;
 const CLOSE_TOO_MANY = 4429; // this user has too many sockets open (other tabs)
+const CLOSE_TOO_FAST = 4408; // this page sent messages faster than the server allows
 const CLOSE_SERVER_ERROR = 1011;
 
 const STATE_TEXT = {
@@ -37,6 +38,7 @@ const STATE_TEXT = {
 // What a close means when the server sent no error message first.
 const CLOSE_TEXT = {
   [CLOSE_TOO_MANY]: "Too many open tabs.",
+  [CLOSE_TOO_FAST]: "Too many messages from this page.",
   [CLOSE_SERVER_ERROR]: "Server error.",
 };
 
@@ -134,7 +136,7 @@ export function connectPresence() {
       }
       showState("closed", lastError || CLOSE_TEXT[ev.code] || "");
       // Too many tabs: a slot frees only when one closes, so retry slowly.
-      if (ev.code === CLOSE_TOO_MANY) backoff = BACKOFF_MAX_MS;
+      if (ev.code === CLOSE_TOO_MANY || ev.code === CLOSE_TOO_FAST) backoff = BACKOFF_MAX_MS;
       // Exponential backoff with jitter, so many tabs do not reconnect at once.
       const delay = backoff * (0.75 + Math.random() * 0.5);
       backoff = Math.min(backoff * 2, BACKOFF_MAX_MS);

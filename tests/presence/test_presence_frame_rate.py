@@ -1,5 +1,5 @@
 """A presence socket that sends frames faster than ``FRAMES_PER_S`` past ``FRAME_BURST`` is
-closed with 4429; frames at the page's pace are answered as before.
+closed with 4408; frames at the page's pace are answered as before.
 
 Every frame was answered, however fast it came: one socket sending pings held 0.9 of a
 core of the event loop that also runs every live stream.
@@ -15,7 +15,7 @@ import fc25_denoise.asgi  # noqa: F401  (sets logging up before caplog's handler
 from fc25_denoise.bucket import TokenBucket
 from tests.presence.helpers import connect
 from users import consumers
-from users.consumers import CLOSE_TOO_MANY, FRAME_BURST
+from users.consumers import CLOSE_TOO_FAST, FRAME_BURST
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -39,7 +39,7 @@ async def test_a_flood_of_pings_closes_the_socket(friends, caplog, frozen):
     await alice_ws.send_json_to({"type": "ping"})  # one past the burst, in the same instant
     assert await alice_ws.receive_output(timeout=2) == {
         "type": "websocket.close",
-        "code": CLOSE_TOO_MANY,
+        "code": CLOSE_TOO_FAST,
     }
     assert "presence user=alice: frames too fast" in caplog.text
 
@@ -50,7 +50,7 @@ async def test_bad_frames_count_too(friends, frozen):
         await alice_ws.send_to(text_data="not json")
         assert (await alice_ws.receive_json_from(timeout=2))["type"] == "error"
     await alice_ws.send_to(text_data="not json")
-    assert (await alice_ws.receive_output(timeout=2))["code"] == CLOSE_TOO_MANY
+    assert (await alice_ws.receive_output(timeout=2))["code"] == CLOSE_TOO_FAST
 
 
 async def test_frames_at_the_pages_pace_are_answered(friends, frozen):
