@@ -8,6 +8,7 @@ gives 503 within the forwarding timeout.
 
 from __future__ import annotations
 
+import asyncio
 import time
 
 import pytest
@@ -15,7 +16,7 @@ from channels.layers import get_channel_layer
 
 from fc25_denoise import runtime
 from streams.hub import SETTINGS_NOT_CONFIRMED
-from streams.models import ActiveStream
+from streams.models import ActiveStream, LiveNode
 from tests.live.conftest import tone_track, wait_until
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -105,7 +106,11 @@ async def test_an_offer_to_a_full_process_is_hosted_by_one_with_room(clients, hu
     settings.MAX_LIVE_STREAMS = 1
     assert (await alice.go_live(tone_track()))[0].status_code == 200
     other.node.start()  # the second process beats: its row offers room
-    await wait_until(lambda: other.node._beat is not None)
+    there = await other.node.channel()
+    for _ in range(200):  # its first beat has written the row placement reads
+        if await LiveNode.objects.filter(channel=there).aexists():
+            break
+        await asyncio.sleep(0.05)
     hub.node.single = False  # two hubs share the in-memory layer here
     resp, _ = await carol.go_live(tone_track())
     assert resp.status_code == 200, resp.content
