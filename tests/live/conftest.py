@@ -12,6 +12,7 @@ import fractions
 import json
 import logging
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import av
@@ -144,6 +145,13 @@ def identity_model(settings):
     """The identity model for every stream (a test about signalling or access needs no
     denoising): ``pytest.mark.usefixtures("identity_model")``."""
     settings.DENOISE_MODEL = "identity"
+
+
+@pytest.fixture
+def pool() -> Iterator[ThreadPoolExecutor]:
+    """Two worker threads (a spool writer's disk calls)."""
+    with ThreadPoolExecutor(2) as executor:
+        yield executor
 
 
 @pytest.fixture

@@ -12,12 +12,7 @@ failed write had torn one of the real WAV files part-way.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
-import resource
-import signal
-from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -25,15 +20,10 @@ import pytest
 import soundfile as sf
 
 from streams.webrtc.spool import BATCH_SAMPLES, CLOSE_RETRIES, SpoolWriter, WavPairSink
-from tests.live.test_spool_writer import FRAME, MemoryDisk, frames
+from tests.disk_limits import file_size_limit
+from tests.live.test_spool_writer import FRAME, MemoryDisk, frames, writer_on
 
 RATE = 48_000
-
-
-@pytest.fixture
-def pool() -> Iterator[ThreadPoolExecutor]:
-    with ThreadPoolExecutor(2) as executor:
-        yield executor
 
 
 class FullForAMoment(MemoryDisk):
@@ -60,14 +50,7 @@ async def feed(writer: SpoolWriter, data: list[tuple[np.ndarray, np.ndarray]]) -
 
 async def test_a_disk_full_for_a_moment_costs_a_counted_gap_and_the_recording_goes_on(pool, caplog):
     disk = FullForAMoment(fail_at=3, times=2)
-    writer = SpoolWriter(
-        Path("c.wav"),
-        Path("r.wav"),
-        pool,
-        max_pending=50,
-        sink_factory=lambda c, r: disk,
-        retry_s=0.01,
-    )
+    writer = writer_on(disk, pool, retry_s=0.01)
     caplog.set_level(logging.WARNING)
     data = frames(150)  # 3 s
     await feed(writer, data)
@@ -85,20 +68,6 @@ async def test_a_disk_full_for_a_moment_costs_a_counted_gap_and_the_recording_go
     messages = [r.getMessage() for r in caplog.records]
     assert sum("could not write the recording" in m for m in messages) == 1
     assert any("writes again after 2 failed tries" in m for m in messages)
-
-
-@contextlib.contextmanager
-def file_size_limit(nbytes: int) -> Iterator[None]:
-    """No file this process writes may grow past ``nbytes``: a write past it fails part-way
-    (EFBIG), as on a disk with that much room."""
-    soft, hard = resource.getrlimit(resource.RLIMIT_FSIZE)
-    old = signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
-    resource.setrlimit(resource.RLIMIT_FSIZE, (nbytes, hard))
-    try:
-        yield
-    finally:
-        resource.setrlimit(resource.RLIMIT_FSIZE, (soft, hard))
-        signal.signal(signal.SIGXFSZ, old)
 
 
 def test_a_torn_wav_write_is_cut_back_so_both_files_stay_aligned(tmp_path):
@@ -142,14 +111,7 @@ async def test_a_closing_writer_tries_three_more_times_whatever_failed_before(po
             raise OSError(5, "Input/output error")
 
     disk = Broken()
-    writer = SpoolWriter(
-        Path("c.wav"),
-        Path("r.wav"),
-        pool,
-        max_pending=50,
-        sink_factory=lambda c, r: disk,
-        retry_s=0.01,
-    )
+    writer = writer_on(disk, pool, retry_s=0.01)
     await feed(writer, frames(50))
     await asyncio.sleep(0.3)  # failing over and over meanwhile
     before = disk.tries

@@ -5,14 +5,13 @@ from __future__ import annotations
 import asyncio
 import logging
 import threading
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
 import pytest
 import soundfile as sf
 
-from streams.webrtc.spool import BATCH_SAMPLES, SpoolWriter
+from streams.webrtc.spool import BATCH_SAMPLES, RETRY_FIRST_S, SpoolWriter
 
 FRAME = 960  # one 20 ms packet
 
@@ -49,15 +48,17 @@ def frames(n: int) -> list[tuple[np.ndarray, np.ndarray]]:
     ]
 
 
-@pytest.fixture
-def pool():
-    with ThreadPoolExecutor(2) as executor:
-        yield executor
-
-
-def writer_on(disk: MemoryDisk, pool, max_pending: int = 50) -> SpoolWriter:
+def writer_on(
+    disk: MemoryDisk, pool, max_pending: int = 50, retry_s: float = RETRY_FIRST_S
+) -> SpoolWriter:
+    """A writer whose files are ``disk`` (a test's stand-in), on ``pool``'s threads."""
     return SpoolWriter(
-        Path("c.wav"), Path("r.wav"), pool, max_pending=max_pending, sink_factory=lambda c, r: disk
+        Path("c.wav"),
+        Path("r.wav"),
+        pool,
+        max_pending=max_pending,
+        sink_factory=lambda c, r: disk,
+        retry_s=retry_s,
     )
 
 
@@ -121,14 +122,7 @@ async def test_a_stalled_disk_costs_a_counted_gap_not_memory_or_time(pool, caplo
 async def test_a_disk_that_keeps_failing_is_logged_once_and_the_loss_counted(pool, caplog):
     disk = MemoryDisk(Path("c"), Path("r"))
     disk.fail_after = 2
-    writer = SpoolWriter(
-        Path("c.wav"),
-        Path("r.wav"),
-        pool,
-        max_pending=50,
-        sink_factory=lambda c, r: disk,
-        retry_s=0.01,
-    )
+    writer = writer_on(disk, pool, retry_s=0.01)
     caplog.set_level(logging.ERROR)
     for cleaned, raw in frames(30):
         writer.write(cleaned, raw)

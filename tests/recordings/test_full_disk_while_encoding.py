@@ -10,11 +10,7 @@ limit, which fails the write the same way) is the server's failure, not the audi
 
 from __future__ import annotations
 
-import contextlib
-import resource
-import signal
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -28,25 +24,12 @@ from recordings.audio import AudioWriteError, encode_flac
 from recordings.models import RecordingJob, StreamRecording
 from recordings.recovery import recover_spool
 from recordings.storage import spool_paths
+from tests.disk_limits import file_size_limit
 
 from .conftest import RATE, encoded, post_file
 from .conftest import signal as noisy_tone
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-@contextlib.contextmanager
-def file_size_limit(nbytes: int) -> Iterator[None]:
-    """No file this process writes may grow past ``nbytes`` (writes past it fail with
-    EFBIG instead of killing the process), as a disk with ``nbytes`` free would."""
-    soft, hard = resource.getrlimit(resource.RLIMIT_FSIZE)
-    old = signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
-    resource.setrlimit(resource.RLIMIT_FSIZE, (nbytes, hard))
-    try:
-        yield
-    finally:
-        resource.setrlimit(resource.RLIMIT_FSIZE, (soft, hard))
-        signal.signal(signal.SIGXFSZ, old)
 
 
 def limited(nbytes: int) -> Any:
