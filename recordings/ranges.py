@@ -244,11 +244,8 @@ class _Guarded:
                 self._source.close()
 
 
-def _finish(source: _Guarded, on_close: Callable[[], None] | None, done: list[bool]) -> None:
-    """Close ``source`` and call ``on_close``, once however often it is called."""
-    if done:
-        return
-    done.append(True)
+def _finish(source: _Guarded, on_close: Callable[[], None] | None) -> None:
+    """Close ``source`` and call ``on_close`` (run once, by the body's finalizer)."""
     try:
         source.close()
     finally:
@@ -276,8 +273,8 @@ class _Body:
         self._may_read = may_read
         self._about = about
         # The finalizer holds the source and callback, never the body, so the body can be
-        # collected; close() runs it at once (and only once).
-        self._finish = weakref.finalize(self, _finish, self._source, on_close, [])
+        # collected; close() runs it at once. A finalizer runs at most once, whoever calls.
+        self._finish = weakref.finalize(self, _finish, self._source, on_close)
 
     def __aiter__(self) -> AsyncIterator[bytes]:
         return _chunks(self._source, self._span, self._may_read, self._about)

@@ -49,6 +49,16 @@ class ApiClient:
     def patch(self, path: str, data: Any = None, raw: bytes | str | None = None) -> Any:
         return self._send("patch", path, data, raw)
 
+    def post_from(self, address: str, path: str, data: Any) -> Any:
+        """POST ``data`` as JSON, as the client at ``address`` (the throttles count by it)."""
+        return self.client.post(
+            path,
+            json.dumps(data),
+            content_type="application/json",
+            HTTP_X_CSRFTOKEN=self.csrf,
+            REMOTE_ADDR=address,
+        )
+
     def delete(self, path: str) -> Any:
         return self._send("delete", path)
 

@@ -14,14 +14,8 @@ from tests.conftest import PASSWORD, ApiClient
 
 
 def login(addr: str, password: str = PASSWORD):
-    c = ApiClient()
-    return c.client.post(
-        "/api/auth/login/",
-        f'{{"username": "alice", "password": "{password}"}}',
-        content_type="application/json",
-        HTTP_X_CSRFTOKEN=c.csrf,
-        REMOTE_ADDR=addr,
-    )
+    body = {"username": "alice", "password": password}
+    return ApiClient().post_from(addr, "/api/auth/login/", body)
 
 
 @override_settings(LOGIN_CHECKS_PER_MINUTE=4)

@@ -17,14 +17,8 @@ from users.models import User
 
 
 def register(name: str, addr: str, password: str = "zz-Not-common-123"):
-    c = ApiClient()
-    return c.client.post(
-        "/api/auth/register/",
-        f'{{"username": "{name}", "password": "{password}"}}',
-        content_type="application/json",
-        HTTP_X_CSRFTOKEN=c.csrf,
-        REMOTE_ADDR=addr,
-    )
+    body = {"username": name, "password": password}
+    return ApiClient().post_from(addr, "/api/auth/register/", body)
 
 
 @override_settings(REGISTER_CLIENT_LIMIT=3)

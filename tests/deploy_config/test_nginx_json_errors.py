@@ -62,6 +62,19 @@ def request(port: int, method: str, path: str, length: int | None = None) -> tup
         conn.close()
 
 
+def render_on(https: int, app_port: int | None = None, **env: str) -> str:
+    """The config served on ``https`` (and a free http port), in front of ``app_port`` (None:
+    two free ports where nothing listens)."""
+    apps = (app_port, app_port) if app_port is not None else (free_port(), free_port())
+    return render(
+        FC25_HTTPS_PORT=str(https),
+        FC25_HTTP_PORT=str(free_port()),
+        FC25_APP1_PORT=str(apps[0]),
+        FC25_APP2_PORT=str(apps[1]),
+        **env,
+    )
+
+
 @pytest.fixture
 def silent_port() -> Iterator[int]:
     """A port that takes connections (the kernel's backlog) and never answers."""
@@ -74,14 +87,8 @@ def silent_port() -> Iterator[int]:
 @needs_nginx
 def test_nginx_answers_json_when_no_node_is_up_or_a_body_is_too_large(tmp_path: Path) -> None:
     https = free_port()
-    config = render(
-        FC25_HTTPS_PORT=str(https),
-        FC25_HTTP_PORT=str(free_port()),
-        FC25_APP1_PORT=str(free_port()),  # nothing listens on either
-        FC25_APP2_PORT=str(free_port()),
-        FC25_UPLOAD_MAX_MB="1",
-        FC25_API_MAX_BODY_BYTES="4096",
-    )
+    # Nothing listens on either app port.
+    config = render_on(https, FC25_UPLOAD_MAX_MB="1", FC25_API_MAX_BODY_BYTES="4096")
     with serving(tmp_path, runnable(config, tmp_path)):
         status, _, body = request(https, "GET", "/api/auth/me/")
         assert status == 502 and "unavailable" in body["error"]
@@ -96,12 +103,7 @@ def test_nginx_answers_json_when_no_node_is_up_or_a_body_is_too_large(tmp_path: 
 @needs_nginx
 def test_nginx_answers_json_when_the_node_is_too_slow(tmp_path: Path, silent_port: int) -> None:
     https = free_port()
-    config = render(
-        FC25_HTTPS_PORT=str(https),
-        FC25_HTTP_PORT=str(free_port()),
-        FC25_APP1_PORT=str(silent_port),
-        FC25_APP2_PORT=str(silent_port),
-    )
+    config = render_on(https, silent_port)
     assert "proxy_read_timeout 120s;" in config
     config = config.replace("proxy_read_timeout 120s;", "proxy_read_timeout 300ms;")
     with serving(tmp_path, runnable(config, tmp_path)):
@@ -112,14 +114,8 @@ def test_nginx_answers_json_when_the_node_is_too_slow(tmp_path: Path, silent_por
 @needs_nginx
 def test_nginx_holds_one_address_to_its_api_rate_with_a_json_429(tmp_path: Path) -> None:
     https = free_port()
-    config = render(
-        FC25_HTTPS_PORT=str(https),
-        FC25_HTTP_PORT=str(free_port()),
-        FC25_APP1_PORT=str(free_port()),  # nothing listens: allowed requests get 502
-        FC25_APP2_PORT=str(free_port()),
-        FC25_PROXY_API_RATE="1",
-        FC25_PROXY_API_BURST="3",
-    )
+    # Nothing listens on the app ports: allowed requests get 502.
+    config = render_on(https, FC25_PROXY_API_RATE="1", FC25_PROXY_API_BURST="3")
     with serving(tmp_path, runnable(config, tmp_path)):
         statuses = [request(https, "GET", "/api/auth/me/")[0] for _ in range(6)]
         assert statuses[:4] == [502] * 4  # the rate's one and the burst of three
