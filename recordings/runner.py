@@ -86,6 +86,9 @@ class JobRunner:
         )
         self._poller: threading.Thread | None = None
         self._inflight: set[Future[None]] = set()
+        self._running: set[int] = set()
+        """Jobs a thread of this runner has taken, until its call returns: a poll that
+        finds one still queued (not yet claimed) must not hand it over again."""
         self._pending: set[int] = set()
         """Jobs submitted here and not yet taken by a thread: each free thread runs the
         fairest of them (:func:`fair_order`), not the oldest submitted."""
@@ -123,7 +126,7 @@ class JobRunner:
         next server start runs it (a request may still queue a job while the server stops).
         """
         with self._lock:
-            if self._stop.is_set() or job_id in self._pending:
+            if self._stop.is_set() or job_id in self._pending or job_id in self._running:
                 return  # each poll finds a waiting job queued again
             self._pending.add(job_id)
             future = self._pool.submit(self._run_fairest)
@@ -156,7 +159,13 @@ class JobRunner:
                     if job_id not in self._pending:
                         continue  # another thread took it
                     self._pending.discard(job_id)
-                if jobs.run_job(job_id, self._stop):
+                    self._running.add(job_id)
+                try:
+                    claimed = jobs.run_job(job_id, self._stop)
+                finally:
+                    with self._lock:
+                        self._running.discard(job_id)
+                if claimed:
                     return
 
     def _forget(self, future: Future[None]) -> None:
