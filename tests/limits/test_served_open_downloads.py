@@ -20,8 +20,15 @@ LIMIT = 4
 
 
 def sqlite_handles(pid: int) -> int:
-    links = [os.readlink(f"/proc/{pid}/fd/{fd}") for fd in os.listdir(f"/proc/{pid}/fd")]
-    return sum(1 for target in links if target.endswith("db.sqlite3"))
+    """How many of the server's open files are its SQLite database."""
+    count = 0
+    for fd in os.listdir(f"/proc/{pid}/fd"):
+        try:
+            target = os.readlink(f"/proc/{pid}/fd/{fd}")
+        except FileNotFoundError:
+            continue  # closed between the listing and the read: not open now
+        count += target.endswith("db.sqlite3")
+    return count
 
 
 def status_of(sock: socket.socket) -> int:
