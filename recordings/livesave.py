@@ -6,13 +6,21 @@ committed but before its spool files went is saved again when it restarts (its l
 is still there), and a spool that could not be removed is found again by every recovery
 pass (:mod:`.recovery`). Each later save finds the session's recording and removes the
 spool; two saves that race are settled by the database (one recording per session id).
+
+A save that fails (storage or the database down) keeps the spool files, and the session's
+details beside them (:class:`LiveDetails`): the live row that held its model, attenuation
+and start is gone by the time the recovery saves it, and its gaps and noise-removed
+figures were only ever in the ending process's memory.
 """
 
 from __future__ import annotations
 
+import json
 import logging
+import os
 import tempfile
 import uuid
+from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from pathlib import Path
 
@@ -109,9 +117,61 @@ def do_save_live_recording(
         rec = saved
     except BaseException:
         discard_files(*stored)  # no row names them: they go now, not at a commit
+        details = LiveDetails(started_at, model, atten_lim_db, gap_seconds, list(db_removed or []))
+        keep_details(paths, details, session_id, user.username)
         raise
     remove_spool(paths, session_id, user.username)
     return rec
+
+
+@dataclass(frozen=True)
+class LiveDetails:
+    """What a live session's recording is saved with, besides its audio."""
+
+    started_at: datetime
+    model: str
+    atten_lim_db: float
+    gap_seconds: float = 0.0
+    db_removed: list[float] = field(default_factory=list)
+
+
+def keep_details(
+    paths: SpoolPaths, details: LiveDetails, session_id: uuid.UUID, username: str
+) -> None:
+    """Write ``details`` beside a session's spool files whose save failed, for
+    :func:`kept_details`. Never raises: a disk that cannot take them loses the details
+    (logged), not the audio."""
+    record = {**asdict(details), "started_at": details.started_at.isoformat()}
+    partial = paths.details.with_name(paths.details.name + ".part")
+    try:
+        partial.write_text(json.dumps(record))
+        os.replace(partial, paths.details)  # whole or not at all: a kill mid-write
+    except OSError as exc:
+        logger.warning(
+            "[stream %s user=%s] recording details not kept beside its spool: %s",
+            session_id,
+            username,
+            exc,
+        )
+
+
+def kept_details(paths: SpoolPaths) -> LiveDetails | None:
+    """The details :func:`keep_details` wrote for these spool files; None if there are
+    none, or they cannot be read (logged)."""
+    try:
+        record = json.loads(paths.details.read_text())
+        return LiveDetails(
+            started_at=datetime.fromisoformat(record["started_at"]),
+            model=str(record["model"]),
+            atten_lim_db=float(record["atten_lim_db"]),
+            gap_seconds=float(record["gap_seconds"]),
+            db_removed=[float(db) for db in record["db_removed"]],
+        )
+    except FileNotFoundError:
+        return None
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        logger.warning("recording details %s unreadable, not used: %s", paths.details, exc)
+        return None
 
 
 def saved_recording(session_id: uuid.UUID) -> StreamRecording | None:

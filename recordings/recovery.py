@@ -24,31 +24,89 @@ from django.utils import timezone
 from users.models import User
 
 from .audio import AudioError, duration_of
-from .livesave import do_save_live_recording, remove_spool, saved_recording
+from .livesave import (
+    LiveDetails,
+    do_save_live_recording,
+    kept_details,
+    remove_spool,
+    saved_recording,
+)
 from .storage import spool_paths, sweep_scratch
 
 logger = logging.getLogger(__name__)
 
 
-def recover_spool(active_sessions: Callable[[], set[uuid.UUID]], idle_s: float = 0.0) -> int:
+class RetryBackoff:
+    """When a recovery pass may next try to store a recording, after a save failed.
+
+    A save fails mostly because storage (S3) or the database is down, for every file
+    alike: each pass that tried them all would encode every stuck spool again (minutes of
+    CPU for long streams) and hold up the dead-stream sweep that shares its loop. So a
+    pass stops at its first failed save, and the next one that tries waits
+    :data:`RETRY_FIRST_S`, doubling up to :data:`RETRY_MAX_S`; a save that succeeds ends
+    the wait. Files whose save failed are tried after the others, so one that always
+    fails holds none of them back. The owner of a recurring pass (a process's sweep)
+    keeps one across its passes.
+    """
+
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+        self._clock = clock
+        self._retry_at = 0.0
+        self._delay = 0.0
+        self._failed_at: dict[Path, float] = {}
+
+    def ready(self) -> bool:
+        """Whether a save may be tried now."""
+        return self._clock() >= self._retry_at
+
+    def order(self, found: list[Path]) -> list[Path]:
+        """``found`` with the files never failed first, then the longest failed."""
+        return sorted(
+            found, key=lambda path: (path in self._failed_at, self._failed_at.get(path, 0.0))
+        )
+
+    def failed(self, path: Path) -> None:
+        now = self._clock()
+        self._delay = min(RETRY_MAX_S, max(RETRY_FIRST_S, 2 * self._delay))
+        self._retry_at = now + self._delay
+        self._failed_at[path] = now
+
+    def succeeded(self, path: Path) -> None:
+        self._delay = self._retry_at = 0.0
+        self._failed_at.pop(path, None)
+
+
+RETRY_FIRST_S = 15.0
+"""The wait after a recovery's save failed, before the next try (doubled per failure)."""
+RETRY_MAX_S = 600.0
+"""The longest wait between two tries while saves keep failing."""
+
+
+def recover_spool(
+    active_sessions: Callable[[], set[uuid.UUID]],
+    idle_s: float = 0.0,
+    backoff: RetryBackoff | None = None,
+) -> int:
     """Save spool files left by a crash (or a storage outage) as recordings.
 
     ``active_sessions`` is asked *after* the folder is listed: a stream's live row
     exists before its spool file, so a file listed here whose session is not
     active then is an orphan. Files written to within ``idle_s`` seconds are
     skipped too (a live spool is written every 100 ms). Each file is claimed with
-    an exclusive lock, so processes sharing the folder never save one twice.
-    Returns the number of recordings saved.
+    an exclusive lock, so processes sharing the folder never save one twice. The pass
+    stops at the first save that fails; with ``backoff`` (see :class:`RetryBackoff`) it
+    tries none while that says wait. Returns the number of recordings saved.
     """
     sweep_scratch()  # the temporary files a killed import or job left behind
     root = Path(settings.SPOOL_DIR)
-    _remove_saved_raw_leftovers(root, idle_s)
+    _remove_saved_leftovers(root, idle_s)
+    backoff = backoff or RetryBackoff()
     found = sorted(root.glob("*/*.cleaned.wav"))
-    if not found:
+    if not found or not backoff.ready():
         return 0
     active = active_sessions()
     saved = 0
-    for cleaned in found:
+    for cleaned in backoff.order(found):
         try:
             user_id = int(cleaned.parent.name)
             session_id = uuid.UUID(cleaned.name.split(".")[0])
@@ -58,8 +116,9 @@ def recover_spool(active_sessions: Callable[[], set[uuid.UUID]], idle_s: float =
             continue
         try:
             with _claimed(cleaned, idle_s) as last_write:
-                if last_write is not None and _recover_one(user_id, session_id, last_write):
-                    saved += 1
+                if last_write is None:
+                    continue
+                outcome = _recover_one(user_id, session_id, last_write)
         except FileNotFoundError:
             continue  # gone meanwhile: another process saved it
         except OSError as exc:  # unreadable (permissions, a failing disk): said once
@@ -72,6 +131,12 @@ def recover_spool(active_sessions: Callable[[], set[uuid.UUID]], idle_s: float =
                     cleaned,
                     exc,
                 )
+            continue
+        if outcome is None:
+            backoff.failed(cleaned)
+            break  # storage is likely down for the rest too: the next pass tries again
+        backoff.succeeded(cleaned)
+        saved += outcome
     return saved
 
 
@@ -80,26 +145,29 @@ _REPORTED: set[Path] = set()
 heartbeats)."""
 
 
-def _remove_saved_raw_leftovers(root: Path, idle_s: float) -> None:
-    """Remove raw spool files left alone, their session's recording saved: a process
-    killed between the removal of a saved session's two spool files leaves the raw one,
-    which nothing else would ever remove (recovery starts from the cleaned files)."""
-    for raw in root.glob("*/*.raw.wav"):
-        cleaned = raw.with_name(raw.name.replace(".raw.wav", ".cleaned.wav"))
+def _remove_saved_leftovers(root: Path, idle_s: float) -> None:
+    """Remove the raw spool file and the details (:mod:`.livesave`) left alone, their
+    session's recording saved: a process killed between the removal of a saved session's
+    spool files leaves them, and nothing else would ever remove them (recovery starts
+    from the cleaned files)."""
+    for left in root.glob("*/*.*"):
+        if left.name.endswith(".cleaned.wav"):
+            continue
+        cleaned = left.with_name(left.name.split(".")[0] + ".cleaned.wav")
         try:
-            session_id = uuid.UUID(raw.name.split(".")[0])
-            if cleaned.exists() or time.time() - raw.stat().st_mtime < idle_s:
+            session_id = uuid.UUID(left.name.split(".")[0])
+            if cleaned.exists() or time.time() - left.stat().st_mtime < idle_s:
                 continue
         except (ValueError, OSError):
             continue
         if saved_recording(session_id) is None:
             continue
         try:
-            raw.unlink(missing_ok=True)
+            left.unlink(missing_ok=True)
         except OSError as exc:
-            logger.warning("[stream %s] raw spool file %s not removed: %s", session_id, raw, exc)
+            logger.warning("[stream %s] spool file %s not removed: %s", session_id, left, exc)
             continue
-        logger.info("[stream %s] raw spool file left after its save removed", session_id)
+        logger.info("[stream %s] spool file %s left after its save removed", session_id, left.name)
 
 
 @contextlib.contextmanager
@@ -122,18 +190,22 @@ def _claimed(path: Path, idle_s: float) -> Iterator[float | None]:
         yield None if stat.st_nlink == 0 or fresh else stat.st_mtime
 
 
-def _recover_one(user_id: int, session_id: uuid.UUID, last_write: float) -> bool:
-    """Save one orphaned session's spool files as a recording titled with its start.
+def _recover_one(user_id: int, session_id: uuid.UUID, last_write: float) -> int | None:
+    """Save one orphaned session's spool files as a recording: 1 if saved, 0 if there was
+    nothing to save, None if the save failed (logged; the files stay).
 
-    The start is the file's last write less the audio it holds (a stalled disk's gaps are
-    written as silence, so the length is wall time). Not the file's ``st_ctime``: on
-    Linux that is the inode's last change, which every header sync moves.
+    It is saved with the details its failed save kept (:func:`~.livesave.kept_details`):
+    the stream's start, model, attenuation, gaps and noise removed. Without them (a
+    crash before the end of a stream whose live row is gone) it is titled with its start,
+    the file's last write less the audio it holds (a stalled disk's gaps are written as
+    silence, so the length is wall time). Not the file's ``st_ctime``: on Linux that is the
+    inode's last change, which every header sync moves.
     """
     user = User.objects.filter(pk=user_id).first()
     paths = spool_paths(user_id, session_id)
     if user is None:
         paths.remove()
-        return False
+        return 0
     saved = saved_recording(session_id)
     if saved is not None:  # saved before; the spool outlived it (a kill, a failed removal)
         if remove_spool(paths, session_id, user.username):
@@ -143,26 +215,38 @@ def _recover_one(user_id: int, session_id: uuid.UUID, last_write: float) -> bool
                 user.username,
                 saved.pk,
             )
-        return False
+        return 0
+    details = kept_details(paths)
+    if details is None:
+        try:
+            length = duration_of(paths.cleaned)
+        except AudioError:
+            length = 0.0  # unreadable: do_save_live_recording says so and drops it
+        started = datetime.fromtimestamp(last_write - length, tz=timezone.get_current_timezone())
+        details = LiveDetails(started, "", settings.DENOISE_ATTEN_LIM_DB)
     try:
-        length = duration_of(paths.cleaned)
-    except AudioError:
-        length = 0.0  # unreadable: do_save_live_recording says so and drops it
-    started = datetime.fromtimestamp(last_write - length, tz=timezone.get_current_timezone())
-    try:
-        rec = do_save_live_recording(user, session_id, started, "", settings.DENOISE_ATTEN_LIM_DB)
+        rec = do_save_live_recording(
+            user,
+            session_id,
+            details.started_at,
+            details.model,
+            details.atten_lim_db,
+            details.gap_seconds,
+            details.db_removed,
+        )
     except Exception:
         logger.exception(
             "[stream %s user=%s] could not recover the spooled recording",
             session_id,
             user.username,
         )
-        return False
-    if rec is not None:
-        logger.info(
-            "[stream %s user=%s] recording %s recovered from the spool",
-            session_id,
-            user.username,
-            rec.pk,
-        )
-    return rec is not None
+        return None
+    if rec is None:
+        return 0
+    logger.info(
+        "[stream %s user=%s] recording %s recovered from the spool",
+        session_id,
+        user.username,
+        rec.pk,
+    )
+    return 1

@@ -1,7 +1,8 @@
 """Where recording files live: the local spool while live, Django's storage after.
 
 Live tracks are written to ``SPOOL_DIR/<user id>/<session>.{cleaned,raw}.wav``
-(incremental writes need a local file); finished files are stored as FLAC
+(incremental writes need a local file; a session whose save failed keeps its details in
+``<session>.details.json`` beside them); finished files are stored as FLAC
 through ``default_storage`` (local media folder or S3, see settings).
 """
 
@@ -28,19 +29,29 @@ logger = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class SpoolPaths:
-    """The two WAV files one live session writes."""
+    """The two WAV files one live session writes, and the details of a session whose save
+    failed (:mod:`.livesave`), kept beside them for the recovery."""
 
     cleaned: Path
     raw: Path
+    details: Path
 
     def remove(self) -> None:
+        """Remove all three, the cleaned file first: recovery starts from it, and it
+        removes the others it finds left alone for a saved session."""
         self.cleaned.unlink(missing_ok=True)
         self.raw.unlink(missing_ok=True)
+        self.details.unlink(missing_ok=True)
+
+
+SPOOL_SUFFIXES = (".cleaned.wav", ".raw.wav", ".details.json")
+"""The names of a session's spool files after its session id (:class:`SpoolPaths`)."""
 
 
 def spool_paths(user_id: int, session_id: uuid.UUID) -> SpoolPaths:
     base = Path(settings.SPOOL_DIR) / str(user_id)
-    return SpoolPaths(base / f"{session_id}.cleaned.wav", base / f"{session_id}.raw.wav")
+    cleaned, raw, details = (base / f"{session_id}{suffix}" for suffix in SPOOL_SUFFIXES)
+    return SpoolPaths(cleaned, raw, details)
 
 
 OWNER_LOCK = ".owner"

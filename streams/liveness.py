@@ -16,7 +16,7 @@ from datetime import timedelta
 from django.utils import timezone
 
 from fc25_denoise.threads import refreshed_while
-from recordings.recovery import recover_spool
+from recordings.recovery import RetryBackoff, recover_spool
 from users.presence import clear_connections_of
 
 from . import services
@@ -210,14 +210,16 @@ def _claim_held(session_id: uuid.UUID, every_s: float) -> Iterator[None]:
         yield
 
 
-def recover_orphan_spool(idle_s: float) -> int:
+def recover_orphan_spool(idle_s: float, backoff: RetryBackoff | None = None) -> int:
     """Save this machine's spool files of streams that are no longer live (their
     process died, or storage failed when they ended) as recordings.
 
-    Files written to within ``idle_s`` seconds are left alone. Returns the number saved.
+    Files written to within ``idle_s`` seconds are left alone; ``backoff`` spaces the
+    tries while saves fail (see :func:`~recordings.recovery.recover_spool`). Returns the
+    number saved.
     """
 
     def active() -> set[uuid.UUID]:
         return set(ActiveStream.objects.values_list("session_id", flat=True))
 
-    return recover_spool(active, idle_s)
+    return recover_spool(active, idle_s, backoff)

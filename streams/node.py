@@ -34,6 +34,7 @@ from channels.layers import InMemoryChannelLayer, get_channel_layer
 from django.conf import settings
 
 from fc25_denoise.api import ApiError
+from recordings.recovery import RetryBackoff
 
 from . import liveness
 from .aiotasks import cancel_within
@@ -91,6 +92,7 @@ class ProcessNode:
         """Cancelled tasks still unwinding after :meth:`close` (kept referenced)."""
         self._wake = asyncio.Event()
         self._beating_since: float | None = None
+        self._spool_backoff = RetryBackoff()  # across the sweep's recovery passes
         """Loop time of the first of this process's current run of successful beats
         (None: none yet, or the last one failed)."""
 
@@ -229,7 +231,8 @@ class ProcessNode:
                 if self._may_end_others():
                     await self._end_dead()
                 # Needs no beat: a spool file is an orphan by its missing row and its age.
-                await db(liveness.recover_orphan_spool, SPOOL_IDLE_BEATS * self.heartbeat_s)
+                idle_s = SPOOL_IDLE_BEATS * self.heartbeat_s
+                await db(liveness.recover_orphan_spool, idle_s, self._spool_backoff)
             except Exception:
                 logger.exception("sweeping dead streams failed")
             await asyncio.sleep(self.heartbeat_s)
