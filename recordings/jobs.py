@@ -39,11 +39,13 @@ from django.utils import timezone
 
 from denoise.base import DenoiseError
 from denoise.filedenoise import denoise_file
+from fc25_denoise.api import ApiError
 from fc25_denoise.threads import refreshed_while
 from users.events import publish
 
 from .audio import AudioError
 from .models import RecordingJob, StreamRecording
+from .quota import check_new_version, lock_owner
 from .storage import (
     delete_files,
     discard_files,
@@ -247,29 +249,50 @@ def _run(job: RecordingJob, stop: threading.Event, log_prefix: str) -> None:
         discard_files(stored)  # no row names it
         raise
     with transaction.atomic():
+        lock_owner(owner_id)  # the quota's lock, before the recording's (check_new_version)
         current = StreamRecording.objects.select_for_update().filter(pk=rec.pk).first()
         if current is None:  # deleted while we worked
             delete_files(stored)
             return
-        # Only a job still RUNNING finishes: one whose row an administrator deleted (or a
-        # poll queued again) neither switches the recording nor leaves its output behind.
-        finished = RecordingJob.objects.filter(pk=job.pk, status=RecordingJob.Status.RUNNING)
-        if not finished.update(
-            status=RecordingJob.Status.DONE, progress=1.0, error="", updated_at=timezone.now()
-        ):
+        try:
+            check_new_version(current, raw_size + size)
+        except ApiError as exc:
             delete_files(stored)
-            logger.info("%s result dropped: the job was cancelled meanwhile", log_prefix)
-            return
-        job.status, job.progress, job.error = RecordingJob.Status.DONE, 1.0, ""
-        old = current.file.name
-        current.file.name = stored
-        current.model, current.atten_lim_db = job.model, job.atten_lim_db
-        current.size_bytes = raw_size + size
-        current.status, current.error = StreamRecording.Status.READY, ""
-        current.save()
-        delete_files(old)
-        notify(job, owner_id)
-    logger.info("%s done: %s (%d bytes)", log_prefix, stored, size)
+            refused = exc.message
+        else:
+            refused = ""
+            _switch(job, current, stored, raw_size + size, log_prefix)
+    if refused:  # failed after the commit, so its event tells the committed state
+        logger.info("%s result dropped: %d bytes do not fit in the quota", log_prefix, size)
+        _fail(job.pk, f"The new version does not fit. {refused}")
+
+
+def _switch(
+    job: RecordingJob, current: StreamRecording, stored: str, size: int, log_prefix: str
+) -> None:
+    """Make ``stored`` (``size`` bytes with the raw version) ``current``'s cleaned version
+    and finish ``job``, inside the caller's transaction holding ``current``'s row lock.
+
+    Only a job still RUNNING finishes: one whose row an administrator deleted (or a poll
+    queued again) neither switches the recording nor leaves its output behind.
+    """
+    finished = RecordingJob.objects.filter(pk=job.pk, status=RecordingJob.Status.RUNNING)
+    if not finished.update(
+        status=RecordingJob.Status.DONE, progress=1.0, error="", updated_at=timezone.now()
+    ):
+        delete_files(stored)
+        logger.info("%s result dropped: the job was cancelled meanwhile", log_prefix)
+        return
+    job.status, job.progress, job.error = RecordingJob.Status.DONE, 1.0, ""
+    old = current.file.name
+    current.file.name = stored
+    current.model, current.atten_lim_db = job.model, job.atten_lim_db
+    current.size_bytes = size
+    current.status, current.error = StreamRecording.Status.READY, ""
+    current.save()
+    delete_files(old)
+    notify(job, current.owner_id)
+    logger.info("%s done: %s (%d bytes with the raw version)", log_prefix, stored, size)
 
 
 def requeue(job_id: int, *, stale_before: datetime | None = None) -> bool:

@@ -1,6 +1,10 @@
 """The recordings quota: ``RECORDINGS_QUOTA_MB`` stored megabytes per user (0 = unlimited),
 counting both versions of every recording, and a reservation for each cleaned version
-still being made."""
+still being made.
+
+Writes checked against it hold the owner's row lock (:func:`lock_owner`), taken before
+any recording's, so concurrent ones cannot pass it together.
+"""
 
 from __future__ import annotations
 
@@ -8,8 +12,41 @@ from django.conf import settings
 from django.db.models import Q, Sum
 
 from fc25_denoise.api import ApiError
+from users.models import User
 
 from .models import StreamRecording
+
+
+def lock_owner(user_id: int) -> None:
+    """Serialise ``user_id``'s quota-checked writes until the transaction ends (the owner's
+    row lock: take it before any recording's, the order every such write keeps)."""
+    User.objects.select_for_update().filter(pk=user_id).values_list("pk", flat=True).first()
+
+
+def _counted(rec: StreamRecording) -> int:
+    """The bytes :func:`storage_used` counts for ``rec`` (its cleaned version reserved
+    while it waits for the first one)."""
+    awaiting = rec.status == StreamRecording.Status.PROCESSING and not rec.file
+    return 2 * rec.size_bytes if awaiting else rec.size_bytes
+
+
+def check_new_version(rec: StreamRecording, new_size: int) -> None:
+    """Raise unless ``rec`` may take ``new_size`` bytes (both versions) in its owner's
+    quota in place of what it is counted for now. A new cleaned version is most often
+    about as large as the one it replaces (or as the reservation made for it), and then
+    passes; one larger (a lighter re-clean compresses worse) must fit. Call under
+    :func:`lock_owner`.
+
+    Raises:
+        ApiError: 409 with the quota's message.
+    """
+    quota = settings.RECORDINGS_QUOTA_BYTES
+    growth = new_size - _counted(rec)
+    if not quota or growth <= 0:
+        return
+    used = storage_used(rec.owner_id)
+    if used + growth > quota:
+        raise quota_full(used, quota, 409)
 
 
 def storage_used(user_id: int) -> int:

@@ -27,7 +27,7 @@ from .audio import AudioError, AudioWriteError, OverLimit, OverSize, encode_flac
 from .jobs import SubmitJob, enqueue, job_json
 from .livesave import do_save_live_recording as do_save_live_recording  # re-exported
 from .models import RecordingJob, StreamRecording
-from .quota import check_quota, quota_full
+from .quota import check_quota, lock_owner, quota_full
 from .quota import quota_usage as quota_usage  # re-exported: streams.host asks here
 from .quota import storage_used as storage_used  # re-exported: the list view asks here
 from .storage import discard_files, spool_tmp_dir, storage_name, store_file
@@ -248,11 +248,6 @@ def check_open_jobs(user_id: int) -> None:
         )
 
 
-def _lock_owner(user: User) -> None:
-    """Serialise this user's imports and re-cleans until the transaction ends."""
-    User.objects.select_for_update().filter(pk=user.pk).first()
-
-
 def do_request_reclean(
     user: User, recording_id: int, model: str, atten_lim_db: float, submit: SubmitJob
 ) -> RecordingJob:
@@ -270,7 +265,7 @@ def do_request_reclean(
     """
     try:
         with transaction.atomic():
-            _lock_owner(user)
+            lock_owner(user.pk)
             rec = check_owned(user, recording_id)
             # Lock the recording too: a deletion (which locks it first, recordings.signals)
             # either committed before this (no row: 404) or waits until the job row exists
@@ -371,7 +366,7 @@ def do_import(
         with transaction.atomic():
             # Again, under the owner's row lock: imports stored meanwhile count (the check
             # above only spares storing a file that cannot fit).
-            _lock_owner(user)
+            lock_owner(user.pk)
             check_open_jobs(user.pk)
             check_quota(user.pk, 2 * raw_size)
             rec = StreamRecording.objects.create(
