@@ -12,8 +12,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import time
 from collections.abc import Awaitable, Callable
+
+from .ratelog import EventsLog
 
 logger = logging.getLogger(__name__)
 
@@ -34,26 +35,23 @@ class FailureLog:
         """``message``: the line logged (a %-format taking :meth:`failed`'s ``args``)."""
         self._message = message
         self._log = log or logger
-        self._count = 0
-        self._logged_at = 0.0
+        self._run = EventsLog(FAILURES_LOGGED_EVERY_S)
 
     def failed(self, *args: object) -> None:
         """Count the failure in flight (call it in an ``except`` block) and log it unless
         one of the run was logged less than :data:`FAILURES_LOGGED_EVERY_S` ago."""
-        self._count += 1
-        now = time.monotonic()
-        if self._count == 1:
-            self._log.exception(self._message, *args)
-        elif now - self._logged_at >= FAILURES_LOGGED_EVERY_S:
-            self._log.exception(self._message + " (%d in a row)", *args, self._count)
-        else:
+        self._run.every_s = FAILURES_LOGGED_EVERY_S  # read now: an operator's or a test's
+        due = self._run.add()
+        if due is None:
             return
-        self._logged_at = now
+        if due.since_s is None:
+            self._log.exception(self._message, *args)
+        else:
+            self._log.exception(self._message + " (%d in a row)", *args, self._run.count)
 
     def succeeded(self) -> int:
         """End the run of failures; returns how many it had (0: none)."""
-        count, self._count = self._count, 0
-        return count
+        return self._run.reset()
 
 
 Round = Callable[[], Awaitable[object]]

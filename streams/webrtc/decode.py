@@ -39,6 +39,7 @@ from aiortc.rtcrtpreceiver import RTCRtpReceiver
 
 from denoise.batching import BatchScheduler, SchedulerClosed
 from denoise.constants import SAMPLE_RATE
+from fc25_denoise.ratelog import EventsLog
 
 from .pace import RealTimeGate, packet_seconds
 
@@ -62,19 +63,18 @@ class DecodeErrors:
 
     def __init__(self, log: Log, clock: Callable[[], float] = time.monotonic) -> None:
         self.log = log
-        self.count = 0
+        self._events = EventsLog(LOG_EVERY_S, clock)
+
+    @property
+    def count(self) -> int:
         """Packets that could not be decoded (skipped)."""
-        self._clock = clock
-        self._logged_at: float | None = None
-        self._unlogged = 0
+        return self._events.count
 
     def add(self, codec_name: str, exc: Exception) -> None:
-        self.count += 1
-        now = self._clock()
-        if self._logged_at is not None and now - self._logged_at < LOG_EVERY_S:
-            self._unlogged += 1
+        due = self._events.add()
+        if due is None:
             return
-        if self._logged_at is None:
+        if due.since_s is None:
             self.log.warning(
                 "cannot decode a %s packet, skipped (%s); undecodable packets are "
                 "counted and logged at most every %.0f s",
@@ -85,14 +85,12 @@ class DecodeErrors:
         else:
             self.log.warning(
                 "%d more undecodable %s packets in the last %.0f s (%d in all; latest: %s)",
-                self._unlogged + 1,
+                due.unlogged,
                 codec_name,
-                now - self._logged_at,
+                due.since_s,
                 self.count,
                 exc,
             )
-        self._logged_at = now
-        self._unlogged = 0
 
 
 class TrackDecoder:

@@ -20,6 +20,7 @@ from collections.abc import Callable
 from aiortc.rtcrtpparameters import RTCRtpCodecParameters
 
 from fc25_denoise.bucket import TokenBucket
+from fc25_denoise.ratelog import EventsLog
 
 PACE_RATE = 1.02
 """Seconds of audio admitted per wall second: real time and 2 % for a sender's fast clock
@@ -82,26 +83,24 @@ class RealTimeGate:
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._log = log
-        self._clock = clock
         self._bucket = TokenBucket(rate, burst_s, clock)
-        self._logged_at: float | None = None
-        self._unlogged = 0
-        self.refused = 0
+        self._refusals = EventsLog(LOG_EVERY_S, clock)
+
+    @property
+    def refused(self) -> int:
         """Packets refused since the stream began."""
+        return self._refusals.count
 
     def admit(self, seconds: float) -> bool:
         """Whether a packet of ``seconds`` of audio may be decoded now; a refusal is
         counted and logged (at most every :data:`LOG_EVERY_S`)."""
         if self._bucket.take(seconds):
             return True
-        now = self._clock()
-        self.refused += 1
-        self._unlogged += 1
-        if self._logged_at is None or now - self._logged_at >= LOG_EVERY_S:
+        due = self._refusals.add()
+        if due is not None:
             self._log.warning(
                 "sender faster than real time: %d packets refused (%d in all)",
-                self._unlogged,
+                due.unlogged,
                 self.refused,
             )
-            self._logged_at, self._unlogged = now, 0
         return False
