@@ -2,7 +2,8 @@
 
 Usage::
 
-    FC25_LOCAL_SECRET=1 python bench/access_checks.py [--listeners 10,100,400] [--repeat 50]
+    FC25_LOCAL_SECRET=1 python bench/access_checks.py [--listeners 10,100,400] [--streams 16]
+        [--repeat 50]
 
 Builds a fresh database (a temporary SQLite file, or a scratch database beside the one
 ``DATABASE_URL`` names, created and dropped here; with ``REDIS_URL`` the login records
@@ -16,7 +17,10 @@ thread, the calls the server makes on its worker threads:
   beside the same look without the logins (``listens_to_end``, the look before the logins
   were checked): the ratio is this run's;
 - one presence socket's login recheck (``users.logins.login_key``), which every open socket
-  makes every ``LOGIN_RECHECK_S``.
+  makes every ``LOGIN_RECHECK_S``;
+- the stored settings of the process's ``--streams`` live streams
+  (``streams.services.stored_live_settings``), which the same look of the access check
+  reads since 0.10.10 to catch up on a settings change its process did not acknowledge.
 
 Prints the median wall and thread CPU milliseconds of ``--repeat`` calls, the queries of
 one, and the share of one core the check takes at its period (thread CPU only: the
@@ -117,12 +121,41 @@ def run(args: argparse.Namespace) -> None:
         )
 
 
+def settings_look(streams: int, repeat: int) -> None:
+    """Time the settings catch-up's read for ``streams`` broadcasters with settings."""
+    from django.core.management import call_command
+
+    from streams.accesswatch import AUDIT_EVERY_S
+    from streams.models import BroadcastSettings
+    from streams.services import stored_live_settings
+    from users.models import User
+
+    call_command("flush", interactive=False, verbosity=0)
+    ids = []
+    for n in range(streams):
+        user = User.objects.create_user(f"broadcaster{n}", password="bench-pass-123")
+        BroadcastSettings.objects.create(user=user, model="dfn3-onnx", atten_lim_db=12.0)
+        ids.append(user.pk)
+    wall, cpu, queries = timed(lambda: stored_live_settings(ids), repeat)
+    share = 100 * cpu / 1000 / AUDIT_EVERY_S
+    print(
+        f"| stored settings of the process's streams (catch-up) | {streams} streams "
+        f"| {wall:.2f} | {cpu:.2f} | {queries} | {AUDIT_EVERY_S:g} | {share:.3f} |"
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--listeners", default="10,100,400")
+    parser.add_argument("--streams", type=int, default=16)
     parser.add_argument("--repeat", type=int, default=50)
     args = parser.parse_args()
-    on_scratch_database("fc25-bench-access", lambda: run(args))
+
+    def both() -> None:
+        run(args)
+        settings_look(args.streams, args.repeat)
+
+    on_scratch_database("fc25-bench-access", both)
 
 
 if __name__ == "__main__":

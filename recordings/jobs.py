@@ -248,23 +248,45 @@ def _run(job: RecordingJob, stop: threading.Event, log_prefix: str) -> None:
     except BaseException:
         discard_files(stored)  # no row names it
         raise
-    with transaction.atomic():
-        lock_owner(owner_id)  # the quota's lock, before the recording's (check_new_version)
-        current = StreamRecording.objects.select_for_update().filter(pk=rec.pk).first()
-        if current is None:  # deleted while we worked
-            delete_files(stored)
-            return
-        try:
-            check_new_version(current, raw_size + size)
-        except ApiError as exc:
-            delete_files(stored)
-            refused = exc.message
-        else:
-            refused = ""
-            _switch(job, current, stored, raw_size + size, log_prefix)
-    if refused:  # failed after the commit, so its event tells the committed state
+    try:
+        with transaction.atomic():
+            lock_owner(owner_id)  # the quota's lock, before the recording's
+            current = StreamRecording.objects.select_for_update().filter(pk=rec.pk).first()
+            if current is None:  # deleted while we worked
+                delete_files(stored)
+                return
+            try:
+                check_new_version(current, raw_size + size)
+            except ApiError as exc:
+                delete_files(stored)
+                refused = _refuse(job, current, f"The new version does not fit. {exc.message}")
+            else:
+                refused = False
+                _switch(job, current, stored, raw_size + size, log_prefix)
+    except BaseException:
+        discard_files(stored)  # rolled back: no row names it
+        raise
+    if refused:
         logger.info("%s result dropped: %d bytes do not fit in the quota", log_prefix, size)
-        _fail(job.pk, f"The new version does not fit. {refused}")
+        notify(job, owner_id)
+
+
+def _refuse(job: RecordingJob, current: StreamRecording, message: str) -> bool:
+    """Fail ``job`` with ``message`` if it is still RUNNING (one queued again by a poll
+    meanwhile runs elsewhere and is left alone), and a recording waiting for its first
+    cleaned version (an import) with it; inside the caller's transaction holding
+    ``current``'s row lock. True if the job was failed."""
+    message = message[:500]
+    failed = RecordingJob.objects.filter(pk=job.pk, status=RecordingJob.Status.RUNNING).update(
+        status=RecordingJob.Status.FAILED, error=message, updated_at=timezone.now()
+    )
+    if not failed:
+        return False
+    job.status, job.error = RecordingJob.Status.FAILED, message
+    if not current.file:
+        current.status, current.error = StreamRecording.Status.FAILED, message
+        current.save(update_fields=["status", "error"])
+    return True
 
 
 def _switch(

@@ -146,7 +146,7 @@ def keep_details(
     try:
         partial.write_text(json.dumps(record))
         os.replace(partial, paths.details)  # whole or not at all: a kill mid-write
-    except OSError as exc:
+    except Exception as exc:  # the caller is re-raising the save's own error: keep that one
         logger.warning(
             "[stream %s user=%s] recording details not kept beside its spool: %s",
             session_id,

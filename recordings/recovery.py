@@ -60,7 +60,10 @@ class RetryBackoff:
         return self._clock() >= self._retry_at
 
     def order(self, found: list[Path]) -> list[Path]:
-        """``found`` with the files never failed first, then the longest failed."""
+        """``found`` with the files never failed first, then the longest failed (files no
+        longer found are forgotten)."""
+        listed = set(found)
+        self._failed_at = {p: at for p, at in self._failed_at.items() if p in listed}
         return sorted(
             found, key=lambda path: (path in self._failed_at, self._failed_at.get(path, 0.0))
         )
@@ -72,7 +75,13 @@ class RetryBackoff:
         self._failed_at[path] = now
 
     def succeeded(self, path: Path) -> None:
+        """``path`` was stored: storage works, so the wait ends."""
         self._delay = self._retry_at = 0.0
+        self._failed_at.pop(path, None)
+
+    def done_without_storing(self, path: Path) -> None:
+        """``path`` needed no storing (saved before, empty, its owner gone): it says
+        nothing about storage, so the wait stays as it is."""
         self._failed_at.pop(path, None)
 
 
@@ -135,7 +144,10 @@ def recover_spool(
         if outcome is None:
             backoff.failed(cleaned)
             break  # storage is likely down for the rest too: the next pass tries again
-        backoff.succeeded(cleaned)
+        if outcome:
+            backoff.succeeded(cleaned)
+        else:
+            backoff.done_without_storing(cleaned)
         saved += outcome
     return saved
 

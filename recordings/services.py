@@ -188,6 +188,7 @@ def do_delete(rec: StreamRecording) -> None:
     (:mod:`.signals`). Deleting a row already deleted does nothing.
     """
     with transaction.atomic():
+        lock_owner(rec.owner_id)  # the lock order of a finishing job (.signals)
         current = StreamRecording.objects.select_for_update().filter(pk=rec.pk).first()
         if current is None:
             return

@@ -12,6 +12,7 @@ from typing import Any
 from django.db.models.signals import pre_delete
 
 from .models import StreamRecording
+from .quota import lock_owner
 from .storage import delete_files
 
 
@@ -24,11 +25,13 @@ def _recording_deleted(
     here, not from ``instance``, which may have been loaded before a job switched the row
     to a new cleaned file (the admin and a cascade load rows without a lock). The lock is
     held until the deletion commits, so a job finishing meanwhile waits, then finds the
-    row gone and deletes its own output (``jobs._run``). Taking the recording's lock
-    before the delete also orders the locks as a finishing job does (recording, then its
-    job rows). Django sends this inside the deletion's transaction; a rolled back deletion
-    deletes no file.
+    row gone and deletes its own output (``jobs._run``). The locks are taken in the order
+    a finishing job takes them: the owner's (:func:`~.quota.lock_owner`), the recording's,
+    then (the delete) its job rows; the other order deadlocks with a job finishing while
+    its owner's account is deleted. Django sends this inside the deletion's transaction; a
+    rolled back deletion deletes no file.
     """
+    lock_owner(instance.owner_id)
     names = (
         StreamRecording.objects.select_for_update()
         .filter(pk=instance.pk)

@@ -91,8 +91,8 @@ class ProcessNode:
         self._unwinding: set[asyncio.Task[None]] = set()
         """Cancelled tasks still unwinding after :meth:`close` (kept referenced)."""
         self._wake = asyncio.Event()
-        self._beating_since: float | None = None
         self._spool_backoff = RetryBackoff()  # across the sweep's recovery passes
+        self._beating_since: float | None = None
         """Loop time of the first of this process's current run of successful beats
         (None: none yet, or the last one failed)."""
 

@@ -19,7 +19,7 @@ from django.core.files.storage import default_storage
 from recordings import jobs, services
 from recordings.models import RecordingJob, StreamRecording
 
-from .conftest import make_recording
+from .conftest import encoded, make_recording, signal, upload
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -83,3 +83,51 @@ def test_a_reclean_that_grows_within_the_quota_is_kept(friends, settings, tmp_pa
     assert job.status == RecordingJob.Status.DONE
     rec.refresh_from_db()
     assert rec.size_bytes == grown and rec.file.name != ""
+
+
+def test_an_import_whose_cleaned_version_outgrows_its_reservation_fails(friends, settings):
+    """An import reserves a cleaned version as large as its raw one; one that comes out
+    larger must fit too (here the reservation is made smaller than the result)."""
+    alice = friends[0]
+    rec = services.do_import(
+        alice, upload(encoded(signal(2.0), "WAV")), "", "identity", 100.0, _no_job
+    )
+    StreamRecording.objects.filter(pk=rec.pk).update(size_bytes=1000)  # reserves 1000 more
+    settings.RECORDINGS_QUOTA_BYTES = services.storage_used(alice.pk) + 1000
+    before = _stored(alice)
+
+    jobs.run_job(rec.jobs.get().pk)
+
+    rec.refresh_from_db()
+    assert rec.status == StreamRecording.Status.FAILED and not rec.file
+    assert rec.error.startswith("The new version does not fit.")
+    assert rec.jobs.get().status == RecordingJob.Status.FAILED
+    assert _stored(alice) == before
+
+
+def test_a_job_queued_again_meanwhile_is_not_failed_by_the_refusal(
+    friends, settings, tmp_path, monkeypatch
+):
+    """Taken for dead and queued again by another process's poll while it stored its
+    result: the refusal leaves the row to the run that owns it now."""
+    alice = friends[0]
+    rec = make_recording(alice, tmp_path)
+    settings.RECORDINGS_QUOTA_BYTES = rec.size_bytes  # no room to grow at all
+    job = services.do_request_reclean(alice, rec.pk, "identity", 100.0, _no_job)
+    real_store = jobs.store_file
+
+    def store_then_lose_the_job(local: Any, name: str) -> Any:
+        stored = real_store(local, name)
+        RecordingJob.objects.filter(pk=job.pk).update(status=RecordingJob.Status.QUEUED)
+        return stored
+
+    monkeypatch.setattr(jobs, "store_file", store_then_lose_the_job)
+    before = _stored(alice)
+
+    jobs.run_job(job.pk)
+
+    job.refresh_from_db()
+    assert (job.status, job.error) == (RecordingJob.Status.QUEUED, "")
+    rec.refresh_from_db()
+    assert rec.status == StreamRecording.Status.READY
+    assert _stored(alice) == before

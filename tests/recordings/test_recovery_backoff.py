@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 import soundfile as sf
 
-from recordings import livesave
+from recordings import livesave, recovery
 from recordings.models import StreamRecording
 from recordings.recovery import RETRY_FIRST_S, RETRY_MAX_S, RetryBackoff, recover_spool
 from recordings.storage import spool_paths
@@ -111,3 +111,27 @@ def test_a_file_that_always_fails_holds_none_back(friends: Any, monkeypatch):
     saved = set(StreamRecording.objects.values_list("session_id", flat=True))
     assert saved == set(sessions[1:])
     assert spool_paths(alice.pk, sessions[0]).cleaned.exists()
+
+
+def test_a_spool_that_needs_no_storing_does_not_end_the_wait(friends: Any, monkeypatch):
+    """A saved session's spool that cannot be removed (a failing disk) is found first by
+    every pass and needs no storing: that says nothing about storage, so the wait for the
+    file that failed still doubles."""
+    alice = friends[0]
+    saved = spool(alice)
+    StreamRecording.objects.create(owner=alice, title="t", file="recordings/x", session_id=saved)
+    unsaved = spool(alice)
+    storage, clock = FlakyStorage(), FakeClock()
+    monkeypatch.setattr(livesave, "store_file", storage)
+    monkeypatch.setattr(recovery, "remove_spool", lambda paths, session_id, username: False)
+    backoff = RetryBackoff(clock)
+
+    for _ in range(2):  # the second try comes after the first wait
+        assert recover_spool(set, 0.0, backoff) == 0
+        clock.now += RETRY_FIRST_S
+    assert len(storage.tries) == 2 and all(str(unsaved) in name for name in storage.tries)
+    assert recover_spool(set, 0.0, backoff) == 0
+    assert len(storage.tries) == 2  # the wait doubled to 30 s: 15 s is not enough
+    clock.now += RETRY_FIRST_S
+    assert recover_spool(set, 0.0, backoff) == 0
+    assert len(storage.tries) == 3
