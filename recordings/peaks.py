@@ -40,8 +40,9 @@ def envelope_key(name: str) -> str:
     return f"peaks-f32:{name}"
 
 
-def recording_peaks(rec: StreamRecording, buckets: int) -> dict[str, Any]:
-    """The peaks route's body: ``buckets`` [min, max] pairs of each version that exists.
+def recording_peaks(rec: StreamRecording, buckets: int, with_raw: bool = True) -> dict[str, Any]:
+    """The peaks route's body: ``buckets`` [min, max] pairs of each version that exists
+    (the raw one only ``with_raw``: the viewer may hear it).
 
     Raises:
         NotFound: a file is missing or unreadable.
@@ -53,7 +54,7 @@ def recording_peaks(rec: StreamRecording, buckets: int) -> dict[str, Any]:
         "raw": None,
     }
     for version, field in (("cleaned", rec.file), ("raw", rec.raw_file)):
-        if field:
+        if field and (version == "cleaned" or with_raw):
             body[version] = reduce_peaks(_envelope(field, version), buckets)
     return body
 

@@ -17,7 +17,8 @@ from typing import Any
 from django.conf import settings
 from django.core.files.uploadedfile import UploadedFile
 from django.db import IntegrityError, transaction
-from django.db.models import OuterRef, Prefetch, Q, QuerySet, Subquery
+from django.db.models import F, OuterRef, Prefetch, Q, QuerySet, Subquery, Value
+from django.db.models.functions import Coalesce
 
 from fc25_denoise.api import ApiError, BadRequest, Conflict, Forbidden, NotFound, TooMany
 from users.models import User
@@ -71,19 +72,43 @@ def _newest_own_job(user: User) -> Prefetch[Any]:
     )
 
 
+RAW_SHARED_ATTR = "raw_shared"
+"""Where :func:`visible_recordings` puts whether the owner shares raw audio (their
+``share_raw``, the broadcast setting that lets friends hear a live stream unprocessed)."""
+
+
 def visible_recordings(user: User) -> QuerySet[StreamRecording]:
     """Recordings ``user`` may list: all of their own, their friends' ready ones.
 
     Newest first (the model's ordering) and unsliced: the list route takes it a page at a
-    time (:mod:`.listing`). Each carries :data:`NEWEST_JOB_ATTR`, read by :func:`latest_job`.
+    time (:mod:`.listing`). Each carries :data:`NEWEST_JOB_ATTR`, read by :func:`latest_job`,
+    and :data:`RAW_SHARED_ATTR`, read by :func:`raw_readable`. The owner's setting is read
+    through the user's reverse relation by name, so this app needs no import of the one
+    that owns it (``streams`` uses this app, never the reverse).
     """
+    shared = Coalesce(F("owner__broadcast_settings__share_raw"), Value(False))
     return (
         StreamRecording.objects.filter(
             Q(owner=user) | Q(owner_id__in=friend_ids(user), status=StreamRecording.Status.READY)
         )
         .select_related("owner")
+        .annotate(**{RAW_SHARED_ATTR: shared})
         .prefetch_related(_newest_own_job(user))
     )
+
+
+def raw_readable(rec: StreamRecording, viewer_id: int) -> bool:
+    """Whether ``viewer_id`` may hear ``rec``'s raw (unprocessed) version: its owner, or a
+    friend while the owner shares raw audio, as for a live stream. The owner's choice now,
+    not when it was recorded: turning sharing off hides the raw versions already made.
+    ``rec`` must come from :func:`visible_recordings`."""
+    return rec.owner_id == viewer_id or bool(getattr(rec, RAW_SHARED_ATTR, False))
+
+
+def check_raw_readable(rec: StreamRecording, viewer_id: int) -> None:
+    """Raises Forbidden unless :func:`raw_readable`."""
+    if not raw_readable(rec, viewer_id):
+        raise Forbidden(f"{rec.owner.username} does not share unprocessed audio.")
 
 
 def check_readable(user: User, recording_id: int) -> StreamRecording:
@@ -98,9 +123,12 @@ def check_readable(user: User, recording_id: int) -> StreamRecording:
     return rec
 
 
-def may_still_read(user: User, session_key: str | None, recording_id: int) -> bool:
+def may_still_read(
+    user: User, session_key: str | None, recording_id: int, raw: bool = False
+) -> bool:
     """Whether an open download of ``recording_id`` may go on: ``session_key`` still logs
-    ``user`` in and the recording is still theirs or a friend's (asked while it streams).
+    ``user`` in and the recording is still theirs or a friend's (asked while it streams);
+    for its ``raw`` version, also still :func:`raw_readable` (sharing turned off ends it).
 
     The key, not the login: a new password set from the same browser renews its key and
     cuts the download (resumable with a ``Range``), since a copy of the old cookie, taken
@@ -108,7 +136,10 @@ def may_still_read(user: User, session_key: str | None, recording_id: int) -> bo
     """
     if not session_is_valid(session_key, user.pk):
         return False
-    return visible_recordings(user).filter(pk=recording_id).exists()
+    readable = visible_recordings(user).filter(pk=recording_id)
+    if raw:
+        readable = readable.filter(Q(owner=user) | Q(**{RAW_SHARED_ATTR: True}))
+    return readable.exists()
 
 
 def check_owned(user: User, recording_id: int) -> StreamRecording:
@@ -147,7 +178,9 @@ def recording_json(rec: StreamRecording, viewer_id: int) -> dict[str, Any]:
         "duration": rec.duration,
         "created_at": rec.created_at.isoformat(),
         "audio_url": f"{base}/audio/",
-        "raw_audio_url": f"{base}/audio/?version=raw" if rec.raw_file else None,
+        "raw_audio_url": (
+            f"{base}/audio/?version=raw" if rec.raw_file and raw_readable(rec, viewer_id) else None
+        ),
         "peaks_url": f"{base}/peaks/",
         "status": rec.status,
         "error": rec.error,

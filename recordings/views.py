@@ -189,6 +189,9 @@ async def recording_audio(request: HttpRequest, recording_id: int) -> HttpRespon
     version = request.GET.get("version", "cleaned")
     rec = await run_on(DOWNLOAD_CHECKS, services.check_readable, user, recording_id)
     name = _version_file(rec, version)
+    raw = version == "raw"
+    if raw:
+        services.check_raw_readable(rec, user.pk)
     try:
         source = await DOWNLOADS.run(open_audio, name, fmt)
     except TooLongForWav as exc:
@@ -223,7 +226,9 @@ async def recording_audio(request: HttpRequest, recording_id: int) -> HttpRespon
     session_key = request.session.session_key
 
     async def may_read() -> bool:
-        allowed = await run_on(DOWNLOAD_CHECKS, services.may_still_read, user, session_key, rec.pk)
+        allowed = await run_on(
+            DOWNLOAD_CHECKS, services.may_still_read, user, session_key, rec.pk, raw
+        )
         if not allowed:
             logger.info("[recording %s user=%s] download cut: access ended", rec.pk, user)
         return allowed
@@ -271,4 +276,4 @@ def recording_peaks(request: HttpRequest, recording_id: int) -> HttpResponse:
     if not 50 <= buckets <= 4000:
         raise BadRequest("buckets must be between 50 and 4000.")
     rec = services.check_readable(user, recording_id)
-    return JsonResponse(peaks.recording_peaks(rec, buckets))
+    return JsonResponse(peaks.recording_peaks(rec, buckets, services.raw_readable(rec, user.pk)))

@@ -81,6 +81,11 @@ def test_owner_manages_friend_reads_outsider_sees_nothing(
         expect(by_testid(bob, "download-cleaned-flac")).to_have_attribute(
             "href", f"{rec['audio_url']}?download=1&format=flac"
         )
+        # The unprocessed audio only once Alice shares it (share_raw, off by default).
+        expect(by_testid(bob, "download-raw-wav")).to_be_hidden()
+        call_api(alice, "PATCH", "/api/streams/settings/", {"share_raw": True})
+        bob.reload()
+        expect(by_testid(bob, "player-panel")).to_have_attribute("data-status", "ready")
         expect(by_testid(bob, "download-raw-wav")).to_have_attribute(
             "href", f"{rec['raw_audio_url']}&download=1"
         )

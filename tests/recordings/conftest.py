@@ -113,3 +113,13 @@ def _jobs_finish() -> Iterator[None]:
     from fc25_denoise.runtime import job_runner
 
     assert job_runner().wait_idle(60), "a recording job was still running"
+
+
+@pytest.fixture
+def raw_shared(friends: Any) -> None:
+    """Alice shares unprocessed audio (``share_raw``): her friends may hear raw versions."""
+    from streams.models import BroadcastSettings
+
+    BroadcastSettings.objects.update_or_create(
+        user=friends[0], defaults={"model": "identity", "share_raw": True}
+    )

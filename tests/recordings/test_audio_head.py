@@ -19,7 +19,7 @@ def _url(rec, query: str = "") -> str:  # type: ignore[no-untyped-def]
 
 
 @pytest.mark.parametrize("query", ["", "?format=flac", "?version=raw&download=1"])
-def test_head_describes_the_file_without_sending_it(rec, as_bob, query):
+def test_head_describes_the_file_without_sending_it(rec, as_bob, query, raw_shared):
     got = as_bob.client.get(_url(rec, query))
     data = body(got)
     head = as_bob.client.head(_url(rec, query))

@@ -23,7 +23,7 @@ class CountingPeaks:
         return peaks(source, buckets)
 
 
-def test_any_bucket_count_costs_one_decode_per_version(rec, as_bob, monkeypatch):
+def test_any_bucket_count_costs_one_decode_per_version(rec, as_bob, monkeypatch, raw_shared):
     counting = CountingPeaks()
     monkeypatch.setattr(peaks_route, "peaks", counting)
     for buckets in (50, 51, 333, 1000, 2999, 4000):

@@ -106,7 +106,7 @@ def test_file_missing_from_storage_is_404(rec, as_alice):
     assert resp.status_code == 404 and "missing" in resp.json()["error"]
 
 
-def test_peaks_of_both_versions(rec, as_bob):
+def test_peaks_of_both_versions(rec, as_bob, raw_shared):
     resp = as_bob.get(f"/api/recordings/{rec.pk}/peaks/?buckets=100")
     assert resp.status_code == 200
     data = resp.json()
