@@ -352,6 +352,11 @@ TURN_SECRET = env_str("FC25_TURN_SECRET")
 """coturn's ``static-auth-secret``: browsers get HMAC credentials from it (streams/ice.py)."""
 TURN_TTL_S = env_int("FC25_TURN_TTL", 24 * 3600, minimum=60)
 """Seconds a TURN credential stays valid (a relayed call cannot outlive it)."""
+ICE_PRIVATE_PEERS = env_bool("FC25_ICE_PRIVATE_PEERS", PUBLIC_URL is None)
+"""Whether the server tries to reach the loopback, private and link-local addresses a
+client's offer names as ICE candidates: on for one machine or a LAN, off on a public
+deployment (``FC25_PUBLIC_URL``), where a client could otherwise have the server probe its
+own networks (streams/webrtc/candidates.py). TURN servers' addresses are always reached."""
 FORCE_RELAY = env_bool("FC25_FORCE_RELAY", False)
 """Pages use only TURN relay candidates (iceTransportPolicy "relay")."""
 if TURN_URLS and not TURN_SECRET:

@@ -3,13 +3,19 @@ changed: the offer suits its role, and a level is one the broadcaster allows."""
 
 from __future__ import annotations
 
+import logging
+
 from aiortc import RTCSessionDescription
+from django.conf import settings
 
 from fc25_denoise.api import BadRequest, Forbidden
 
+from .webrtc.candidates import reachable_candidates, trusted_peers
 from .webrtc.levels import Level
 from .webrtc.peer import OfferError, Role, check_offer
 from .webrtc.session import BroadcastSession
+
+logger = logging.getLogger(__name__)
 
 
 def check_offer_for(offer: RTCSessionDescription, role: Role) -> None:
@@ -25,6 +31,20 @@ def check_offer_for(offer: RTCSessionDescription, role: Role) -> None:
         check_offer(offer.sdp, role)
     except OfferError as exc:
         raise BadRequest(str(exc)) from None
+
+
+def reachable_offer(offer: RTCSessionDescription, about: str) -> RTCSessionDescription:
+    """``offer`` without the ICE candidates this server must not try to reach, unless
+    ``ICE_PRIVATE_PEERS`` (:mod:`~streams.webrtc.candidates`); what is dropped is logged
+    with ``about`` (the stream and user). An offer left with no candidate still gets its
+    answer: the connection then fails as any unreachable one does."""
+    if settings.ICE_PRIVATE_PEERS:
+        return offer
+    sdp, dropped = reachable_candidates(offer.sdp, trusted_peers(settings.TURN_URLS))
+    if not dropped:
+        return offer
+    logger.info("%s ICE candidates not tried (not public addresses): %s", about, dropped)
+    return RTCSessionDescription(sdp=sdp, type=offer.type)
 
 
 def check_level(session: BroadcastSession, listener_id: int, level: Level) -> None:

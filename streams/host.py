@@ -31,7 +31,7 @@ from users.models import User
 from . import access, liveness, services
 from .accesswatch import AccessWatch
 from .calls import serve
-from .checks import check_level, check_offer_for
+from .checks import check_level, check_offer_for, reachable_offer
 from .dbtask import db
 from .denoisers import build_denoiser
 from .node import ProcessNode
@@ -209,7 +209,8 @@ class LocalHub(SessionTable):
                 raise
             session.share_raw = live.share_raw
             try:
-                answer = await session.accept_offer(offer)
+                about = f"[stream {session_id} user={user.username}]"
+                answer = await session.accept_offer(reachable_offer(offer, about))
                 if self._closing:  # shutdown stops installed sessions only
                     raise TooMany("This server process is shutting down; try again.")
             except BaseException as exc:
@@ -283,7 +284,9 @@ class LocalHub(SessionTable):
             limit = settings.MAX_LISTENERS_PER_STREAM
             raise TooMany(f"This stream already has {limit} listeners; try again later.")
         try:
-            listen_id, answer = await session.add_listener(offer, listener_id, level, login)
+            about = f"[stream {session.session_id} user={session.username} listener={listener_id}]"
+            reachable = reachable_offer(offer, about)
+            listen_id, answer = await session.add_listener(reachable, listener_id, level, login)
         except SessionClosed:
             raise Conflict("The stream just ended.") from None
         except ValueError as exc:
