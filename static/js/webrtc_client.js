@@ -56,13 +56,20 @@ function iceGatheringComplete(pc) {
 }
 
 /** Create the offer, gather all candidates, POST it to `path`, apply the answer. */
-async function negotiate(pc, path, extra = {}) {
+async function negotiate(pc, path, extra = {}, undo = () => {}) {
   const offer = await pc.createOffer();
   await pc.setLocalDescription(offer);
   await iceGatheringComplete(pc);
   const local = pc.localDescription;
   const answer = await api("POST", path, { sdp: local.sdp, type: local.type, ...extra });
-  await pc.setRemoteDescription({ sdp: answer.sdp, type: answer.type });
+  try {
+    await pc.setRemoteDescription({ sdp: answer.sdp, type: answer.type });
+  } catch (err) {
+    // The server has started the stream (or the listen) for an answer this browser cannot
+    // use: end it now, or it stays up, slot taken, until its connection times out.
+    undo(answer);
+    throw err;
+  }
   return answer;
 }
 
@@ -147,7 +154,9 @@ export async function startBroadcast({ onLevel, onState } = {}) {
     for (const track of mic.getAudioTracks()) pc.addTrack(track, mic);
     watchState(pc, onState);
     meter = levelMeter(mic, onLevel);
-    const answer = await negotiate(pc, "/api/webrtc/offer/");
+    const answer = await negotiate(pc, "/api/webrtc/offer/", {}, () =>
+      api("POST", "/api/streams/stop/").catch(() => {}),
+    );
     let stopped = null;
     return {
       sessionId: answer.session_id,
@@ -209,9 +218,14 @@ export async function listen(username, audioEl, { onState, level = "full" } = {}
   watchState(pc, onState);
   let answer;
   try {
-    answer = await negotiate(pc, `/api/webrtc/listen/${encodeURIComponent(username)}/`, {
-      level,
-    });
+    const undo = (refused) =>
+      api("DELETE", `/api/webrtc/listen/${encodeURIComponent(refused.listen_id)}/`).catch(() => {});
+    answer = await negotiate(
+      pc,
+      `/api/webrtc/listen/${encodeURIComponent(username)}/`,
+      { level },
+      undo,
+    );
   } catch (err) {
     pc.close();
     audioEl.srcObject = null;
