@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -38,6 +39,7 @@ class Watched(Protocol):
     """What the watch needs of a live session."""
 
     user_id: int
+    session_id: uuid.UUID
 
     @property
     def recorded_bytes(self) -> int: ...
@@ -137,11 +139,11 @@ class QuotaWatch:
             if coming >= budget.quota:
                 self.forget(session)
                 logger.warning("%s recording quota full: ending the stream", budget.tag)
-                await self._send(session.user_id, "full", used, budget)
+                await self._send(session, "full", used, budget)
                 session.stop_soon("recording quota full")
             elif share >= WARN_AT and not budget.warned:
                 budget.warned = True
-                await self._send(session.user_id, "warning", used, budget)
+                await self._send(session, "warning", used, budget)
 
     async def _reread(self, usage: Usage) -> None:
         """Take each watched owner's stored usage again; a failed read keeps the old one."""
@@ -157,9 +159,11 @@ class QuotaWatch:
         await self.check()
         return bool(self._budgets)
 
-    async def _send(self, user_id: int, state: str, used: int, budget: _Budget) -> None:
+    async def _send(self, session: Watched, state: str, used: int, budget: _Budget) -> None:
+        user_id = session.user_id
         event = {
             "type": "recording_quota",
+            "session_id": str(session.session_id),  # the pages of other streams ignore it
             "state": state,
             "used_bytes": used,
             "quota_bytes": budget.quota,

@@ -36,6 +36,7 @@ const telemetry = telemetryMeter(q("telemetry"));
 const lastRecording = q("last-recording");
 
 let live = null; // the startBroadcast() handle while live
+let endedSessionId = null; // a stream this page let go of before the server said it ended
 let me = null; // our username (to find our own stream in /api/streams/active/)
 let startedAt = 0;
 let clock = null;
@@ -313,7 +314,8 @@ export function onPresenceOpen() {
 
 /** A `recording_quota` presence event: the live recording nears (or reached) the quota. */
 export function onRecordingQuota(ev) {
-  if (!panel) return;
+  // Another tab's stream (or one this page no longer runs) is not this page's to warn of.
+  if (!panel || !live || live.sessionId !== ev.session_id) return;
   const mb = (bytes) => `${Math.round(bytes / (1024 * 1024))} MB`;
   if (ev.state === "warning") {
     errorEl.textContent =
@@ -322,7 +324,9 @@ export function onRecordingQuota(ev) {
   } else if (ev.state === "full") {
     errorEl.textContent =
       "Your recordings quota is full: the stream was ended and its recording saved.";
-    endLive();
+    // The server ends it: its live_ended brings the recording, matched by endedSessionId.
+    endedSessionId = live.sessionId;
+    endLive({ tellServer: false });
   }
 }
 
@@ -330,7 +334,12 @@ export function onRecordingQuota(ev) {
  * tab, a shutdown, the media timeout). Only the stream this page runs counts: its own Stop
  * has already let go of it, and another tab's stream is not ours to end. */
 export async function onLiveEnded(ev) {
-  if (!panel || !live || live.sessionId !== ev.session_id) return;
+  if (!panel) return;
+  if (!live && ev.session_id === endedSessionId) {
+    showRecording(ev.recording_id); // a stream the page let go of first (the quota)
+    return;
+  }
+  if (!live || live.sessionId !== ev.session_id) return;
   await endLive({ tellServer: false });
   errorEl.textContent = ENDED_TEXT;
   showRecording(ev.recording_id);

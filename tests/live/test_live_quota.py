@@ -38,6 +38,7 @@ async def test_stream_is_warned_then_ended_and_saved_within_the_quota(clients, s
         assert resp.status_code == 200, resp.content
         warning = await wait_for(socket, "recording_quota", timeout=8)
         assert warning["state"] == "warning"
+        assert warning["session_id"] == resp.json()["session_id"]  # which stream it is about
         assert warning["used_bytes"] >= 0.9 * warning["quota_bytes"]
         full = await wait_for(socket, "recording_quota", timeout=4)
         assert full["state"] == "full"

@@ -8,6 +8,7 @@ empty quota, import files that filled it, and still record up to the whole quota
 from __future__ import annotations
 
 import asyncio
+import uuid
 from typing import Any
 
 import numpy as np
@@ -27,6 +28,7 @@ class FakeSession:
 
     def __init__(self, user_id: int) -> None:
         self.user_id = user_id
+        self.session_id = uuid.uuid4()
         self.recorded_bytes = 0
         self.stopped = False
         self.limits: list[int] = []
@@ -73,6 +75,7 @@ async def test_the_watch_reads_the_usage_again_and_only_shrinks_the_limit() -> N
     assert session.stop_reason == "recording quota full"
     assert events[-1] == {
         "type": "recording_quota",
+        "session_id": str(session.session_id),
         "state": "full",
         "used_bytes": 1010,
         "quota_bytes": 1000,
