@@ -18,7 +18,7 @@
 // something other than an error. A server that accepts and then closes at once (a failing
 // connect, a refused tab) would otherwise be retried every second.
 
-import { goToLogin } from "./api.js";
+import { api, goToLogin } from "./api.js";
 
 const PING_INTERVAL_MS = 25_000;
 const BACKOFF_MIN_MS = 1_000;
@@ -52,6 +52,22 @@ function showState(state, detail = "") {
   if (text) text.textContent = detail ? `${detail} ${label}` : label;
   const title = state === "open" ? "Live updates are on" : "Live updates are paused; reconnecting";
   el.title = detail ? `${detail} ${title}` : title;
+}
+
+/**
+ * The page was rendered for one account; a socket that (re)opens carries the browser's
+ * login now. Another tab may have logged in as someone else while this socket was down
+ * (its 4401 never arrived): the page would then show and act on that account's data under
+ * this one's name, so it reloads as the account it now is.
+ */
+function reloadIfAnotherUser() {
+  const shown = document.querySelector('[data-testid="current-user"]');
+  if (!shown) return;
+  api("GET", "/api/auth/me/")
+    .then((me) => {
+      if (me && me.username !== shown.textContent.trim()) window.location.reload();
+    })
+    .catch(() => {}); // logged out: the socket's 4401 goes to the login page
 }
 
 /** Open the presence socket and return a small subscribe API. */
@@ -99,6 +115,7 @@ export function connectPresence() {
       // Not settled() yet: an accepted socket may still be closed at once.
       stableTimer = setTimeout(settled, STABLE_MS);
       showState("open");
+      reloadIfAnotherUser();
       pingTimer = setInterval(() => send({ type: "ping" }), PING_INTERVAL_MS);
       emit("open", { type: "open" });
     });
