@@ -47,7 +47,7 @@ Fc25DenoiseConfig
 LiveCollector.describe
 env.env_str, env.env_bool, env.env_int, env.env_float, env.env_list, env.env_choice
 env.secret_key, env.database_from_url, env.env_public_url, env.env_ip, s3config.s3_storage
-env.allowed_hosts
+env.allowed_hosts, env.env_networks
 # Named in settings: middleware, exception reporter filter, authentication backend.
 (
     csp.ContentSecurityPolicyMiddleware,

@@ -89,6 +89,24 @@ def env_list(name: str, default: list[str]) -> list[str]:
     return [item.strip() for item in raw.split(",") if item.strip()]
 
 
+def env_networks(name: str) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
+    """Comma-separated addresses or networks (``10.0.5.7``, ``10.0.5.0/24``, ``fd00::/8``);
+    none when unset.
+
+    Raises:
+        ImproperlyConfigured: an item is neither.
+    """
+    out = []
+    for item in env_list(name, []):
+        try:
+            out.append(ipaddress.ip_network(item, strict=False))
+        except ValueError:
+            raise ImproperlyConfigured(
+                f"{name}: {item!r} is not an IP address or network (10.0.5.0/24)."
+            ) from None
+    return tuple(out)
+
+
 def env_public_url(name: str) -> SplitResult | None:
     """An ``http(s)://host[:port]`` origin (a trailing ``/`` is allowed), or None when unset.
 

@@ -27,6 +27,7 @@ from .env import (
     env_int,
     env_ip,
     env_list,
+    env_networks,
     env_public_url,
     env_str,
     secret_key,
@@ -357,6 +358,9 @@ ICE_PRIVATE_PEERS = env_bool("FC25_ICE_PRIVATE_PEERS", PUBLIC_URL is None)
 client's offer names as ICE candidates: on for one machine or a LAN, off on a public
 deployment (``FC25_PUBLIC_URL``), where a client could otherwise have the server probe its
 own networks (streams/webrtc/candidates.py). TURN servers' addresses are always reached."""
+ICE_ALLOWED_PEERS = env_networks("FC25_ICE_ALLOWED_PEERS")
+"""More addresses (or networks, ``10.0.5.0/24``) whose ICE candidates are tried whatever
+``ICE_PRIVATE_PEERS`` says: a TURN server on a private network, named by host name."""
 FORCE_RELAY = env_bool("FC25_FORCE_RELAY", False)
 """Pages use only TURN relay candidates (iceTransportPolicy "relay")."""
 if TURN_URLS and not TURN_SECRET:

@@ -188,10 +188,10 @@ async def recording_audio(request: HttpRequest, recording_id: int) -> HttpRespon
         raise BadRequest("format must be 'wav' or 'flac'.")
     version = request.GET.get("version", "cleaned")
     rec = await run_on(DOWNLOAD_CHECKS, services.check_readable, user, recording_id)
-    name = _version_file(rec, version)
     raw = version == "raw"
-    if raw:
+    if raw:  # before the file: whether a raw version exists is the owner's to share too
         services.check_raw_readable(rec, user.pk)
+    name = _version_file(rec, version)
     try:
         source = await DOWNLOADS.run(open_audio, name, fmt)
     except TooLongForWav as exc:

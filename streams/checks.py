@@ -40,7 +40,8 @@ def reachable_offer(offer: RTCSessionDescription, about: str) -> RTCSessionDescr
     answer: the connection then fails as any unreachable one does."""
     if settings.ICE_PRIVATE_PEERS:
         return offer
-    sdp, dropped = reachable_candidates(offer.sdp, trusted_peers(settings.TURN_URLS))
+    trusted = trusted_peers(settings.TURN_URLS)
+    sdp, dropped = reachable_candidates(offer.sdp, trusted, settings.ICE_ALLOWED_PEERS)
     if not dropped:
         return offer
     logger.info("%s ICE candidates not tried (not public addresses): %s", about, dropped)

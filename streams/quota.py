@@ -160,15 +160,15 @@ class QuotaWatch:
         return bool(self._budgets)
 
     async def _send(self, session: Watched, state: str, used: int, budget: _Budget) -> None:
-        user_id = session.user_id
-        event = {
-            "type": "recording_quota",
-            "session_id": str(session.session_id),  # the pages of other streams ignore it
-            "state": state,
-            "used_bytes": used,
-            "quota_bytes": budget.quota,
-        }
+        """Tell the broadcaster; never raises (the stream is ended whatever happens here)."""
         try:
-            await self._notify(user_id, event)
+            event = {
+                "type": "recording_quota",
+                "session_id": str(session.session_id),  # the pages of other streams ignore it
+                "state": state,
+                "used_bytes": used,
+                "quota_bytes": budget.quota,
+            }
+            await self._notify(session.user_id, event)
         except Exception:
             logger.exception("%s could not tell the broadcaster about the quota", budget.tag)

@@ -131,6 +131,7 @@ async function pollListeners() {
 }
 
 async function goLive() {
+  endedSessionId = null; // an earlier stream's link no longer belongs on this panel
   showError(null);
   lastRecording.hidden = true;
   metering = true;
@@ -336,6 +337,7 @@ export function onRecordingQuota(ev) {
 export async function onLiveEnded(ev) {
   if (!panel) return;
   if (!live && ev.session_id === endedSessionId) {
+    endedSessionId = null;
     showRecording(ev.recording_id); // a stream the page let go of first (the quota)
     return;
   }

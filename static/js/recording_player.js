@@ -146,7 +146,8 @@ export function createPlayer(panel, { onError, say }) {
     toggle.disabled = !hasRaw || !rec || rec.status !== "ready";
     toggle.title = hasRaw ? "Switch between the raw and the cleaned version" : "No raw version";
     panel.dataset.version = version;
-    if (!hasRaw) abState.textContent = "No raw version was recorded.";
+    if (!hasRaw && rec && !rec.is_owner) abState.textContent = "No raw version shared.";
+    else if (!hasRaw) abState.textContent = "No raw version was recorded.";
     else abState.textContent = raw ? "Playing the raw microphone audio." : "Playing the cleaned audio.";
   }
 

@@ -66,8 +66,9 @@ async function negotiate(pc, path, extra = {}, undo = () => {}) {
     await pc.setRemoteDescription({ sdp: answer.sdp, type: answer.type });
   } catch (err) {
     // The server has started the stream (or the listen) for an answer this browser cannot
-    // use: end it now, or it stays up, slot taken, until its connection times out.
-    undo(answer);
+    // use: end it now, or it stays up, slot taken, until its connection times out. Awaited,
+    // so a retry (Go live again) cannot race the stop of the stream it replaces.
+    await undo(answer);
     throw err;
   }
   return answer;

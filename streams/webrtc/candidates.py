@@ -11,7 +11,12 @@ addresses and this host's (:func:`trusted_peers`): a relayed client's candidate 
 relay, which the bundled deployment runs on this host. A browser on the internet reaches
 the server through its public (server-reflexive) or relayed candidates, which stay.
 ``FC25_ICE_PRIVATE_PEERS`` keeps every candidate, for one machine or a LAN (the default
-without ``FC25_PUBLIC_URL``).
+without ``FC25_PUBLIC_URL``); ``FC25_ICE_ALLOWED_PEERS`` names more addresses to keep (a
+TURN server on a private network named by host name relays from its private address).
+
+An offer that lost a candidate loses its ``a=end-of-candidates`` too: aiortc would take
+its list as complete and give up at once if none is left, where the browser's own checks
+still let it learn the address they come from (a peer-reflexive candidate).
 """
 
 from __future__ import annotations
@@ -22,6 +27,8 @@ import re
 from collections.abc import Iterable
 
 import ifaddr
+
+IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 _TURN_HOST = re.compile(r"^turns?:(\[[^\]]+\]|[^:?]+)")
 """The host of a ``turn:``/``turns:`` URL (RFC 7065), an IPv6 literal in brackets."""
@@ -67,11 +74,14 @@ def host_addresses() -> frozenset[str]:
     return frozenset(out)
 
 
-def reachable_candidates(sdp: str, trusted: frozenset[str]) -> tuple[str, list[str]]:
+def reachable_candidates(
+    sdp: str, trusted: frozenset[str], allowed: tuple[IPNetwork, ...] = ()
+) -> tuple[str, list[str]]:
     """``sdp`` without the ``a=candidate:`` lines whose address the server must not try
-    to reach (see the module); returns it and the addresses dropped. Lines that are not
-    candidates, and candidates too short to name an address (aiortc's parser refuses
-    them later), are kept as they are."""
+    to reach (see the module), and then without its ``a=end-of-candidates``; returns it
+    and the addresses dropped. ``trusted`` addresses and those in ``allowed`` networks are
+    kept. Other lines, and candidates too short to name an address (aiortc's parser
+    refuses them later), are kept as they are."""
     kept: list[str] = []
     dropped: list[str] = []
     for line in sdp.split("\n"):  # CRLF or bare LF: a kept line keeps its own ending
@@ -79,20 +89,43 @@ def reachable_candidates(sdp: str, trusted: frozenset[str]) -> tuple[str, list[s
         if (
             line.startswith("a=candidate:")
             and len(fields) >= 8
-            and not _reachable(fields[4], trusted)
+            and not _reachable(fields[4], trusted, allowed)
         ):
             dropped.append(fields[4])
             continue
         kept.append(line)
+    if dropped:
+        kept = [line for line in kept if not line.startswith("a=end-of-candidates")]
     return "\n".join(kept), dropped
 
 
-def _reachable(address: str, trusted: frozenset[str]) -> bool:
+NOT_PEERS = tuple(
+    ipaddress.ip_network(net)
+    for net in (
+        "192.88.99.0/24",  # 6to4 relay anycast (deprecated, still "global")
+        "64:ff9b::/96",  # NAT64: reaches IPv4 (private ones too) through a translator
+        "64:ff9b:1::/48",  # local-use NAT64
+        "::/96",  # IPv4-compatible (deprecated)
+        "::ffff:0:0:0/96",  # IPv4-translated
+        "fec0::/10",  # site-local (deprecated)
+    )
+)
+"""Addresses ``is_global`` may call global that reach private networks or none: coturn's
+deny list has them too (deploy/infra/coturn.sh)."""
+
+
+def _reachable(address: str, trusted: frozenset[str], allowed: tuple[IPNetwork, ...]) -> bool:
     try:
         ip = ipaddress.ip_address(address)
     except ValueError:
         return False  # a host name: an mDNS .local name or any other, resolved to anything
-    if str(ip) in trusted:
+    if str(ip) in trusted or any(ip.version == net.version and ip in net for net in allowed):
         return True
-    mapped = getattr(ip, "ipv4_mapped", None)
-    return bool((mapped or ip).is_global) and not ip.is_multicast
+    if isinstance(ip, ipaddress.IPv6Address):
+        teredo = ip.teredo
+        for inner in (ip.ipv4_mapped, ip.sixtofour, teredo[1] if teredo else None):
+            if inner is not None and not _reachable(str(inner), frozenset(), ()):
+                return False  # it wraps an IPv4 address the server must not reach
+    if any(ip.version == net.version and ip in net for net in NOT_PEERS):
+        return False
+    return ip.is_global and not ip.is_multicast

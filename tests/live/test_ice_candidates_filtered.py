@@ -10,6 +10,7 @@ or one machine keeps them all.
 from __future__ import annotations
 
 import asyncio
+import ipaddress
 import socket
 
 import pytest
@@ -43,6 +44,16 @@ DROPPED = [
     "ff02::1",
     "6b8a1c3e-7d1f-4d55-9f0b-2f8e3a1b9c0d.local",
     "internal.example.org",
+    # IPv6 forms that wrap an IPv4 address, or reach private networks through a gateway:
+    "64:ff9b::a00:1",  # NAT64 of 10.0.0.1
+    "64:ff9b:1::1",  # local-use NAT64
+    "2002:a00:1::1",  # 6to4 of 10.0.0.1
+    "::ffff:0:a00:1",  # IPv4-translated
+    "::a00:1",  # IPv4-compatible
+    "fec0::1",  # site-local
+    "::ffff:224.0.0.1",  # multicast, IPv4-mapped
+    "2001:0:4136:e378:8000:63bf:f5ff:fffe",  # Teredo whose client is 10.0.0.1
+    "192.88.99.1",  # the 6to4 relay anycast
 ]
 
 
@@ -57,9 +68,19 @@ def test_only_global_addresses_and_the_turn_servers_are_kept():
     sdp, dropped = reachable_candidates("\r\n".join(lines), frozenset({"127.0.0.1"}))
     assert dropped == DROPPED[1:]  # 127.0.0.1 is the (trusted) TURN server here
     assert candidate("127.0.0.1") in sdp and all(candidate(a) in sdp for a in KEPT)
-    assert sdp.startswith("v=0\r\nm=audio") and sdp.endswith("a=end-of-candidates\r\n")
+    assert sdp.startswith("v=0\r\nm=audio") and sdp.endswith(candidate("127.0.0.1") + "\r\n")
+    assert "a=end-of-candidates" not in sdp  # a list that lost some is no longer complete
     bare, _ = reachable_candidates("v=0\n" + candidate("10.0.0.1") + "\na=x\n", frozenset())
     assert bare == "v=0\na=x\n"  # bare LF lines are filtered too
+    public = "\r\n".join([candidate(a) for a in KEPT] + ["a=end-of-candidates", ""])
+    assert reachable_candidates(public, frozenset()) == (public, [])  # nothing dropped: as it was
+
+
+def test_allowed_networks_are_kept():
+    lines = [candidate("10.0.5.7"), candidate("10.0.6.1")]
+    allowed = (ipaddress.ip_network("10.0.5.0/24"),)
+    sdp, dropped = reachable_candidates("\n".join(lines), frozenset(), allowed)
+    assert sdp == candidate("10.0.5.7") and dropped == ["10.0.6.1"]
 
 
 def test_turn_server_addresses_are_the_ip_literals_of_the_urls():

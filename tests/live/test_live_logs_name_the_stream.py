@@ -7,6 +7,7 @@ a forwarded request, a full process passing an offer on, a recording quota that 
 from __future__ import annotations
 
 import logging
+import uuid
 from typing import Any
 
 import pytest
@@ -81,6 +82,7 @@ async def test_a_full_process_passing_the_offer_on(clients, hub, other, settings
 
 class FullSession:
     user_id = 7
+    session_id = uuid.uuid4()
     recorded_bytes = 1000
     stopped = False
 
