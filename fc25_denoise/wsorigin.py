@@ -5,7 +5,9 @@ Channels' ``AllowedHostsOriginValidator`` compares the ``Origin`` header's host 
 of the same host (``http://127.0.0.1:6666``) would open an authenticated presence socket
 (browsers send the session cookie across ports) and read friends' events. Here the
 ``Origin`` must also name the host and port the request was sent to (its ``Host``
-header), as a same-origin page's always does.
+header), as a same-origin page's always does; and behind https (``FC25_PUBLIC_URL``), the
+https scheme: a page served over plain http on the same host and port (forged by someone on
+the network path, say) is another origin.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from urllib.parse import urlsplit
 
 from asgiref.typing import ASGIReceiveCallable, ASGISendCallable, Scope
 from channels.security.websocket import AllowedHostsOriginValidator, WebsocketDenier
+from django.conf import settings
 
 
 def _header(scope: Scope, name: bytes) -> str | None:
@@ -38,10 +41,12 @@ def same_origin(scope: Scope) -> bool:
     if origin is None:
         return False
     try:
-        authority = urlsplit(origin).netloc
+        parts = urlsplit(origin)
     except ValueError:
         return False
-    return authority.lower() == host.strip().lower()
+    if settings.PUBLIC_HTTPS and parts.scheme.lower() != "https":
+        return False
+    return parts.netloc.lower() == host.strip().lower()
 
 
 class SameOriginWebSocket:

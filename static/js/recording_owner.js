@@ -27,6 +27,7 @@ export function createOwnerTools(panel, { onUpdated, onDeleted, onError, say, lo
   const title = q("player-title");
   const renameForm = q("rename-form");
   const renameInput = q("rename-input");
+  const renameSave = q("rename-save");
   const renameButton = q("rename-button");
   const deleteButton = q("delete-button");
   const recleanForm = q("reclean-form");
@@ -96,7 +97,12 @@ export function createOwnerTools(panel, { onUpdated, onDeleted, onError, say, lo
       onDeleted(id);
       say(`“${name}” was deleted.`);
     } catch (err) {
-      onError(err);
+      if (err instanceof ApiError && err.status === 404) {
+        onDeleted(id); // deleted meanwhile (another tab): what the user asked for is done
+        say(`“${name}” was deleted.`);
+      } else {
+        onError(err);
+      }
     } finally {
       setBusy(false);
     }
@@ -161,7 +167,7 @@ export function createOwnerTools(panel, { onUpdated, onDeleted, onError, say, lo
   function setBusy(value) {
     busy = value;
     renameButton.disabled = deleteButton.disabled = value;
-    renameInput.disabled = value;
+    renameInput.disabled = renameSave.disabled = value; // one PATCH per Save
     if (rec) renderReclean();
   }
 

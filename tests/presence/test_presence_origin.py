@@ -56,3 +56,9 @@ async def test_another_origin_is_refused(alice, origin):
 async def test_without_a_host_header_the_allowed_hosts_decide(alice):
     assert await opens(b"http://127.0.0.1", host=None)
     assert not await opens(b"http://evil.example", host=None)
+
+
+async def test_behind_https_an_http_page_of_the_same_host_is_refused(alice, settings):
+    settings.PUBLIC_HTTPS = True
+    assert await opens(b"https://127.0.0.1:8000")
+    assert not await opens(b"http://127.0.0.1:8000")
