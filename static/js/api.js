@@ -164,6 +164,16 @@ export function statusLine(el, clearMs = 8_000) {
   };
 }
 
+const beforeLogout = [];
+const BEFORE_LOGOUT_MAX_MS = 5_000;
+
+/** Run `fn` (it may return a promise) before "Log out" ends the session: what the page must
+ *  still do as this user, such as stopping its live stream (after the logout, its stop
+ *  would be refused as not logged in). Waited for at most BEFORE_LOGOUT_MAX_MS. */
+export function onBeforeLogout(fn) {
+  beforeLogout.push(fn);
+}
+
 /** Wire the header's "Log out" button (present on logged-in pages). */
 export function bindLogout() {
   const button = document.querySelector('[data-action="logout"]');
@@ -171,6 +181,9 @@ export function bindLogout() {
   button.addEventListener("click", async () => {
     button.disabled = true;
     leaving = true;
+    const pending = beforeLogout.map((fn) => Promise.resolve().then(fn).catch(() => {}));
+    const cap = new Promise((resolve) => setTimeout(resolve, BEFORE_LOGOUT_MAX_MS));
+    await Promise.race([Promise.all(pending), cap]);
     try {
       await api("POST", "/api/auth/logout/");
     } catch (err) {

@@ -3,7 +3,7 @@
 // audio" setting (record_raw), elapsed time, listener count, and after Stop a
 // link to the new recording (/recordings/#<id>).
 
-import { api, ApiError, byTestId } from "./api.js";
+import { api, ApiError, byTestId, onBeforeLogout } from "./api.js";
 import { telemetryMeter } from "./telemetry.js";
 import { startBroadcast } from "./webrtc_client.js";
 
@@ -364,6 +364,7 @@ export function initBroadcast() {
   slider.addEventListener("input", onSlider);
   // keepalive: an ordinary fetch may be cancelled with the page, leaving the stream live.
   window.addEventListener("pagehide", () => live && endLive({ keepalive: true }));
+  onBeforeLogout(() => live && endLive()); // its stop must go while still logged in
   renderStrength();
   loadInitial();
 }
