@@ -159,6 +159,7 @@ function incomingActions(li, id, username) {
       refreshSearch();
     } catch (err) {
       fail(err);
+      accept.disabled = reject.disabled = false; // usable again if the reload fails too
       loadRequests().catch(fail); // it may have been cancelled meanwhile
     }
   };
@@ -178,6 +179,7 @@ function outgoingActions(li, id, username) {
       refreshSearch();
     } catch (err) {
       fail(err);
+      cancel.disabled = false; // usable again if the reload fails too
       loadRequests().catch(fail);
     }
   });
@@ -253,6 +255,7 @@ async function sendRequest(username, button) {
     await Promise.all([loadRequests(), accepted ? loadFriends() : null]);
   } catch (err) {
     fail(err);
+    button.disabled = false; // usable again if the search fails too
     refreshSearch();
   }
 }
