@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from urllib.parse import unquote
 
+from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -87,4 +88,9 @@ def friend_page(request: HttpRequest, username: str) -> HttpResponse:
 @login_required
 def recordings_page(request: HttpRequest) -> HttpResponse:
     """Your and your friends' recordings; ``#<id>`` in the URL selects one (script side)."""
-    return render(request, "frontend/recordings.html")
+    # The import form refuses a file over the limit before sending it: through the proxy
+    # (request bodies unbuffered) an upload cut off at the limit reads as "cannot reach the
+    # server", after minutes of sending.
+    return render(
+        request, "frontend/recordings.html", {"upload_max_bytes": settings.UPLOAD_MAX_BYTES}
+    )

@@ -45,6 +45,15 @@ export function initImport(form, { onImported, onError, say }) {
       fileInput.focus();
       return;
     }
+    const maxBytes = Number(form.dataset.maxBytes) || 0;
+    if (maxBytes && file.size > maxBytes) {
+      // The server would refuse it too (413), but only once it has arrived: not worth the wait.
+      fileInput.setAttribute("aria-invalid", "true");
+      const mb = Math.round(maxBytes / (1024 * 1024));
+      showError(`Import failed: The file is larger than the ${mb} MB limit.`);
+      fileInput.focus();
+      return;
+    }
     const data = new FormData();
     data.append("file", file, file.name);
     const title = titleInput.value.trim();

@@ -75,11 +75,18 @@ def test_import_form_errors_and_progress(small_server_url: str, browser: Browser
         status, answer = upload(page, "notes.wav", b"not audio at all")
         assert status == 400, answer
         expect_refused(page, form_error, answer["error"])
-        # Over the upload limit: 413.
-        status, answer = upload(page, "long.wav", tones_and_noise_wav(12.0))
-        assert status == 413, answer
-        expect_refused(page, form_error, answer["error"])
-        expect(form_error).to_contain_text("1 MB")
+        # Over the upload limit: refused before it is sent (the server would say 413).
+        sent: list[str] = []
+        page.on("request", lambda r: sent.append(r.url) if "/import/" in r.url else None)
+        by_testid(page, "import-file").set_input_files(
+            files=[
+                {"name": "long.wav", "mimeType": "audio/wav", "buffer": tones_and_noise_wav(12.0)}
+            ]
+        )
+        by_testid(page, "import-submit").click()
+        expect(form_error).to_contain_text("larger than the 1 MB limit")
+        expect(by_testid(page, "import-file")).to_have_attribute("aria-invalid", "true")
+        assert sent == []
         expect(rows).to_have_count(0)
 
         # A real file: 202, listed at once as processing, then ready (live job events).
