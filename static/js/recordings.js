@@ -347,6 +347,23 @@ initImport(byTestId("import-form"), {
   say,
 });
 
+const FIRST_LOAD_RETRY_MAX_MS = 30_000;
+
+/** The first load of the list, tried again (2 s doubling to 30 s) until it works: the
+ *  poll above runs only for open jobs, and a page left saying "Loading…" helps nobody. */
+function loadFirst(retryMs = 2_000) {
+  loadList()
+    .then(() => {
+      if (retryMs > 2_000) clearError(); // the failure it replaces is over
+    })
+    .catch((err) => {
+      fail(err);
+      if (err && err.status === 401) return;
+      byTestId("recordings-loading").textContent = "Could not load the recordings; trying again…";
+      setTimeout(() => loadFirst(Math.min(retryMs * 2, FIRST_LOAD_RETRY_MAX_MS)), retryMs);
+    });
+}
+
 bindLogout();
 selectFromHash();
-loadList().catch(fail);
+loadFirst();
