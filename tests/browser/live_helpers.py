@@ -6,13 +6,24 @@ same browser can broadcast and listen through the real server.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import soundfile as sf
 from playwright.sync_api import Browser, BrowserType, Error, Page, expect
 
-from .helpers import CHROMIUM, CHROMIUM_ARGS, TIMEOUT_MS, by_testid, new_context, register
+from .helpers import (
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    TIMEOUT_MS,
+    by_testid,
+    new_context,
+    register,
+    unique_name,
+)
 
 FRAME_S = 0.01  # 10 ms analysis frames
 
@@ -75,6 +86,31 @@ def setup_pair(fake_mic_browser: Browser, base: str, alice_name: str, bob_name: 
     register(bob, base, bob_name)
     befriend(alice, bob, alice_name, bob_name)
     return contexts, alice, bob
+
+
+@dataclass(frozen=True)
+class Pair:
+    """Alice and Bob, friends, each in a browser context of their own."""
+
+    base: str
+    alice: Page
+    bob: Page
+    alice_name: str
+    bob_name: str
+
+
+@contextmanager
+def identity_pair(fake_mic_browser: Browser, base: str) -> Iterator[Pair]:
+    """Alice and Bob registered, friends, Alice's streams on the pass-through model (no
+    model to load); their contexts are closed when the block ends."""
+    alice_name, bob_name = unique_name("alice"), unique_name("bob")
+    contexts, alice, bob = setup_pair(fake_mic_browser, base, alice_name, bob_name)
+    try:
+        call_api(alice, "PATCH", "/api/streams/settings/", {"model": "identity"})
+        yield Pair(base, alice, bob, alice_name, bob_name)
+    finally:
+        for ctx in contexts:
+            ctx.close()
 
 
 def go_live(alice: Page) -> None:

@@ -9,8 +9,8 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import Browser, expect
 
-from .helpers import by_testid, unique_name
-from .live_helpers import call_api, go_live, setup_pair, start_listening
+from .helpers import by_testid
+from .live_helpers import go_live, identity_pair, start_listening
 
 pytestmark = pytest.mark.browser
 
@@ -21,13 +21,10 @@ HIDE_AND_RESTORE_JS = """() => {
 
 
 def test_restored_page_offers_listen_again(live_server_url: str, fake_mic_browser: Browser) -> None:
-    base = live_server_url
-    alice_name, bob_name = unique_name("alice"), unique_name("bob")
-    contexts, alice, bob = setup_pair(fake_mic_browser, base, alice_name, bob_name)
-    try:
-        call_api(alice, "PATCH", "/api/streams/settings/", {"model": "identity"})
+    with identity_pair(fake_mic_browser, live_server_url) as p:
+        alice, bob = p.alice, p.bob
         go_live(alice)
-        start_listening(bob, base, alice_name)
+        start_listening(bob, p.base, p.alice_name)
         expect(by_testid(bob, "stop-listen")).to_be_visible()
 
         bob.evaluate(HIDE_AND_RESTORE_JS)
@@ -37,6 +34,3 @@ def test_restored_page_offers_listen_again(live_server_url: str, fake_mic_browse
         expect(by_testid(bob, "listen-status")).not_to_have_attribute("data-state", "playing")
         expect(by_testid(bob, "listen")).to_be_enabled()  # Alice is still live
         by_testid(alice, "stop-live").click()
-    finally:
-        for ctx in contexts:
-            ctx.close()

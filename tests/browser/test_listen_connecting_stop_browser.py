@@ -9,8 +9,8 @@ from collections.abc import Iterator
 import pytest
 from playwright.sync_api import Browser, Page, Route, expect
 
-from .helpers import by_testid, unique_name
-from .live_helpers import call_api, go_live, setup_pair
+from .helpers import by_testid
+from .live_helpers import go_live, identity_pair
 
 pytestmark = pytest.mark.browser
 
@@ -18,18 +18,11 @@ pytestmark = pytest.mark.browser
 @pytest.fixture
 def pair(live_server_url: str, fake_mic_browser: Browser) -> Iterator[tuple[Page, Page, str]]:
     """Alice live (pass-through model), Bob on her page with "Listen" enabled."""
-    base = live_server_url
-    alice_name, bob_name = unique_name("alice"), unique_name("bob")
-    contexts, alice, bob = setup_pair(fake_mic_browser, base, alice_name, bob_name)
-    try:
-        call_api(alice, "PATCH", "/api/streams/settings/", {"model": "identity"})
-        go_live(alice)
-        bob.goto(f"{base}/u/{alice_name}/")
-        expect(by_testid(bob, "listen")).to_be_enabled()
-        yield alice, bob, alice_name
-    finally:
-        for ctx in contexts:
-            ctx.close()
+    with identity_pair(fake_mic_browser, live_server_url) as p:
+        go_live(p.alice)
+        p.bob.goto(f"{p.base}/u/{p.alice_name}/")
+        expect(by_testid(p.bob, "listen")).to_be_enabled()
+        yield p.alice, p.bob, p.alice_name
 
 
 def hold_offer(bob: Page, alice_name: str) -> Route:
