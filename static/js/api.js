@@ -187,10 +187,17 @@ export function bindLogout() {
     try {
       await api("POST", "/api/auth/logout/");
     } catch (err) {
-      // Even if the call failed, the login page is the right place to go.
-      console.warn("logout failed", err);
+      if (err.status !== 401) {
+        // Still logged in: the login page would send this browser straight back, and on a
+        // shared computer the user would walk away believing they had logged out.
+        console.warn("logout failed", err);
+        leaving = false;
+        button.disabled = false;
+        window.alert(`Could not log out (${err.message}). You are still logged in; try again.`);
+        return;
+      }
     }
-    window.location.assign("/login/");
+    window.location.assign("/login/"); // 401: the session had already ended
   });
 }
 
