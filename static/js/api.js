@@ -185,19 +185,17 @@ export function bindLogout() {
     const cap = new Promise((resolve) => setTimeout(resolve, BEFORE_LOGOUT_MAX_MS));
     await Promise.race([Promise.all(pending), cap]);
     try {
-      await api("POST", "/api/auth/logout/");
+      await api("POST", "/api/auth/logout/"); // 204 also when the session had already ended
     } catch (err) {
-      if (err.status !== 401) {
-        // Still logged in: the login page would send this browser straight back, and on a
-        // shared computer the user would walk away believing they had logged out.
-        console.warn("logout failed", err);
-        leaving = false;
-        button.disabled = false;
-        window.alert(`Could not log out (${err.message}). You are still logged in; try again.`);
-        return;
-      }
+      // Still logged in: the login page would send this browser straight back, and on a
+      // shared computer the user would walk away believing they had logged out.
+      console.warn("logout failed", err);
+      leaving = false;
+      button.disabled = false;
+      window.alert(`Could not log out (${err.message}). You are still logged in; try again.`);
+      return;
     }
-    window.location.assign("/login/"); // 401: the session had already ended
+    window.location.assign("/login/");
   });
 }
 

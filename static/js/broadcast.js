@@ -364,7 +364,9 @@ export function initBroadcast() {
   slider.addEventListener("input", onSlider);
   // keepalive: an ordinary fetch may be cancelled with the page, leaving the stream live.
   window.addEventListener("pagehide", () => live && endLive({ keepalive: true }));
-  onBeforeLogout(() => live && endLive()); // its stop must go while still logged in
+  // Its stop must go while still logged in, and outlive the navigation to the login page
+  // (the server answers once the recording is saved, which can take longer than the wait).
+  onBeforeLogout(() => live && endLive({ keepalive: true }));
   renderStrength();
   loadInitial();
 }

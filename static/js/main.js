@@ -246,16 +246,18 @@ function setSearchButton(button, state, username) {
 
 async function sendRequest(username, button) {
   button.disabled = true;
+  let sent = false; // once sent, the button shows Pending or Friends, which stay disabled
   try {
     // If they already asked us, the server accepts their request instead (200 "accepted").
     const result = await api("POST", "/api/friends/requests/", { to_user: username });
+    sent = true;
     const accepted = result && result.status === "accepted";
     setSearchButton(button, accepted ? "friends" : "pending", username);
     say(accepted ? `You and ${username} are now friends.` : `Friend request sent to ${username}.`);
     await Promise.all([loadRequests(), accepted ? loadFriends() : null]);
   } catch (err) {
     fail(err);
-    button.disabled = false; // usable again if the search fails too
+    if (!sent) button.disabled = false; // usable again if the search fails too
     refreshSearch();
   }
 }

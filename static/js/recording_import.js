@@ -49,7 +49,7 @@ export function initImport(form, { onImported, onError, say }) {
     if (maxBytes && file.size > maxBytes) {
       // The server would refuse it too (413), but only once it has arrived: not worth the wait.
       fileInput.setAttribute("aria-invalid", "true");
-      const mb = Math.round(maxBytes / (1024 * 1024));
+      const mb = Math.floor(maxBytes / (1024 * 1024)); // as the server words its 413
       showError(`Import failed: The file is larger than the ${mb} MB limit.`);
       fileInput.focus();
       return;

@@ -32,6 +32,7 @@ let recordings = []; // in the server's order (newest first): the pages loaded s
 let nextCursor = null; // the server's "next" after the last page loaded (null: none older)
 let selectedId = null;
 let listSeq = 0;
+let listLoaded = false; // the list has been shown once
 let settingsPromise = null;
 
 // --- Feedback: a polite status line and an assertive error region
@@ -77,6 +78,7 @@ async function loadList() {
   byTestId("recordings-loading").hidden = true;
   renderStorage(data.storage);
   renderList();
+  listLoaded = true;
   const shown = selectedId !== null ? find(selectedId) : null;
   if (shown) showSelected(shown);
 }
@@ -347,20 +349,30 @@ initImport(byTestId("import-form"), {
   say,
 });
 
+const FIRST_LOAD_RETRY_MIN_MS = 2_000;
 const FIRST_LOAD_RETRY_MAX_MS = 30_000;
+let firstLoadError = null; // the message a failed first load put up, cleared once one works
 
-/** The first load of the list, tried again (2 s doubling to 30 s) until it works: the
- *  poll above runs only for open jobs, and a page left saying "Loading…" helps nobody. */
-function loadFirst(retryMs = 2_000) {
+/** The first load of the list, tried again (2 s doubling to 30 s) until the list has been
+ *  shown once (by this or by the presence socket's reload): the poll above runs only for
+ *  open jobs, and a page left saying "Loading…" helps nobody. A load overtaken by another
+ *  resolves without showing anything, so the flag, not the promise, says it worked. */
+function loadFirst(retryMs = FIRST_LOAD_RETRY_MIN_MS) {
+  const again = () =>
+    setTimeout(() => loadFirst(Math.min(retryMs * 2, FIRST_LOAD_RETRY_MAX_MS)), retryMs);
   loadList()
     .then(() => {
-      if (retryMs > 2_000) clearError(); // the failure it replaces is over
+      if (!listLoaded) return again();
+      if (firstLoadError !== null && errorEl.textContent === firstLoadError) clearError();
+      firstLoadError = null;
     })
     .catch((err) => {
       fail(err);
       if (err && err.status === 401) return;
+      if (listLoaded) return; // shown meanwhile by another load
+      firstLoadError = errorEl.textContent;
       byTestId("recordings-loading").textContent = "Could not load the recordings; trying again…";
-      setTimeout(() => loadFirst(Math.min(retryMs * 2, FIRST_LOAD_RETRY_MAX_MS)), retryMs);
+      again();
     });
 }
 

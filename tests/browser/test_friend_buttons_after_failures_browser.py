@@ -1,6 +1,7 @@
 """A friend action whose request fails, and whose reload fails too (the server is away),
 leaves its buttons usable: they had come back only with a successful reload, so one
-network hiccup left the row dead until the page was reloaded."""
+network hiccup left the row dead until the page was reloaded. A request that was sent
+keeps its button disabled (Pending) even when the reloads fail."""
 
 from __future__ import annotations
 
@@ -50,6 +51,22 @@ def test_buttons_come_back_when_the_action_and_the_reload_fail(
         alice.route("**/api/users/search/**", away)
         add.click()
         expect(add).to_be_enabled()
+
+        # Sent, but the reloads fail: the button says Pending and stays disabled.
+        def reads_away(route: Route) -> None:
+            if route.request.method == "GET":
+                route.abort("connectionrefused")
+            else:
+                route.continue_()
+
+        alice.unroute("**/api/friends/**")
+        alice.route("**/api/friends/**", reads_away)
+        with alice.expect_response(lambda r: r.request.method == "POST") as sent:
+            add.click()
+        assert sent.value.status == 201
+        expect(add).to_have_text("Pending")
+        alice.wait_for_timeout(500)  # the failed reloads have come back by now
+        expect(add).to_be_disabled()
     finally:
         for ctx in contexts:
             ctx.close()
