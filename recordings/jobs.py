@@ -272,20 +272,29 @@ def _run(job: RecordingJob, stop: threading.Event, log_prefix: str) -> None:
 
 
 def _refuse(job: RecordingJob, current: StreamRecording, message: str) -> bool:
-    """Fail ``job`` with ``message`` if it is still RUNNING (one queued again by a poll
-    meanwhile runs elsewhere and is left alone), and a recording waiting for its first
-    cleaned version (an import) with it; inside the caller's transaction holding
-    ``current``'s row lock. True if the job was failed."""
-    message = message[:500]
-    failed = RecordingJob.objects.filter(pk=job.pk, status=RecordingJob.Status.RUNNING).update(
-        status=RecordingJob.Status.FAILED, error=message, updated_at=timezone.now()
-    )
-    if not failed:
+    """Fail ``job`` if it is still RUNNING (one queued again by a poll meanwhile runs
+    elsewhere and is left alone), see :func:`_mark_failed`. True if it was failed."""
+    if not _mark_failed(job, current, message, running_only=True):
         return False
-    job.status, job.error = RecordingJob.Status.FAILED, message
-    if not current.file:
-        current.status, current.error = StreamRecording.Status.FAILED, message
-        current.save(update_fields=["status", "error"])
+    job.status, job.error = RecordingJob.Status.FAILED, message[:500]
+    return True
+
+
+def _mark_failed(
+    job: RecordingJob | int, rec: StreamRecording, message: str, *, running_only: bool
+) -> bool:
+    """Fail the job (with ``running_only``, only if it is still RUNNING), and ``rec`` with
+    it if it never had a cleaned version (an import, or its re-clean); inside the
+    caller's transaction holding ``rec``'s row lock. True if the job row was failed."""
+    message = message[:500]
+    rows = RecordingJob.objects.filter(pk=job if isinstance(job, int) else job.pk)
+    if running_only:
+        rows = rows.filter(status=RecordingJob.Status.RUNNING)
+    if not rows.update(status=RecordingJob.Status.FAILED, error=message, updated_at=timezone.now()):
+        return False
+    if not rec.file:
+        rec.status, rec.error = StreamRecording.Status.FAILED, message
+        rec.save(update_fields=["status", "error"])
     return True
 
 
@@ -355,12 +364,7 @@ def _fail(job_id: int, message: str) -> None:
         # The recording's row before its job's, the order a finishing job and a deletion
         # lock them in (the other order can deadlock with a deletion).
         rec = StreamRecording.objects.select_for_update().filter(pk=recording_id).first()
-        job = RecordingJob.objects.filter(pk=job_id).first()
-        if rec is None or job is None:
+        if rec is None or not _mark_failed(job_id, rec, message, running_only=False):
             return  # deleted meanwhile
-        job.status, job.error = RecordingJob.Status.FAILED, message[:500]
-        job.save(update_fields=["status", "error", "updated_at"])
-        if not rec.file:  # an import (or its re-clean) that never produced a cleaned version
-            rec.status, rec.error = StreamRecording.Status.FAILED, message[:500]
-            rec.save(update_fields=["status", "error"])
+        job = RecordingJob.objects.get(pk=job_id)
         notify(job, rec.owner_id)

@@ -40,13 +40,9 @@ def check_new_version(rec: StreamRecording, new_size: int) -> None:
     Raises:
         ApiError: 409 with the quota's message.
     """
-    quota = settings.RECORDINGS_QUOTA_BYTES
     growth = new_size - _counted(rec)
-    if not quota or growth <= 0:
-        return
-    used = storage_used(rec.owner_id)
-    if used + growth > quota:
-        raise quota_full(used, quota, 409)
+    if growth > 0:
+        check_quota(rec.owner_id, growth, status=409)
 
 
 def storage_used(user_id: int) -> int:

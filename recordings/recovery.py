@@ -21,6 +21,7 @@ from pathlib import Path
 from django.conf import settings
 from django.utils import timezone
 
+from fc25_denoise.backoff import backoff_s
 from users.models import User
 
 from .audio import AudioError, duration_of
@@ -52,7 +53,7 @@ class RetryBackoff:
     def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
         self._clock = clock
         self._retry_at = 0.0
-        self._delay = 0.0
+        self._failures = 0  # saves failed in a row
         self._failed_at: dict[Path, float] = {}
 
     def ready(self) -> bool:
@@ -70,13 +71,13 @@ class RetryBackoff:
 
     def failed(self, path: Path) -> None:
         now = self._clock()
-        self._delay = min(RETRY_MAX_S, max(RETRY_FIRST_S, 2 * self._delay))
-        self._retry_at = now + self._delay
+        self._failures += 1
+        self._retry_at = now + backoff_s(RETRY_FIRST_S, self._failures, RETRY_MAX_S)
         self._failed_at[path] = now
 
     def succeeded(self, path: Path) -> None:
         """``path`` was stored: storage works, so the wait ends."""
-        self._delay = self._retry_at = 0.0
+        self._failures, self._retry_at = 0, 0.0
         self._failed_at.pop(path, None)
 
     def done_without_storing(self, path: Path) -> None:

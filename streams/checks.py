@@ -3,8 +3,6 @@ changed: the offer suits its role, and a level is one the broadcaster allows."""
 
 from __future__ import annotations
 
-import logging
-
 from aiortc import RTCSessionDescription
 from django.conf import settings
 
@@ -12,10 +10,8 @@ from fc25_denoise.api import BadRequest, Forbidden
 
 from .webrtc.candidates import reachable_candidates, trusted_peers
 from .webrtc.levels import Level
-from .webrtc.peer import OfferError, Role, check_offer
+from .webrtc.peer import Log, OfferError, Role, check_offer
 from .webrtc.session import BroadcastSession
-
-logger = logging.getLogger(__name__)
 
 
 def check_offer_for(offer: RTCSessionDescription, role: Role) -> None:
@@ -33,10 +29,10 @@ def check_offer_for(offer: RTCSessionDescription, role: Role) -> None:
         raise BadRequest(str(exc)) from None
 
 
-def reachable_offer(offer: RTCSessionDescription, about: str) -> RTCSessionDescription:
+def reachable_offer(offer: RTCSessionDescription, log: Log) -> RTCSessionDescription:
     """``offer`` without the ICE candidates this server must not try to reach, unless
     ``ICE_PRIVATE_PEERS`` (:mod:`~streams.webrtc.candidates`); what is dropped is logged
-    with ``about`` (the stream and user). An offer left with no candidate still gets its
+    through ``log`` (the stream's own). An offer left with no candidate still gets its
     answer: the connection then fails as any unreachable one does."""
     if settings.ICE_PRIVATE_PEERS:
         return offer
@@ -44,7 +40,7 @@ def reachable_offer(offer: RTCSessionDescription, about: str) -> RTCSessionDescr
     sdp, dropped = reachable_candidates(offer.sdp, trusted, settings.ICE_ALLOWED_PEERS)
     if not dropped:
         return offer
-    logger.info("%s ICE candidates not tried (not public addresses): %s", about, dropped)
+    log.info("ICE candidates not tried (not public addresses): %s", dropped)
     return RTCSessionDescription(sdp=sdp, type=offer.type)
 
 

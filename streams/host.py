@@ -209,8 +209,7 @@ class LocalHub(SessionTable):
                 raise
             session.share_raw = live.share_raw
             try:
-                about = f"[stream {session_id} user={user.username}]"
-                answer = await session.accept_offer(reachable_offer(offer, about))
+                answer = await session.accept_offer(reachable_offer(offer, log))
                 if self._closing:  # shutdown stops installed sessions only
                     raise TooMany("This server process is shutting down; try again.")
             except BaseException as exc:
@@ -284,8 +283,7 @@ class LocalHub(SessionTable):
             limit = settings.MAX_LISTENERS_PER_STREAM
             raise TooMany(f"This stream already has {limit} listeners; try again later.")
         try:
-            about = f"[stream {session.session_id} user={session.username} listener={listener_id}]"
-            reachable = reachable_offer(offer, about)
+            reachable = reachable_offer(offer, session.log)
             listen_id, answer = await session.add_listener(reachable, listener_id, level, login)
         except SessionClosed:
             raise Conflict("The stream just ended.") from None

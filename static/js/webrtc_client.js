@@ -74,6 +74,11 @@ async function negotiate(pc, path, extra = {}, undo = () => {}) {
   return answer;
 }
 
+/** The route of one listen (its level, its end). */
+function listenPath(listenId) {
+  return `/api/webrtc/listen/${encodeURIComponent(listenId)}/`;
+}
+
 function watchState(pc, onState) {
   if (!onState) return;
   pc.addEventListener("connectionstatechange", () => onState(pc.connectionState));
@@ -219,8 +224,7 @@ export async function listen(username, audioEl, { onState, level = "full" } = {}
   watchState(pc, onState);
   let answer;
   try {
-    const undo = (refused) =>
-      api("DELETE", `/api/webrtc/listen/${encodeURIComponent(refused.listen_id)}/`).catch(() => {});
+    const undo = (refused) => api("DELETE", listenPath(refused.listen_id)).catch(() => {});
     answer = await negotiate(
       pc,
       `/api/webrtc/listen/${encodeURIComponent(username)}/`,
@@ -233,7 +237,7 @@ export async function listen(username, audioEl, { onState, level = "full" } = {}
     throw err;
   }
   if (audioEl.paused) audioEl.play().catch(() => {});
-  const path = `/api/webrtc/listen/${encodeURIComponent(answer.listen_id)}/`;
+  const path = listenPath(answer.listen_id);
   return {
     pc,
     stream,

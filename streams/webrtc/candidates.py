@@ -26,7 +26,7 @@ import ipaddress
 import re
 from collections.abc import Iterable
 
-import ifaddr
+from aioice.ice import get_host_addresses
 
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 
@@ -58,20 +58,10 @@ def trusted_peers(turn_urls: Iterable[str]) -> frozenset[str]:
 
 @functools.cache
 def host_addresses() -> frozenset[str]:
-    """This host's interface addresses but loopback, read once (no name lookup: a system
-    call). Loopback never carries a relay to a browser, and reaches the services bound
-    to this host alone."""
-    out = set()
-    for adapter in ifaddr.get_adapters():
-        for ip in adapter.ips:
-            address = ip.ip if isinstance(ip.ip, str) else ip.ip[0]
-            try:
-                parsed = ipaddress.ip_address(address)
-            except ValueError:
-                continue
-            if not parsed.is_loopback:
-                out.add(str(parsed))
-    return frozenset(out)
+    """This host's addresses as the server's own ICE gathers them (aioice: every interface
+    but loopback), read once. Loopback never carries a relay to a browser, and reaches
+    the services bound to this host alone."""
+    return frozenset(str(ipaddress.ip_address(a)) for a in get_host_addresses(True, True))
 
 
 def reachable_candidates(

@@ -48,6 +48,7 @@ import soundfile as sf
 
 from denoise.base import Audio
 from denoise.constants import SAMPLE_RATE
+from fc25_denoise.backoff import backoff_s
 
 BATCH_SAMPLES = SAMPLE_RATE // 10
 """Hand a batch to the drain every 100 ms of audio (5 packets)."""
@@ -363,7 +364,7 @@ class SpoolWriter:
         if self._closing:
             await asyncio.sleep(self._retry_s)
             return
-        backoff = min(self._retry_s * 2 ** min(self._failures - 1, 8), RETRY_MAX_S)
+        backoff = backoff_s(self._retry_s, self._failures, RETRY_MAX_S)
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._close_called.wait(), backoff)
 
