@@ -361,6 +361,19 @@ own networks (streams/webrtc/candidates.py). TURN servers' addresses are always 
 ICE_ALLOWED_PEERS = env_networks("FC25_ICE_ALLOWED_PEERS")
 """More addresses (or networks, ``10.0.5.0/24``) whose ICE candidates are tried whatever
 ``ICE_PRIVATE_PEERS`` says: a TURN server on a private network, named by host name."""
+TURN_RELAY_PORTS = (
+    env_int("FC25_TURN_MIN_PORT", 49152, minimum=1, maximum=65535),
+    env_int("FC25_TURN_MAX_PORT", 65535, minimum=1, maximum=65535),
+)
+"""The UDP ports the TURN servers relay from (coturn's ``min-port``/``max-port``; default
+coturn's own 49152-65535). A candidate naming this host's own address, or a TURN server's
+private one, is tried only on these ports: on any other it would reach this host's or that
+network's services (streams/webrtc/candidates.py)."""
+if TURN_RELAY_PORTS[0] > TURN_RELAY_PORTS[1]:
+    raise ImproperlyConfigured(
+        f"FC25_TURN_MIN_PORT={TURN_RELAY_PORTS[0]} is above "
+        f"FC25_TURN_MAX_PORT={TURN_RELAY_PORTS[1]}"
+    )
 FORCE_RELAY = env_bool("FC25_FORCE_RELAY", False)
 """Pages use only TURN relay candidates (iceTransportPolicy "relay")."""
 if TURN_URLS and not TURN_SECRET:

@@ -36,7 +36,7 @@ def reachable_offer(offer: RTCSessionDescription, log: Log) -> RTCSessionDescrip
     answer: the connection then fails as any unreachable one does."""
     if settings.ICE_PRIVATE_PEERS:
         return offer
-    trusted = trusted_peers(settings.TURN_URLS)
+    trusted = trusted_peers(settings.TURN_URLS, settings.PUBLIC_IP, settings.TURN_RELAY_PORTS)
     sdp, dropped = reachable_candidates(offer.sdp, trusted, settings.ICE_ALLOWED_PEERS)
     if not dropped:
         return offer

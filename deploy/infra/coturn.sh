@@ -6,7 +6,8 @@
 #
 # Anyone who registers gets a credential, so the relay is locked down: no relaying to
 # private, loopback, link-local (cloud metadata 169.254.169.254), CGNAT, reserved or
-# multicast addresses, nor to IPv6 forms that embed IPv4 addresses; UDP relay only
+# multicast addresses, nor to IPv6 forms that embed IPv4 addresses (mapped, translated,
+# NAT64, 6to4, Teredo, IPv4-compatible); UDP relay only
 # (no-tcp-relay: WebRTC never asks for a TCP allocation; clients may still reach coturn
 # over TCP); and allocation quotas:
 #   FC25_TURN_USER_QUOTA=16      allocations at once per app user (coturn counts the user
@@ -38,6 +39,11 @@ fi
 # prefixes: coturn 4.6 compares IPv6 range bounds byte by byte, which is only right then.
 # 0.0.0.0 and :: themselves are refused by coturn anyway (and :: cannot be a lower bound:
 # coturn reads it as "no bound").
+# compat N: the IPv4-compatible IPv6 address ::a.b.c.d of the 32-bit number N.
+compat() {
+  echo "::$(($1 >> 24 & 255)).$(($1 >> 16 & 255)).$(($1 >> 8 & 255)).$(($1 & 255))"
+}
+
 config() {
   cat <<CONF
 listening-port=$FC25_TURN_PORT
@@ -90,6 +96,15 @@ denied-peer-ip=fe80::-febf:ffff:ffff:ffff:ffff:ffff:ffff:ffff
 denied-peer-ip=fec0::-feff:ffff:ffff:ffff:ffff:ffff:ffff:ffff
 denied-peer-ip=ff00::-ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff
 CONF
+  # IPv4-compatible IPv6 (::a.b.c.d, ::/96, deprecated but still routed by some stacks to
+  # the IPv4 address): :: cannot be a lower bound, so ::2-::255.255.255.255 (::1 is above)
+  # is written as its 31 whole prefixes, ::0.0.0.2-::0.0.0.3 up to
+  # ::128.0.0.0-::255.255.255.255.
+  bit=1
+  while [ "$bit" -lt 32 ]; do
+    echo "denied-peer-ip=$(compat $((1 << bit)))-$(compat $(((1 << (bit + 1)) - 1)))"
+    bit=$((bit + 1))
+  done
   # coturn checks allowed-peer-ip before the deny list (loopback and multicast before both).
   for peer in $(echo "$allowed_peers" | tr ',' ' '); do echo "allowed-peer-ip=$peer"; done
   if [ -n "${FC25_TURN_EXTERNAL_IP:-}" ]; then echo "external-ip=$FC25_TURN_EXTERNAL_IP"; fi

@@ -7,9 +7,11 @@ the TURN server's deny list. :func:`reachable_candidates` drops the candidates w
 address is not a global unicast one (loopback, private, link-local, unspecified,
 multicast, reserved, documentation) and those named by host name (mDNS ``.local`` names
 resolve to private addresses; any other name could), except the TURN servers' own
-addresses and this host's (:func:`trusted_peers`): a relayed client's candidate is the
-relay, which the bundled deployment runs on this host. A browser on the internet reaches
-the server through its public (server-reflexive) or relayed candidates, which stay.
+addresses and this host's on the relays' ports (:func:`trusted_peers`): a relayed client's
+candidate is the relay, which the bundled deployment runs on this host. This host's own
+addresses (its interfaces', ``FC25_PUBLIC_IP``) on any other port are dropped, public or
+not: they would reach the services this host runs. A browser on the internet reaches the
+server through its public (server-reflexive) or relayed candidates, which stay.
 ``FC25_ICE_PRIVATE_PEERS`` keeps every candidate, for one machine or a LAN (the default
 without ``FC25_PUBLIC_URL``); ``FC25_ICE_ALLOWED_PEERS`` names more addresses to keep (a
 TURN server on a private network named by host name relays from its private address).
@@ -25,6 +27,7 @@ import functools
 import ipaddress
 import re
 from collections.abc import Iterable
+from dataclasses import dataclass
 
 from aioice.ice import get_host_addresses
 
@@ -50,10 +53,28 @@ def turn_addresses(urls: Iterable[str]) -> frozenset[str]:
     return frozenset(out)
 
 
-def trusted_peers(turn_urls: Iterable[str]) -> frozenset[str]:
-    """The addresses kept whatever they are: the TURN servers' (:func:`turn_addresses`)
-    and this host's own interfaces' (:func:`host_addresses`)."""
-    return turn_addresses(turn_urls) | host_addresses()
+@dataclass(frozen=True)
+class Trusted:
+    """The candidates kept or dropped whatever kind of address they name.
+
+    ``relays``: the TURN servers' address literals and this host's own addresses, kept on
+    a port in ``ports`` (the relays' range, both ends included). ``own``: this host's own
+    addresses, dropped on any other port even when public.
+    """
+
+    relays: frozenset[str] = frozenset()
+    own: frozenset[str] = frozenset()
+    ports: tuple[int, int] = (49152, 65535)
+
+
+def trusted_peers(
+    turn_urls: Iterable[str], public_ip: str = "", ports: tuple[int, int] = (49152, 65535)
+) -> Trusted:
+    """What :func:`reachable_candidates` trusts: the TURN servers (:func:`turn_addresses`)
+    and this host (:func:`host_addresses`, and ``public_ip``, the address it is reached
+    at through NAT) on the relays' ``ports``."""
+    own = host_addresses() | ({str(ipaddress.ip_address(public_ip))} if public_ip else set())
+    return Trusted(relays=turn_addresses(turn_urls) | own, own=frozenset(own), ports=ports)
 
 
 @functools.cache
@@ -65,12 +86,13 @@ def host_addresses() -> frozenset[str]:
 
 
 def reachable_candidates(
-    sdp: str, trusted: frozenset[str], allowed: tuple[IPNetwork, ...] = ()
+    sdp: str, trusted: Trusted, allowed: tuple[IPNetwork, ...] = ()
 ) -> tuple[str, list[str]]:
-    """``sdp`` without the ``a=candidate:`` lines whose address the server must not try
-    to reach (see the module), and then without its ``a=end-of-candidates``; returns it
-    and the addresses dropped. ``trusted`` addresses and those in ``allowed`` networks are
-    kept. Other lines, and candidates too short to name an address (aiortc's parser
+    """``sdp`` without the ``a=candidate:`` lines whose address and port the server must
+    not try to reach (see the module), and then without its ``a=end-of-candidates``;
+    returns it and the addresses dropped. ``trusted`` says what is kept or dropped for
+    the relays and this host; addresses in ``allowed`` networks are kept on any port.
+    Other lines, and candidates too short to name an address and port (aiortc's parser
     refuses them later), are kept as they are."""
     kept: list[str] = []
     dropped: list[str] = []
@@ -79,7 +101,7 @@ def reachable_candidates(
         if (
             line.startswith("a=candidate:")
             and len(fields) >= 8
-            and not _reachable(fields[4], trusted, allowed)
+            and not _reachable(fields[4], _port(fields[5]), trusted, allowed)
         ):
             dropped.append(fields[4])
             continue
@@ -87,6 +109,11 @@ def reachable_candidates(
     if dropped:
         kept = [line for line in kept if not line.startswith("a=end-of-candidates")]
     return "\n".join(kept), dropped
+
+
+def _port(field: str) -> int:
+    """A candidate's port, or -1 when it is not a number (never in a relay range)."""
+    return int(field) if field.isascii() and field.isdigit() else -1
 
 
 NOT_PEERS = tuple(
@@ -104,17 +131,23 @@ NOT_PEERS = tuple(
 deny list has them too (deploy/infra/coturn.sh)."""
 
 
-def _reachable(address: str, trusted: frozenset[str], allowed: tuple[IPNetwork, ...]) -> bool:
+def _reachable(address: str, port: int, trusted: Trusted, allowed: tuple[IPNetwork, ...]) -> bool:
     try:
         ip = ipaddress.ip_address(address)
     except ValueError:
         return False  # a host name: an mDNS .local name or any other, resolved to anything
-    if str(ip) in trusted or any(ip.version == net.version and ip in net for net in allowed):
+    if any(ip.version == net.version and ip in net for net in allowed):
         return True
+    name = str(ip)
+    if name in trusted.relays and trusted.ports[0] <= port <= trusted.ports[1]:
+        return True
+    if name in trusted.own:
+        return False  # this host, off the relays' ports: its own services
     if isinstance(ip, ipaddress.IPv6Address):
         teredo = ip.teredo
+        inner_only = Trusted(own=trusted.own)  # a wrapped address is never a relay
         for inner in (ip.ipv4_mapped, ip.sixtofour, teredo[1] if teredo else None):
-            if inner is not None and not _reachable(str(inner), frozenset(), ()):
+            if inner is not None and not _reachable(str(inner), port, inner_only, ()):
                 return False  # it wraps an IPv4 address the server must not reach
     if any(ip.version == net.version and ip in net for net in NOT_PEERS):
         return False

@@ -1,10 +1,11 @@
 """On a public deployment the server tries only the ICE candidates it should reach.
 
 The server sends STUN checks to every candidate address an offer names: a client could
-name 127.0.0.1 or an internal network and have the server probe them with UDP. With
-``FC25_PUBLIC_URL`` set (``ICE_PRIVATE_PEERS`` off) candidates whose address is not a
-global one are dropped before the offer is applied, except the TURN servers' own; a LAN
-or one machine keeps them all.
+name 127.0.0.1, an internal network or this host's own address and have the server probe
+them with UDP. With ``FC25_PUBLIC_URL`` set (``ICE_PRIVATE_PEERS`` off) candidates whose
+address is not a global one are dropped before the offer is applied, except the TURN
+servers' own; this host's addresses are kept on the relays' ports only. A LAN or one
+machine keeps them all.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import socket
 import pytest
 
 from streams.webrtc.candidates import (
+    Trusted,
     host_addresses,
     reachable_candidates,
     trusted_peers,
@@ -57,7 +59,11 @@ DROPPED = [
 ]
 
 
-def candidate(address: str, port: int = 9) -> str:
+RELAY = 50_000  # a port in the relays' range (Trusted's default: coturn's 49152-65535)
+TURN_AT_LOOPBACK = Trusted(relays=frozenset({"127.0.0.1"}))
+
+
+def candidate(address: str, port: int = RELAY) -> str:
     return f"a=candidate:1 1 udp 2130706431 {address} {port} typ host"
 
 
@@ -65,22 +71,45 @@ def test_only_global_addresses_and_the_turn_servers_are_kept():
     lines = ["v=0", "m=audio 9 UDP/TLS/RTP/SAVPF 111"]
     lines += [candidate(a) for a in KEPT + DROPPED]
     lines += ["a=end-of-candidates", ""]
-    sdp, dropped = reachable_candidates("\r\n".join(lines), frozenset({"127.0.0.1"}))
+    sdp, dropped = reachable_candidates("\r\n".join(lines), TURN_AT_LOOPBACK)
     assert dropped == DROPPED[1:]  # 127.0.0.1 is the (trusted) TURN server here
     assert candidate("127.0.0.1") in sdp and all(candidate(a) in sdp for a in KEPT)
     assert sdp.startswith("v=0\r\nm=audio") and sdp.endswith(candidate("127.0.0.1") + "\r\n")
     assert "a=end-of-candidates" not in sdp  # a list that lost some is no longer complete
-    bare, _ = reachable_candidates("v=0\n" + candidate("10.0.0.1") + "\na=x\n", frozenset())
+    bare, _ = reachable_candidates("v=0\n" + candidate("10.0.0.1") + "\na=x\n", Trusted())
     assert bare == "v=0\na=x\n"  # bare LF lines are filtered too
     public = "\r\n".join([candidate(a) for a in KEPT] + ["a=end-of-candidates", ""])
-    assert reachable_candidates(public, frozenset()) == (public, [])  # nothing dropped: as it was
+    assert reachable_candidates(public, Trusted()) == (public, [])  # nothing dropped: as it was
 
 
 def test_allowed_networks_are_kept():
     lines = [candidate("10.0.5.7"), candidate("10.0.6.1")]
     allowed = (ipaddress.ip_network("10.0.5.0/24"),)
-    sdp, dropped = reachable_candidates("\n".join(lines), frozenset(), allowed)
+    sdp, dropped = reachable_candidates("\n".join(lines), Trusted(), allowed)
     assert sdp == candidate("10.0.5.7") and dropped == ["10.0.6.1"]
+    any_port, _ = reachable_candidates(candidate("10.0.5.7", 53), Trusted(), allowed)
+    assert any_port == candidate("10.0.5.7", 53)  # named by the deployer: any port
+
+
+def test_this_host_and_private_relays_only_on_the_relay_ports():
+    """This host's own address, public or not, reaches its own services off the relays'
+    ports (6379, 5432, 53...); a TURN server's private address reaches its network's."""
+    own = frozenset({"8.8.4.4", "192.0.2.2"})  # a public and a private address of this host
+    trusted = Trusted(relays=own | {"10.0.0.9"}, own=own, ports=(49160, 59999))
+
+    def kept(address: str, port: int) -> bool:
+        sdp, _ = reachable_candidates(candidate(address, port), trusted)
+        return sdp != ""
+
+    for address in ("8.8.4.4", "192.0.2.2", "10.0.0.9"):
+        assert kept(address, 49160) and kept(address, 59999), address
+        assert not kept(address, 49159) and not kept(address, 60000), address
+        assert not kept(address, 6379) and not kept(address, 53), address
+    assert not kept("::ffff:8.8.4.4", 6379)  # this host, wrapped in IPv6
+    assert not kept("::ffff:8.8.4.4", 50000)  # a wrapped address is never a relay
+    assert kept("8.8.8.8", 6379)  # someone else's public address: any port
+    bad_port = "a=candidate:1 1 udp 2130706431 192.0.2.2 x typ host"
+    assert reachable_candidates(bad_port, trusted)[1] == ["192.0.2.2"]
 
 
 def test_turn_server_addresses_are_the_ip_literals_of_the_urls():
@@ -92,16 +121,21 @@ def test_turn_server_addresses_are_the_ip_literals_of_the_urls():
     ]
     assert turn_addresses(urls) == {"127.0.0.1", "::1"}
     # This host's own addresses too: the bundled TURN server relays from them.
-    assert trusted_peers(urls) == {"127.0.0.1", "::1"} | host_addresses()
+    trusted = trusted_peers(urls, "203.0.113.7", (49160, 59999))
+    assert trusted.relays == {"127.0.0.1", "::1", "203.0.113.7"} | host_addresses()
+    # This host: its interfaces' addresses and the one it is reached at through NAT.
+    assert trusted.own == {"203.0.113.7"} | host_addresses()
+    assert trusted.ports == (49160, 59999)
+    assert trusted_peers(urls).own == host_addresses()
     assert not any(a.startswith("127.") or a == "::1" for a in host_addresses())
 
 
-async def stun_checks_to(alice, settings, private_peers: bool) -> int:
-    """Go live with an offer naming a local UDP socket as a candidate; how many packets
-    the server sends it."""
+async def stun_checks_to(alice, settings, private_peers: bool, address: str = "127.0.0.1") -> int:
+    """Go live with an offer naming a UDP socket on ``address`` (of this host) as a
+    candidate; how many packets the server sends it."""
     settings.ICE_PRIVATE_PEERS = private_peers
     probe = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    probe.bind(("127.0.0.1", 0))
+    probe.bind((address, 0))
     probe.setblocking(False)
     try:
         pc = client_pc()
@@ -110,7 +144,7 @@ async def stun_checks_to(alice, settings, private_peers: bool) -> int:
         await pc.setLocalDescription(await pc.createOffer())
         port = probe.getsockname()[1]
         sdp = pc.localDescription.sdp.replace(
-            "a=end-of-candidates", candidate("127.0.0.1", port) + "\r\na=end-of-candidates"
+            "a=end-of-candidates", candidate(address, port) + "\r\na=end-of-candidates"
         )
         resp = await alice.call("post", "/api/webrtc/offer/", {"sdp": sdp, "type": "offer"})
         assert resp.status_code == 200, resp.content
@@ -135,3 +169,18 @@ async def test_a_public_server_sends_nothing_to_a_loopback_candidate(clients, hu
     alice = clients[0]
     assert await stun_checks_to(alice, settings, private_peers=True) > 0  # the control
     assert await stun_checks_to(alice, settings, private_peers=False) == 0
+
+
+async def test_this_hosts_address_is_reached_on_the_relay_ports_only(clients, hub, settings):
+    """A candidate naming this host's own address (where the bundled TURN server relays
+    from) gets STUN checks on a port of the relays' range, and none on any other."""
+    own = sorted(a for a in host_addresses() if ipaddress.ip_address(a).version == 4)
+    if not own:
+        pytest.skip("this host has no IPv4 address but loopback")
+    settings.DENOISE_MODEL = "identity"
+    settings.TURN_URLS = []
+    alice = clients[0]
+    settings.TURN_RELAY_PORTS = (1024, 65535)  # the control: the probe's port is a relay's
+    assert await stun_checks_to(alice, settings, private_peers=False, address=own[0]) > 0
+    settings.TURN_RELAY_PORTS = (1, 2)
+    assert await stun_checks_to(alice, settings, private_peers=False, address=own[0]) == 0

@@ -39,3 +39,11 @@ def test_a_complete_relay_loads():
     }
     assert load_settings(**env).returncode == 0
     assert load_settings().returncode == 0  # no TURN at all: the embedded default
+
+
+def test_a_relay_port_range_upside_down_is_refused():
+    result = load_settings(FC25_TURN_MIN_PORT="60000", FC25_TURN_MAX_PORT="50000")
+    assert result.returncode != 0
+    assert "FC25_TURN_MIN_PORT" in result.stderr and "FC25_TURN_MAX_PORT" in result.stderr
+    assert load_settings(FC25_TURN_MIN_PORT="0").returncode != 0
+    assert load_settings(FC25_TURN_MIN_PORT="49160", FC25_TURN_MAX_PORT="59999").returncode == 0
