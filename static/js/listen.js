@@ -37,6 +37,7 @@ let lastListenId = null; // the latest listen's id: its "listen_ended" may follo
 // for the new listen, whose id we do not know yet) can arrive before the offer's answer.
 let attempt = null; // {ended: boolean, endedListens: Map<listenId, reason>}
 let stopStats = null; // stops the getStats poll while listening
+let switching = false; // a level change (PATCH) is on its way: the select waits for its answer
 
 function status(text, state) {
   statusEl.textContent = text;
@@ -46,7 +47,8 @@ function status(text, state) {
 function render() {
   panel.dataset.live = String(isLive);
   listenButton.disabled = !isLive || connecting;
-  levelSelect.disabled = connecting; // the answer says which level is playing
+  // The answer (of the offer, or of a level change) says which level is playing.
+  levelSelect.disabled = connecting || switching;
   listenButton.hidden = Boolean(player);
   stopButton.hidden = !player;
   audioEl.hidden = !player;
@@ -64,21 +66,28 @@ function endPlayer(tellServer = false) {
   handle.stop(tellServer);
 }
 
-/** The level select changed: used by the next listen, or switched live on this one. */
+/** The level select changed: used by the next listen, or switched live on this one. The
+ * select stays disabled until the server answers, even if the listen ends meanwhile; an
+ * answer about a listen that has ended leaves the select (the next listen's) as it is. */
 async function onLevel() {
   const wanted = levelSelect.value;
-  if (!player) return;
-  const previous = player.level;
-  levelSelect.disabled = true;
+  if (!player || switching) return;
+  const handle = player;
+  const previous = handle.level;
+  switching = true;
+  render();
   try {
-    await player.setLevel(wanted);
-    levelSelect.dataset.applied = wanted;
+    await handle.setLevel(wanted);
+    if (handle === player) levelSelect.dataset.applied = wanted;
   } catch (err) {
     console.error(err);
-    levelSelect.value = previous;
-    status(err.message || "Could not switch.", "playing");
+    if (handle === player) {
+      levelSelect.value = previous;
+      status(err.message || "Could not switch.", "playing");
+    }
   } finally {
-    levelSelect.disabled = false;
+    switching = false;
+    render();
   }
 }
 

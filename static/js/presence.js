@@ -24,6 +24,20 @@ const PING_INTERVAL_MS = 25_000;
 const BACKOFF_MIN_MS = 1_000;
 const BACKOFF_MAX_MS = 30_000;
 const STABLE_MS = 10_000; // open this long: the socket works, the backoff starts over
+
+/**
+ * How long to wait before the next reconnect: a uniform draw up to `backoffMs` ("full
+ * jitter"), so tabs that lost the server together (a restart) come back spread over the
+ * whole window instead of bunched around its end. A refused tab (too many tabs, too fast)
+ * waits at least half of it: a slot frees only when another tab closes.
+ * @param {number} backoffMs
+ * @param {boolean} refused
+ * @returns {number}
+ */
+function reconnectDelay(backoffMs, refused) {
+  const floor = refused ? backoffMs / 2 : 0;
+  return floor + Math.random() * (backoffMs - floor);
+}
 const CLOSE_UNAUTHENTICATED = 4401;
 const CLOSE_TOO_MANY = 4429; // this user has too many sockets open (other tabs)
 const CLOSE_TOO_FAST = 4408; // this page sent messages faster than the server allows
@@ -153,9 +167,9 @@ export function connectPresence() {
       }
       showState("closed", lastError || CLOSE_TEXT[ev.code] || "");
       // Too many tabs: a slot frees only when one closes, so retry slowly.
-      if (ev.code === CLOSE_TOO_MANY || ev.code === CLOSE_TOO_FAST) backoff = BACKOFF_MAX_MS;
-      // Exponential backoff with jitter, so many tabs do not reconnect at once.
-      const delay = backoff * (0.75 + Math.random() * 0.5);
+      const refused = ev.code === CLOSE_TOO_MANY || ev.code === CLOSE_TOO_FAST;
+      if (refused) backoff = BACKOFF_MAX_MS;
+      const delay = reconnectDelay(backoff, refused);
       backoff = Math.min(backoff * 2, BACKOFF_MAX_MS);
       retryTimer = setTimeout(open, delay);
     });

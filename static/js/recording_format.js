@@ -54,26 +54,31 @@ export function jobIsOpen(job) {
 }
 
 /**
- * A short sentence for a job: "Cleaning… 42%", "Queued", "Re-clean failed: …".
+ * A short sentence for a job: "Cleaning… 42%", "Queued", "Re-clean failed: …". Without
+ * `percent` a running job is just "Cleaning…": what a screen reader is told, once, rather
+ * than every percent.
  * @param {{kind: string, status: string, progress: number, error?: string}} job
+ * @param {boolean} [percent]
  * @returns {string}
  */
-export function jobText(job) {
+export function jobText(job, percent = true) {
   const what = job.kind === "import" ? "Cleaning" : "Cleaning again";
   if (job.status === "queued") return `${what}: waiting to start…`;
+  if (job.status === "running" && !percent) return `${what}…`;
   if (job.status === "running") return `${what}… ${Math.round((job.progress || 0) * 100)}%`;
   if (job.status === "failed") return `${what} failed: ${job.error || "unknown error"}`;
   return `${what}: done.`;
 }
 
 /**
- * The list's status text for a recording.
+ * The list's status text for a recording (`percent`: as for jobText).
  * @param {object} rec  a recording object
+ * @param {boolean} [percent]
  * @returns {string}
  */
-export function statusText(rec) {
+export function statusText(rec, percent = true) {
   if (rec.status === "failed") return `Failed: ${rec.error || "unknown error"}`;
-  if (jobIsOpen(rec.job)) return jobText(rec.job);
+  if (jobIsOpen(rec.job)) return jobText(rec.job, percent);
   if (rec.status === "processing") return "Processing…";
   return "";
 }

@@ -79,6 +79,7 @@ export function createPlayer(panel, { onError, say }) {
   const jobBox = q("job-status");
   const jobBar = q("job-progress");
   const jobLine = q("job-text");
+  const jobAnnounce = q("job-announce");
   const links = {
     wav: q("download-cleaned-wav"),
     flac: q("download-cleaned-flac"),
@@ -161,6 +162,10 @@ export function createPlayer(panel, { onError, say }) {
     jobBar.hidden = !open;
     jobBar.value = open ? Number(job.progress) || 0 : 0;
     if (jobLine.textContent !== text) jobLine.textContent = text;
+    // Screen readers hear the job's steps (queued, cleaning, failed), not every percent.
+    const said =
+      rec.status !== "ready" ? statusText(rec, false) : open || failedJob ? jobText(job, false) : "";
+    if (jobAnnounce.textContent !== said) jobAnnounce.textContent = said;
   }
 
   function renderLinks() {

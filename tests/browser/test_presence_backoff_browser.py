@@ -2,8 +2,13 @@
 failing, even when each one is accepted first (a failing connect, a refused tab), and
 start over only once a socket has worked; the server's error shows in the status area.
 
-Playwright's fake clock drives the page's timers and a routed WebSocket stands in for the
-server, so minutes of backoff take a few seconds and no assertion depends on real time."""
+Each wait is a uniform draw up to the backoff ("full jitter"): tabs that lost the server
+together come back spread over the whole window.
+
+Playwright's fake clock drives the page's timers, a routed WebSocket stands in for the
+server and the page's ``Math.random`` returns the numbers a test queues in
+``window.__fc25Randoms``, then 0.5, so minutes of backoff take a few seconds and no assertion depends on real time
+or chance."""
 
 from __future__ import annotations
 
@@ -79,6 +84,10 @@ def page_and_server(live_server_url: str, browser) -> tuple[Page, FakePresenceSe
         page = ctx.new_page()
         register(page, live_server_url, unique_name("backoff"))  # the real socket opens
         server = FakePresenceServer(page)
+        page.add_init_script(
+            "window.__fc25Randoms = [];"
+            "Math.random = () => (window.__fc25Randoms.length ? window.__fc25Randoms.shift() : 0.5);"
+        )
         page.clock.install()
         page.reload()  # the page again, its socket routed, its timers on the fake clock
         yield page, server
@@ -94,8 +103,8 @@ def test_sockets_accepted_then_closed_are_retried_with_growing_delays(page_and_s
     page, server = page_and_server
     errors = collect_errors(page)
     server.run(60_000, fail)
-    # 1 s doubling (±25 % jitter): about 7 attempts in a minute, not one a second.
-    assert 4 <= len(server.sockets) <= 8, len(server.sockets)
+    # Half of 1 s doubling to 30 s: waits of 0.5, 1, 2, 4, 8, 15, 15 s, not one a second.
+    assert len(server.sockets) == 8, len(server.sockets)
     expect(by_testid(page, "connection-status")).to_have_attribute("data-state", "closed")
     assert status_text(page) == "Server error. Reconnecting…"
     assert errors == [], errors
@@ -103,12 +112,15 @@ def test_sockets_accepted_then_closed_are_retried_with_growing_delays(page_and_s
 
 def test_a_refused_tab_shows_the_servers_error_and_retries_slowly(page_and_server):
     page, server = page_and_server
+    page.evaluate("window.__fc25Randoms.push(0)")  # the smallest draw: half the maximum
     server.run(1_000, refuse_tab)
     assert len(server.sockets) == 1
     expect(by_testid(page, "connection-status")).to_have_attribute("data-state", "closed")
     assert status_text(page) == "At most 8 open tabs. Reconnecting…"
-    server.run(20_000, refuse_tab)  # a slot frees only when a tab closes: 30 s ± 25 %
+    server.run(13_750, refuse_tab)  # a slot frees only when a tab closes: 15-30 s
     assert len(server.sockets) == 1
+    server.run(1_000, refuse_tab)
+    assert len(server.sockets) == 2
 
 
 @pytest.mark.parametrize(
@@ -123,6 +135,19 @@ def test_a_socket_that_worked_starts_the_backoff_over(page_and_server, works, op
     assert len(server.sockets) == failed + 1
     expect(by_testid(page, "connection-status")).to_have_attribute("data-state", "open")
     fail(server.sockets[-1])
-    server.run(1_500, leave_open)  # back to 1 s ± 25 %
+    server.run(750, leave_open)  # back to 1 s: half of it
     assert len(server.sockets) == failed + 2
     assert status_text(page) == "Connected"
+
+
+def test_reconnects_spread_over_the_whole_backoff(page_and_server):
+    """The wait is anywhere from none to the whole backoff: with the smallest draw the page
+    is back at once, with the largest only at the backoff's end (2 s after two failures)."""
+    page, server = page_and_server
+    page.evaluate("window.__fc25Randoms.push(0.01, 0.99)")
+    server.run(500, fail)  # fails at 0.25 s; back 10 ms later, not after 0.75-1.25 s
+    assert len(server.sockets) == 2
+    server.run(1_750, fail)  # that one fails at 0.5 s; the wait is 0.99 of 2 s
+    assert len(server.sockets) == 2
+    server.run(500, fail)
+    assert len(server.sockets) == 3

@@ -1,0 +1,46 @@
+"""Friend page: the listen's level select stays disabled while a level change is on its
+way, even when the stream ends meanwhile, and the late answer leaves alone the choice
+the select now holds for the next listen."""
+
+from __future__ import annotations
+
+import pytest
+from playwright.sync_api import Browser, Route, expect
+
+from .helpers import by_testid
+from .live_helpers import go_live, identity_pair, start_listening
+
+pytestmark = pytest.mark.browser
+
+
+def test_level_select_waits_for_the_answer(live_server_url: str, fake_mic_browser: Browser):
+    with identity_pair(fake_mic_browser, live_server_url) as p:
+        alice, bob = p.alice, p.bob
+        go_live(alice)
+        start_listening(bob, p.base, p.alice_name)
+        select = by_testid(bob, "listen-level")
+        expect(select).to_have_attribute("data-applied", "full")
+
+        held: list[Route] = []
+        bob.route(
+            "**/api/webrtc/listen/*/",
+            lambda route: (
+                held.append(route) if route.request.method == "PATCH" else route.continue_()
+            ),
+        )
+        select.select_option("light")
+        expect(select).to_be_disabled()
+        bob.wait_for_timeout(300)
+        assert len(held) == 1
+
+        # The stream ends while the change is on its way: the page redraws the panel.
+        by_testid(alice, "stop-live").click()
+        expect(by_testid(bob, "listen-status")).to_have_attribute("data-state", "ended")
+        expect(select).to_be_disabled()
+
+        # The late answer (a failure: the listen is gone) frees the select and keeps the
+        # level chosen, for the next listen.
+        held[0].fulfill(status=404, json={"error": "No such listen."})
+        expect(select).to_be_enabled()
+        expect(select).to_have_value("light")
+        expect(by_testid(bob, "listen-status")).to_have_text("The stream ended.")
