@@ -13,7 +13,7 @@ from denoise.backends.onnx.model import clear_cache
 from denoise.backends.onnx.offline import enhance_offline
 from denoise.base import Denoiser
 from denoise.batching import BatchScheduler, BatchStats
-from fc25_denoise import asgi, csp, env, errorfilter, runtime, s3config
+from fc25_denoise import adminaccess, asgi, csp, env, errorfilter, runtime, s3config
 from fc25_denoise.apps import Fc25DenoiseConfig
 from fc25_denoise.bodyspool import SpooledBodyHandler
 from fc25_denoise.errors import JsonApiErrors
@@ -51,6 +51,7 @@ env.allowed_hosts, env.env_networks
 # Named in settings: middleware, exception reporter filter, authentication backend.
 (
     csp.ContentSecurityPolicyMiddleware,
+    adminaccess.AdminNetworks,
     errorfilter.ConnectionStringFilter,
     throttle.ThrottledModelBackend,
 )

@@ -36,6 +36,7 @@ def live_config() -> LiveConfig:
         connect_timeout=settings.WEBRTC_CONNECT_TIMEOUT,
         max_backlog=settings.MAX_BACKLOG_MS / 1000,
         spool_buffer=settings.SPOOL_BUFFER_S,
+        figures_every=settings.LIVE_FIGURES_EVERY_S,
         workers=settings.DENOISE_WORKERS,
         batching=settings.DENOISE_BATCHING,
         batch_wait_ms=settings.DENOISE_BATCH_WAIT_MS,

@@ -90,6 +90,7 @@ MIDDLEWARE = [
     # First: turns any non-JSON error under /api/ (DEBUG pages included) into JSON.
     "fc25_denoise.errors.JsonApiErrors",
     "django.middleware.security.SecurityMiddleware",
+    "fc25_denoise.adminaccess.AdminNetworks",  # before sessions: a 404 reads nothing
     "fc25_denoise.csp.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -358,6 +359,9 @@ ICE_PRIVATE_PEERS = env_bool("FC25_ICE_PRIVATE_PEERS", PUBLIC_URL is None)
 client's offer names as ICE candidates: on for one machine or a LAN, off on a public
 deployment (``FC25_PUBLIC_URL``), where a client could otherwise have the server probe its
 own networks (streams/webrtc/candidates.py). TURN servers' addresses are always reached."""
+ADMIN_NETWORKS = env_networks("FC25_ADMIN_NETWORKS")
+"""Networks (``10.0.0.0/8,127.0.0.1``) whose clients may reach the Django admin; others get
+404 for ``/admin/`` (fc25_denoise/adminaccess.py). Empty: everyone, behind its login."""
 ICE_ALLOWED_PEERS = env_networks("FC25_ICE_ALLOWED_PEERS")
 """More addresses (or networks, ``10.0.5.0/24``) whose ICE candidates are tried whatever
 ``ICE_PRIVATE_PEERS`` says: a TURN server on a private network, named by host name."""
@@ -399,6 +403,9 @@ WEBRTC_CONNECT_TIMEOUT = env_float("FC25_CONNECT_TIMEOUT", 20.0, lo=1.0, hi=600.
 SPOOL_BUFFER_S = env_float("FC25_SPOOL_BUFFER", 5.0, lo=0.1, hi=120.0)
 """Seconds of a live recording that may wait for a slow spool disk; beyond, the recording
 gets a gap (silence, counted and logged) instead of the stream waiting for the disk."""
+LIVE_FIGURES_EVERY_S = env_float("FC25_LIVE_FIGURES_EVERY", 5.0, lo=0.1, hi=300.0)
+"""Seconds between two keepings of a live recording's figures (gaps, dB removed) beside
+its spool: what a process killed mid-stream loses of them at most."""
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"

@@ -10,7 +10,9 @@ spool; two saves that race are settled by the database (one recording per sessio
 A save that fails (storage or the database down) keeps the spool files, and the session's
 details beside them (:class:`LiveDetails`): the live row that held its model, attenuation
 and start is gone by the time the recovery saves it, and its gaps and noise-removed
-figures were only ever in the ending process's memory.
+figures were only ever in the ending process's memory. While a stream runs, its process
+keeps the same details there every few seconds (:func:`keep_live_figures`), so a process
+killed mid-stream loses at most those last seconds of the figures.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ import logging
 import os
 import tempfile
 import uuid
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
@@ -37,25 +39,18 @@ logger = logging.getLogger(__name__)
 
 
 def do_save_live_recording(
-    user: User,
-    session_id: uuid.UUID,
-    started_at: datetime,
-    model: str,
-    atten_lim_db: float,
-    gap_seconds: float = 0.0,
-    db_removed: list[float] | None = None,
+    user: User, session_id: uuid.UUID, details: LiveDetails
 ) -> StreamRecording | None:
-    """Store a finished live session's spool files as FLAC and create the recording.
-
-    ``gap_seconds``: audio the live process could not write in time (silence in
-    the files); the recording keeps it so players can say so. ``db_removed``: dB
-    of noise removed per second (the stream's telemetry), drawn under the waveform.
+    """Store a finished live session's spool files as FLAC and create the recording with
+    ``details`` (its start, model, attenuation; ``gap_seconds``: audio the live process
+    could not write in time, silence in the files, which players say; ``db_removed``: dB
+    of noise removed per second, drawn under the waveform).
 
     Returns the recording; the session's recording saved before, if there is one (its
     spool files are removed, nothing is stored again); None (and the spool files are
     removed) when nothing was recorded. A spool file that cannot be removed after the save
     is logged and left for the next recovery pass. On a storage or database error
-    nothing stays stored, the spool files are kept for
+    nothing stays stored, the spool files are kept with ``details`` beside them for
     :func:`~recordings.recovery.recover_spool` and the error propagates.
     """
     paths = spool_paths(user.pk, session_id)
@@ -96,17 +91,17 @@ def do_save_live_recording(
         with transaction.atomic():
             rec = StreamRecording.objects.create(
                 owner=user,
-                title=f"Live {timezone.localtime(started_at):%Y-%m-%d %H:%M}",
+                title=f"Live {timezone.localtime(details.started_at):%Y-%m-%d %H:%M}",
                 file=stored[0],
                 raw_file=stored[1] if len(stored) > 1 else "",
                 duration=round(duration, 3),
                 session_id=session_id,
                 source=StreamRecording.Source.LIVE,
-                model=model,
-                atten_lim_db=atten_lim_db,
+                model=details.model,
+                atten_lim_db=details.atten_lim_db,
                 size_bytes=size,
-                gap_seconds=round(gap_seconds, 3),
-                db_removed=list(db_removed or []),
+                gap_seconds=round(details.gap_seconds, 3),
+                db_removed=list(details.db_removed),
             )
     except IntegrityError:
         # Another process saved this session meanwhile: its recording is the one.
@@ -117,7 +112,6 @@ def do_save_live_recording(
         rec = saved
     except BaseException:
         discard_files(*stored)  # no row names them: they go now, not at a commit
-        details = LiveDetails(started_at, model, atten_lim_db, gap_seconds, list(db_removed or []))
         keep_details(paths, details, session_id, user.username)
         raise
     remove_spool(paths, session_id, user.username)
@@ -136,23 +130,56 @@ class LiveDetails:
 
 
 def keep_details(
-    paths: SpoolPaths, details: LiveDetails, session_id: uuid.UUID, username: str
-) -> None:
-    """Write ``details`` beside a session's spool files whose save failed, for
-    :func:`kept_details`. Never raises: a disk that cannot take them loses the details
-    (logged), not the audio."""
-    record = {**asdict(details), "started_at": details.started_at.isoformat()}
+    paths: SpoolPaths,
+    details: LiveDetails,
+    session_id: uuid.UUID,
+    username: str,
+    *,
+    log_failure: bool = True,
+) -> bool:
+    """Write ``details`` beside a session's spool files (a live stream's so far, or one
+    whose save failed), for :func:`kept_details`; whether they were written. Never
+    raises: a disk that cannot take them loses the details (logged unless not
+    ``log_failure``), not the audio."""
+    record = {  # not dataclasses.asdict: it deep-copies the per-second list, every keeping
+        "started_at": details.started_at.isoformat(),
+        "model": details.model,
+        "atten_lim_db": details.atten_lim_db,
+        "gap_seconds": details.gap_seconds,
+        "db_removed": details.db_removed,
+    }
     partial = paths.details.with_name(paths.details.name + ".part")
     try:
+        paths.details.parent.mkdir(parents=True, exist_ok=True)
         partial.write_text(json.dumps(record))
         os.replace(partial, paths.details)  # whole or not at all: a kill mid-write
     except Exception as exc:  # the caller is re-raising the save's own error: keep that one
-        logger.warning(
-            "[stream %s user=%s] recording details not kept beside its spool: %s",
-            session_id,
-            username,
-            exc,
-        )
+        if log_failure:
+            logger.warning(
+                "[stream %s user=%s] recording details not kept beside its spool: %s",
+                session_id,
+                username,
+                exc,
+            )
+        return False
+    return True
+
+
+def keep_live_figures(
+    paths: SpoolPaths,
+    session_id: uuid.UUID,
+    username: str,
+    started_at: datetime,
+    model: str,
+    gap_seconds: float,
+    db_removed: list[float],
+    atten_lim_db: float,
+) -> bool:
+    """(Worker thread, while the stream runs.) Keep a live recording's details so far
+    beside its spool, for the save after a crash (:func:`kept_details`); whether they were
+    written. Never raises, logs nothing: the caller says once that the disk refuses."""
+    details = LiveDetails(started_at, model, atten_lim_db, gap_seconds, db_removed)
+    return keep_details(paths, details, session_id, username, log_failure=False)
 
 
 def kept_details(paths: SpoolPaths) -> LiveDetails | None:

@@ -207,9 +207,9 @@ def _recover_one(user_id: int, session_id: uuid.UUID, last_write: float) -> int 
     """Save one orphaned session's spool files as a recording: 1 if saved, 0 if there was
     nothing to save, None if the save failed (logged; the files stay).
 
-    It is saved with the details its failed save kept (:func:`~.livesave.kept_details`):
-    the stream's start, model, attenuation, gaps and noise removed. Without them (a
-    crash before the end of a stream whose live row is gone) it is titled with its start,
+    It is saved with the details kept beside it (:func:`~.livesave.kept_details`: by its
+    failed save, or every few seconds while it ran): the stream's start, model,
+    attenuation, gaps and noise removed. Without them it is titled with its start,
     the file's last write less the audio it holds (a stalled disk's gaps are written as
     silence, so the length is wall time). Not the file's ``st_ctime``: on Linux that is the
     inode's last change, which every header sync moves.
@@ -238,15 +238,7 @@ def _recover_one(user_id: int, session_id: uuid.UUID, last_write: float) -> int 
         started = datetime.fromtimestamp(last_write - length, tz=timezone.get_current_timezone())
         details = LiveDetails(started, "", settings.DENOISE_ATTEN_LIM_DB)
     try:
-        rec = do_save_live_recording(
-            user,
-            session_id,
-            details.started_at,
-            details.model,
-            details.atten_lim_db,
-            details.gap_seconds,
-            details.db_removed,
-        )
+        rec = do_save_live_recording(user, session_id, details)
     except Exception:
         logger.exception(
             "[stream %s user=%s] could not recover the spooled recording",

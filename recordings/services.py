@@ -26,7 +26,10 @@ from users.services import friend_ids, session_is_valid
 
 from .audio import AudioError, AudioWriteError, OverLimit, OverSize, encode_flac
 from .jobs import SubmitJob, enqueue, job_json
+from .livesave import LiveDetails as LiveDetails  # re-exported
 from .livesave import do_save_live_recording as do_save_live_recording  # re-exported
+from .livesave import keep_live_figures as keep_live_figures  # re-exported
+from .livesave import kept_details as kept_details  # re-exported
 from .models import RecordingJob, StreamRecording
 from .quota import check_quota, lock_owner, quota_full
 from .quota import quota_usage as quota_usage  # re-exported: streams.host asks here

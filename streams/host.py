@@ -23,7 +23,7 @@ from aiortc import RTCSessionDescription
 from django.conf import settings
 
 from fc25_denoise.api import BadRequest, Conflict, Forbidden, TooMany
-from recordings.services import check_quota, quota_usage
+from recordings.services import check_quota, keep_live_figures, quota_usage
 from recordings.storage import spool_paths
 from users.events import publish_now
 from users.models import User
@@ -178,7 +178,7 @@ class LocalHub(SessionTable):
             await db(functools.partial(check_quota, status=409), user.pk, 1)
             # The row is the cross-process "live" lock: 409 if live elsewhere.
             channel = await self.node.channel()
-            await db(
+            row = await db(
                 services.do_begin_stream, user, session_id, prefs.model, prefs.atten_lim_db, channel
             )
         except BaseException:
@@ -196,7 +196,18 @@ class LocalHub(SessionTable):
                     self.runtime,
                     StreamIdentity(session_id, user.pk, user.username),
                     denoiser,
-                    SpoolTarget(spool.cleaned, spool.raw if prefs.record_raw else None),
+                    SpoolTarget(
+                        spool.cleaned,
+                        spool.raw if prefs.record_raw else None,
+                        functools.partial(
+                            keep_live_figures,
+                            spool,
+                            session_id,
+                            user.username,
+                            row.started_at,
+                            prefs.model,
+                        ),
+                    ),
                     self._finished,
                     functools.partial(self._listener_ended, user.username),
                     self._telemetry,

@@ -23,7 +23,7 @@ from django.utils import timezone
 from fc25_denoise.api import Conflict, Forbidden, NotFound
 from recordings.models import StreamRecording
 from recordings.recovery import recover_spool
-from recordings.services import do_save_live_recording
+from recordings.services import LiveDetails, do_save_live_recording, kept_details
 from recordings.storage import spool_paths
 from users.events import publish
 from users.logins import ended_logins
@@ -120,7 +120,7 @@ def do_begin_stream(
 def do_end_stream(
     user_id: int,
     session_id: uuid.UUID,
-    gap_seconds: float = 0.0,
+    gap_seconds: float | None = None,
     db_removed: list[float] | None = None,
     went_live: bool = True,
 ) -> StreamRecording | None:
@@ -128,9 +128,11 @@ def do_end_stream(
     (``streaming_status``) and the broadcaster's pages (``live_ended``, once the row is gone).
 
     ``gap_seconds``: recorded audio the live process could not write in time
-    (replaced by silence); the recording keeps it. ``went_live`` False: a start that
-    failed before its offer was answered; its broadcaster's pages never knew of it and get
-    no ``live_ended``.
+    (replaced by silence); ``db_removed``: dB of noise removed per second; the recording
+    keeps both. None (a stream whose process died: the figures were in its memory): the
+    figures that process kept beside the spool while it ran (:func:`_live_details`).
+    ``went_live`` False: a start that failed before its offer was answered; its
+    broadcaster's pages never knew of it and get no ``live_ended``.
 
     The recording's length is read from its spool file. If storing fails (storage
     down), the spool files stay for :func:`~recordings.recovery.recover_spool`
@@ -143,18 +145,10 @@ def do_end_stream(
         spool_paths(user_id, session_id).remove()
         logger.info("[stream %s user=%s] account deleted: nothing saved", session_id, user_id)
         return None
-    stream = ActiveStream.objects.filter(session_id=session_id).first()
     recording = None
     try:
-        recording = do_save_live_recording(
-            user,
-            session_id,
-            stream.started_at if stream else timezone.now(),
-            stream.model if stream else "",
-            stream.atten_lim_db if stream else settings.DENOISE_ATTEN_LIM_DB,
-            gap_seconds,
-            db_removed,
-        )
+        details = _live_details(user_id, session_id, gap_seconds, db_removed)
+        recording = do_save_live_recording(user, session_id, details)
     except Exception:
         logger.exception(
             "[stream %s user=%s] could not store the recording; spool kept for recovery",
@@ -178,6 +172,30 @@ def do_end_stream(
                 },
             )
     return recording
+
+
+def _live_details(
+    user_id: int, session_id: uuid.UUID, gap_seconds: float | None, db_removed: list[float] | None
+) -> LiveDetails:
+    """What a live session's recording is saved with: its start, model and attenuation
+    from its live row (the attenuation the latest the broadcaster chose), else from the
+    details its process kept beside the spool; its figures as given, else as kept (a
+    process that died: up to its last few seconds), else none."""
+    stream = ActiveStream.objects.filter(session_id=session_id).first()
+    kept = None
+    if stream is None or gap_seconds is None or db_removed is None:
+        kept = kept_details(spool_paths(user_id, session_id))
+    if stream is not None:
+        start, model, atten = stream.started_at, stream.model, stream.atten_lim_db
+    elif kept is not None:
+        start, model, atten = kept.started_at, kept.model, kept.atten_lim_db
+    else:
+        start, model, atten = timezone.now(), "", settings.DENOISE_ATTEN_LIM_DB
+    if gap_seconds is None:
+        gap_seconds = kept.gap_seconds if kept is not None else 0.0
+    if db_removed is None:
+        db_removed = kept.db_removed if kept is not None else []
+    return LiveDetails(start, model, atten, gap_seconds, list(db_removed))
 
 
 def clear_stale_streams() -> tuple[int, int]:

@@ -53,6 +53,8 @@ class LiveConfig:
     """Seconds a stream may fall behind real time before frames are dropped."""
     spool_buffer: float = 5.0
     """Seconds of recording that may wait for a slow disk before audio is lost (a gap)."""
+    figures_every: float = 5.0
+    """Seconds between two keepings of a live recording's figures beside its spool."""
     workers: int = 2
     """Inference threads (one per core)."""
     batching: bool = True

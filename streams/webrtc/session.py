@@ -31,6 +31,7 @@ from denoise.constants import PACKET_SAMPLES
 
 from .decode import DecodeErrors, decode_in_batches
 from .fanout import Fanout, prefer_opus
+from .figures import FiguresKeeper
 from .levels import Level
 from .listeners import ListenerSet
 from .pace import RealTimeGate
@@ -114,6 +115,17 @@ class BroadcastSession:
             stream, self._meter, self._listeners, on_telemetry, self.log, budget_s=budget
         )
         self._spool = runtime.spool_writer(spool.cleaned, spool.raw, self.log)
+        self._figures = None
+        if spool.keep_figures is not None:
+            self._figures = FiguresKeeper(
+                spool.keep_figures,
+                self._spool,
+                self._meter,
+                lambda: self._denoiser.atten_lim_db,
+                runtime.spool,
+                self.log,
+                every_s=self._config.figures_every,
+            )
         self._pump: asyncio.Task[None] | None = None
         self._watchdog: asyncio.Task[None] | None = None
         self._stopping: asyncio.Task[SessionResult] | None = None
@@ -202,6 +214,8 @@ class BroadcastSession:
             )
             self._pump = asyncio.create_task(self._run_pump(self._source))
             self._telemetry.start(self._source)
+            if self._figures is not None:
+                self._figures.start()
 
         @pc.on("connectionstatechange")
         async def on_state() -> None:
@@ -315,6 +329,8 @@ class BroadcastSession:
         if self._watchdog is not None and self._watchdog is not asyncio.current_task():
             self._watchdog.cancel()
         await self._telemetry.stop()  # bounded: it does not wait for a stuck publish
+        if self._figures is not None:
+            await self._figures.stop()  # before the save, which removes what it kept
         await self._listeners.end_all("ended")
         if self._source is not None:
             self._source.stop()

@@ -40,12 +40,21 @@ class StreamIdentity:
     username: str
 
 
+KeepFigures = Callable[[float, list[float], float], bool]
+"""(Worker thread.) Keeps a live recording's figures so far beside its spool: the seconds
+of gaps, the dB removed in each second, the attenuation limit now; whether they were
+kept. Never raises."""
+
+
 @dataclass(frozen=True)
 class SpoolTarget:
-    """Where a session records: the cleaned WAV, and the raw one (None: not kept)."""
+    """Where a session records: the cleaned WAV, the raw one (None: not kept), and what
+    keeps its figures beside them while it runs (None: nothing does;
+    :mod:`.figures`)."""
 
     cleaned: Path
     raw: Path | None
+    keep_figures: KeepFigures | None = None
 
 
 @dataclass(frozen=True)

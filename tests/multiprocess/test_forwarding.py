@@ -6,7 +6,8 @@ through B and hears her denoised; a settings change through B reaches the
 stream before its answer; Carol's offer to the full A is hosted by B; a request
 forwarded to a hung A gets 503; Alice stops through B and gets her recording.
 Then A is killed mid-stream: Bob's presence socket (on B) hears the stream end
-within three heartbeats, and A's restart saves the recording from its spool.
+within three heartbeats, and A's restart saves the recording from its spool, with the
+figures A kept beside it while the stream ran (model, dB removed per second).
 """
 
 from __future__ import annotations
@@ -121,7 +122,7 @@ async def scenario(a: Node, b: Node, env: dict[str, str]) -> dict[str, Any]:
 
         await go_live(alice_a, pcs)
         seen["alice_host_2"] = host_of(env, "alice")
-        await asyncio.sleep(2.0)  # some audio on A's spool
+        await asyncio.sleep(3.0)  # some audio (and its kept figures) on A's spool
         seen["live_before_kill"] = await drain(bob_ws)
         a.proc.kill()  # SIGKILL: no shutdown of any kind
         killed = time.monotonic()
@@ -141,6 +142,7 @@ def test_any_process_answers_for_every_stream(shared_env, tmp_path: Path):
         "FC25_MAX_LIVE_STREAMS": "1",
         "FC25_STREAM_HEARTBEAT": str(HEARTBEAT_S),
         "FC25_FORWARD_TIMEOUT": str(FORWARD_TIMEOUT_S),
+        "FC25_LIVE_FIGURES_EVERY": "0.5",
     }
     a = Node("a", shared_env, tmp_path, **settings).start()
     b = Node("b", shared_env, tmp_path, **settings).start()
@@ -172,6 +174,13 @@ def test_any_process_answers_for_every_stream(shared_env, tmp_path: Path):
             assert time.monotonic() < deadline, a.log_text()[-3000:]
             time.sleep(0.2)
         assert not list((a.data / "spool").glob("*/*.wav"))
+        # B's sweep took the row: the figures A kept say how it was cleaned.
+        model, db_removed = query(
+            shared_env,
+            "SELECT r.model, r.db_removed FROM recordings_streamrecording r JOIN users_user u "
+            "ON u.id = r.owner_id WHERE u.username = 'alice' ORDER BY r.id DESC LIMIT 1",
+        )[0]
+        assert model == "dfn3-onnx" and len(db_removed) >= 1, (model, db_removed)
     finally:
         a.stop()
         b.stop()

@@ -25,7 +25,13 @@ def write(path: Path, **env: str) -> subprocess.CompletedProcess[str]:
 
 def test_fresh_secrets_and_ports_from_the_environment(tmp_path: Path) -> None:
     first, second = tmp_path / "a.env", tmp_path / "b.env"
-    write(first, FC25_HTTPS_PORT="18443", FC25_PG_PORT="25432", FC25_FORCE_RELAY="1")
+    write(
+        first,
+        FC25_HTTPS_PORT="18443",
+        FC25_PG_PORT="25432",
+        FC25_FORCE_RELAY="1",
+        FC25_ADMIN_NETWORKS="10.8.0.0/16",
+    )
     write(second)
     a, b = read_env(first), read_env(second)
     assert stat.S_IMODE(first.stat().st_mode) == 0o600
@@ -33,6 +39,7 @@ def test_fresh_secrets_and_ports_from_the_environment(tmp_path: Path) -> None:
     assert b["FC25_PUBLIC_URL"] == "https://localhost"
     assert a["DATABASE_URL"].endswith("@127.0.0.1:25432/fc25")
     assert a["FC25_FORCE_RELAY"] == "1" and "FC25_FORCE_RELAY" not in b
+    assert a["FC25_ADMIN_NETWORKS"] == "10.8.0.0/16" and "FC25_ADMIN_NETWORKS" not in b
     for key in ("SECRET_KEY", "FC25_TURN_SECRET", "FC25_PG_PASSWORD", "FC25_METRICS_TOKEN"):
         assert len(a[key]) >= 32 and a[key] != b[key], key
     assert a["FC25_TURN_URLS"].startswith("turn:localhost:3478?transport=udp")

@@ -21,6 +21,7 @@ from django.utils import timezone
 
 from recordings import livesave, services
 from recordings.audio import AudioWriteError, encode_flac
+from recordings.livesave import LiveDetails
 from recordings.models import RecordingJob, StreamRecording
 from recordings.recovery import recover_spool
 from recordings.storage import spool_paths
@@ -98,7 +99,9 @@ def test_a_live_recording_whose_raw_track_cannot_be_written_keeps_its_spool(
 
     monkeypatch.setattr(livesave, "encode_flac", limited(room))
     with pytest.raises(AudioWriteError):
-        services.do_save_live_recording(alice, session_id, timezone.now(), "identity", 100.0)
+        services.do_save_live_recording(
+            alice, session_id, LiveDetails(timezone.now(), "identity", 100.0)
+        )
     assert not StreamRecording.objects.exists()
     assert paths.cleaned.exists() and paths.raw.exists()  # kept for recovery
 

@@ -11,7 +11,7 @@ import pytest
 import soundfile as sf
 from django.utils import timezone
 
-from recordings.livesave import do_save_live_recording
+from recordings.livesave import LiveDetails, do_save_live_recording
 from recordings.storage import spool_paths
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -26,7 +26,7 @@ def test_an_unreadable_raw_track_leaves_the_cleaned_recording(friends: Any, capl
     sf.write(paths.cleaned, tone, 48_000, subtype="PCM_16")
     paths.raw.write_bytes(b"RIFF not really a wave file")
 
-    rec = do_save_live_recording(alice, session_id, timezone.now(), "identity", 100.0)
+    rec = do_save_live_recording(alice, session_id, LiveDetails(timezone.now(), "identity", 100.0))
 
     assert rec is not None and rec.file.name and rec.raw_file.name == ""
     assert rec.duration == pytest.approx(1.0)

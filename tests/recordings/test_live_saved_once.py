@@ -27,6 +27,7 @@ from django.db import OperationalError, transaction
 from django.utils import timezone
 
 from recordings import livesave
+from recordings.livesave import LiveDetails
 from recordings.models import StreamRecording
 from recordings.recovery import recover_spool
 from recordings.storage import SpoolPaths, spool_paths
@@ -136,7 +137,9 @@ def test_of_two_racing_saves_the_first_recording_stays(friends, monkeypatch):
         return real_store(local, name)
 
     monkeypatch.setattr(livesave, "store_file", store_while_another_saves)
-    rec = livesave.do_save_live_recording(alice, session_id, timezone.now(), "identity", 100.0)
+    rec = livesave.do_save_live_recording(
+        alice, session_id, LiveDetails(timezone.now(), "identity", 100.0)
+    )
 
     assert rec is not None and rec.pk == other[0].pk
     assert StreamRecording.objects.count() == 1
@@ -165,7 +168,9 @@ def test_files_stored_before_the_database_went_away_are_deleted(friends, monkeyp
     monkeypatch.setattr(livesave, "store_file", store_then_database_away)
     monkeypatch.setattr(transaction.Atomic, "__enter__", enter)
     with pytest.raises(OperationalError):
-        livesave.do_save_live_recording(alice, session_id, timezone.now(), "identity", 100.0)
+        livesave.do_save_live_recording(
+            alice, session_id, LiveDetails(timezone.now(), "identity", 100.0)
+        )
     monkeypatch.setattr(transaction.Atomic, "__enter__", real_enter)
 
     assert stored(alice) == []

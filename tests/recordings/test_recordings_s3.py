@@ -17,7 +17,7 @@ from django.utils import timezone
 
 from recordings.models import StreamRecording
 from recordings.s3range import S3RangeFile
-from recordings.services import do_save_live_recording
+from recordings.services import LiveDetails, do_save_live_recording
 from recordings.storage import spool_paths
 from tests.servers import free_port
 
@@ -116,7 +116,7 @@ def test_live_recording_is_stored_on_s3(s3, alice):
     paths.cleaned.parent.mkdir(parents=True)
     sf.write(paths.cleaned, signal(1.0), 48_000, subtype="PCM_16")
     sf.write(paths.raw, signal(1.0, seed=1), 48_000, subtype="PCM_16")
-    rec = do_save_live_recording(alice, session, timezone.now(), "identity", 100.0)
+    rec = do_save_live_recording(alice, session, LiveDetails(timezone.now(), "identity", 100.0))
     assert rec is not None and rec.duration == pytest.approx(1.0)
     assert keys(s3) == sorted([rec.file.name, rec.raw_file.name])
     assert not paths.cleaned.exists() and not paths.raw.exists()
@@ -145,7 +145,7 @@ def test_storage_outage_keeps_the_spool_for_recovery(s3, settings, alice):
     paths.cleaned.parent.mkdir(parents=True)
     sf.write(paths.cleaned, signal(1.0), 48_000, subtype="PCM_16")
     with pytest.raises(EndpointConnectionError):
-        do_save_live_recording(alice, session, timezone.now(), "identity", 100.0)
+        do_save_live_recording(alice, session, LiveDetails(timezone.now(), "identity", 100.0))
     assert paths.cleaned.exists() and not StreamRecording.objects.exists()
     settings.STORAGES = good  # storage is back (the local media folder here)
     assert clear_stale_streams() == (0, 1)

@@ -18,7 +18,7 @@ import soundfile as sf
 from django.utils import timezone
 
 from recordings import livesave
-from recordings.livesave import do_save_live_recording
+from recordings.livesave import LiveDetails, do_save_live_recording
 from recordings.models import StreamRecording
 from recordings.recovery import recover_spool
 from recordings.storage import spool_paths
@@ -50,7 +50,9 @@ def test_a_failed_save_keeps_the_details_and_the_recovery_uses_them(friends: Any
     started = timezone.now() - timedelta(hours=3)
     monkeypatch.setattr(livesave, "store_file", refuse_to_store)
     with pytest.raises(StorageDown):
-        do_save_live_recording(alice, session_id, started, "dfn3-onnx", 12.0, 0.42, [3.5, 7.25])
+        do_save_live_recording(
+            alice, session_id, LiveDetails(started, "dfn3-onnx", 12.0, 0.42, [3.5, 7.25])
+        )
     assert paths.cleaned.exists() and paths.raw.exists() and paths.details.exists()
     monkeypatch.undo()  # storage is back
 
