@@ -10,7 +10,8 @@ from fc25_denoise.api import BadRequest, Forbidden
 
 from .webrtc.candidates import reachable_candidates, trusted_peers
 from .webrtc.levels import Level
-from .webrtc.peer import Log, OfferError, Role, check_offer
+from .webrtc.logs import Log
+from .webrtc.peer import OfferError, Role, check_offer
 from .webrtc.session import BroadcastSession
 
 

@@ -41,6 +41,7 @@ from denoise.batching import BatchScheduler, SchedulerClosed
 from denoise.constants import SAMPLE_RATE
 from fc25_denoise.ratelog import EventsLog
 
+from .logs import Log
 from .pace import RealTimeGate, packet_seconds
 
 logger = logging.getLogger(__name__)
@@ -49,8 +50,6 @@ _TIME_BASE = fractions.Fraction(1, SAMPLE_RATE)
 
 LOG_EVERY_S = 10.0
 """Undecodable packets are logged at most this often per stream (the first at once)."""
-
-Log = logging.Logger | logging.LoggerAdapter[logging.Logger]
 
 
 class DecodeErrors:

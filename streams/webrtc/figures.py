@@ -14,7 +14,8 @@ from concurrent.futures import Executor
 
 from denoise.constants import SAMPLE_RATE
 
-from .spool import Log, SpoolWriter
+from .logs import Log
+from .spool import SpoolWriter
 from .stream import KeepFigures
 from .telemetry import StreamMeter
 

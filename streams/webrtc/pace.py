@@ -13,7 +13,6 @@ most every :data:`LOG_EVERY_S`. A packet's length is read from its own header
 
 from __future__ import annotations
 
-import logging
 import time
 from collections.abc import Callable
 
@@ -21,6 +20,8 @@ from aiortc.rtcrtpparameters import RTCRtpCodecParameters
 
 from fc25_denoise.bucket import TokenBucket
 from fc25_denoise.ratelog import EventsLog
+
+from .logs import Log
 
 PACE_RATE = 1.02
 """Seconds of audio admitted per wall second: real time and 2 % for a sender's fast clock
@@ -42,8 +43,6 @@ UNKNOWN_PACKET_S = 0.02
 """What a packet whose length cannot be read counts (a browser's usual 20 ms)."""
 MAX_PACKET_S = 0.12
 """The longest packet Opus allows (RFC 6716, 3.2.5); a longer claim counts as this."""
-
-Log = logging.Logger | logging.LoggerAdapter[logging.Logger]
 
 
 def packet_seconds(codec: RTCRtpCodecParameters, payload: bytes) -> float:

@@ -15,9 +15,10 @@ from aiortc.rtp import RtpPacket
 from aiortc.sdp import MediaDescription, SessionDescription
 from aiortc.utils import uint16_add
 
+from .logs import Log
+
 logger = logging.getLogger(__name__)
 
-Log = logging.Logger | logging.LoggerAdapter[logging.Logger]
 
 MAX_SDP_CHARS = 32_000
 REJECTED = "The SDP offer was rejected:"

@@ -30,7 +30,8 @@ from denoise.base import Denoiser
 from denoise.batching import BatchScheduler
 from denoise.registry import create_denoiser
 
-from .spool import Log, SinkFactory, SpoolWriter, WavPairSink
+from .logs import Log
+from .spool import SinkFactory, SpoolWriter, WavPairSink
 
 SPOOL_THREADS = 2
 """Disk writers shared by the sessions (each session has at most one write in flight)."""

@@ -50,6 +50,8 @@ from denoise.base import Audio
 from denoise.constants import SAMPLE_RATE
 from fc25_denoise.backoff import backoff_s
 
+from .logs import Log
+
 BATCH_SAMPLES = SAMPLE_RATE // 10
 """Hand a batch to the drain every 100 ms of audio (5 packets)."""
 SYNC_EVERY_SAMPLES = SAMPLE_RATE
@@ -77,9 +79,6 @@ class SpoolSink(Protocol):
         """Finalize the files. Idempotent."""
         ...
 
-
-Log = logging.LoggerAdapter[logging.Logger] | logging.Logger
-"""A session's logger (its records say which stream and user they are about)."""
 
 SinkFactory = Callable[[Path, Path | None], SpoolSink]
 """``(cleaned_path, raw_path or None) -> sink``; the sink opens its files on first write."""

@@ -14,8 +14,11 @@ from streams.hub import LiveHub
 from streams.models import ActiveStream
 from tests.live.conftest import ArrayTrack, Capture, LiveClient, wait_until
 
-REVOKE_WITHIN_S = 1.0
-"""The contract: access ends this soon after the change that ended it."""
+ENDED_WITHIN_S = 10.0
+"""How long a test waits for access to end: a bound for a loaded machine, not the contract.
+The contract (a change that ends access ends it now) is checked by the path instead: with
+the periodic checks held off (``no_access_polling``, tests/live/conftest.py) only the
+change's own event can end it; with ``fast_access_check`` the test says which path did."""
 AUDIT_S = 0.3
 """The access check's period under ``fast_access_check`` (tests/live/conftest.py)."""
 

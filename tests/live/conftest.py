@@ -164,6 +164,18 @@ def fast_access_check(monkeypatch):
 
 
 @pytest.fixture
+def no_access_polling(monkeypatch):
+    """No periodic check ends a listen or closes a socket during the test (the live access
+    check, the presence sockets' login rechecks): what ends access is the change's own
+    event, as the contract wants, however long the test waits for it."""
+    from streams import accesswatch
+    from users import consumers
+
+    monkeypatch.setattr(accesswatch, "AUDIT_EVERY_S", 3600.0)
+    monkeypatch.setattr(consumers, "LOGIN_RECHECK_S", 3600.0)
+
+
+@pytest.fixture
 async def other(hub):
     """A second "process" (another hub on this loop, its own node): a test hands requests
     to it with ``runtime.replace_live_hub(other)``. Placeholders a test put in its

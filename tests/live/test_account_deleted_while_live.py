@@ -13,7 +13,7 @@ from django.conf import settings as django_settings
 from recordings.models import StreamRecording
 from streams.models import ActiveStream
 from tests.live.access_helpers import (
-    REVOKE_WITHIN_S,
+    ENDED_WITHIN_S,
     assert_audio_stopped,
     listening,
     presence_socket,
@@ -22,7 +22,10 @@ from tests.live.conftest import wait_until
 from tests.presence.helpers import wait_for
 from users.models import User
 
-pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("identity_model")]
+pytestmark = [
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.usefixtures("identity_model", "no_access_polling"),
+]
 
 
 def delete_account(user_id: int) -> None:
@@ -40,7 +43,7 @@ async def test_deleting_a_live_account_ends_its_stream(clients, hub):
 
     await wait_until(lambda: hub.session_for(alice_id) is None, timeout=5)
     assert session.stopped
-    event = await wait_for(bob_ws, "listen_ended", REVOKE_WITHIN_S)
+    event = await wait_for(bob_ws, "listen_ended", ENDED_WITHIN_S)
     assert event["listen_id"] == listen_id
     await assert_audio_stopped(capture)
     assert not await ActiveStream.objects.aexists()

@@ -17,7 +17,7 @@ from django.contrib.sessions.models import Session
 from django.utils import timezone
 
 from tests.live.access_helpers import (
-    REVOKE_WITHIN_S,
+    ENDED_WITHIN_S,
     assert_audio_stopped,
     delete_row,
     listening,
@@ -28,7 +28,7 @@ from tests.live.conftest import LiveClient, wait_until
 from tests.presence.helpers import wait_for
 from users.sessionstore import SessionStore, end_expired
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("no_access_polling")]
 
 
 @pytest.fixture(autouse=True)
@@ -52,10 +52,10 @@ async def test_the_listen_and_the_socket_end_with_the_login(clients, hub, end):
 
     await end(bob)
 
-    await wait_until(lambda: session.listeners == 0, timeout=REVOKE_WITHIN_S)
-    event = await wait_for(bob_ws, "listen_ended", REVOKE_WITHIN_S)
+    await wait_until(lambda: session.listeners == 0, timeout=ENDED_WITHIN_S)
+    event = await wait_for(bob_ws, "listen_ended", ENDED_WITHIN_S)
     assert event["listen_id"] == listen_id and event["reason"] == "logged_out"
-    closed = await bob_ws.receive_output(timeout=REVOKE_WITHIN_S)
+    closed = await bob_ws.receive_output(timeout=ENDED_WITHIN_S)
     assert closed == {"type": "websocket.close", "code": 4401}
     await assert_audio_stopped(capture)
 

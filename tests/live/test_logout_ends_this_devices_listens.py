@@ -10,10 +10,10 @@ import pytest
 from asgiref.sync import sync_to_async
 
 from streams import access
-from tests.live.access_helpers import REVOKE_WITHIN_S, assert_audio_stopped, listening
+from tests.live.access_helpers import ENDED_WITHIN_S, assert_audio_stopped, listening
 from tests.live.conftest import LiveClient, wait_until
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("no_access_polling")]
 
 
 @pytest.fixture(autouse=True)
@@ -37,7 +37,7 @@ async def test_logout_on_one_device_keeps_the_other_devices_listen(clients, hub)
 
         # Logging out on the laptop ends the laptop's listen.
         assert (await bob_laptop.call("post", "/api/auth/logout/")).status_code == 204
-        await wait_until(lambda: session.listeners == 0, timeout=REVOKE_WITHIN_S)
+        await wait_until(lambda: session.listeners == 0, timeout=ENDED_WITHIN_S)
         await assert_audio_stopped(laptop_capture)
     finally:
         await bob_phone.close()
@@ -49,5 +49,5 @@ async def test_a_logout_without_a_named_login_ends_every_listen(clients, hub):
     _, capture = await listening(hub, alice, bob)
     session = hub.session_for(alice.user.pk)
     await sync_to_async(access.revoke_listener)(bob.user.pk)
-    await wait_until(lambda: session.listeners == 0, timeout=REVOKE_WITHIN_S)
+    await wait_until(lambda: session.listeners == 0, timeout=ENDED_WITHIN_S)
     await assert_audio_stopped(capture)

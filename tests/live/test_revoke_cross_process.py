@@ -13,7 +13,7 @@ import pytest
 from fc25_denoise import runtime
 from streams.models import ActiveStream
 from tests.live.access_helpers import (
-    REVOKE_WITHIN_S,
+    ENDED_WITHIN_S,
     assert_audio_stopped,
     listening,
     presence_socket,
@@ -21,7 +21,7 @@ from tests.live.access_helpers import (
 from tests.live.conftest import wait_until
 from tests.presence.helpers import wait_for
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("no_access_polling")]
 
 
 @pytest.fixture(autouse=True)
@@ -46,8 +46,8 @@ async def test_revoke_reaches_the_owning_process(clients, hub, method, path, rea
     try:
         assert other.session_for(alice.user.pk) is None  # not this process's stream
         assert (await bob.call(method, path)).status_code == 204
-        await wait_until(lambda: session.listeners == 0, timeout=REVOKE_WITHIN_S)
-        event = await wait_for(bob_ws, "listen_ended", REVOKE_WITHIN_S)
+        await wait_until(lambda: session.listeners == 0, timeout=ENDED_WITHIN_S)
+        event = await wait_for(bob_ws, "listen_ended", ENDED_WITHIN_S)
         assert event == {**event, "listen_id": listen_id, "reason": reason}
     finally:
         runtime.replace_live_hub(hub)
