@@ -43,6 +43,9 @@ class AdminNetworks:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        if request.path.startswith(ADMIN_PREFIX) and not admin_reachable(request):
+        path = request.path_info
+        # "/admin" too: its redirect to "/admin/" (APPEND_SLASH) would say there is one.
+        is_admin = path.startswith(ADMIN_PREFIX) or path == ADMIN_PREFIX.rstrip("/")
+        if is_admin and not admin_reachable(request):
             raise Http404("No such page.")
         return self.get_response(request)

@@ -365,6 +365,9 @@ ADMIN_NETWORKS = env_networks("FC25_ADMIN_NETWORKS")
 ICE_ALLOWED_PEERS = env_networks("FC25_ICE_ALLOWED_PEERS")
 """More addresses (or networks, ``10.0.5.0/24``) whose ICE candidates are tried whatever
 ``ICE_PRIVATE_PEERS`` says: a TURN server on a private network, named by host name."""
+TURN_EXTERNAL_IP = env_ip("FC25_TURN_EXTERNAL_IP")
+"""The bundled coturn's public address behind NAT (deploy/infra/coturn.sh): this host's,
+so the ICE filter tries it only on the relay ports, as it does ``PUBLIC_IP``."""
 TURN_RELAY_PORTS = (
     env_int("FC25_TURN_MIN_PORT", 49152, minimum=1, maximum=65535),
     env_int("FC25_TURN_MAX_PORT", 65535, minimum=1, maximum=65535),

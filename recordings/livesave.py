@@ -148,7 +148,7 @@ def keep_details(
         "gap_seconds": details.gap_seconds,
         "db_removed": details.db_removed,
     }
-    partial = paths.details.with_name(paths.details.name + ".part")
+    partial = paths.details_part
     try:
         paths.details.parent.mkdir(parents=True, exist_ok=True)
         partial.write_text(json.dumps(record))

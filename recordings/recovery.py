@@ -109,7 +109,7 @@ def recover_spool(
     """
     sweep_scratch()  # the temporary files a killed import or job left behind
     root = Path(settings.SPOOL_DIR)
-    _remove_saved_leftovers(root, idle_s)
+    _remove_leftovers(root, idle_s, active_sessions)
     backoff = backoff or RetryBackoff()
     found = sorted(root.glob("*/*.cleaned.wav"))
     if not found or not backoff.ready():
@@ -158,29 +158,36 @@ _REPORTED: set[Path] = set()
 heartbeats)."""
 
 
-def _remove_saved_leftovers(root: Path, idle_s: float) -> None:
-    """Remove the raw spool file and the details (:mod:`.livesave`) left alone, their
-    session's recording saved: a process killed between the removal of a saved session's
-    spool files leaves them, and nothing else would ever remove them (recovery starts
-    from the cleaned files)."""
-    for left in root.glob("*/*.*"):
-        if left.name.endswith(".cleaned.wav"):
-            continue
+def _remove_leftovers(
+    root: Path, idle_s: float, active_sessions: Callable[[], set[uuid.UUID]]
+) -> None:
+    """Remove the spool files left without their cleaned WAV: a raw file, the details
+    (:mod:`.livesave`), a details write a kill cut short. Recovery starts from the cleaned
+    file, so nothing else would ever remove them: a process killed between the removals
+    of a session's spool files, after its save or after a save that found nothing
+    recorded, leaves them. Kept while their session is live (``active_sessions``, asked
+    after the folder is listed, as :func:`recover_spool` does) or written to within
+    ``idle_s`` seconds."""
+    lefts = [p for p in root.glob("*/*.*") if not p.name.endswith(".cleaned.wav")]
+    if not lefts:
+        return
+    active = active_sessions()
+    for left in lefts:
         cleaned = left.with_name(left.name.split(".")[0] + ".cleaned.wav")
         try:
             session_id = uuid.UUID(left.name.split(".")[0])
-            if cleaned.exists() or time.time() - left.stat().st_mtime < idle_s:
+            if session_id in active or cleaned.exists():
+                continue
+            if time.time() - left.stat().st_mtime < idle_s:
                 continue
         except (ValueError, OSError):
-            continue
-        if saved_recording(session_id) is None:
             continue
         try:
             left.unlink(missing_ok=True)
         except OSError as exc:
             logger.warning("[stream %s] spool file %s not removed: %s", session_id, left, exc)
             continue
-        logger.info("[stream %s] spool file %s left after its save removed", session_id, left.name)
+        logger.info("[stream %s] spool file %s left alone, removed", session_id, left.name)
 
 
 @contextlib.contextmanager

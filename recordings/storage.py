@@ -36,12 +36,18 @@ class SpoolPaths:
     raw: Path
     details: Path
 
+    @property
+    def details_part(self) -> Path:
+        """Where the details are written before they are renamed into place."""
+        return self.details.with_name(self.details.name + ".part")
+
     def remove(self) -> None:
-        """Remove all three, the cleaned file first: recovery starts from it, and it
-        removes the others it finds left alone for a saved session."""
+        """Remove them all, the cleaned file first: recovery starts from it, and it
+        removes the others it finds left alone."""
         self.cleaned.unlink(missing_ok=True)
         self.raw.unlink(missing_ok=True)
         self.details.unlink(missing_ok=True)
+        self.details_part.unlink(missing_ok=True)
 
 
 SPOOL_SUFFIXES = (".cleaned.wav", ".raw.wav", ".details.json")

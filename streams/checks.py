@@ -37,11 +37,12 @@ def reachable_offer(offer: RTCSessionDescription, log: Log) -> RTCSessionDescrip
     answer: the connection then fails as any unreachable one does."""
     if settings.ICE_PRIVATE_PEERS:
         return offer
-    trusted = trusted_peers(settings.TURN_URLS, settings.PUBLIC_IP, settings.TURN_RELAY_PORTS)
+    public = (settings.PUBLIC_IP, settings.TURN_EXTERNAL_IP)
+    trusted = trusted_peers(settings.TURN_URLS, public, settings.TURN_RELAY_PORTS)
     sdp, dropped = reachable_candidates(offer.sdp, trusted, settings.ICE_ALLOWED_PEERS)
     if not dropped:
         return offer
-    log.info("ICE candidates not tried (not public addresses): %s", dropped)
+    log.info("ICE candidates not tried (private, or this host off the relay ports): %s", dropped)
     return RTCSessionDescription(sdp=sdp, type=offer.type)
 
 

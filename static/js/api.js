@@ -52,14 +52,17 @@ async function csrfToken() {
  * @param {string} method  GET, POST, PATCH, DELETE
  * @param {string} path    e.g. "/api/friends/"
  * @param {object} [data]  JSON body for unsafe methods
- * @param {{keepalive?: boolean}} [options]  keepalive: the request outlives the page
- *   (sent from pagehide, which would otherwise cancel it); the body must stay under 64 KB
+ * @param {{keepalive?: boolean, timeoutMs?: number}} [options]  keepalive: the request
+ *   outlives the page (sent from pagehide, which would otherwise cancel it); the body must
+ *   stay under 64 KB. timeoutMs: give up after that long (an ApiError with status 0), for
+ *   a request whose answer something on the page waits for.
  */
-export async function api(method, path, data, { keepalive = false } = {}) {
+export async function api(method, path, data, { keepalive = false, timeoutMs = 0 } = {}) {
   method = method.toUpperCase();
   const headers = { Accept: "application/json" };
   const init = { method, headers, credentials: "same-origin" };
   if (keepalive) init.keepalive = true;
+  if (timeoutMs > 0) init.timeoutMs = timeoutMs;
   if (!SAFE_METHODS.has(method)) {
     headers["X-CSRFToken"] = await csrfToken();
     if (data !== undefined) {
@@ -89,15 +92,25 @@ const STATUS_TEXT = {
   503: "The service is unavailable right now. Please try again later.",
 };
 
-/** fetch(), then parse the JSON answer or throw an ApiError. */
-async function send(path, init) {
+/** fetch(), then parse the JSON answer or throw an ApiError (`init.timeoutMs`: see api()). */
+async function send(path, { timeoutMs = 0, ...init }) {
+  // A timer of the page's own (not AbortSignal.timeout): it runs on the page's clock.
+  const controller = timeoutMs > 0 ? new AbortController() : null;
+  const timer = controller ? setTimeout(() => controller.abort(), timeoutMs) : null;
+  if (controller) init.signal = controller.signal;
   let resp;
+  let text;
   try {
     resp = await fetch(path, init);
+    text = await resp.text();
   } catch (err) {
+    if (controller && controller.signal.aborted) {
+      throw new ApiError(0, "The server did not answer in time. Please try again.");
+    }
     throw new ApiError(0, "Cannot reach the server. Check your connection.");
+  } finally {
+    clearTimeout(timer);
   }
-  const text = await resp.text();
   let body = null;
   if (text) {
     try {

@@ -74,6 +74,10 @@ async function negotiate(pc, path, extra = {}, undo = () => {}) {
   return answer;
 }
 
+/** How long a level change may wait for its answer (the server answers once the stream's
+ *  process applied it, at most a forwarded call's few seconds); the select waits for it. */
+const LEVEL_TIMEOUT_MS = 15_000;
+
 /** The route of one listen (its level, its end). */
 function listenPath(listenId) {
   return `/api/webrtc/listen/${encodeURIComponent(listenId)}/`;
@@ -245,7 +249,7 @@ export async function listen(username, audioEl, { onState, level = "full" } = {}
     level: answer.level || level,
     /** Switch to another level on the same connection (the server answers once it applies). */
     async setLevel(wanted) {
-      const reply = await api("PATCH", path, { level: wanted });
+      const reply = await api("PATCH", path, { level: wanted }, { timeoutMs: LEVEL_TIMEOUT_MS });
       this.level = reply.level;
       return reply.level;
     },

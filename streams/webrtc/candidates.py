@@ -9,8 +9,11 @@ multicast, reserved, documentation) and those named by host name (mDNS ``.local`
 resolve to private addresses; any other name could), except the TURN servers' own
 addresses and this host's on the relays' ports (:func:`trusted_peers`): a relayed client's
 candidate is the relay, which the bundled deployment runs on this host. This host's own
-addresses (its interfaces', ``FC25_PUBLIC_IP``) on any other port are dropped, public or
-not: they would reach the services this host runs. A browser on the internet reaches the
+addresses (its interfaces', ``FC25_PUBLIC_IP``, ``FC25_TURN_EXTERNAL_IP``) on any other
+port are dropped, public or not, and whatever ``FC25_ICE_ALLOWED_PEERS`` says: they would
+reach the services this host runs. (A client behind the same NAT as a home server names
+that shared address in its server-reflexive candidate: dropped, it still connects through
+the checks it sends itself, or through TURN.) A browser on the internet reaches the
 server through its public (server-reflexive) or relayed candidates, which stay.
 ``FC25_ICE_PRIVATE_PEERS`` keeps every candidate, for one machine or a LAN (the default
 without ``FC25_PUBLIC_URL``); ``FC25_ICE_ALLOWED_PEERS`` names more addresses to keep (a
@@ -68,12 +71,15 @@ class Trusted:
 
 
 def trusted_peers(
-    turn_urls: Iterable[str], public_ip: str = "", ports: tuple[int, int] = (49152, 65535)
+    turn_urls: Iterable[str],
+    public_ips: Iterable[str] = (),
+    ports: tuple[int, int] = (49152, 65535),
 ) -> Trusted:
     """What :func:`reachable_candidates` trusts: the TURN servers (:func:`turn_addresses`)
-    and this host (:func:`host_addresses`, and ``public_ip``, the address it is reached
-    at through NAT) on the relays' ``ports``."""
-    own = host_addresses() | ({str(ipaddress.ip_address(public_ip))} if public_ip else set())
+    and this host (:func:`host_addresses`, and ``public_ips``, the addresses it is reached
+    at through NAT: ``FC25_PUBLIC_IP``, the bundled coturn's ``FC25_TURN_EXTERNAL_IP``) on
+    the relays' ``ports``."""
+    own = host_addresses() | {str(ipaddress.ip_address(ip)) for ip in public_ips if ip}
     return Trusted(relays=turn_addresses(turn_urls) | own, own=frozenset(own), ports=ports)
 
 
@@ -93,22 +99,27 @@ def reachable_candidates(
     returns it and the addresses dropped. ``trusted`` says what is kept or dropped for
     the relays and this host; addresses in ``allowed`` networks are kept on any port.
     Other lines, and candidates too short to name an address and port (aiortc's parser
-    refuses them later), are kept as they are."""
+    refuses them later), are kept as they are. A dropped candidate is named
+    ``address:port``."""
     kept: list[str] = []
     dropped: list[str] = []
-    for line in sdp.split("\n"):  # CRLF or bare LF: a kept line keeps its own ending
-        fields = line.split(" ")
+    # Lines and fields split exactly as aiortc's parser splits them (``splitlines``, then
+    # ``split`` on any whitespace): a tab, or a line break ``\n`` alone does not see, must
+    # not make this filter read another candidate than the one aiortc tries. A kept line
+    # keeps its own ending.
+    for line in sdp.splitlines(keepends=True):
+        fields = line.split()
         if (
             line.startswith("a=candidate:")
             and len(fields) >= 8
             and not _reachable(fields[4], _port(fields[5]), trusted, allowed)
         ):
-            dropped.append(fields[4])
+            dropped.append(f"{fields[4]}:{fields[5]}")
             continue
         kept.append(line)
     if dropped:
         kept = [line for line in kept if not line.startswith("a=end-of-candidates")]
-    return "\n".join(kept), dropped
+    return "".join(kept), dropped
 
 
 def _port(field: str) -> int:
@@ -136,13 +147,13 @@ def _reachable(address: str, port: int, trusted: Trusted, allowed: tuple[IPNetwo
         ip = ipaddress.ip_address(address)
     except ValueError:
         return False  # a host name: an mDNS .local name or any other, resolved to anything
-    if any(ip.version == net.version and ip in net for net in allowed):
-        return True
     name = str(ip)
     if name in trusted.relays and trusted.ports[0] <= port <= trusted.ports[1]:
         return True
     if name in trusted.own:
-        return False  # this host, off the relays' ports: its own services
+        return False  # this host, off the relays' ports (allowed networks or not): its services
+    if any(ip.version == net.version and ip in net for net in allowed):
+        return True
     if isinstance(ip, ipaddress.IPv6Address):
         teredo = ip.teredo
         inner_only = Trusted(own=trusted.own)  # a wrapped address is never a relay

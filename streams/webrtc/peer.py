@@ -23,8 +23,10 @@ logger = logging.getLogger(__name__)
 MAX_SDP_CHARS = 32_000
 REJECTED = "The SDP offer was rejected:"
 """How every error about the offer's content starts (the hub's errors too)."""
-_SDP_LINE = re.compile(r"[a-z]=[^\x00-\x08\x0a-\x1f\x7f]*")
-"""One SDP line (RFC 8866 section 5): a type letter, "=", then no control characters."""
+_SDP_LINE = re.compile(r"[a-z]=[^\x00-\x08\x0a-\x1f\x7f\x85\u2028\u2029]*")
+"""One SDP line (RFC 8866 section 5): a type letter, "=", then no control characters and
+none of the line breaks Python's ``splitlines`` (aiortc's parser) knows beyond them: what
+is one line here is one line there."""
 
 
 class OfferError(ValueError):

@@ -91,6 +91,9 @@ class LiveRuntime:
         self.setup = ThreadPoolExecutor(max_workers=2, thread_name_prefix="denoise-setup")
         self.codec = BatchScheduler(max_wait_ms=0, max_parallel=1, name="opus")
         self.spool = ThreadPoolExecutor(max_workers=SPOOL_THREADS, thread_name_prefix="spool")
+        # The figures beside each spool (streams/webrtc/figures.py) on their own thread: on
+        # a slow disk they hold it, not one of the threads the recordings' audio waits for.
+        self.figures = ThreadPoolExecutor(max_workers=1, thread_name_prefix="spool-figures")
         self._sink_factory = sink_factory
         self._closed = False
 
@@ -150,6 +153,7 @@ class LiveRuntime:
         self._closed = True
         self.setup.shutdown(wait=False, cancel_futures=True)
         self.spool.shutdown(wait=False)  # a write in flight finishes: files stay valid
+        self.figures.shutdown(wait=False)  # each stream's keeper awaited its own write
         self.codec.close()
         if self.inference is not None:
             self.inference.close()

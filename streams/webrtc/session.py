@@ -122,7 +122,7 @@ class BroadcastSession:
                 self._spool,
                 self._meter,
                 lambda: self._denoiser.atten_lim_db,
-                runtime.spool,
+                runtime.figures,
                 self.log,
                 every_s=self._config.figures_every,
             )

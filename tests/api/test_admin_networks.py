@@ -36,7 +36,7 @@ def admin_login(address: str, **extra: str):
 def test_outside_the_networks_there_is_no_admin(staff, settings):
     settings.ADMIN_NETWORKS = OFFICE
     outsider = Client(REMOTE_ADDR="198.51.100.7")
-    for path in ("/admin/", "/admin/login/", "/admin/users/user/"):
+    for path in ("/admin", "/admin/", "/admin/login/", "/admin/users/user/"):
         assert outsider.get(path, REMOTE_ADDR="198.51.100.7").status_code == 404, path
     assert admin_login("198.51.100.7").status_code == 404  # no form to guess at
     assert outsider.get("/healthz", REMOTE_ADDR="198.51.100.7").status_code == 200
@@ -63,6 +63,7 @@ def test_the_client_is_the_one_the_trusted_proxy_saw(staff, settings):
 def test_unset_the_admin_answers_everyone(staff, settings):
     settings.ADMIN_NETWORKS = ()
     assert admin_login("198.51.100.7").status_code == 302
+    assert Client().get("/admin", REMOTE_ADDR="198.51.100.7").status_code == 301
 
 
 def test_the_setting_fails_loudly():

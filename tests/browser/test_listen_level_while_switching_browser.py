@@ -44,3 +44,35 @@ def test_level_select_waits_for_the_answer(live_server_url: str, fake_mic_browse
         expect(select).to_be_enabled()
         expect(select).to_have_value("light")
         expect(by_testid(bob, "listen-status")).to_have_text("The stream ended.")
+
+
+def test_a_level_change_never_answered_frees_the_select(
+    live_server_url: str, fake_mic_browser: Browser
+):
+    """A PATCH that never gets an answer (a hung proxy) gives up after its timeout: the
+    select is usable again, back at the level still playing, and the page says why."""
+    with identity_pair(fake_mic_browser, live_server_url) as p:
+        alice, bob = p.alice, p.bob
+        go_live(alice)
+        start_listening(bob, p.base, p.alice_name)
+        select = by_testid(bob, "listen-level")
+        expect(select).to_have_attribute("data-applied", "full")
+        held: list[Route] = []
+        bob.route(
+            "**/api/webrtc/listen/*/",
+            lambda route: (
+                held.append(route) if route.request.method == "PATCH" else route.continue_()
+            ),
+        )
+        bob.clock.install()  # the page's timers from here on run on the test's clock
+        select.select_option("light")
+        expect(select).to_be_disabled()
+        bob.clock.run_for(14_000)
+        expect(select).to_be_disabled()  # not yet: the server may still answer
+        bob.clock.run_for(2_000)
+        expect(select).to_be_enabled()
+        expect(select).to_have_value("full")
+        expect(by_testid(bob, "listen-status")).to_have_text(
+            "The server did not answer in time. Please try again."
+        )
+        assert len(held) == 1

@@ -72,7 +72,8 @@ def test_only_global_addresses_and_the_turn_servers_are_kept():
     lines += [candidate(a) for a in KEPT + DROPPED]
     lines += ["a=end-of-candidates", ""]
     sdp, dropped = reachable_candidates("\r\n".join(lines), TURN_AT_LOOPBACK)
-    assert dropped == DROPPED[1:]  # 127.0.0.1 is the (trusted) TURN server here
+    # 127.0.0.1 is the (trusted) TURN server here; a dropped one is named address:port
+    assert dropped == [f"{a}:{RELAY}" for a in DROPPED[1:]]
     assert candidate("127.0.0.1") in sdp and all(candidate(a) in sdp for a in KEPT)
     assert sdp.startswith("v=0\r\nm=audio") and sdp.endswith(candidate("127.0.0.1") + "\r\n")
     assert "a=end-of-candidates" not in sdp  # a list that lost some is no longer complete
@@ -86,7 +87,7 @@ def test_allowed_networks_are_kept():
     lines = [candidate("10.0.5.7"), candidate("10.0.6.1")]
     allowed = (ipaddress.ip_network("10.0.5.0/24"),)
     sdp, dropped = reachable_candidates("\n".join(lines), Trusted(), allowed)
-    assert sdp == candidate("10.0.5.7") and dropped == ["10.0.6.1"]
+    assert sdp == candidate("10.0.5.7") + "\n" and dropped == [f"10.0.6.1:{RELAY}"]
     any_port, _ = reachable_candidates(candidate("10.0.5.7", 53), Trusted(), allowed)
     assert any_port == candidate("10.0.5.7", 53)  # named by the deployer: any port
 
@@ -109,7 +110,35 @@ def test_this_host_and_private_relays_only_on_the_relay_ports():
     assert not kept("::ffff:8.8.4.4", 50000)  # a wrapped address is never a relay
     assert kept("8.8.8.8", 6379)  # someone else's public address: any port
     bad_port = "a=candidate:1 1 udp 2130706431 192.0.2.2 x typ host"
-    assert reachable_candidates(bad_port, trusted)[1] == ["192.0.2.2"]
+    assert reachable_candidates(bad_port, trusted)[1] == ["192.0.2.2:x"]
+    # This host in an allowed network is still this host: the relay ports only.
+    allowed = (ipaddress.ip_network("192.0.2.0/24"),)
+    assert reachable_candidates(candidate("192.0.2.2", 22), trusted, allowed)[1] == ["192.0.2.2:22"]
+    assert reachable_candidates(candidate("192.0.2.3", 22), trusted, allowed)[1] == []
+
+
+def test_the_filter_reads_a_candidate_as_aiortc_does():
+    """Tabs and the line breaks ``\\n`` alone does not see must not make the filter read
+    another candidate than the one aiortc's parser (``splitlines``, ``split``) tries."""
+    from aiortc.sdp import SessionDescription
+
+    tabbed = "a=candidate:1\t1\tudp\t2\t10.0.0.1\t22\ttyp\thost x y z 8.8.8.8 50000 q r"
+    joined = (
+        "a=candidate:1 1 udp 2 8.8.8.8 5000 typ host\u2028"
+        "a=candidate:2 1 udp 2 10.0.0.1 22 typ host"
+    )
+    head = "v=0\r\no=- 1 1 IN IP4 0.0.0.0\r\ns=-\r\nt=0 0\r\nm=audio 9 UDP/TLS/RTP/SAVPF 111\r\n"
+    for line in (tabbed, joined):
+        sdp, dropped = reachable_candidates(head + line + "\r\n", Trusted())
+        assert "10.0.0.1:22" in dropped, (line, dropped)
+        tried = SessionDescription.parse(sdp).media[0].ice_candidates
+        assert all(c.ip != "10.0.0.1" for c in tried), tried
+    # And the offer check refuses those line breaks outright.
+    from streams.webrtc.peer import OfferError, check_offer
+
+    for brk in ("\x85", "\u2028", "\u2029"):
+        with pytest.raises(OfferError, match="is not <type>=<value>"):
+            check_offer(head + f"a=candidate:1 1 udp 2 8.8.8.8 5000 typ host{brk}a=x\r\n")
 
 
 def test_turn_server_addresses_are_the_ip_literals_of_the_urls():
@@ -121,10 +150,11 @@ def test_turn_server_addresses_are_the_ip_literals_of_the_urls():
     ]
     assert turn_addresses(urls) == {"127.0.0.1", "::1"}
     # This host's own addresses too: the bundled TURN server relays from them.
-    trusted = trusted_peers(urls, "203.0.113.7", (49160, 59999))
-    assert trusted.relays == {"127.0.0.1", "::1", "203.0.113.7"} | host_addresses()
-    # This host: its interfaces' addresses and the one it is reached at through NAT.
-    assert trusted.own == {"203.0.113.7"} | host_addresses()
+    trusted = trusted_peers(urls, ("203.0.113.7", "", "198.51.100.4"), (49160, 59999))
+    nat = {"203.0.113.7", "198.51.100.4"}  # FC25_PUBLIC_IP, FC25_TURN_EXTERNAL_IP
+    assert trusted.relays == {"127.0.0.1", "::1"} | nat | host_addresses()
+    # This host: its interfaces' addresses and those it is reached at through NAT.
+    assert trusted.own == nat | host_addresses()
     assert trusted.ports == (49160, 59999)
     assert trusted_peers(urls).own == host_addresses()
     assert not any(a.startswith("127.") or a == "::1" for a in host_addresses())

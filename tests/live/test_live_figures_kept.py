@@ -62,7 +62,7 @@ async def wait_for_call(keep: Keep, count: int) -> None:
 
 @pytest.fixture
 def parts():
-    with ThreadPoolExecutor(1, thread_name_prefix="spool") as pool:
+    with ThreadPoolExecutor(1, thread_name_prefix="spool-figures") as pool:
         spool, meter, keep = FakeSpool(), FakeMeter(), Keep()
         log = logging.getLogger("tests.figures")
         keeper = FiguresKeeper(keep, spool, meter, lambda: 18.0, pool, log, every_s=0.05)
@@ -84,7 +84,7 @@ async def test_kept_on_a_worker_thread_while_audio_comes(parts):
     meter.removed_per_second.append(8.0)
     await wait_until(lambda: len(keep.calls) >= 2)
     assert keep.calls[1] == (0.1, [6.0, 7.5, 8.0], 18.0)
-    assert keep.threads and all(name.startswith("spool") for name in keep.threads)
+    assert keep.threads and all(name.startswith("spool-figures") for name in keep.threads)
     await keeper.stop()
 
 

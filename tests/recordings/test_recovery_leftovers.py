@@ -1,7 +1,9 @@
-"""Recovery's odd cases: a raw spool file left alone after its session was saved is
-removed (a kill between the removal of the two files left it for good, since recovery
-starts from the cleaned files), and a spool file that cannot be opened is logged once,
-where it had been skipped without a word at every pass."""
+"""Recovery's odd cases: spool files left alone without their cleaned WAV (a raw file,
+the details, a details write cut short) are removed, whether their session was saved or
+found nothing to save (a kill between the removals left them for good, since recovery
+starts from the cleaned files), unless their session is live; and a spool file that
+cannot be opened is logged once, where it had been skipped without a word at every
+pass."""
 
 from __future__ import annotations
 
@@ -27,20 +29,39 @@ def write_wav(path, seconds: float = 1.0) -> None:
     sf.write(path, tone, 48_000, subtype="PCM_16")
 
 
-def test_a_saved_sessions_lone_raw_file_is_removed(friends: Any):
+def test_files_left_without_their_cleaned_wav_are_removed(friends: Any):
     alice = friends[0]
-    saved, unsaved = uuid.uuid4(), uuid.uuid4()
+    saved, unsaved, live = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
     StreamRecording.objects.create(
         owner=alice, title="t", file="recordings/x.flac", session_id=saved
     )
-    write_wav(spool_paths(alice.pk, saved).raw)
-    write_wav(spool_paths(alice.pk, unsaved).raw)
+    for session in (saved, unsaved, live):
+        paths = spool_paths(alice.pk, session)
+        write_wav(paths.raw)
+        paths.details.write_text("{}")
+        paths.details_part.write_text("{")  # a details write a kill cut short
 
-    assert recover_spool(set) == 0
+    assert recover_spool(lambda: {live}) == 0
 
-    assert not spool_paths(alice.pk, saved).raw.exists()
-    assert spool_paths(alice.pk, unsaved).raw.exists()  # not known to be saved: kept
+    for session in (saved, unsaved):
+        paths = spool_paths(alice.pk, session)
+        left = [p for p in (paths.raw, paths.details, paths.details_part) if p.exists()]
+        assert left == [], (session, left)
+    paths = spool_paths(alice.pk, live)  # its stream runs in another process: all kept
+    assert paths.raw.exists() and paths.details.exists() and paths.details_part.exists()
     assert StreamRecording.objects.count() == 1
+
+
+def test_a_sessions_spool_removal_takes_every_file(friends: Any):
+    paths = spool_paths(friends[0].pk, uuid.uuid4())
+    write_wav(paths.cleaned)
+    write_wav(paths.raw)
+    paths.details.write_text("{}")
+    paths.details_part.write_text("{")
+    paths.remove()
+    assert not any(
+        p.exists() for p in (paths.cleaned, paths.raw, paths.details, paths.details_part)
+    )
 
 
 def test_a_spool_that_cannot_be_opened_is_logged_once(friends: Any, monkeypatch, caplog):
