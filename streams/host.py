@@ -48,6 +48,11 @@ from .webrtc.stream import SessionClosed, SessionResult, SpoolTarget, StreamIden
 
 logger = logging.getLogger(__name__)
 
+MAX_LISTENS_SETTING_UP = 2
+"""A friend's listens to one stream being answered at once (two tabs pressing Listen
+together); more get 429. Each holds a peer connection, its certificate and its ICE on the
+stream's event loop, and only an answered one is replaced by the next."""
+
 SHUTDOWN_STARTS_WAIT_S = 30.0
 """Longest a shutdown waits for streams being set up (each ends itself at its install)."""
 
@@ -277,11 +282,13 @@ class LocalHub(SessionTable):
         name of the login the listen comes from, see :class:`~streams.webrtc.stream.Listener`).
 
         A listener's earlier connection to the same stream is replaced (it does
-        not count against the listener limit). Access is checked again once the
+        not count against the listener limit); at most :data:`MAX_LISTENS_SETTING_UP`
+        of one listener's connections are answered at once, and those count. Access is checked again once the
         connection exists: a friendship that ended meanwhile found nothing to revoke.
 
         Raises:
-            Conflict: not live here. TooMany: listener limit. BadRequest: bad SDP.
+            Conflict: not live here. TooMany: listener limit, or too many of this
+            listener's listens being set up. BadRequest: bad SDP.
             Forbidden: no longer friends, or ``raw`` not shared.
         """
         check_offer_for(offer, "listen")
@@ -289,7 +296,13 @@ class LocalHub(SessionTable):
         if session is None:
             raise Conflict("That stream is not live (or is still starting).")
         check_level(session, listener_id, level)
-        others = session.listeners - len(session.listener_ids(listener_id))
+        # Counted and registered with no await between (add_listener registers before its
+        # first): parallel offers from one friend are counted one by one.
+        setting_up = session.listens_setting_up(listener_id)
+        if setting_up >= MAX_LISTENS_SETTING_UP:
+            raise TooMany("Your listen to this stream is still being set up; try again shortly.")
+        # A friend's answered listen is replaced by this one; those being set up count.
+        others = session.listeners - (len(session.listener_ids(listener_id)) - setting_up)
         if others >= settings.MAX_LISTENERS_PER_STREAM:
             limit = settings.MAX_LISTENERS_PER_STREAM
             raise TooMany(f"This stream already has {limit} listeners; try again later.")

@@ -77,6 +77,13 @@ class ListenerSet:
             if item.user_id == user_id and (logins is None or item.login in logins)
         ]
 
+    def setting_up(self, user_id: int) -> int:
+        """How many of ``user_id``'s connections to this stream are still being answered
+        (no watchdog yet: each holds a peer connection, its certificate and its ICE)."""
+        return sum(
+            1 for item in self._items.values() if item.user_id == user_id and item.watchdog is None
+        )
+
     async def add(
         self,
         offer: RTCSessionDescription,

@@ -288,6 +288,10 @@ class BroadcastSession:
             raise SessionClosed
         return await self._listeners.add(offer, user_id, level, login)
 
+    def listens_setting_up(self, user_id: int) -> int:
+        """See :meth:`ListenerSet.setting_up`."""
+        return self._listeners.setting_up(user_id)
+
     def listener(self, listen_id: uuid.UUID) -> Listener | None:
         return self._listeners.get(listen_id)
 
