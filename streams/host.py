@@ -283,8 +283,9 @@ class LocalHub(SessionTable):
 
         A listener's earlier connection to the same stream is replaced (it does
         not count against the listener limit); at most :data:`MAX_LISTENS_SETTING_UP`
-        of one listener's connections are answered at once, and those count. Access is checked again once the
-        connection exists: a friendship that ended meanwhile found nothing to revoke.
+        of one listener's connections are answered at once, and those count. Access is
+        checked again once the connection exists: a friendship that ended meanwhile
+        found nothing to revoke.
 
         Raises:
             Conflict: not live here. TooMany: listener limit, or too many of this
