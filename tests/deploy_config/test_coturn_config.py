@@ -1,12 +1,13 @@
 """deploy/infra/coturn.sh's coturn config. Anyone who registers gets a TURN credential, so
-the relay must not reach private, loopback, link-local (cloud metadata), CGNAT, reserved or
-multicast addresses (only this host's own, where the app nodes are), relays UDP only, and
-caps allocations per user and in all (FC25_TURN_USER_QUOTA, FC25_TURN_TOTAL_QUOTA).
+the relay reaches the app nodes only (this host's own addresses, its NAT address, or those
+named): every other peer, public or private, IPv4 or IPv6, is denied. It relays UDP only,
+caps each allocation's bandwidth (FC25_TURN_MAX_BPS) and allocations per user and in all
+(FC25_TURN_USER_QUOTA, FC25_TURN_TOTAL_QUOTA).
 
 The config comes from ``coturn.sh --print-config``. With Debian's coturn installed
 (``turnserver`` on PATH) the last test also starts turnserver with it and checks, through a
-TURN client, that forbidden peers get 403, this host's address is relayed to, and the quotas
-give 486 (counted per app user across credentials).
+TURN client, that forbidden and public peers get 403, this host's address is relayed to,
+and the quotas give 486 (counted per app user across credentials).
 """
 
 from __future__ import annotations
@@ -136,13 +137,23 @@ def matches(entries: list[str], address: str) -> bool:
     return False
 
 
-def test_private_and_reserved_peers_are_denied() -> None:
+def test_every_peer_but_the_app_nodes_is_denied() -> None:
     lines = generate(FC25_TURN_ALLOWED_PEER_IPS="203.0.113.7")
     denied = values(lines, "denied-peer-ip")
-    assert [peer for peer in FORBIDDEN if not matches(denied, peer)] == []
-    assert [peer for peer in PUBLIC if matches(denied, peer)] == []
+    assert [peer for peer in FORBIDDEN + PUBLIC if not matches(denied, peer)] == []
+    # All of IPv4 and IPv6 but :: (which coturn refuses anyway), whole prefixes each.
+    v6 = [bounds(e) for e in denied if ":" in e]
+    assert sum(int(high) - int(low) + 1 for low, high in v6) == 2**128 - 1
+    assert values(lines, "allowed-peer-ip") == ["203.0.113.7"]  # checked before the denials
     assert "no-multicast-peers" in lines
     assert "allow-loopback-peers" not in lines
+
+
+def test_the_bandwidth_per_allocation_is_capped() -> None:
+    assert values(generate(), "max-bps") == ["64000"]
+    assert values(generate(FC25_TURN_MAX_BPS="20000"), "max-bps") == ["20000"]
+    bad = run_script({"FC25_TURN_MAX_BPS": "fast"})
+    assert bad.returncode != 0 and "whole numbers" in bad.stderr
 
 
 def test_deny_ranges_are_whole_prefixes() -> None:
@@ -186,6 +197,9 @@ def test_allowed_peers_are_this_hosts_addresses_or_the_override() -> None:
 
     lines = generate(FC25_TURN_ALLOWED_PEER_IPS="203.0.113.7, 10.1.2.3 fd00::5")
     assert values(lines, "allowed-peer-ip") == ["203.0.113.7", "10.1.2.3", "fd00::5"]
+    # This host's public address behind NAT, which the nodes' answers name, too.
+    lines = generate(FC25_PUBLIC_IP="198.51.100.4", FC25_TURN_EXTERNAL_IP="198.51.100.5")
+    assert values(lines, "allowed-peer-ip") == [*own, "198.51.100.4", "198.51.100.5"]
 
 
 def test_deploy_env_relay_range_is_wide_and_quota_fits(tmp_path: Path) -> None:
@@ -279,11 +293,12 @@ async def test_turnserver_enforces_the_config(tmp_path: Path) -> None:
         for entry in values(lines, "denied-peer-ip"):
             assert f"Black listing: {entry}\n" in text, entry
 
-        # Relaying: forbidden IPv4 peers refused, this host's own address relayed to.
+        # Relaying: forbidden and public IPv4 peers refused, this host's own address
+        # relayed to.
         first = await allocate(port, 7, 3600)
         clients.append(first)
         channel = 0x4000
-        for peer in [p for p in FORBIDDEN if ipaddress.ip_address(p).version == 4]:
+        for peer in [p for p in FORBIDDEN + PUBLIC if ipaddress.ip_address(p).version == 4]:
             code = await refused(first.channel_bind(channel, (peer, 9)))
             assert code == 403, (peer, code)
             channel += 1
