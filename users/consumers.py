@@ -142,6 +142,18 @@ class PresenceConsumer(AsyncJsonWebsocketConsumer):
             await self.accept()  # only an accepted socket can carry a close code
             await self.close(code=CLOSE_UNAUTHENTICATED)
             return
+        per_minute = settings.PRESENCE_CONNECTS_PER_MINUTE
+        if not await run_on(SOCKETS_DB, presence.connect_allowed, user.pk, per_minute):
+            # Before anything friends would hear of: an open and a close reach them all.
+            logger.info(
+                "presence refused user=%s: over %d opens a minute", user.username, per_minute
+            )
+            await self.accept()
+            await self.send_json(
+                {"type": "error", "error": "Reconnecting too often. Wait a minute."}
+            )
+            await self.close(code=CLOSE_TOO_FAST)
+            return
         group = user_group(user.pk)
         session = self.scope.get("session")  # loaded already: the user was read from it
         session_key = getattr(session, "session_key", None)

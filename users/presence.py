@@ -10,6 +10,8 @@ from __future__ import annotations
 from django.db import transaction
 from django.utils import timezone
 
+from fc25_denoise import cachecount
+
 from .events import publish
 from .models import PresenceConnection, User
 from .services import friend_ids
@@ -21,6 +23,18 @@ def _announce_presence(user: User, online: bool) -> None:
         friend_ids(user),
         {"type": "presence", "username": user.username, "online": online, "last_seen": last_seen},
     )
+
+
+CONNECTS_WINDOW_S = 60
+"""The window :func:`connect_allowed` counts a user's socket openings in."""
+
+
+def connect_allowed(user_id: int, per_window: int) -> bool:
+    """Count one presence socket opening of ``user_id``: whether it is within
+    ``per_window`` in the current :data:`CONNECTS_WINDOW_S` window (shared by every
+    process when the cache is Redis). Blocking: a cache round trip."""
+    key = f"fc25:presence-connects:{user_id}"
+    return cachecount.take(key, CONNECTS_WINDOW_S) <= per_window
 
 
 def do_connect(user: User, channel_name: str, max_sockets: int | None = None) -> bool:

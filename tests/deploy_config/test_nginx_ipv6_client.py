@@ -25,10 +25,10 @@ needs_nginx = pytest.mark.skipif(NGINX is None, reason="nginx is not installed")
 MAP = "map $remote_addr $fc25_client {"
 
 
-def test_both_limits_count_the_mapped_client() -> None:
+def test_every_limit_counts_the_mapped_client() -> None:
     http_block = directives(block(render(), "http {"))
     zones = [line for line in http_block if line.startswith(("limit_req_zone", "limit_conn_zone"))]
-    assert len(zones) == 2
+    assert len(zones) == 3  # requests, WebSocket handshakes, open connections
     assert all(line.split()[1] == "$fc25_client" for line in zones), zones
 
 
