@@ -3,7 +3,8 @@
 django-storages' ``S3File`` downloads the whole object on first read, so a
 player seeking in an hour-long recording would fetch ~100 MB per seek. This
 file object fetches only what is read, in blocks of ``BLOCK`` bytes (FLAC
-seeking makes several small reads close together; one block serves them).
+seeking makes several small reads close together; one block serves them), the first of
+``FIRST_BLOCK``.
 """
 
 from __future__ import annotations
@@ -15,6 +16,9 @@ from botocore.exceptions import ClientError
 from storages.utils import clean_name
 
 BLOCK = 512 * 1024
+FIRST_BLOCK = 64 * 1024
+"""The first fetch of a file is smaller: a HEAD or a revalidation reads only the header (a
+WAV rendering's size is in FLAC's STREAMINFO), a short range only its few bytes."""
 
 
 class S3RangeFile(io.RawIOBase):
@@ -56,7 +60,7 @@ class S3RangeFile(io.RawIOBase):
             OSError: the store sent no bytes for a range inside the object (it shrank, or
                 misbehaves): without this check :meth:`read` would ask again forever.
         """
-        end = min(start + BLOCK, self.size) - 1
+        end = min(start + (BLOCK if self._block_start >= 0 else FIRST_BLOCK), self.size) - 1
         try:
             body = self._obj.get(Range=f"bytes={start}-{end}")["Body"]
         except ClientError as err:

@@ -49,6 +49,7 @@ from .jobs import job_json
 from .models import StreamRecording
 from .ranges import (
     DOWNLOADS,
+    ByteSource,
     RangeNotSatisfiable,
     audio_etag,
     head_response,
@@ -192,37 +193,35 @@ async def recording_audio(request: HttpRequest, recording_id: int) -> HttpRespon
     if raw:  # before the file: whether a raw version exists is the owner's to share too
         services.check_raw_readable(rec, user.pk)
     name = _version_file(rec, version)
-    try:
-        source = await DOWNLOADS.run(open_audio, name, fmt)
-    except TooLongForWav as exc:
-        raise Conflict(f"Cannot serve this audio as WAV: {exc}.") from None
-    except AudioError as exc:
-        raise NotFound(f"The stored audio cannot be read: {exc}.") from None
-    except FileNotFoundError:
-        raise NotFound("The audio file is missing from storage.") from None
-    etag = audio_etag(name, fmt)
+    etag = audio_etag(name, fmt)  # the file's name and format: known before it is opened
     if if_none_match_hits(request.headers.get("If-None-Match", ""), etag):
-        await DOWNLOADS.run(source.close)
-        return not_modified(etag)
+        return not_modified(etag)  # a revalidation reads nothing from storage
+    # The slot before the file: opening reads storage (an S3 HEAD and a first block), which
+    # a user past the limit, or probing with HEADs, must not get for free. A HEAD holds it
+    # while the file is open only.
+    limit = settings.MAX_DOWNLOADS_PER_USER
+    if not SLOTS.take(user.pk, limit):
+        raise TooMany(f"You have {limit} downloads open already; finish one first.")
+    try:
+        source = await _open_audio(name, fmt)
+    except BaseException:
+        SLOTS.give_back(user.pk)
+        raise
     wanted = request.headers.get("Range", "")
     if not if_range_holds(request.headers.get("If-Range", ""), etag):
         wanted = ""
     try:
         span = parse_range(wanted, source.size)
     except RangeNotSatisfiable:
-        await DOWNLOADS.run(source.close)
+        await _close_before_body(source, user.pk)
         resp = JsonResponse({"error": "Requested range not satisfiable."}, status=416)
         resp["Content-Range"] = f"bytes */{source.size}"
         return resp
     filename = f"{_safe(rec.title)}{'-raw' if version == 'raw' else ''}.{fmt}"
     download = request.GET.get("download") == "1"
     if is_head(request):  # a player probing size and ranges: nothing is decoded
-        await DOWNLOADS.run(source.close)
+        await _close_before_body(source, user.pk)
         return head_response(span, filename, etag=etag, download=download)
-    limit = settings.MAX_DOWNLOADS_PER_USER
-    if not SLOTS.take(user.pk, limit):
-        await DOWNLOADS.run(source.close)
-        raise TooMany(f"You have {limit} downloads open already; finish one first.")
     session_key = request.session.session_key
 
     async def may_read() -> bool:
@@ -250,6 +249,30 @@ async def recording_audio(request: HttpRequest, recording_id: int) -> HttpRespon
     # reader); the checks from here on run on DOWNLOAD_CHECKS.
     await sync_to_async(_release_connections)()
     return body
+
+
+async def _open_audio(name: str, fmt: str) -> ByteSource:
+    """:func:`open_audio` on the download threads, its errors as the API's.
+
+    Raises:
+        Conflict: too long for WAV. NotFound: unreadable, or missing from storage.
+    """
+    try:
+        return await DOWNLOADS.run(open_audio, name, fmt)
+    except TooLongForWav as exc:
+        raise Conflict(f"Cannot serve this audio as WAV: {exc}.") from None
+    except AudioError as exc:
+        raise NotFound(f"The stored audio cannot be read: {exc}.") from None
+    except FileNotFoundError:
+        raise NotFound("The audio file is missing from storage.") from None
+
+
+async def _close_before_body(source: ByteSource, user_id: int) -> None:
+    """Close a source no response body took, and give back its download slot."""
+    try:
+        await DOWNLOADS.run(source.close)
+    finally:
+        SLOTS.give_back(user_id)
 
 
 def _release_connections() -> None:
