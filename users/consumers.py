@@ -4,8 +4,10 @@ Close codes: 4401 not logged in (checked again once the socket is in its user's 
 so a logout during the handshake is not missed), or the login stopped logging the user in
 while the socket was open (logged out, the account deactivated, or a new password set
 from another session); 4429 the user already has ``FC25_MAX_PRESENCE_SOCKETS``
-sockets open (the new one is refused, the open ones keep working), or the socket sent
-frames faster than ``FRAMES_PER_S`` past a burst of ``FRAME_BURST`` (4408). A frame that
+sockets open (the new one is refused, the open ones keep working); 4408 the socket sent
+frames faster than ``FRAMES_PER_S`` past a burst of ``FRAME_BURST``, or its user opened
+more than ``FC25_PRESENCE_CONNECTS_PER_MINUTE`` sockets in a minute (refused before
+anything is announced). A frame that
 is not a JSON text frame is answered with ``{"type":"error","error":...}`` and
 the socket stays open. 1011: a server-side failure (logged); presence is cleared
 first, as on every close. A client that goes away while the server sends to it (a page
@@ -311,7 +313,7 @@ class PresenceConsumer(AsyncJsonWebsocketConsumer):
 
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
         """Parse a client frame; a bad one gets an error reply, never a crash. A socket
-        sending past :data:`FRAMES_PER_S` is closed (4429) and its later frames ignored."""
+        sending past :data:`FRAMES_PER_S` is closed (4408) and its later frames ignored."""
         if self._flooded:
             return
         if self._frames is None:
