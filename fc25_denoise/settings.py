@@ -233,10 +233,10 @@ MAX_DOWNLOADS_PER_USER = env_int("FC25_MAX_DOWNLOADS_PER_USER", 8, minimum=1)
 """Recording downloads one user may have open at once in one server process (429 past it)."""
 MAX_PRESENCE_SOCKETS = env_int("FC25_MAX_PRESENCE_SOCKETS", 8, minimum=1)
 """Presence sockets one user may hold open; the next is closed with code 4429."""
-PRESENCE_CONNECTS_PER_MINUTE = env_int("FC25_PRESENCE_CONNECTS_PER_MINUTE", 60, minimum=1)
-"""Presence sockets one user may open in a minute (all processes, with Redis); more are
-refused (close 4408): each open and close tells every friend, so a loop of them would flood
-the friends' pages with presence events."""
+PRESENCE_CONNECTS_PER_MINUTE = env_int("FC25_PRESENCE_CONNECTS_PER_MINUTE", 120, minimum=1)
+"""Presence sockets one user may open in a minute (all processes, with Redis; refused ones
+not counted); more are refused (close 4408): a user's first socket opening and last one
+closing tell every friend, so a loop of one socket would flood the friends' pages."""
 
 SESSION_ENGINE = "users.sessionstore"
 """Django's database sessions, expired rows removed in one statement and swept while the

@@ -12,6 +12,7 @@ composition root puts into the URL patterns (:func:`.urls.recording_urls`).
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import logging
 from collections.abc import Callable
@@ -202,11 +203,7 @@ async def recording_audio(request: HttpRequest, recording_id: int) -> HttpRespon
     limit = settings.MAX_DOWNLOADS_PER_USER
     if not SLOTS.take(user.pk, limit):
         raise TooMany(f"You have {limit} downloads open already; finish one first.")
-    try:
-        source = await _open_audio(name, fmt)
-    except BaseException:
-        SLOTS.give_back(user.pk)
-        raise
+    source = await _open_audio(name, fmt, user.pk)
     wanted = request.headers.get("Range", "")
     if not if_range_holds(request.headers.get("If-Range", ""), etag):
         wanted = ""
@@ -251,20 +248,39 @@ async def recording_audio(request: HttpRequest, recording_id: int) -> HttpRespon
     return body
 
 
-async def _open_audio(name: str, fmt: str) -> ByteSource:
-    """:func:`open_audio` on the download threads, its errors as the API's.
+async def _open_audio(name: str, fmt: str, user_id: int) -> ByteSource:
+    """:func:`open_audio` on the download threads, its errors as the API's; on any failure
+    ``user_id``'s download slot is given back. A request that goes away while the file is
+    opened gives it back once the open has finished, and what was opened is closed.
 
     Raises:
         Conflict: too long for WAV. NotFound: unreadable, or missing from storage.
     """
+    opening = asyncio.ensure_future(DOWNLOADS.run(open_audio, name, fmt))
     try:
-        return await DOWNLOADS.run(open_audio, name, fmt)
-    except TooLongForWav as exc:
-        raise Conflict(f"Cannot serve this audio as WAV: {exc}.") from None
-    except AudioError as exc:
-        raise NotFound(f"The stored audio cannot be read: {exc}.") from None
-    except FileNotFoundError:
-        raise NotFound("The audio file is missing from storage.") from None
+        return await asyncio.shield(opening)
+    except asyncio.CancelledError:
+        opening.add_done_callback(functools.partial(_drop_opened, user_id))
+        raise
+    except BaseException as exc:
+        SLOTS.give_back(user_id)
+        if isinstance(exc, TooLongForWav):
+            raise Conflict(f"Cannot serve this audio as WAV: {exc}.") from None
+        if isinstance(exc, AudioError):
+            raise NotFound(f"The stored audio cannot be read: {exc}.") from None
+        if isinstance(exc, FileNotFoundError):
+            raise NotFound("The audio file is missing from storage.") from None
+        raise
+
+
+def _drop_opened(user_id: int, opening: asyncio.Future[ByteSource]) -> None:
+    """(Done callback of an open whose request went away.) Close what it opened, on the
+    download threads, and give back the slot it held."""
+    try:
+        if not opening.cancelled() and opening.exception() is None:
+            DOWNLOADS.submit(opening.result().close)
+    finally:
+        SLOTS.give_back(user_id)
 
 
 async def _close_before_body(source: ByteSource, user_id: int) -> None:

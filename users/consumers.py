@@ -175,6 +175,8 @@ class PresenceConsumer(AsyncJsonWebsocketConsumer):
         except BaseException:
             await self.channel_layer.group_discard(group, self.channel_name)
             raise
+        if not admitted:
+            await run_on(SOCKETS_DB, presence.connect_not_admitted, user.pk)
         if not logged_in:
             await self.channel_layer.group_discard(group, self.channel_name)
             logger.info("presence refused user=%s: the login ended", user.username)

@@ -29,12 +29,27 @@ CONNECTS_WINDOW_S = 60
 """The window :func:`connect_allowed` counts a user's socket openings in."""
 
 
+def _connects_key(user_id: int) -> str:
+    return f"fc25:presence-connects:{user_id}"
+
+
 def connect_allowed(user_id: int, per_window: int) -> bool:
     """Count one presence socket opening of ``user_id``: whether it is within
     ``per_window`` in the current :data:`CONNECTS_WINDOW_S` window (shared by every
-    process when the cache is Redis). Blocking: a cache round trip."""
-    key = f"fc25:presence-connects:{user_id}"
-    return cachecount.take(key, CONNECTS_WINDOW_S) <= per_window
+    process when the cache is Redis; the window starts at its first opening). A refused
+    opening is not counted. Blocking: a cache round trip or two."""
+    key = _connects_key(user_id)
+    if cachecount.take(key, CONNECTS_WINDOW_S) <= per_window:
+        return True
+    cachecount.give_back(key)
+    return False
+
+
+def connect_not_admitted(user_id: int) -> None:
+    """Take back the count of an opening :func:`connect_allowed` let through that was not
+    admitted after all (too many tabs, a login that ended): it announced nothing, and a
+    refused tab's retries must not use up the user's openings."""
+    cachecount.give_back(_connects_key(user_id))
 
 
 def do_connect(user: User, channel_name: str, max_sockets: int | None = None) -> bool:

@@ -38,8 +38,10 @@ done
 allowed_peers="${FC25_TURN_ALLOWED_PEER_IPS:-$(hostname -I 2>/dev/null || true)}"
 allowed_peers="$allowed_peers ${FC25_PUBLIC_IP:-} ${FC25_TURN_EXTERNAL_IP:-}"
 if [ -z "$(echo "$allowed_peers" | tr -d ' ,')" ]; then
-  echo "coturn.sh: no allowed peers (FC25_TURN_ALLOWED_PEER_IPS, hostname -I): coturn cannot" \
-    "relay to app nodes on private addresses" >&2
+  # Every other peer is denied: with none allowed the relay could reach nothing.
+  echo "coturn.sh: no app node to relay to: set FC25_TURN_ALLOWED_PEER_IPS (\`hostname -I\`" \
+    "gave no address)" >&2
+  exit 2
 fi
 
 # Ranges are written first-last (Debian's coturn 4.6 reads no CIDR) and are all whole

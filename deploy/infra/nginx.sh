@@ -18,6 +18,10 @@ upload_mb=$(( upload_max_mb + 1 ))
 api_rate=${FC25_PROXY_API_RATE:-20}
 api_burst=${FC25_PROXY_API_BURST:-200}
 connections=${FC25_PROXY_CONNECTIONS:-200}
+# WebSocket handshakes per second per client address and their burst: a page opens one
+# per load; after a restart every tab behind one NAT reconnects within its 30 s backoff.
+ws_rate=${FC25_PROXY_WS_RATE:-10}
+ws_burst=${FC25_PROXY_WS_BURST:-300}
 body_kb=$(( api_max_body / 1024 + 64 + 1 ))
 
 config() {
@@ -27,6 +31,7 @@ config() {
       -e "s/@BODY_KB@/$body_kb/g" -e "s/@UPLOAD_MAX_MB@/$upload_max_mb/g" \
       -e "s/@API_MAX_BODY@/$api_max_body/g" -e "s/@API_RATE@/$api_rate/g" \
       -e "s/@API_BURST@/$api_burst/g" -e "s/@CONNECTIONS@/$connections/g" \
+      -e "s/@WS_RATE@/$ws_rate/g" -e "s/@WS_BURST@/$ws_burst/g" \
       "$here/nginx.conf.template"
 }
 

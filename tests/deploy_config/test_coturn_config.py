@@ -329,3 +329,8 @@ async def test_turnserver_enforces_the_config(tmp_path: Path) -> None:
         except TimeoutError:
             server.kill()
             await server.wait()
+
+
+def test_no_app_node_to_relay_to_stops_the_start() -> None:
+    done = run_script({"FC25_TURN_ALLOWED_PEER_IPS": " , "})
+    assert done.returncode == 2 and "FC25_TURN_ALLOWED_PEER_IPS" in done.stderr

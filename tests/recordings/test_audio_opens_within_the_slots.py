@@ -1,13 +1,17 @@
 """The audio route reads storage only for a request it will serve: a revalidation whose
 ETag matches (304) opens nothing, and a user at the download limit is refused (429) before
 the file is opened, HEADs included (on S3, opening costs a HEAD and a first block). A HEAD
-holds a download slot while the file is open only."""
+holds a download slot while the file is open only, and a request that goes away while the
+file is opened holds it until the open is done, then closes what was opened."""
 
 from __future__ import annotations
 
+import asyncio
+import threading
 from typing import Any
 
 import pytest
+from django.test import AsyncClient
 
 from recordings import views
 from recordings.downloads import SLOTS
@@ -67,4 +71,54 @@ def test_a_user_at_the_limit_opens_nothing(rec, as_alice, alice, opens, settings
     assert as_alice.client.get(url(rec), HTTP_RANGE="bytes=99999999-").status_code == 416
     assert SLOTS.take(alice.pk, 2) and SLOTS.take(alice.pk, 2)  # and the 416 too
     SLOTS.give_back(alice.pk)
+    SLOTS.give_back(alice.pk)
+
+
+class HeldOpen:
+    """Stands in for ``open_audio``: waits for ``release`` (a slow storage), then hands back
+    a source that notes whether it was closed."""
+
+    def __init__(self) -> None:
+        self.started = threading.Event()
+        self.release = threading.Event()
+        self.closed = threading.Event()
+
+    def __call__(self, name: str, fmt: str) -> Any:
+        self.started.set()
+        self.release.wait(10)
+        held = self
+
+        class Source:
+            size = 1000
+
+            def close(self) -> None:
+                held.closed.set()
+
+        return Source()
+
+
+async def test_a_request_gone_while_opening_closes_what_it_opened(
+    rec, alice, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The open runs on a download thread: a request cancelled meanwhile (the client went
+    away) leaves it running. Its source is closed once it is open, and its slot is held
+    until then, not freed while the thread still reads storage."""
+    held = HeldOpen()
+    monkeypatch.setattr(views, "open_audio", held)
+    client = AsyncClient()
+    await client.aforce_login(alice)
+    request = asyncio.ensure_future(client.get(url(rec)))
+    assert await asyncio.to_thread(held.started.wait, 10)
+    request.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await request
+    assert not SLOTS.take(alice.pk, 1)  # still held: the thread is still opening
+    held.release.set()
+    assert await asyncio.to_thread(held.closed.wait, 10)
+    for _ in range(100):  # the done callback runs on the loop right after
+        if SLOTS.take(alice.pk, 1):
+            break
+        await asyncio.sleep(0.01)
+    else:
+        raise AssertionError("the slot was never given back")
     SLOTS.give_back(alice.pk)
