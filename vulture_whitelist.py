@@ -28,6 +28,7 @@ from recordings.runner import JobRunner
 from recordings.s3range import S3RangeFile
 from streams.apps import StreamsConfig
 from streams.models import ActiveStream
+from streams.webrtc.candidates import Trusted
 from streams.webrtc.decode import BatchedDecoderQueue
 from users import admin as users_admin
 from users import models as _user_models
@@ -80,7 +81,7 @@ _lib.graph_optimization_level, _lib.log_severity_level, _lib.bit_rate
 # Public engine and runtime API used by tests and benchmarks.
 read_audio, clear_cache, enhance_offline, Denoiser.process_async, Denoiser.nonfinite_samples
 BatchScheduler.active_streams
-BatchStats.batches, JobRunner.wait_idle, runtime.replace_live_hub
+BatchStats.batches, JobRunner.wait_idle, runtime.replace_live_hub, Trusted.relays
 # Django reads the management command's class attributes.
 _runserver.Command.requires_system_checks
 # aiortc's receiver calls its decoder queue's put() (streams/webrtc/decode.py).

@@ -60,14 +60,19 @@ def turn_addresses(urls: Iterable[str]) -> frozenset[str]:
 class Trusted:
     """The candidates kept or dropped whatever kind of address they name.
 
-    ``relays``: the TURN servers' address literals and this host's own addresses, kept on
-    a port in ``ports`` (the relays' range, both ends included). ``own``: this host's own
-    addresses, dropped on any other port even when public.
+    ``turn``: the TURN servers' address literals; ``own``: this host's own addresses. Both
+    are kept on a port in ``ports`` (the relays' range, both ends included); ``own`` is
+    dropped on any other port even when public.
     """
 
-    relays: frozenset[str] = frozenset()
+    turn: frozenset[str] = frozenset()
     own: frozenset[str] = frozenset()
     ports: tuple[int, int] = (49152, 65535)
+
+    @property
+    def relays(self) -> frozenset[str]:
+        """Where a relayed candidate may come from: the TURN servers and this host."""
+        return self.turn | self.own
 
 
 def trusted_peers(
@@ -80,7 +85,7 @@ def trusted_peers(
     at through NAT: ``FC25_PUBLIC_IP``, the bundled coturn's ``FC25_TURN_EXTERNAL_IP``) on
     the relays' ``ports``."""
     own = host_addresses() | {str(ipaddress.ip_address(ip)) for ip in public_ips if ip}
-    return Trusted(relays=turn_addresses(turn_urls) | own, own=frozenset(own), ports=ports)
+    return Trusted(turn=turn_addresses(turn_urls), own=frozenset(own), ports=ports)
 
 
 @functools.cache
@@ -148,7 +153,8 @@ def _reachable(address: str, port: int, trusted: Trusted, allowed: tuple[IPNetwo
     except ValueError:
         return False  # a host name: an mDNS .local name or any other, resolved to anything
     name = str(ip)
-    if name in trusted.relays and trusted.ports[0] <= port <= trusted.ports[1]:
+    relay = name in trusted.turn or name in trusted.own
+    if relay and trusted.ports[0] <= port <= trusted.ports[1]:
         return True
     if name in trusted.own:
         return False  # this host, off the relays' ports (allowed networks or not): its services
@@ -156,7 +162,7 @@ def _reachable(address: str, port: int, trusted: Trusted, allowed: tuple[IPNetwo
         return True
     if isinstance(ip, ipaddress.IPv6Address):
         teredo = ip.teredo
-        inner_only = Trusted(own=trusted.own)  # a wrapped address is never a relay
+        inner_only = Trusted(own=trusted.own, ports=(1, 0))  # no port: never a relay
         for inner in (ip.ipv4_mapped, ip.sixtofour, teredo[1] if teredo else None):
             if inner is not None and not _reachable(str(inner), port, inner_only, ()):
                 return False  # it wraps an IPv4 address the server must not reach

@@ -1,4 +1,4 @@
-"""Errors nginx makes itself under /api/ are JSON ``{"error": ...}`` (../shared/API.md), not
+"""Errors nginx makes itself under /api/ are JSON ``{"error": ...}`` (the API contract), not
 its HTML pages: a body over nginx's limit (413), no app node answering (502), a node slower
 than the proxy timeout (504). Answers the app makes pass through as they are.
 

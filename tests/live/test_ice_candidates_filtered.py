@@ -60,7 +60,7 @@ DROPPED = [
 
 
 RELAY = 50_000  # a port in the relays' range (Trusted's default: coturn's 49152-65535)
-TURN_AT_LOOPBACK = Trusted(relays=frozenset({"127.0.0.1"}))
+TURN_AT_LOOPBACK = Trusted(turn=frozenset({"127.0.0.1"}))
 
 
 def candidate(address: str, port: int = RELAY) -> str:
@@ -96,7 +96,7 @@ def test_this_host_and_private_relays_only_on_the_relay_ports():
     """This host's own address, public or not, reaches its own services off the relays'
     ports (6379, 5432, 53...); a TURN server's private address reaches its network's."""
     own = frozenset({"8.8.4.4", "192.0.2.2"})  # a public and a private address of this host
-    trusted = Trusted(relays=own | {"10.0.0.9"}, own=own, ports=(49160, 59999))
+    trusted = Trusted(turn=frozenset({"10.0.0.9"}), own=own, ports=(49160, 59999))
 
     def kept(address: str, port: int) -> bool:
         sdp, _ = reachable_candidates(candidate(address, port), trusted)
