@@ -13,6 +13,7 @@ from collections.abc import Callable
 from concurrent.futures import Executor
 
 from denoise.constants import SAMPLE_RATE
+from fc25_denoise.periodic import Periodic
 
 from .logs import Log
 from .spool import SpoolWriter
@@ -24,7 +25,8 @@ class FiguresKeeper:
     """Hands the stream's figures so far to ``keep`` on ``executor`` (a worker thread:
     the loop never touches the disk) every ``every_s`` while new audio was recorded.
 
-    Owns its task and its write in flight: :meth:`stop` ends both, so nothing is kept
+    Owns its timer (:class:`~fc25_denoise.periodic.Periodic`, which logs a failing round and
+    goes on) and its write in flight: :meth:`stop` ends both, so nothing is kept
     after the recording's save has removed the spool. A disk that refuses the figures is
     logged once (through ``log``, the stream's), and once more when it takes them again.
     """
@@ -46,45 +48,41 @@ class FiguresKeeper:
         self._atten_lim_db = atten_lim_db
         self._executor = executor
         self._log = log
-        self._every_s = every_s
         self._refused = False
-        self._task: asyncio.Task[None] | None = None
+        self._kept_at = 0  # samples recorded when the figures were last kept
+        self._timer = Periodic("live-figures", self._keep_once, every_s)
         self._writing: asyncio.Future[bool] | None = None
         self._stopped = False
 
     def start(self) -> None:
         """Begin keeping (on the loop); idempotent, and nothing after :meth:`stop`."""
-        if self._task is None and not self._stopped:
-            self._task = asyncio.create_task(self._run())
+        if not self._stopped:
+            self._timer.start()
 
     async def stop(self) -> None:
         """Keep nothing more; returns once a write in flight has finished."""
         self._stopped = True
-        if self._task is not None:
-            self._task.cancel()
-            await asyncio.wait([self._task])
+        await self._timer.stop()
         if self._writing is not None:
-            await asyncio.wait([self._writing])  # the thread's write, not the task's wait
+            await asyncio.wait([self._writing])  # the thread's write, not the timer's wait
 
-    async def _run(self) -> None:
+    async def _keep_once(self) -> None:
+        """One round of the timer: keep the figures if audio came since the last keeping."""
+        recorded = self._spool.received_samples
+        if recorded == self._kept_at:
+            return  # nothing new (no audio yet, or a stalled source)
+        self._kept_at = recorded
+        gap_seconds = self._spool.lost_samples / SAMPLE_RATE
+        figures = (gap_seconds, list(self._meter.removed_per_second), self._atten_lim_db())
         loop = asyncio.get_running_loop()
-        kept_at = 0  # samples recorded when the figures were last kept
-        while True:
-            await asyncio.sleep(self._every_s)
-            recorded = self._spool.received_samples
-            if recorded == kept_at:
-                continue  # nothing new (no audio yet, or a stalled source)
-            kept_at = recorded
-            gap_seconds = self._spool.lost_samples / SAMPLE_RATE
-            figures = (gap_seconds, list(self._meter.removed_per_second), self._atten_lim_db())
-            self._writing = loop.run_in_executor(self._executor, self._keep, *figures)
-            kept = await asyncio.shield(self._writing)
-            if kept == self._refused:  # a change: refused for the first time, or kept again
-                self._refused = not kept
-                if kept:
-                    self._log.info("the recording's figures are kept beside its spool again")
-                else:
-                    self._log.warning(
-                        "the recording's figures (gaps, noise removed) cannot be kept beside "
-                        "its spool; a crash would lose them"
-                    )
+        self._writing = loop.run_in_executor(self._executor, self._keep, *figures)
+        kept = await asyncio.shield(self._writing)
+        if kept == self._refused:  # a change: refused for the first time, or kept again
+            self._refused = not kept
+            if kept:
+                self._log.info("the recording's figures are kept beside its spool again")
+            else:
+                self._log.warning(
+                    "the recording's figures (gaps, noise removed) cannot be kept beside "
+                    "its spool; a crash would lose them"
+                )
